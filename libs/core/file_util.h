@@ -1,0 +1,25 @@
+// Small file helpers with Status errors that name the path.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+
+namespace zdap {
+
+Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 64u << 20);
+// Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync of
+// the directory. Readers see the old or the new content, never a mix, even after a crash.
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// mkdir -p with `mode` for the directories it creates.
+Status MakeDirs(const std::string& path, mode_t mode = 0755);
+// rm -rf that stays on one file system and never follows symlinks.
+Status RemoveTree(const std::string& path);
+bool PathExists(const std::string& path);
+// Last `max_lines` lines of a (log) file, for error messages; empty on any error.
+std::string TailFile(const std::string& path, int max_lines = 20, size_t max_bytes = 16384);
+
+}  // namespace zdap

@@ -1,0 +1,139 @@
+#include "core/time.h"
+
+#include <fmt/format.h>
+
+#include <ctime>
+
+namespace zdap {
+namespace {
+
+std::tm ToUtcTm(SystemTime t) {
+  std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  return tm;
+}
+
+bool ParseDigits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+Result<SystemTime> FromFields(int y, int mo, int d, int h, int mi, int s, std::string_view text) {
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y < 1970) {
+    return InvalidArgument(fmt::format("'{}' is not a valid UTC time", text));
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = s;
+  std::time_t tt = timegm(&tm);
+  if (tt == static_cast<std::time_t>(-1)) {
+    return InvalidArgument(fmt::format("'{}' is not a valid UTC time", text));
+  }
+  return std::chrono::system_clock::from_time_t(tt);
+}
+
+}  // namespace
+
+SystemTime SystemNow() { return std::chrono::system_clock::now(); }
+
+std::string FormatRfc3339(SystemTime t) {
+  std::tm tm = ToUtcTm(t);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+std::string FormatRfc3339Millis(SystemTime t) {
+  std::tm tm = ToUtcTm(t);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+}
+
+Result<SystemTime> ParseRfc3339(std::string_view text) {
+  // Accepts exactly what FormatRfc3339 writes: YYYY-MM-DDTHH:MM:SSZ.
+  int y, mo, d, h, mi, s;
+  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
+      text[13] != ':' || text[16] != ':' || text[19] != 'Z' || !ParseDigits(text, 0, 4, &y) ||
+      !ParseDigits(text, 5, 2, &mo) || !ParseDigits(text, 8, 2, &d) ||
+      !ParseDigits(text, 11, 2, &h) || !ParseDigits(text, 14, 2, &mi) ||
+      !ParseDigits(text, 17, 2, &s)) {
+    return InvalidArgument(fmt::format("'{}' is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)", text));
+  }
+  return FromFields(y, mo, d, h, mi, s, text);
+}
+
+std::string FormatCompactUtc(SystemTime t) {
+  std::tm tm = ToUtcTm(t);
+  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+Result<SystemTime> ParseCompactUtc(std::string_view text) {
+  int y, mo, d, h, mi, s;
+  if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z' || !ParseDigits(text, 0, 4, &y) ||
+      !ParseDigits(text, 4, 2, &mo) || !ParseDigits(text, 6, 2, &d) ||
+      !ParseDigits(text, 9, 2, &h) || !ParseDigits(text, 11, 2, &mi) ||
+      !ParseDigits(text, 13, 2, &s)) {
+    return InvalidArgument(fmt::format("'{}' is not a UTC time like 20261122T030405Z", text));
+  }
+  return FromFields(y, mo, d, h, mi, s, text);
+}
+
+Result<std::chrono::seconds> ParseDuration(std::string_view text) {
+  constexpr int64_t kMax = int64_t{100} * 365 * 86400;
+  auto bad = [&] {
+    return InvalidArgument(fmt::format(
+        "'{}' is not a duration: use a number and a unit, like 90s, 30m, 8h, 7d or 0", text));
+  };
+  if (text.empty()) return bad();
+  if (text == "0") return std::chrono::seconds(0);
+  int64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    int64_t n = 0;
+    size_t digits = 0;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+      n = n * 10 + (text[i] - '0');
+      if (n > kMax) return bad();
+      ++i;
+      ++digits;
+    }
+    if (digits == 0 || i >= text.size()) return bad();
+    int64_t unit;
+    switch (text[i]) {
+      case 's': unit = 1; break;
+      case 'm': unit = 60; break;
+      case 'h': unit = 3600; break;
+      case 'd': unit = 86400; break;
+      default: return bad();
+    }
+    ++i;
+    total += n * unit;
+    if (total > kMax) return bad();
+  }
+  return std::chrono::seconds(total);
+}
+
+std::string FormatDuration(std::chrono::seconds d) {
+  int64_t s = d.count();
+  if (s <= 0) return "0s";
+  std::string out;
+  if (s % 86400 == 0) return fmt::format("{}d", s / 86400);
+  if (s >= 3600) { out += fmt::format("{}h", s / 3600); s %= 3600; }
+  if (s >= 60) { out += fmt::format("{}m", s / 60); s %= 60; }
+  if (s > 0) out += fmt::format("{}s", s);
+  return out;
+}
+
+}  // namespace zdap

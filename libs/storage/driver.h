@@ -1,0 +1,77 @@
+// Storage layer: copy-on-write volumes under one root (SPEC "Layers of the core library").
+//
+// A store holds three kinds of volume, each a directory named by the caller:
+//   volumes/<name>    writable, being filled (a refresh imports into one)
+//   snapshots/<name>  read-only, immutable; made by sealing a volume
+//   clones/<name>     writable copy-on-write copy of a snapshot
+// Names are path components: the driver refuses anything but [A-Za-z0-9@._-] (no leading
+// '.'), so "chinook@20261122T030405Z" and "chinook-7f3a" are fine and "../x" is not.
+//
+// Ownership and modes of files are preserved by Clone (the database server runs as an
+// unprivileged user and must own its data directory). Drivers are safe to use from several
+// threads on different names; the caller serialises operations on the same name.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace zdap::storage {
+
+struct Space {
+  uint64_t total_bytes = 0;
+  uint64_t free_bytes = 0;
+};
+
+struct StorageConfig {
+  std::string driver = "auto";  // auto | btrfs | copy
+  std::string path;             // root of the store; created if missing
+};
+
+class Driver {
+ public:
+  virtual ~Driver() = default;
+
+  virtual const char* name() const = 0;  // "btrfs", "copy", ...
+  const std::string& root() const { return root_; }
+
+  // Creates an empty writable volume and returns its path. Conflict if it exists.
+  virtual Result<std::string> CreateVolume(const std::string& name) = 0;
+  // Turns volume `volume` into read-only snapshot `snapshot`; the volume is gone afterwards.
+  // Atomic: after a crash either the volume or the snapshot exists, not both half-made.
+  virtual Status SealVolume(const std::string& volume, const std::string& snapshot) = 0;
+  // Makes writable clone `clone` of snapshot `snapshot`; returns its path.
+  virtual Result<std::string> Clone(const std::string& snapshot, const std::string& clone) = 0;
+
+  virtual Status DestroyVolume(const std::string& name) = 0;
+  virtual Status DestroySnapshot(const std::string& name) = 0;
+  virtual Status DestroyClone(const std::string& name) = 0;
+
+  std::string VolumePath(const std::string& name) const { return root_ + "/volumes/" + name; }
+  std::string SnapshotPath(const std::string& name) const { return root_ + "/snapshots/" + name; }
+  std::string ClonePath(const std::string& name) const { return root_ + "/clones/" + name; }
+
+  // Names present in each area, sorted. Leftovers of interrupted operations are not listed.
+  virtual Result<std::vector<std::string>> ListVolumes() const = 0;
+  virtual Result<std::vector<std::string>> ListSnapshots() const = 0;
+  virtual Result<std::vector<std::string>> ListClones() const = 0;
+
+  virtual Result<Space> StoreSpace() const = 0;
+
+ protected:
+  explicit Driver(std::string root) : root_(std::move(root)) {}
+  std::string root_;
+};
+
+// Opens (creating the directory layout if needed) the store described by `config`.
+// driver "auto" probes the file system at `path` and picks the best driver it supports,
+// logging the choice and the reason.
+Result<std::unique_ptr<Driver>> OpenStore(const StorageConfig& config);
+
+// InvalidArgument unless `name` is a safe single path component (see above).
+Status ValidateVolumeName(const std::string& name);
+
+}  // namespace zdap::storage

@@ -1,0 +1,44 @@
+#include <catch2/catch.hpp>
+
+#include "core/time.h"
+
+using namespace zdap;
+using std::chrono::seconds;
+
+TEST_CASE("durations parse the units resource files use") {
+  CHECK(ParseDuration("90s").value() == seconds(90));
+  CHECK(ParseDuration("30m").value() == seconds(1800));
+  CHECK(ParseDuration("8h").value() == seconds(8 * 3600));
+  CHECK(ParseDuration("7d").value() == seconds(7 * 86400));
+  CHECK(ParseDuration("1h30m").value() == seconds(5400));
+  CHECK(ParseDuration("0").value() == seconds(0));
+}
+
+TEST_CASE("malformed and hostile durations are refused with the input in the message") {
+  for (const char* bad : {"", "8", "h", "-1h", "1.5h", "8x", "1h ", " 1h", "99999999999999999999d",
+                          "36600000d", "1h-", "d1"}) {
+    auto r = ParseDuration(bad);
+    INFO(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kInvalidArgument);
+    CHECK(r.status().message().find("duration") != std::string::npos);
+  }
+}
+
+TEST_CASE("durations format back to the short form") {
+  CHECK(FormatDuration(seconds(8 * 3600)) == "8h");
+  CHECK(FormatDuration(seconds(5400)) == "1h30m");
+  CHECK(FormatDuration(seconds(7 * 86400)) == "7d");
+  CHECK(FormatDuration(seconds(0)) == "0s");
+}
+
+TEST_CASE("RFC 3339 and compact UTC stamps round-trip") {
+  auto t = ParseRfc3339("2026-11-22T03:04:05Z");
+  REQUIRE(t.ok());
+  CHECK(FormatRfc3339(*t) == "2026-11-22T03:04:05Z");
+  CHECK(FormatCompactUtc(*t) == "20261122T030405Z");
+  CHECK(ParseCompactUtc("20261122T030405Z").value() == *t);
+  CHECK_FALSE(ParseRfc3339("2026-13-22T03:04:05Z").ok());
+  CHECK_FALSE(ParseRfc3339("2026-11-22 03:04:05").ok());
+  CHECK_FALSE(ParseCompactUtc("20261122T030405").ok());
+}
