@@ -6,7 +6,9 @@
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,6 +183,9 @@ Result<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
     if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) {
       ChildFail(err_pipe[1], "dup2");
     }
+    // Descriptors the parent opened without O_CLOEXEC (Asio's listening sockets, for one)
+    // must not leak into servers that outlive the daemon and would keep its port bound.
+    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
     if (options.run_as) {
       if (::setgroups(0, nullptr) != 0) ChildFail(err_pipe[1], "setgroups");
       if (::setgid(options.run_as->gid) != 0) ChildFail(err_pipe[1], "setgid");

@@ -1,0 +1,269 @@
+#include "api.h"
+
+#include <boost/json.hpp>
+#include <boost/url/parse.hpp>
+#include <fmt/format.h>
+
+#include <vector>
+
+#include "core/log.h"
+#include "core/names.h"
+#include "core/time.h"
+
+namespace json = boost::json;
+
+namespace zdap::daemon {
+namespace {
+
+ApiResponse JsonResponse(int status, const json::value& v) {
+  ApiResponse r;
+  r.status = status;
+  r.body = json::serialize(v);
+  r.body += '\n';
+  return r;
+}
+
+// Splits "/v1/clones/x" into {"v1", "clones", "x"}; refuses empty or dot segments.
+Result<std::vector<std::string>> PathSegments(const std::string& target, std::string* query) {
+  auto u = boost::urls::parse_origin_form(target);
+  if (!u) return InvalidArgument("request target is not a valid path");
+  *query = std::string(u->encoded_query());
+  std::vector<std::string> out;
+  for (auto seg : u->segments()) {
+    std::string s(seg);
+    if (s.empty() || s == "." || s == "..") return NotFound("no such route");
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+Result<json::object> ParseBody(const std::string& body) {
+  if (body.empty()) return json::object();
+  json::error_code ec;
+  json::parse_options opt;
+  opt.max_depth = 16;
+  json::value v = json::parse(body, ec, {}, opt);
+  if (ec) return InvalidArgument(fmt::format("request body is not valid JSON: {}", ec.message()));
+  if (!v.is_object()) return InvalidArgument("request body must be a JSON object");
+  return v.as_object();
+}
+
+// Reads optional typed fields; unknown fields are refused so typos do not pass silently.
+class BodyReader {
+ public:
+  explicit BodyReader(const json::object& o) : o_(o) {}
+  Status String(const char* key, std::string* out) {
+    auto it = o_.find(key);
+    if (it == o_.end() || it->value().is_null()) return Status::Ok();
+    if (!it->value().is_string()) return InvalidArgument(fmt::format("'{}' must be a string", key));
+    *out = std::string(it->value().as_string());
+    return Status::Ok();
+  }
+  Status Bool(const char* key, bool* out) {
+    auto it = o_.find(key);
+    if (it == o_.end() || it->value().is_null()) return Status::Ok();
+    if (!it->value().is_bool()) return InvalidArgument(fmt::format("'{}' must be true or false", key));
+    *out = it->value().as_bool();
+    return Status::Ok();
+  }
+  Status OnlyKeys(std::initializer_list<const char*> keys) {
+    for (const auto& kv : o_) {
+      bool known = false;
+      for (const char* k : keys) known = known || kv.key() == k;
+      if (!known) {
+        return InvalidArgument(fmt::format("unknown field '{}'",
+                                           std::string(kv.key()).substr(0, 64)));
+      }
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const json::object& o_;
+};
+
+}  // namespace
+
+ApiResponse ErrorResponse(int http_status, std::string_view code, std::string_view message) {
+  json::object err;
+  err["code"] = code;
+  err["message"] = message;
+  json::object o;
+  o["error"] = std::move(err);
+  return JsonResponse(http_status, o);
+}
+
+ApiResponse ErrorResponse(const Status& status) {
+  return ErrorResponse(HttpStatusOf(status.code()), CodeName(status.code()), status.message());
+}
+
+ApiResponse Api::Handle(const ApiRequest& request) {
+  try {
+    return Dispatch(request);
+  } catch (const std::exception& e) {
+    log::Error("api: {} {}: internal error: {}", request.method, request.target, e.what());
+    return ErrorResponse(Internal("internal error; see the zdapd log"));
+  }
+}
+
+ApiResponse Api::Dispatch(const ApiRequest& req) {
+  std::string query;
+  auto segs_r = PathSegments(req.target, &query);
+  if (!segs_r.ok()) return ErrorResponse(segs_r.status());
+  const auto& s = *segs_r;
+  auto is = [&](std::initializer_list<const char*> pattern) {
+    if (s.size() != pattern.size()) return false;
+    size_t i = 0;
+    for (const char* p : pattern) {
+      if (std::string_view(p) != "*" && s[i] != p) return false;
+      ++i;
+    }
+    return true;
+  };
+  auto method_not_allowed = [&] {
+    return ErrorResponse(405, "method_not_allowed",
+                         fmt::format("method {} is not allowed on {}", req.method.substr(0, 16),
+                                     req.target.substr(0, 200)));
+  };
+
+  if (is({"v1", "health"})) {
+    if (req.method != "GET") return method_not_allowed();
+    json::object o;
+    o["status"] = "ok";
+    o["version"] = version_;
+    return JsonResponse(200, o);
+  }
+
+  // Identity. Without a tokens file the daemon only listens on loopback (enforced at start),
+  // so the caller is someone on this host; X-Zdap-User names them. They are a plain user:
+  // one developer's mistake must not destroy another's clone. Operators on the host use
+  // zdapd's host commands, which see everything.
+  origin::Caller caller;
+  caller.user = req.user_header.empty() ? "local" : req.user_header;
+  caller.admin = false;
+  if (!IsValidName(caller.user)) {
+    return ErrorResponse(InvalidArgument("X-Zdap-User is not a valid user name"));
+  }
+  if (!origin_.config().tokens_file.empty()) {
+    return ErrorResponse(Status(Code::kUnauthenticated,
+                                "token authentication is not available in this build"));
+  }
+
+  auto clone_json = [&](const catalog::CloneRecord& r) {
+    auto access = origin_.AccessFor(r);
+    access.origin = "";  // the client knows which origin it asked
+    return catalog::CloneToJson(r, access);
+  };
+  auto resource_json = [&](const config::Resource& r) -> Result<json::object> {
+    json::object o;
+    o["name"] = r.name;
+    o["engine"] = r.engine;
+    o["version"] = r.version;
+    o["database"] = r.source.database;
+    o["ttl"] = FormatDuration(r.clone_ttl);
+    ZDAP_ASSIGN_OR_RETURN(auto snaps, origin_.Snapshots(r.name));
+    json::array sa;
+    for (const auto& sn : snaps) {
+      json::object so;
+      so["id"] = sn.id;
+      so["created_at"] = FormatRfc3339(sn.created_at);
+      so["clones"] = sn.clones;
+      sa.push_back(std::move(so));
+    }
+    o["snapshots"] = std::move(sa);
+    json::array ca;
+    for (const auto& c : origin_.ListClones(caller, false)) {
+      if (c.resource == r.name) ca.push_back(clone_json(c));
+    }
+    o["clones"] = std::move(ca);
+    return o;
+  };
+
+  if (is({"v1", "resources"})) {
+    if (req.method != "GET") return method_not_allowed();
+    json::array arr;
+    for (const auto& r : origin_.resources()) {
+      auto o = resource_json(r);
+      if (!o.ok()) return ErrorResponse(o.status());
+      arr.push_back(std::move(o).value());
+    }
+    json::object out;
+    out["resources"] = std::move(arr);
+    return JsonResponse(200, out);
+  }
+  if (is({"v1", "resources", "*"})) {
+    if (req.method != "GET") return method_not_allowed();
+    auto r = origin_.FindResource(s[2]);
+    if (!r.ok()) return ErrorResponse(r.status());
+    auto o = resource_json(**r);
+    if (!o.ok()) return ErrorResponse(o.status());
+    return JsonResponse(200, *o);
+  }
+  if (is({"v1", "resources", "*", "snapshots"})) {
+    if (req.method != "GET") return method_not_allowed();
+    auto snaps = origin_.Snapshots(s[2]);
+    if (!snaps.ok()) return ErrorResponse(snaps.status());
+    json::array sa;
+    for (const auto& sn : *snaps) {
+      json::object so;
+      so["id"] = sn.id;
+      so["created_at"] = FormatRfc3339(sn.created_at);
+      so["clones"] = sn.clones;
+      sa.push_back(std::move(so));
+    }
+    json::object out;
+    out["snapshots"] = std::move(sa);
+    return JsonResponse(200, out);
+  }
+  if (is({"v1", "resources", "*", "clones"})) {
+    if (req.method != "POST") return method_not_allowed();
+    auto body = ParseBody(req.body);
+    if (!body.ok()) return ErrorResponse(body.status());
+    BodyReader br(*body);
+    origin::CreateCloneRequest cr;
+    cr.resource = s[2];
+    std::string ttl;
+    Status st = br.OnlyKeys({"snapshot", "ttl", "name", "protected"});
+    if (st.ok()) st = br.String("snapshot", &cr.snapshot);
+    if (st.ok()) st = br.String("name", &cr.name);
+    if (st.ok()) st = br.String("ttl", &ttl);
+    if (st.ok()) st = br.Bool("protected", &cr.is_protected);
+    if (!st.ok()) return ErrorResponse(st);
+    if (!ttl.empty()) {
+      auto d = ParseDuration(ttl);
+      if (!d.ok()) return ErrorResponse(d.status());
+      cr.ttl = *d;
+    }
+    auto rec = origin_.CreateClone(cr, caller);
+    if (!rec.ok()) return ErrorResponse(rec.status());
+    return JsonResponse(201, clone_json(*rec));
+  }
+  if (is({"v1", "clones"})) {
+    if (req.method != "GET") return method_not_allowed();
+    bool all = query == "all=1" || query == "all=true";
+    json::array arr;
+    for (const auto& c : origin_.ListClones(caller, all)) arr.push_back(clone_json(c));
+    json::object out;
+    out["clones"] = std::move(arr);
+    return JsonResponse(200, out);
+  }
+  if (is({"v1", "clones", "*"})) {
+    if (req.method == "GET") {
+      auto rec = origin_.GetClone(s[2], caller);
+      if (!rec.ok()) return ErrorResponse(rec.status());
+      return JsonResponse(200, clone_json(*rec));
+    }
+    if (req.method == "DELETE") {
+      Status st = origin_.DestroyClone(s[2], caller);
+      if (!st.ok()) return ErrorResponse(st);
+      ApiResponse r;
+      r.status = 204;
+      return r;
+    }
+    return method_not_allowed();
+  }
+  return ErrorResponse(NotFound(fmt::format("no route for {} {}", req.method.substr(0, 16),
+                                            req.target.substr(0, 200))));
+}
+
+}  // namespace zdap::daemon

@@ -1,0 +1,51 @@
+// What the catalog knows about one clone; stored as JSON beside the data and mapped onto
+// SPEC's clone object for the API.
+#pragma once
+
+#include <boost/json/fwd.hpp>
+
+#include <optional>
+#include <string>
+
+#include "core/result.h"
+#include "core/time.h"
+
+namespace zdap::catalog {
+
+enum class CloneState { kCreating, kReady, kFailed, kDeleting };
+const char* CloneStateName(CloneState s);
+bool ParseCloneState(const std::string& s, CloneState* out);
+
+struct CloneRecord {
+  std::string id;
+  std::string resource;
+  std::string snapshot;
+  std::string owner;
+  CloneState state = CloneState::kCreating;
+  int port = 0;
+  pid_t pid = -1;  // the server's process (process runtime)
+  SystemTime created_at{};
+  std::optional<SystemTime> expires_at;
+  bool is_protected = false;
+  bool pooled = false;
+};
+
+// The on-disk form (internal fields included, no secrets).
+std::string SerializeRecord(const CloneRecord& r);
+Result<CloneRecord> ParseRecord(const std::string& text);
+
+// Connection details that the API adds to a record to form SPEC's clone object.
+struct CloneAccess {
+  std::string host;
+  std::string database;
+  std::string user;
+  std::string password;
+  std::string uri;
+  std::string origin;
+  std::string engine;
+};
+// SPEC "Clone object": id, resource, snapshot, owner, state, host, port, database, user,
+// password, uri, created_at, expires_at, protected, pooled, origin (+ engine).
+boost::json::object CloneToJson(const CloneRecord& r, const CloneAccess& access);
+
+}  // namespace zdap::catalog

@@ -1,0 +1,185 @@
+#include "config/daemon_config.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <initializer_list>
+
+#include "config/yaml_reader.h"
+#include "core/file_util.h"
+#include "core/log.h"
+
+namespace zdap::config {
+namespace {
+
+struct Key {
+  const char* name;  // dotted, as in the file
+  const char* env;   // ZDAPD_...
+};
+constexpr Key kKeys[] = {
+    {"config_dir", "ZDAPD_CONFIG_DIR"},   {"listen", "ZDAPD_LISTEN"},
+    {"advertise", "ZDAPD_ADVERTISE"},     {"data_dir", "ZDAPD_DATA_DIR"},
+    {"storage.driver", "ZDAPD_STORAGE_DRIVER"}, {"storage.path", "ZDAPD_STORAGE_PATH"},
+    {"runtime.driver", "ZDAPD_RUNTIME_DRIVER"}, {"runtime.user", "ZDAPD_RUNTIME_USER"},
+    {"runtime.socket", "ZDAPD_RUNTIME_SOCKET"}, {"clone_ports", "ZDAPD_CLONE_PORTS"},
+    {"clone_bind", "ZDAPD_CLONE_BIND"},   {"tls.cert", "ZDAPD_TLS_CERT"},
+    {"tls.key", "ZDAPD_TLS_KEY"},         {"tokens_file", "ZDAPD_TOKENS_FILE"},
+    {"log_level", "ZDAPD_LOG_LEVEL"},
+};
+
+bool ParsePort(const std::string& s, int* port) {
+  if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  int p = std::stoi(s);
+  if (p < 1 || p > 65535) return false;
+  *port = p;
+  return true;
+}
+
+}  // namespace
+
+std::string DaemonConfig::AdvertisedHost() const {
+  if (!advertise.empty()) return advertise;
+  if (clone_bind == "0.0.0.0" || clone_bind == "::" || clone_bind.empty()) return "127.0.0.1";
+  return clone_bind;
+}
+
+Status SplitHostPort(const std::string& text, std::string* host, int* port) {
+  auto bad = [&] {
+    return InvalidArgument(fmt::format("'{}' is not an address: use host:port, [v6]:port or :port",
+                                       text.substr(0, 100)));
+  };
+  if (text.size() > 300) return bad();
+  size_t colon;
+  if (!text.empty() && text[0] == '[') {
+    size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return bad();
+    *host = text.substr(1, close - 1);
+    colon = close + 1;
+  } else {
+    colon = text.rfind(':');
+    if (colon == std::string::npos) return bad();
+    *host = text.substr(0, colon);
+    if (host->find(':') != std::string::npos) return bad();
+  }
+  if (!ParsePort(text.substr(colon + 1), port)) return bad();
+  return Status::Ok();
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  if (host == "localhost") return true;
+  in_addr a4;
+  if (inet_pton(AF_INET, host.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
+  in6_addr a6;
+  if (inet_pton(AF_INET6, host.c_str(), &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
+  return false;
+}
+
+Status ReadDaemonConfigFile(const std::string& file, SettingMap* settings) {
+  ZDAP_ASSIGN_OR_RETURN(std::string text, ReadFile(file, 1u << 20));
+  ZDAP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
+  if (root.IsNull()) return Status::Ok();
+  if (!root.IsMap()) return InvalidArgument(fmt::format("{}:1: expected a mapping of settings", file));
+  MapReader top(file, root);
+  ZDAP_RETURN_IF_ERROR(top.CheckNoUnknownKeys({"config_dir", "listen", "advertise", "data_dir",
+                                               "storage", "runtime", "clone_ports", "clone_bind",
+                                               "tls", "tokens_file", "log_level"}));
+  for (const char* k : {"config_dir", "listen", "advertise", "data_dir", "clone_ports",
+                        "clone_bind", "tokens_file", "log_level"}) {
+    std::string v;
+    ZDAP_RETURN_IF_ERROR(top.GetString(k, &v));
+    if (top.Has(k)) (*settings)[k] = v;
+  }
+  struct Sub {
+    const char* name;
+    std::initializer_list<const char*> keys;
+  };
+  for (const Sub& sub : {Sub{"storage", {"driver", "path", "dataset"}},
+                         Sub{"runtime", {"driver", "socket", "user"}},
+                         Sub{"tls", {"cert", "key"}}}) {
+    ZDAP_ASSIGN_OR_RETURN(MapReader m, top.GetMap(sub.name));
+    ZDAP_RETURN_IF_ERROR(m.CheckNoUnknownKeys(sub.keys));
+    for (const char* k : sub.keys) {
+      std::string v;
+      ZDAP_RETURN_IF_ERROR(m.GetString(k, &v));
+      if (m.Has(k)) (*settings)[std::string(sub.name) + "." + k] = v;
+    }
+  }
+  return Status::Ok();
+}
+
+void ReadDaemonEnvironment(SettingMap* settings) {
+  for (const Key& k : kKeys) {
+    if (const char* v = std::getenv(k.env); v != nullptr && *v != '\0') (*settings)[k.name] = v;
+  }
+}
+
+Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin,
+                           DaemonConfig* c) {
+  for (const auto& [key, value] : settings) {
+    auto err = [&](const std::string& why) {
+      return InvalidArgument(fmt::format("{}: {}: {}", origin, key, why));
+    };
+    if (key == "config_dir") c->config_dir = value;
+    else if (key == "listen") {
+      std::string h;
+      int p;
+      ZDAP_RETURN_IF_ERROR(SplitHostPort(value, &h, &p).Wrap(origin + ": listen"));
+      c->listen = value;
+    } else if (key == "advertise") c->advertise = value;
+    else if (key == "data_dir") c->data_dir = value;
+    else if (key == "storage.driver") {
+      if (value != "auto" && value != "btrfs" && value != "copy" && value != "reflink" &&
+          value != "overlay" && value != "zfs") {
+        return err(fmt::format("'{}' is not a storage driver: use auto, btrfs, reflink, overlay, "
+                               "zfs or copy", value));
+      }
+      c->storage_driver = value;
+    } else if (key == "storage.path" || key == "storage.dataset") c->storage_path = value;
+    else if (key == "runtime.driver") {
+      if (value != "process" && value != "docker") {
+        return err(fmt::format("'{}' is not a runtime: use process or docker", value));
+      }
+      c->runtime_driver = value;
+    } else if (key == "runtime.user") c->runtime_user = value;
+    else if (key == "runtime.socket") c->docker_socket = value;
+    else if (key == "clone_ports") {
+      auto dash = value.find('-');
+      int a, b;
+      if (dash == std::string::npos || !ParsePort(value.substr(0, dash), &a) ||
+          !ParsePort(value.substr(dash + 1), &b) || a > b) {
+        return err(fmt::format("'{}' is not a port range like 6000-6999", value));
+      }
+      c->clone_port_first = a;
+      c->clone_port_last = b;
+    } else if (key == "clone_bind") c->clone_bind = value;
+    else if (key == "tls.cert") c->tls_cert = value;
+    else if (key == "tls.key") c->tls_key = value;
+    else if (key == "tokens_file") c->tokens_file = value;
+    else if (key == "log_level") {
+      log::Level l;
+      if (!log::ParseLevel(value, &l)) return err("use debug, info, warn, error or off");
+      c->log_level = value;
+    } else {
+      return err("unknown setting");
+    }
+  }
+  return Status::Ok();
+}
+
+Status ValidateDaemonConfig(const DaemonConfig& c) {
+  std::string host;
+  int port;
+  ZDAP_RETURN_IF_ERROR(SplitHostPort(c.listen, &host, &port).Wrap("listen"));
+  if (!IsLoopbackHost(host) && c.tokens_file.empty()) {
+    return InvalidArgument(fmt::format(
+        "listen {} is reachable from other hosts and needs a tokens file: set tokens_file "
+        "(or listen on 127.0.0.1)", c.listen));
+  }
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return InvalidArgument("tls needs both cert and key");
+  }
+  return Status::Ok();
+}
+
+}  // namespace zdap::config

@@ -1,0 +1,53 @@
+// zdapd's own settings (SPEC "Daemon"). Precedence: command-line flags > ZDAPD_* environment
+// variables > config file > embedded defaults. The embedded default needs nothing but a
+// config dir: loopback listener, storage auto under ./zdap-data, runtime process, no token.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "core/result.h"
+
+namespace zdap::config {
+
+struct DaemonConfig {
+  std::string config_dir = ".";
+  std::string listen = "127.0.0.1:43210";
+  std::string advertise;  // host given to clients; "" = derived from clone_bind/listen
+  std::string data_dir = "./zdap-data";
+  std::string storage_driver = "auto";
+  std::string storage_path;  // "" = <data_dir>/store
+  std::string runtime_driver = "process";
+  std::string runtime_user;  // user the database servers run as; "" = postgres (if root)
+  std::string docker_socket = "/var/run/docker.sock";
+  int clone_port_first = 6000;
+  int clone_port_last = 6999;
+  std::string clone_bind = "127.0.0.1";
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tokens_file;
+  std::string log_level = "info";
+
+  std::string StorePath() const { return storage_path.empty() ? data_dir + "/store" : storage_path; }
+  // Host name put into clone addresses.
+  std::string AdvertisedHost() const;
+};
+
+// Settings as key -> value strings, as written in the file or the environment.
+using SettingMap = std::map<std::string, std::string>;
+
+// Reads a zdapd YAML config file into `settings` (keys: listen, storage.driver, ...).
+Status ReadDaemonConfigFile(const std::string& file, SettingMap* settings);
+// ZDAPD_LISTEN, ZDAPD_DATA_DIR, ZDAPD_STORAGE_DRIVER, ... into `settings`.
+void ReadDaemonEnvironment(SettingMap* settings);
+// Applies settings to `config`, validating each. `origin` names the source for messages.
+Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin,
+                           DaemonConfig* config);
+// Cross-field checks: a non-loopback listener needs a tokens file, port range sane, ...
+Status ValidateDaemonConfig(const DaemonConfig& config);
+
+// Splits "host:port", "[v6]:port" or ":port" (host ""). InvalidArgument on anything else.
+Status SplitHostPort(const std::string& text, std::string* host, int* port);
+bool IsLoopbackHost(const std::string& host);
+
+}  // namespace zdap::config

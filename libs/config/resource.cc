@@ -1,0 +1,222 @@
+#include "config/resource.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "config/yaml_reader.h"
+#include "core/file_util.h"
+#include "core/names.h"
+
+namespace zdap::config {
+namespace {
+
+std::string Resolve(const std::string& config_dir, const std::string& p) {
+  if (p.empty() || p[0] == '/') return p;
+  return (std::filesystem::path(config_dir) / p).lexically_normal().string();
+}
+
+Status ValidateCron(MapReader& r, const std::string& cron) {
+  // Five fields of digits, '*', ',', '-', '/'. Full evaluation belongs to the scheduler.
+  int fields = 0;
+  bool in_field = false;
+  for (char c : cron) {
+    if (c == ' ' || c == '\t') {
+      in_field = false;
+      continue;
+    }
+    if (!((c >= '0' && c <= '9') || c == '*' || c == ',' || c == '-' || c == '/')) {
+      return r.ErrorAt("cron", fmt::format("'{}' is not a 5-field cron expression", cron));
+    }
+    if (!in_field) ++fields;
+    in_field = true;
+  }
+  if (fields != 5) {
+    return r.ErrorAt("cron", fmt::format("'{}' has {} fields; a cron expression has 5 "
+                                         "(minute hour day-of-month month day-of-week)",
+                                         cron, fields));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Resource> ParseResource(const std::string& file, const std::string& text,
+                               const std::string& config_dir) {
+  ZDAP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
+  if (!root.IsMap()) {
+    return InvalidArgument(fmt::format("{}:1: a resource file is a mapping (name:, engine:, "
+                                       "source:, ...)", file));
+  }
+  MapReader top(file, root);
+  ZDAP_RETURN_IF_ERROR(top.CheckNoUnknownKeys({"name", "engine", "version", "source", "refresh",
+                                               "clone", "pool", "credentials", "docker"}));
+  Resource res;
+  res.file = file;
+  ZDAP_RETURN_IF_ERROR(top.GetString("name", &res.name, true));
+  if (!IsValidName(res.name)) {
+    return top.ErrorAt("name", ValidateName("resource", res.name).message());
+  }
+  ZDAP_RETURN_IF_ERROR(top.GetString("engine", &res.engine, true));
+  if (res.engine != "postgres" && res.engine != "mariadb" && res.engine != "mysql") {
+    return top.ErrorAt("engine", fmt::format("'{}' is not an engine: use postgres, mariadb or mysql",
+                                             res.engine));
+  }
+  ZDAP_RETURN_IF_ERROR(top.GetString("version", &res.version));
+  if (res.version.find_first_not_of("0123456789.") != std::string::npos) {
+    return top.ErrorAt("version", fmt::format("'{}' is not a version like \"15\"", res.version));
+  }
+
+  if (!top.Has("source")) return top.ErrorAt("", "key 'source' is required");
+  ZDAP_ASSIGN_OR_RETURN(MapReader src, top.GetMap("source"));
+  ZDAP_RETURN_IF_ERROR(src.CheckNoUnknownKeys({"dump", "script", "command", "url", "database", "after"}));
+  std::string dump, script, url;
+  ZDAP_RETURN_IF_ERROR(src.GetString("dump", &dump));
+  ZDAP_RETURN_IF_ERROR(src.GetString("script", &script));
+  ZDAP_RETURN_IF_ERROR(src.GetString("url", &url));
+  ZDAP_RETURN_IF_ERROR(src.GetStringList("command", &res.source.command));
+  int kinds = !dump.empty() + !script.empty() + !url.empty() + !res.source.command.empty();
+  if (kinds != 1) {
+    return src.ErrorAt("", "exactly one of dump, script, command or url is required");
+  }
+  res.source.dump = Resolve(config_dir, dump);
+  res.source.script = Resolve(config_dir, script);
+  res.source.url = url;
+  ZDAP_RETURN_IF_ERROR(src.GetString("database", &res.source.database, true));
+  if (res.source.database.empty() || res.source.database.size() > 63 ||
+      res.source.database.find_first_of("\"'`;\\/ \t\n") != std::string::npos) {
+    return src.ErrorAt("database", fmt::format("'{}' is not a usable database name",
+                                               res.source.database));
+  }
+  std::vector<std::string> after;
+  ZDAP_RETURN_IF_ERROR(src.GetStringList("after", &after));
+  for (const auto& a : after) res.source.after.push_back(Resolve(config_dir, a));
+
+  ZDAP_ASSIGN_OR_RETURN(MapReader refresh, top.GetMap("refresh"));
+  ZDAP_RETURN_IF_ERROR(refresh.CheckNoUnknownKeys({"cron", "keep"}));
+  ZDAP_RETURN_IF_ERROR(refresh.GetString("cron", &res.refresh_cron));
+  if (!res.refresh_cron.empty()) ZDAP_RETURN_IF_ERROR(ValidateCron(refresh, res.refresh_cron));
+  int64_t keep = 3;
+  ZDAP_RETURN_IF_ERROR(refresh.GetInt("keep", &keep, 1, 1000));
+  res.keep = static_cast<int>(keep);
+
+  ZDAP_ASSIGN_OR_RETURN(MapReader clone, top.GetMap("clone"));
+  ZDAP_RETURN_IF_ERROR(clone.CheckNoUnknownKeys({"ttl", "max_ttl", "idle_timeout", "settings"}));
+  std::optional<std::chrono::seconds> ttl, max_ttl;
+  ZDAP_RETURN_IF_ERROR(clone.GetDuration("ttl", &ttl));
+  ZDAP_RETURN_IF_ERROR(clone.GetDuration("max_ttl", &max_ttl));
+  ZDAP_RETURN_IF_ERROR(clone.GetDuration("idle_timeout", &res.idle_timeout));
+  res.clone_ttl = ttl.value_or(std::chrono::hours(8));
+  res.clone_max_ttl = max_ttl.value_or(std::chrono::seconds(0));
+  if (res.clone_max_ttl.count() > 0 &&
+      (res.clone_ttl.count() == 0 || res.clone_ttl > res.clone_max_ttl)) {
+    return clone.ErrorAt("ttl", "must be at most max_ttl (and not 0 when max_ttl is set)");
+  }
+  ZDAP_RETURN_IF_ERROR(clone.GetScalarMap("settings", &res.settings));
+  for (const auto& [k, v] : res.settings) {
+    bool ok_key = !k.empty() && k.size() < 64 &&
+                  std::all_of(k.begin(), k.end(), [](char c) {
+                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+                  });
+    if (!ok_key) return clone.ErrorAt("settings", fmt::format("'{}' is not a setting name", k));
+    if (v.find_first_of("\n\r\0", 0, 3) != std::string::npos || v.size() > 1024) {
+      return clone.ErrorAt("settings", fmt::format("value of '{}' is not a plain one-line value", k));
+    }
+  }
+
+  ZDAP_ASSIGN_OR_RETURN(MapReader pool, top.GetMap("pool"));
+  ZDAP_RETURN_IF_ERROR(pool.CheckNoUnknownKeys({"min", "max"}));
+  int64_t pmin = 0, pmax = 0;
+  ZDAP_RETURN_IF_ERROR(pool.GetInt("min", &pmin, 0, 1000));
+  ZDAP_RETURN_IF_ERROR(pool.GetInt("max", &pmax, 0, 1000));
+  if (pmax != 0 && pmax < pmin) return pool.ErrorAt("max", "must be at least min");
+  res.pool_min = static_cast<int>(pmin);
+  res.pool_max = static_cast<int>(pmax);
+
+  ZDAP_ASSIGN_OR_RETURN(MapReader cred, top.GetMap("credentials"));
+  ZDAP_RETURN_IF_ERROR(cred.CheckNoUnknownKeys({"user", "password", "password_file"}));
+  ZDAP_RETURN_IF_ERROR(cred.GetString("user", &res.user));
+  if (res.user.empty()) res.user = res.engine == "postgres" ? "postgres" : "root";
+  if (res.user.size() > 63 || res.user.find_first_of("\"'`;\\/ \t\n") != std::string::npos) {
+    return cred.ErrorAt("user", "is not a usable user name");
+  }
+  std::string password_file;
+  ZDAP_RETURN_IF_ERROR(cred.GetString("password", &res.password));
+  ZDAP_RETURN_IF_ERROR(cred.GetString("password_file", &password_file));
+  if (!res.password.empty() && !password_file.empty()) {
+    return cred.ErrorAt("password_file", "give either password or password_file, not both");
+  }
+  if (!password_file.empty()) {
+    auto pw = ReadFile(Resolve(config_dir, password_file), 4096);
+    if (!pw.ok()) return cred.ErrorAt("password_file", pw.status().message());
+    res.password = *pw;
+    while (!res.password.empty() && (res.password.back() == '\n' || res.password.back() == '\r')) {
+      res.password.pop_back();
+    }
+  }
+  if (res.password.empty()) res.password = "zdap";
+  if (res.password.find_first_of("\n\r", 0) != std::string::npos) {
+    return cred.ErrorAt("password", "must be one line");
+  }
+
+  ZDAP_ASSIGN_OR_RETURN(MapReader docker, top.GetMap("docker"));
+  ZDAP_RETURN_IF_ERROR(docker.CheckNoUnknownKeys({"image", "env", "shm"}));
+  ZDAP_RETURN_IF_ERROR(docker.GetString("image", &res.docker_image));
+  ZDAP_RETURN_IF_ERROR(docker.GetStringList("env", &res.docker_env));
+  ZDAP_RETURN_IF_ERROR(docker.GetString("shm", &res.docker_shm));
+  return res;
+}
+
+Result<Resource> LoadResourceFile(const std::string& file, const std::string& config_dir) {
+  ZDAP_ASSIGN_OR_RETURN(std::string text, ReadFile(file, 1u << 20));
+  ZDAP_ASSIGN_OR_RETURN(Resource res, ParseResource(file, text, config_dir));
+  std::string base = std::filesystem::path(file).filename().string();
+  for (const char* suffix : {".resource.yml", ".yaml", ".yml"}) {
+    std::string s(suffix);
+    if (base.size() > s.size() && base.compare(base.size() - s.size(), s.size(), s) == 0) {
+      std::string stem = base.substr(0, base.size() - s.size());
+      if (stem != res.name && std::string(suffix) != ".resource.yml") {
+        return InvalidArgument(fmt::format(
+            "{}:1: name: '{}' does not match the file name; rename the file to {}.yaml", file,
+            res.name, res.name));
+      }
+      break;
+    }
+  }
+  return res;
+}
+
+Result<std::vector<Resource>> LoadResources(const std::string& config_dir) {
+  std::vector<Resource> out;
+  std::string dir = config_dir + "/resources";
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) {
+    return NotFound(fmt::format("{}: no resources directory; create it and put one "
+                                "<name>.yaml file per resource in it", dir));
+  }
+  std::vector<std::string> files;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    std::string f = entry.path().filename().string();
+    auto ends = [&](const std::string& s) {
+      return f.size() > s.size() && f.compare(f.size() - s.size(), s.size(), s) == 0;
+    };
+    if (f[0] == '.') continue;
+    if (ends(".yaml") || ends(".yml")) files.push_back(entry.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& f : files) {
+    ZDAP_ASSIGN_OR_RETURN(Resource r, LoadResourceFile(f, config_dir));
+    for (const auto& other : out) {
+      if (other.name == r.name) {
+        return InvalidArgument(fmt::format("{}: resource '{}' is also defined in {}", f, r.name,
+                                           other.file));
+      }
+    }
+    out.push_back(std::move(r));
+  }
+  std::sort(out.begin(), out.end(), [](const Resource& a, const Resource& b) { return a.name < b.name; });
+  return out;
+}
+
+}  // namespace zdap::config

@@ -1,0 +1,55 @@
+// A resource: a named template database (SPEC "Resource file"). Loaded from
+// <config-dir>/resources/<name>.yaml (or *.resource.yml) and validated strictly.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace zdap::config {
+
+struct ResourceSource {
+  std::string dump;                  // absolute path (resolved against the config dir)
+  std::string script;                // absolute path
+  std::vector<std::string> command;  // argv
+  std::string url;
+  std::string database;              // the database clients connect to
+  std::vector<std::string> after;    // absolute paths of SQL files
+};
+
+struct Resource {
+  std::string name;
+  std::string engine;   // postgres | mariadb | mysql
+  std::string version;  // "" = newest installed
+  ResourceSource source;
+  std::string refresh_cron;  // "" = on demand only
+  int keep = 3;
+  std::chrono::seconds clone_ttl{0};  // 0 = no expiry
+  std::chrono::seconds clone_max_ttl{0};
+  std::optional<std::chrono::seconds> idle_timeout;
+  std::map<std::string, std::string> settings;
+  int pool_min = 0;
+  int pool_max = 0;
+  std::string user;
+  std::string password;  // secret: never logged
+  std::string docker_image;
+  std::vector<std::string> docker_env;
+  std::string docker_shm;
+  std::string file;  // where it was loaded from, for messages
+
+  int DefaultPort() const { return engine == "postgres" ? 5432 : 3306; }
+};
+
+// Parses one resource file. `config_dir` anchors relative paths. `name_from_file` is the
+// name implied by the file name; the `name` key must match it when both are given.
+Result<Resource> ParseResource(const std::string& file, const std::string& text,
+                               const std::string& config_dir);
+Result<Resource> LoadResourceFile(const std::string& file, const std::string& config_dir);
+// All resources in <config_dir>/resources, sorted by name. Duplicate names are an error.
+Result<std::vector<Resource>> LoadResources(const std::string& config_dir);
+
+}  // namespace zdap::config

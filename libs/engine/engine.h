@@ -1,0 +1,76 @@
+// Engine layer: one database product (SPEC "Layers"). An engine knows how to initialise a
+// data directory, the server's command line, how to tell over its wire protocol that the
+// server is ready, how to import dumps, and how to form a connection URI. It does not know
+// where the server runs: the runtime layer starts and stops the command it describes.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/resource.h"
+#include "core/result.h"
+#include "core/subprocess.h"
+
+namespace zdap::engine {
+
+// What the runtime needs to start one server.
+struct ServerSpec {
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string data_dir;
+  std::string log_path;
+  int stop_signal = 0;  // signal for a clean, fast shutdown
+};
+
+// Where a server can be reached for a probe: TCP host:port, or a unix socket directory.
+struct Endpoint {
+  std::string host;        // "" with socket_dir set = unix socket
+  std::string socket_dir;  // directory holding the engine's socket file
+  int port = 0;
+};
+
+enum class Readiness { kReady, kStarting, kDown };
+
+struct ProbeResult {
+  Readiness readiness = Readiness::kDown;
+  std::string detail;  // why not ready, for logs and error messages
+};
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual const char* name() const = 0;
+  virtual int default_port() const = 0;
+
+  // Creates a fresh, empty cluster in `data_dir` (owned by `run_as`), with the resource's
+  // superuser and password. `scratch_dir` is a private directory for temporary secrets.
+  virtual Status InitDataDir(const config::Resource& resource, const std::string& data_dir,
+                             const std::string& scratch_dir, const RunAs& run_as) = 0;
+
+  // The server command. `bind` empty = no TCP listener (unix socket in `run_dir` only).
+  virtual Result<ServerSpec> ServerCommand(const config::Resource& resource,
+                                           const std::string& data_dir,
+                                           const std::string& run_dir, const std::string& bind,
+                                           int port) const = 0;
+
+  // One readiness probe over the wire protocol, bounded by `timeout`.
+  virtual ProbeResult Probe(const Endpoint& endpoint, const config::Resource& resource,
+                            std::chrono::milliseconds timeout) const = 0;
+
+  // Loads the resource's source into the running server reachable through `endpoint`'s unix
+  // socket, then runs the resource's `after` scripts. Errors carry the client's own message
+  // with the dump's line number.
+  virtual Status Import(const config::Resource& resource, const Endpoint& endpoint,
+                        const RunAs& run_as) = 0;
+
+  virtual std::string ConnectionUri(const config::Resource& resource, const std::string& host,
+                                    int port) const = 0;
+};
+
+// The engine for `resource.engine` ("postgres"; mariadb/mysql come with their driver).
+Result<std::unique_ptr<Engine>> MakeEngine(const std::string& name);
+
+}  // namespace zdap::engine

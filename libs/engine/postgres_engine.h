@@ -1,0 +1,32 @@
+// The postgres engine: PostgreSQL 13+ from Debian's layout (/usr/lib/postgresql/<v>/bin).
+#pragma once
+
+#include "engine/engine.h"
+
+namespace zdap::engine {
+
+class PostgresEngine : public Engine {
+ public:
+  const char* name() const override { return "postgres"; }
+  int default_port() const override { return 5432; }
+
+  Status InitDataDir(const config::Resource& resource, const std::string& data_dir,
+                     const std::string& scratch_dir, const RunAs& run_as) override;
+  Result<ServerSpec> ServerCommand(const config::Resource& resource, const std::string& data_dir,
+                                   const std::string& run_dir, const std::string& bind,
+                                   int port) const override;
+  ProbeResult Probe(const Endpoint& endpoint, const config::Resource& resource,
+                    std::chrono::milliseconds timeout) const override;
+  Status Import(const config::Resource& resource, const Endpoint& endpoint,
+                const RunAs& run_as) override;
+  std::string ConnectionUri(const config::Resource& resource, const std::string& host,
+                            int port) const override;
+
+  // /usr/lib/postgresql/<version>/bin, or the newest installed when version is empty.
+  static Result<std::string> BinDir(const std::string& version);
+};
+
+// Percent-encodes a URI userinfo or path component.
+std::string UriEscape(const std::string& s);
+
+}  // namespace zdap::engine

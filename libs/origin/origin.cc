@@ -1,0 +1,524 @@
+#include "origin/origin.h"
+
+#include <fmt/format.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <random>
+#include <thread>
+
+#include "core/file_lock.h"
+#include "core/file_util.h"
+#include "core/log.h"
+#include "core/names.h"
+
+namespace zdap::origin {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using catalog::CloneRecord;
+using catalog::CloneState;
+
+constexpr auto kStartDeadline = std::chrono::seconds(120);
+constexpr auto kStopGrace = std::chrono::seconds(30);
+
+// Marks a clone id busy for the duration of one operation.
+class BusyGuard {
+ public:
+  BusyGuard(std::mutex& mu, std::set<std::string>& busy, std::string id)
+      : mu_(mu), busy_(busy), id_(std::move(id)) {
+    std::lock_guard lock(mu_);
+    acquired_ = busy_.insert(id_).second;
+  }
+  ~BusyGuard() {
+    if (!acquired_) return;
+    std::lock_guard lock(mu_);
+    busy_.erase(id_);
+  }
+  bool acquired() const { return acquired_; }
+
+ private:
+  std::mutex& mu_;
+  std::set<std::string>& busy_;
+  std::string id_;
+  bool acquired_ = false;
+};
+
+std::string RandomSuffix() {
+  static thread_local std::mt19937 rng(std::random_device{}());
+  return fmt::format("{:04x}", rng() & 0xffff);
+}
+
+Status ChownTree(const std::string& path, const std::optional<RunAs>& who) {
+  if (!who) return Status::Ok();
+  if (::chown(path.c_str(), who->uid, who->gid) != 0) return ErrnoError("chown " + path, errno);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Origin::~Origin() = default;
+
+Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config) {
+  std::unique_ptr<Origin> o(new Origin());
+  o->config_ = config;
+  ZDAP_ASSIGN_OR_RETURN(o->resources_, config::LoadResources(config.config_dir));
+  for (const auto& r : o->resources_) {
+    if (o->engines_.count(r.engine) == 0) {
+      ZDAP_ASSIGN_OR_RETURN(auto engine, engine::MakeEngine(r.engine));
+      o->engines_[r.engine] = std::move(engine);
+    }
+  }
+  ZDAP_RETURN_IF_ERROR(MakeDirs(config.data_dir, 0755));
+  ZDAP_RETURN_IF_ERROR(MakeDirs(config.data_dir + "/run", 0755));
+  ZDAP_RETURN_IF_ERROR(MakeDirs(config.data_dir + "/locks", 0700));
+  storage::StorageConfig sc;
+  sc.driver = config.storage_driver;
+  sc.path = config.StorePath();
+  ZDAP_ASSIGN_OR_RETURN(o->store_, storage::OpenStore(sc));
+  if (config.runtime_driver != "process") {
+    return Unprocessable(fmt::format("runtime '{}' is not supported yet by this build of zdapd; "
+                                     "use runtime.driver: process", config.runtime_driver));
+  }
+  ZDAP_ASSIGN_OR_RETURN(o->run_as_, runtime::ResolveServerUser(config.runtime_user));
+  o->runtime_ = std::make_unique<runtime::ProcessRuntime>(o->run_as_);
+  ZDAP_ASSIGN_OR_RETURN(o->catalog_, catalog::Catalog::Open(config.data_dir + "/catalog"));
+  o->ports_ = std::make_unique<catalog::PortAllocator>(config.clone_bind, config.clone_port_first,
+                                                       config.clone_port_last);
+  // The server user must be able to reach its data: every parent directory needs 'x' for it.
+  if (o->run_as_) {
+    std::string probe = std::filesystem::absolute(o->store_->root()).string();
+    for (std::filesystem::path p(probe); !p.empty() && p != p.root_path(); p = p.parent_path()) {
+      struct stat st;
+      if (::stat(p.c_str(), &st) == 0 && (st.st_mode & S_IXOTH) == 0 &&
+          st.st_uid != o->run_as_->uid) {
+        return InvalidArgument(fmt::format(
+            "database servers run as '{}', which cannot enter {} (mode {:o}): put data_dir "
+            "somewhere world-traversable such as /var/lib/zdap",
+            o->run_as_->name, p.string(), st.st_mode & 07777));
+      }
+    }
+  }
+  return o;
+}
+
+Result<const config::Resource*> Origin::FindResource(const std::string& name) const {
+  ZDAP_RETURN_IF_ERROR(ValidateName("resource", name));
+  for (const auto& r : resources_) {
+    if (r.name == name) return &r;
+  }
+  return NotFound(fmt::format("resource '{}' not found", name));
+}
+
+engine::Engine* Origin::EngineFor(const config::Resource& resource) const {
+  return engines_.at(resource.engine).get();
+}
+
+std::string Origin::RunDir(const std::string& name) const { return config_.data_dir + "/run/" + name; }
+
+Status Origin::PrepareRunDir(const std::string& dir) const {
+  ZDAP_RETURN_IF_ERROR(RemoveTree(dir));
+  if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoError("mkdir " + dir, errno);
+  ZDAP_RETURN_IF_ERROR(ChownTree(dir, run_as_));
+  // unix socket paths are limited to 107 bytes.
+  if (dir.size() + 20 > 107) {
+    return InvalidArgument(fmt::format("data_dir {} is too long for a unix socket path; use a "
+                                       "shorter data_dir", config_.data_dir));
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<SnapshotInfo>> Origin::Snapshots(const std::string& resource) const {
+  ZDAP_RETURN_IF_ERROR(FindResource(resource).status());
+  ZDAP_ASSIGN_OR_RETURN(auto names, store_->ListSnapshots());
+  auto clones = catalog_->List();
+  std::vector<SnapshotInfo> out;
+  for (const auto& n : names) {
+    SnapshotId id;
+    if (!ParseSnapshotId(n, &id).ok() || id.resource != resource) continue;
+    SnapshotInfo info;
+    info.id = n;
+    info.created_at = ParseCompactUtc(id.stamp).value();
+    info.clones = static_cast<int>(std::count_if(clones.begin(), clones.end(),
+                                                 [&](const CloneRecord& c) { return c.snapshot == n; }));
+    out.push_back(std::move(info));
+  }
+  std::sort(out.begin(), out.end(),
+            [](const SnapshotInfo& a, const SnapshotInfo& b) { return a.id > b.id; });
+  return out;
+}
+
+bool Origin::IsServerOf(pid_t pid, const std::string& data_dir) const {
+  if (pid <= 0) return false;
+  auto cmdline = ReadFile(fmt::format("/proc/{}/cmdline", pid), 65536);
+  if (!cmdline.ok()) return false;
+  // argv is NUL-separated; the data dir is one whole argument.
+  std::string needle = std::string(1, '\0') + data_dir + std::string(1, '\0');
+  return cmdline->find(needle) != std::string::npos;
+}
+
+Result<pid_t> Origin::StartAndWait(const config::Resource& resource, const std::string& data_dir,
+                                   const std::string& run_dir, const std::string& bind, int port,
+                                   std::chrono::milliseconds deadline) {
+  engine::Engine* engine = EngineFor(resource);
+  ZDAP_ASSIGN_OR_RETURN(engine::ServerSpec spec,
+                        engine->ServerCommand(resource, data_dir, run_dir, bind, port));
+  ZDAP_ASSIGN_OR_RETURN(runtime::ServerHandle handle, runtime_->Start(spec));
+  engine::Endpoint ep;
+  ep.port = port;
+  if (bind.empty()) {
+    ep.socket_dir = run_dir;
+  } else {
+    ep.host = (bind == "0.0.0.0" || bind == "*") ? "127.0.0.1" : (bind == "::" ? "::1" : bind);
+  }
+  auto until = Clock::now() + deadline;
+  // Probe with a short, growing back-off: a connect on loopback costs microseconds, and a
+  // fresh clone of a cleanly stopped server is usually up within tens of milliseconds.
+  auto pause = std::chrono::microseconds(500);
+  engine::ProbeResult last;
+  config::Resource probe_as = resource;
+  if (bind.empty()) probe_as.source.database = "postgres";  // import: the db may not exist yet
+  for (;;) {
+    last = engine->Probe(ep, probe_as, std::chrono::seconds(2));
+    if (last.readiness == engine::Readiness::kReady) return handle.pid;
+    if (!runtime_->IsRunning(handle)) {
+      return Unavailable(fmt::format("the {} server exited during start-up: {}", engine->name(),
+                                     TailFile(spec.log_path, 12)));
+    }
+    if (Clock::now() >= until) {
+      (void)runtime_->Stop(handle, SIGKILL, std::chrono::seconds(5));
+      return Unavailable(fmt::format("the {} server did not become ready within {} s ({}): {}",
+                                     engine->name(),
+                                     std::chrono::duration_cast<std::chrono::seconds>(deadline).count(),
+                                     last.detail, TailFile(spec.log_path, 12)));
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(10000));
+  }
+}
+
+Result<std::string> Origin::Refresh(const std::string& resource_name) {
+  ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(resource_name));
+  const config::Resource& resource = *res;
+  ZDAP_ASSIGN_OR_RETURN(FileLock lock,
+                        FileLock::Acquire(config_.data_dir + "/locks/refresh-" + resource.name,
+                                          false, fmt::format("a refresh of '{}' is already "
+                                                             "running", resource.name)));
+  // Ids have one-second resolution; wait out a collision rather than failing.
+  std::string id;
+  for (int i = 0; i < 3; ++i) {
+    id = resource.name + "@" + FormatCompactUtc(SystemNow());
+    if (!PathExists(store_->SnapshotPath(id))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  }
+  auto started = Clock::now();
+  log::Info("refresh {}: importing into {}", resource.name, id);
+  std::string run_dir = RunDir("import-" + resource.name);
+  engine::Engine* engine = EngineFor(resource);
+  std::optional<pid_t> server;
+  bool volume_made = false;
+
+  auto body = [&]() -> Status {
+    ZDAP_RETURN_IF_ERROR(PrepareRunDir(run_dir));
+    ZDAP_ASSIGN_OR_RETURN(std::string vol, store_->CreateVolume(id));
+    volume_made = true;
+    ZDAP_RETURN_IF_ERROR(ChownTree(vol, run_as_));
+    if (::chmod(vol.c_str(), 0700) != 0) return ErrnoError("chmod " + vol, errno);
+    RunAs who = run_as_.value_or(RunAs{::geteuid(), ::getegid(), "", "/"});
+    ZDAP_RETURN_IF_ERROR(engine->InitDataDir(resource, vol, run_dir, who));
+    // The import server listens on its unix socket only: nobody else can see a half import.
+    ZDAP_ASSIGN_OR_RETURN(pid_t pid, StartAndWait(resource, vol, run_dir, "",
+                                                  engine->default_port(), kStartDeadline));
+    server = pid;
+    engine::Endpoint ep;
+    ep.socket_dir = run_dir;
+    ep.port = engine->default_port();
+    Status imported = engine->Import(resource, ep, who);
+    if (!imported.ok()) return imported;
+    ZDAP_ASSIGN_OR_RETURN(auto spec, engine->ServerCommand(resource, vol, run_dir, "",
+                                                           engine->default_port()));
+    ZDAP_RETURN_IF_ERROR(runtime_->Stop({pid}, spec.stop_signal, kStopGrace));
+    server.reset();
+    // initdb ran with --no-sync; make the data durable before it becomes a snapshot.
+    ::sync();
+    ZDAP_RETURN_IF_ERROR(store_->SealVolume(id, id));
+    return Status::Ok();
+  };
+  Status st = body();
+  if (!st.ok()) {
+    log::Error("refresh {} failed: {}", resource.name, st.message());
+    if (server) (void)runtime_->Stop({*server}, SIGKILL, std::chrono::seconds(10));
+    if (volume_made) {
+      Status d = store_->DestroyVolume(id);
+      if (!d.ok()) log::Error("refresh {}: cleanup of volume {} failed: {}", resource.name, id, d.message());
+    }
+    (void)RemoveTree(run_dir);
+    return st.Wrap(fmt::format("refresh {}", resource.name));
+  }
+  (void)RemoveTree(run_dir);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  log::Info("refresh {}: snapshot {} ready in {} ms", resource.name, id, ms);
+
+  // Keep `keep` snapshots; an older one with clones stays until it has none.
+  if (auto snaps = Snapshots(resource.name); snaps.ok()) {
+    for (size_t i = static_cast<size_t>(resource.keep); i < snaps->size(); ++i) {
+      const auto& s = (*snaps)[i];
+      if (s.clones > 0) continue;
+      Status d = store_->DestroySnapshot(s.id);
+      if (d.ok()) log::Info("refresh {}: removed old snapshot {}", resource.name, s.id);
+      else log::Warn("refresh {}: could not remove old snapshot {}: {}", resource.name, s.id, d.message());
+    }
+  }
+  return id;
+}
+
+Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Caller& caller) {
+  ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(req.resource));
+  const config::Resource& resource = *res;
+  std::string snapshot = req.snapshot;
+  if (snapshot.empty()) {
+    ZDAP_ASSIGN_OR_RETURN(auto snaps, Snapshots(resource.name));
+    if (snaps.empty()) {
+      return Conflict(fmt::format("resource '{}' has no snapshot yet: refresh it first (zdapd "
+                                  "refresh {})", resource.name, resource.name));
+    }
+    snapshot = snaps.front().id;
+  } else {
+    SnapshotId sid;
+    ZDAP_RETURN_IF_ERROR(ParseSnapshotId(snapshot, &sid));
+    if (sid.resource != resource.name || !PathExists(store_->SnapshotPath(snapshot))) {
+      return NotFound(fmt::format("snapshot '{}' not found", snapshot));
+    }
+  }
+  std::chrono::seconds ttl = req.ttl.value_or(resource.clone_ttl);
+  if (resource.clone_max_ttl.count() > 0 && (ttl.count() == 0 || ttl > resource.clone_max_ttl)) {
+    return InvalidArgument(fmt::format("ttl {} is longer than resource '{}' allows ({})",
+                                       FormatDuration(ttl), resource.name,
+                                       FormatDuration(resource.clone_max_ttl)));
+  }
+  std::string id = req.name;
+  if (!id.empty()) {
+    ZDAP_RETURN_IF_ERROR(ValidateName("clone", id));
+  } else {
+    std::string base = resource.name.substr(0, 58);
+    for (int i = 0; i < 20 && (id.empty() || catalog_->Get(id)); ++i) id = base + "-" + RandomSuffix();
+  }
+  BusyGuard busy(busy_mu_, busy_, id);
+  if (!busy.acquired() || catalog_->Get(id)) {
+    return Conflict(fmt::format("clone '{}' already exists", id));
+  }
+  ZDAP_ASSIGN_OR_RETURN(int port, ports_->Allocate());
+
+  CloneRecord rec;
+  rec.id = id;
+  rec.resource = resource.name;
+  rec.snapshot = snapshot;
+  rec.owner = caller.user;
+  rec.state = CloneState::kCreating;
+  rec.port = port;
+  rec.created_at = SystemNow();
+  if (ttl.count() > 0) rec.expires_at = rec.created_at + ttl;
+  rec.is_protected = req.is_protected;
+  // The record goes to disk first: after a crash, Recover() finds it and undoes the rest.
+  Status st = catalog_->Insert(rec);
+  if (!st.ok()) {
+    ports_->Release(port);
+    return st;
+  }
+  auto started = Clock::now();
+  auto body = [&]() -> Status {
+    std::string run_dir = RunDir(id);
+    ZDAP_RETURN_IF_ERROR(PrepareRunDir(run_dir));
+    ZDAP_ASSIGN_OR_RETURN(std::string path, store_->Clone(snapshot, id));
+    // A server that was stopped cleanly leaves no pid file; remove one defensively so a stale
+    // pid cannot block the start.
+    ::unlink((path + "/postmaster.pid").c_str());
+    ZDAP_ASSIGN_OR_RETURN(rec.pid, StartAndWait(resource, path, run_dir, config_.clone_bind, port,
+                                                kStartDeadline));
+    rec.state = CloneState::kReady;
+    return catalog_->Update(rec);
+  };
+  st = body();
+  if (!st.ok()) {
+    log::Error("clone {} of {} failed: {}", id, snapshot, st.message());
+    Status undo = TearDown(rec);
+    if (!undo.ok()) log::Error("clone {}: undo failed: {}", id, undo.message());
+    return st.Wrap(fmt::format("clone {}", id));
+  }
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  log::Info("clone {} of {} ready on port {} in {} ms (owner {})", id, snapshot, port, ms,
+            caller.user);
+  return rec;
+}
+
+Status Origin::TearDown(const CloneRecord& record) {
+  Status first;
+  auto note = [&](Status s) {
+    if (!s.ok() && first.ok()) first = s;
+  };
+  const config::Resource* res = nullptr;
+  if (auto r = FindResource(record.resource); r.ok()) res = *r;
+  std::string path = store_->ClonePath(record.id);
+  if (record.pid > 0 && IsServerOf(record.pid, path)) {
+    int sig = SIGINT;
+    if (res != nullptr) {
+      if (auto spec = EngineFor(*res)->ServerCommand(*res, path, RunDir(record.id), "", 0); spec.ok()) {
+        sig = spec->stop_signal;
+      }
+    }
+    note(runtime_->Stop({record.pid}, sig, kStopGrace));
+  }
+  if (PathExists(path)) note(store_->DestroyClone(record.id));
+  note(RemoveTree(RunDir(record.id)));
+  if (first.ok()) {
+    note(catalog_->Remove(record.id));
+    ports_->Release(record.port);
+  }
+  return first;
+}
+
+Result<CloneRecord> Origin::GetClone(const std::string& id, const Caller& caller) const {
+  ZDAP_RETURN_IF_ERROR(ValidateName("clone", id));
+  auto rec = catalog_->Get(id);
+  // Someone else's clone is reported as missing, not forbidden: ids are not to be probed.
+  if (!rec || (!caller.admin && rec->owner != caller.user)) {
+    return NotFound(fmt::format("clone '{}' not found", id));
+  }
+  return *rec;
+}
+
+std::vector<CloneRecord> Origin::ListClones(const Caller& caller, bool all) const {
+  std::vector<CloneRecord> out;
+  for (auto& r : catalog_->List()) {
+    if ((all && caller.admin) || r.owner == caller.user) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Status Origin::DestroyClone(const std::string& id, const Caller& caller) {
+  ZDAP_ASSIGN_OR_RETURN(CloneRecord rec, GetClone(id, caller));
+  BusyGuard busy(busy_mu_, busy_, id);
+  if (!busy.acquired()) {
+    return Conflict(fmt::format("clone '{}' is busy with another operation; try again", id));
+  }
+  rec.state = CloneState::kDeleting;
+  ZDAP_RETURN_IF_ERROR(catalog_->Update(rec));
+  Status st = TearDown(rec);
+  if (!st.ok()) {
+    rec.state = CloneState::kFailed;
+    (void)catalog_->Update(rec);
+    return st.Wrap(fmt::format("destroy {}", id));
+  }
+  log::Info("clone {} destroyed (by {})", id, caller.user);
+  return Status::Ok();
+}
+
+int Origin::ExpireClones(SystemTime now) {
+  int n = 0;
+  for (const auto& r : catalog_->List()) {
+    if (r.is_protected || !r.expires_at || *r.expires_at > now || r.state != CloneState::kReady) {
+      continue;
+    }
+    log::Info("clone {} expired at {}; destroying it", r.id, FormatRfc3339(*r.expires_at));
+    if (DestroyClone(r.id, Caller{"zdapd", true}).ok()) ++n;
+  }
+  return n;
+}
+
+catalog::CloneAccess Origin::AccessFor(const CloneRecord& record) const {
+  catalog::CloneAccess a;
+  a.host = config_.AdvertisedHost();
+  a.origin = "";
+  if (auto r = FindResource(record.resource); r.ok()) {
+    const config::Resource& res = **r;
+    a.database = res.source.database;
+    a.user = res.user;
+    a.password = res.password;
+    a.engine = res.engine;
+    a.uri = EngineFor(res)->ConnectionUri(res, a.host, record.port);
+  }
+  return a;
+}
+
+Status Origin::Recover() {
+  // 1. Clones in the catalog: keep what is whole, undo what is half-done.
+  for (auto rec : catalog_->List()) {
+    std::string path = store_->ClonePath(rec.id);
+    if (rec.state == CloneState::kReady) {
+      ports_->Hold(rec.port);
+      if (IsServerOf(rec.pid, path)) {
+        log::Info("recover: clone {} is running (pid {}), adopted", rec.id, rec.pid);
+        continue;
+      }
+      auto res = FindResource(rec.resource);
+      if (res.ok() && PathExists(path)) {
+        Status prep = PrepareRunDir(RunDir(rec.id));
+        ::unlink((path + "/postmaster.pid").c_str());
+        auto pid = prep.ok() ? StartAndWait(**res, path, RunDir(rec.id), config_.clone_bind,
+                                            rec.port, kStartDeadline)
+                             : Result<pid_t>(prep);
+        if (pid.ok()) {
+          rec.pid = *pid;
+          (void)catalog_->Update(rec);
+          log::Info("recover: clone {} restarted on port {}", rec.id, rec.port);
+          continue;
+        }
+        log::Error("recover: clone {} does not start: {}", rec.id, pid.status().message());
+      }
+      rec.state = CloneState::kFailed;
+      (void)catalog_->Update(rec);
+      continue;
+    }
+    log::Info("recover: clone {} was left {}; undoing it", rec.id, catalog::CloneStateName(rec.state));
+    ports_->Hold(rec.port);
+    Status st = TearDown(rec);
+    if (!st.ok()) log::Error("recover: clone {}: {}", rec.id, st.message());
+  }
+  // 2. Clone volumes and run dirs that no record owns (a crash between steps).
+  if (auto clones = store_->ListClones(); clones.ok()) {
+    for (const auto& name : *clones) {
+      if (catalog_->Get(name)) continue;
+      log::Warn("recover: clone volume {} has no catalog record; destroying it", name);
+      (void)store_->DestroyClone(name);
+    }
+  }
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(config_.data_dir + "/run", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("import-", 0) == 0 || catalog_->Get(name)) continue;
+    // A server may still run from it (its clone record is gone): stop it first.
+    if (auto pidtext = ReadFile(e.path().string() + "/postgres.pid", 4096); pidtext.ok()) {
+      pid_t pid = static_cast<pid_t>(std::atol(pidtext->c_str()));
+      if (IsServerOf(pid, store_->ClonePath(name))) {
+        log::Warn("recover: stopping server pid {} of vanished clone {}", pid, name);
+        (void)runtime_->Stop({pid}, SIGQUIT, std::chrono::seconds(10));
+      }
+    }
+    (void)RemoveTree(e.path().string());
+  }
+  // 3. Import volumes whose refresh is not running any more.
+  if (auto vols = store_->ListVolumes(); vols.ok()) {
+    for (const auto& v : *vols) {
+      SnapshotId sid;
+      if (!ParseSnapshotId(v, &sid).ok()) continue;
+      auto lock = FileLock::Acquire(config_.data_dir + "/locks/refresh-" + sid.resource, false, "");
+      if (!lock.ok()) continue;  // a refresh is running right now
+      log::Warn("recover: removing volume {} of an interrupted refresh", v);
+      std::string run_dir = RunDir("import-" + sid.resource);
+      if (auto pidtext = ReadFile(run_dir + "/postgres.pid", 4096); pidtext.ok()) {
+        pid_t pid = static_cast<pid_t>(std::atol(pidtext->c_str()));
+        if (IsServerOf(pid, store_->VolumePath(v))) {
+          (void)runtime_->Stop({pid}, SIGQUIT, std::chrono::seconds(10));
+        }
+      }
+      (void)RemoveTree(run_dir);
+      (void)store_->DestroyVolume(v);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace zdap::origin

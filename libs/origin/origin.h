@@ -1,0 +1,102 @@
+// Origin: everything one zdapd host does, independent of HTTP. It wires the layers together
+// (config -> storage, engine, runtime -> catalog) and enforces SPEC's lifecycle rules:
+// a refresh imports into a new volume and only a finished import becomes a snapshot; a
+// clone is returned only once its server answers its wire protocol; any failure midway
+// undoes what was done; Recover() finishes or undoes what a crash left half-done.
+// Thread-safe: the HTTP layer calls it from worker threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "catalog/port_allocator.h"
+#include "config/daemon_config.h"
+#include "config/resource.h"
+#include "engine/engine.h"
+#include "runtime/runtime.h"
+#include "storage/driver.h"
+
+namespace zdap::origin {
+
+struct Caller {
+  std::string user;
+  bool admin = false;
+};
+
+struct CreateCloneRequest {
+  std::string resource;
+  std::string snapshot;  // "" = newest
+  std::string name;      // "" = generated <resource>-<4 hex>
+  std::optional<std::chrono::seconds> ttl;
+  bool is_protected = false;
+};
+
+struct SnapshotInfo {
+  std::string id;
+  SystemTime created_at;
+  int clones = 0;
+};
+
+class Origin {
+ public:
+  // Loads resources and opens the store, catalog and runtime. Does not touch servers:
+  // call Recover() before serving.
+  static Result<std::unique_ptr<Origin>> Open(const config::DaemonConfig& config);
+  ~Origin();
+
+  Status Recover();
+
+  const config::DaemonConfig& config() const { return config_; }
+  const std::vector<config::Resource>& resources() const { return resources_; }
+  Result<const config::Resource*> FindResource(const std::string& name) const;
+  const char* storage_driver() const { return store_->name(); }
+  const char* runtime_driver() const { return runtime_->name(); }
+  storage::Driver& store() { return *store_; }
+
+  // Snapshots of a resource, newest first.
+  Result<std::vector<SnapshotInfo>> Snapshots(const std::string& resource) const;
+  // Imports the resource's source into a new snapshot; returns its id. Blocks until done.
+  Result<std::string> Refresh(const std::string& resource);
+
+  Result<catalog::CloneRecord> CreateClone(const CreateCloneRequest& request, const Caller& caller);
+  Result<catalog::CloneRecord> GetClone(const std::string& id, const Caller& caller) const;
+  std::vector<catalog::CloneRecord> ListClones(const Caller& caller, bool all) const;
+  Status DestroyClone(const std::string& id, const Caller& caller);
+  // Destroys clones past expires_at (unless protected); returns how many.
+  int ExpireClones(SystemTime now);
+
+  // Host, credentials and URI of a clone, for the API's clone object.
+  catalog::CloneAccess AccessFor(const catalog::CloneRecord& record) const;
+
+ private:
+  Origin() = default;
+  engine::Engine* EngineFor(const config::Resource& resource) const;
+  std::string RunDir(const std::string& name) const;
+  Status PrepareRunDir(const std::string& dir) const;
+  Result<pid_t> StartAndWait(const config::Resource& resource, const std::string& data_dir,
+                             const std::string& run_dir, const std::string& bind, int port,
+                             std::chrono::milliseconds deadline);
+  // Stops the server and removes volume, run dir, port and record. Used by destroy and undo.
+  Status TearDown(const catalog::CloneRecord& record);
+  bool IsServerOf(pid_t pid, const std::string& data_dir) const;
+
+  config::DaemonConfig config_;
+  std::vector<config::Resource> resources_;
+  std::unique_ptr<storage::Driver> store_;
+  std::unique_ptr<runtime::Runtime> runtime_;
+  std::optional<RunAs> run_as_;
+  std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<catalog::PortAllocator> ports_;
+  std::map<std::string, std::unique_ptr<engine::Engine>> engines_;
+  mutable std::mutex busy_mu_;
+  std::set<std::string> busy_;  // clone ids with an operation in flight
+};
+
+}  // namespace zdap::origin
