@@ -1,8 +1,8 @@
 #include "api.h"
 
+#include <fmt/format.h>
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
-#include <fmt/format.h>
 
 #include <vector>
 
@@ -62,7 +62,8 @@ class BodyReader {
   Status Bool(const char* key, bool* out) {
     auto it = o_.find(key);
     if (it == o_.end() || it->value().is_null()) return Status::Ok();
-    if (!it->value().is_bool()) return InvalidArgument(fmt::format("'{}' must be true or false", key));
+    if (!it->value().is_bool())
+      return InvalidArgument(fmt::format("'{}' must be true or false", key));
     *out = it->value().as_bool();
     return Status::Ok();
   }
@@ -71,8 +72,8 @@ class BodyReader {
       bool known = false;
       for (const char* k : keys) known = known || kv.key() == k;
       if (!known) {
-        return InvalidArgument(fmt::format("unknown field '{}'",
-                                           std::string(kv.key()).substr(0, 64)));
+        return InvalidArgument(
+            fmt::format("unknown field '{}'", std::string(kv.key()).substr(0, 64)));
       }
     }
     return Status::Ok();
@@ -145,8 +146,8 @@ ApiResponse Api::Dispatch(const ApiRequest& req) {
     return ErrorResponse(InvalidArgument("X-Zdap-User is not a valid user name"));
   }
   if (!origin_.config().tokens_file.empty()) {
-    return ErrorResponse(Status(Code::kUnauthenticated,
-                                "token authentication is not available in this build"));
+    return ErrorResponse(
+        Status(Code::kUnauthenticated, "token authentication is not available in this build"));
   }
 
   auto clone_json = [&](const catalog::CloneRecord& r) {
@@ -262,8 +263,8 @@ ApiResponse Api::Dispatch(const ApiRequest& req) {
     }
     return method_not_allowed();
   }
-  return ErrorResponse(NotFound(fmt::format("no route for {} {}", req.method.substr(0, 16),
-                                            req.target.substr(0, 200))));
+  return ErrorResponse(NotFound(
+      fmt::format("no route for {} {}", req.method.substr(0, 16), req.target.substr(0, 200))));
 }
 
 }  // namespace zdap::daemon

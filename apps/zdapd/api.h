@@ -9,8 +9,8 @@
 namespace zdap::daemon {
 
 struct ApiRequest {
-  std::string method;   // "GET", "POST", ...
-  std::string target;   // path and query, as received
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, as received
   std::string body;
   std::string authorization;  // Authorization header
   std::string user_header;    // X-Zdap-User header
@@ -25,7 +25,8 @@ struct ApiResponse {
 
 class Api {
  public:
-  Api(origin::Origin& origin, std::string version) : origin_(origin), version_(std::move(version)) {}
+  Api(origin::Origin& origin, std::string version)
+      : origin_(origin), version_(std::move(version)) {}
   // Never throws; never answers 500 for bad input.
   ApiResponse Handle(const ApiRequest& request);
 

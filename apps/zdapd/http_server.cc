@@ -1,9 +1,9 @@
 #include "http_server.h"
 
+#include <fmt/format.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 #include <chrono>
 
@@ -30,7 +30,8 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)), api_(api), workers_(workers) {}
 
   void Start() {
-    asio::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::Read, shared_from_this()));
+    asio::dispatch(stream_.get_executor(),
+                   beast::bind_front_handler(&Session::Read, shared_from_this()));
   }
 
  private:
@@ -74,11 +75,11 @@ class Session : public std::enable_shared_from_this<Session> {
     asio::post(workers_, [self = shared_from_this(), ar = std::move(ar), started]() mutable {
       ApiResponse resp = self->api_.Handle(ar);
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - started).count();
+                    std::chrono::steady_clock::now() - started)
+                    .count();
       log::Info("api: {} {} -> {} ({} ms)", ar.method, ar.target.substr(0, 200), resp.status, ms);
-      asio::post(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable {
-        self->Write(std::move(resp));
-      });
+      asio::post(self->stream_.get_executor(),
+                 [self, resp = std::move(resp)]() mutable { self->Write(std::move(resp)); });
     });
   }
 
@@ -123,8 +124,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
 struct HttpServer::Impl {
   Impl(Api& a, ServerOptions o)
-      : api(a), options(std::move(o)), workers(static_cast<size_t>(options.worker_threads)),
-        acceptor(ioc), signals(ioc, SIGINT, SIGTERM) {}
+      : api(a),
+        options(std::move(o)),
+        workers(static_cast<size_t>(options.worker_threads)),
+        acceptor(ioc),
+        signals(ioc, SIGINT, SIGTERM) {}
 
   void Accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <boost/program_options.hpp>
 #include <atomic>
+#include <boost/program_options.hpp>
 #include <condition_variable>
 #include <iostream>
 #include <mutex>
@@ -13,6 +13,7 @@
 #include "api.h"
 #include "config/daemon_config.h"
 #include "core/file_lock.h"
+#include "core/file_util.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "http_server.h"
@@ -73,9 +74,8 @@ int Serve(const config::DaemonConfig& cfg) {
       lk.lock();
     }
   });
-  Status st = server.Run([](const std::string& bound) {
-    log::Info("zdapd listening on {}", bound);
-  });
+  Status st =
+      server.Run([](const std::string& bound) { log::Info("zdapd listening on {}", bound); });
   {
     std::lock_guard lk(mu);
     stopping = true;
@@ -97,12 +97,13 @@ int List(origin::Origin& o, const std::string& what) {
     for (const auto& r : o.resources()) {
       auto snaps = o.Snapshots(r.name);
       if (!snaps.ok()) return Fail(snaps.status());
-      for (const auto& s : *snaps) fmt::print("{}\t{}\t{} clone(s)\n", s.id, FormatRfc3339(s.created_at), s.clones);
+      for (const auto& s : *snaps)
+        fmt::print("{}\t{}\t{} clone(s)\n", s.id, FormatRfc3339(s.created_at), s.clones);
     }
   } else if (what == "clones") {
     for (const auto& c : o.ListClones(admin, true)) {
-      fmt::print("{}\t{}\t{}\t{}\t{}\n", c.id, c.snapshot, catalog::CloneStateName(c.state),
-                 c.port, c.owner);
+      fmt::print("{}\t{}\t{}\t{}\t{}\n", c.id, c.snapshot, catalog::CloneStateName(c.state), c.port,
+                 c.owner);
     }
   } else {
     std::cerr << "zdapd: list what? use: zdapd list resources|snapshots|clones\n";
@@ -115,21 +116,22 @@ int List(origin::Origin& o, const std::string& what) {
 
 int main(int argc, char** argv) {
   po::options_description opts;
-  opts.add_options()
-      ("help,h", "show this help")
-      ("config", po::value<std::string>(), "daemon config file (YAML)")
-      ("config-dir", po::value<std::string>(), "directory with resources/ (default .)")
-      ("listen", po::value<std::string>(), "HTTP listen address (default 127.0.0.1:43210)")
-      ("data-dir", po::value<std::string>(), "where snapshots, clones and the catalog live (default ./zdap-data)")
-      ("storage", po::value<std::string>(), "storage driver: auto, btrfs, copy")
-      ("runtime", po::value<std::string>(), "runtime driver: process")
-      ("runtime-user", po::value<std::string>(), "user the database servers run as")
-      ("clone-ports", po::value<std::string>(), "clone port range, e.g. 6000-6999")
-      ("clone-bind", po::value<std::string>(), "address clone servers listen on")
-      ("advertise", po::value<std::string>(), "host name given to clients")
-      ("log-level", po::value<std::string>(), "debug, info, warn, error");
+  opts.add_options()("help,h", "show this help")("config", po::value<std::string>(),
+                                                 "daemon config file (YAML)")(
+      "config-dir", po::value<std::string>(), "directory with resources/ (default .)")(
+      "listen", po::value<std::string>(), "HTTP listen address (default 127.0.0.1:43210)")(
+      "data-dir", po::value<std::string>(),
+      "where snapshots, clones and the catalog live (default ./zdap-data)")(
+      "storage", po::value<std::string>(), "storage driver: auto, btrfs, copy")(
+      "runtime", po::value<std::string>(), "runtime driver: process")(
+      "runtime-user", po::value<std::string>(), "user the database servers run as")(
+      "clone-ports", po::value<std::string>(), "clone port range, e.g. 6000-6999")(
+      "clone-bind", po::value<std::string>(), "address clone servers listen on")(
+      "advertise", po::value<std::string>(), "host name given to clients")(
+      "log-level", po::value<std::string>(), "debug, info, warn, error");
   po::options_description hidden;
-  hidden.add_options()("command", po::value<std::string>())("args", po::value<std::vector<std::string>>());
+  hidden.add_options()("command", po::value<std::string>())("args",
+                                                            po::value<std::vector<std::string>>());
   po::positional_options_description pos;
   pos.add("command", 1).add("args", -1);
   po::options_description all;
@@ -158,24 +160,27 @@ int main(int argc, char** argv) {
   config::DaemonConfig cfg;
   config::SettingMap file_settings, env_settings, flag_settings;
   std::string config_file;
-  if (vm.count("config")) config_file = vm["config"].as<std::string>();
-  else if (const char* e = std::getenv("ZDAPD_CONFIG"); e && *e) config_file = e;
+  if (vm.count("config"))
+    config_file = vm["config"].as<std::string>();
+  else if (const char* e = std::getenv("ZDAPD_CONFIG"); e && *e)
+    config_file = e;
   if (!config_file.empty()) {
     Status st = config::ReadDaemonConfigFile(config_file, &file_settings);
     if (!st.ok()) return Fail(st);
   }
   config::ReadDaemonEnvironment(&env_settings);
   const std::pair<const char*, const char*> flag_keys[] = {
-      {"config-dir", "config_dir"}, {"listen", "listen"}, {"data-dir", "data_dir"},
-      {"storage", "storage.driver"}, {"runtime", "runtime.driver"},
-      {"runtime-user", "runtime.user"}, {"clone-ports", "clone_ports"},
-      {"clone-bind", "clone_bind"}, {"advertise", "advertise"}, {"log-level", "log_level"}};
+      {"config-dir", "config_dir"},   {"listen", "listen"},
+      {"data-dir", "data_dir"},       {"storage", "storage.driver"},
+      {"runtime", "runtime.driver"},  {"runtime-user", "runtime.user"},
+      {"clone-ports", "clone_ports"}, {"clone-bind", "clone_bind"},
+      {"advertise", "advertise"},     {"log-level", "log_level"}};
   for (const auto& [flag, key] : flag_keys) {
     if (vm.count(flag)) flag_settings[key] = vm[flag].as<std::string>();
   }
-  for (const auto& [settings, origin] :
-       {std::pair{&file_settings, config_file}, std::pair{&env_settings, std::string("environment")},
-        std::pair{&flag_settings, std::string("command line")}}) {
+  for (const auto& [settings, origin] : {std::pair{&file_settings, config_file},
+                                         std::pair{&env_settings, std::string("environment")},
+                                         std::pair{&flag_settings, std::string("command line")}}) {
     Status st = config::ApplyDaemonSettings(*settings, origin, &cfg);
     if (!st.ok()) {
       std::cerr << "zdapd: " << st.message() << "\n";
@@ -206,6 +211,15 @@ int main(int argc, char** argv) {
       std::cerr << fmt::format("zdapd: {} takes one argument (see zdapd --help)\n", command);
       return kExitUsage;
     }
+    // Opening the store recovers interrupted operations, which must never race a serving
+    // daemon's in-flight ones: host commands take the daemon's lock for their duration.
+    Status dirs = MakeDirs(cfg.data_dir, 0755);
+    if (!dirs.ok()) return Fail(dirs);
+    auto lock = FileLock::Acquire(
+        cfg.data_dir + "/zdapd.lock", false,
+        fmt::format("zdapd is serving {}; stop it first, or use the API through the zdap CLI",
+                    cfg.data_dir));
+    if (!lock.ok()) return Fail(lock.status());
     auto origin = origin::Origin::Open(cfg);
     if (!origin.ok()) return Fail(origin.status());
     if (command == "list") return List(**origin, args[0]);
@@ -214,6 +228,7 @@ int main(int argc, char** argv) {
     fmt::print("{}\n", *id);
     return 0;
   }
-  std::cerr << fmt::format("zdapd: unknown command '{}' (see zdapd --help)\n", command.substr(0, 64));
+  std::cerr << fmt::format("zdapd: unknown command '{}' (see zdapd --help)\n",
+                           command.substr(0, 64));
   return kExitUsage;
 }

@@ -1,7 +1,7 @@
 #include "catalog/clone_record.h"
 
-#include <boost/json.hpp>
 #include <fmt/format.h>
+#include <boost/json.hpp>
 
 #include "core/names.h"
 
@@ -11,17 +11,21 @@ namespace zdap::catalog {
 
 const char* CloneStateName(CloneState s) {
   switch (s) {
-    case CloneState::kCreating: return "creating";
-    case CloneState::kReady: return "ready";
-    case CloneState::kFailed: return "failed";
-    case CloneState::kDeleting: return "deleting";
+    case CloneState::kCreating:
+      return "creating";
+    case CloneState::kReady:
+      return "ready";
+    case CloneState::kFailed:
+      return "failed";
+    case CloneState::kDeleting:
+      return "deleting";
   }
   return "failed";
 }
 
 bool ParseCloneState(const std::string& s, CloneState* out) {
-  for (CloneState c : {CloneState::kCreating, CloneState::kReady, CloneState::kFailed,
-                       CloneState::kDeleting}) {
+  for (CloneState c :
+       {CloneState::kCreating, CloneState::kReady, CloneState::kFailed, CloneState::kDeleting}) {
     if (s == CloneStateName(c)) {
       *out = c;
       return true;
@@ -40,8 +44,10 @@ std::string SerializeRecord(const CloneRecord& r) {
   o["port"] = r.port;
   o["pid"] = r.pid;
   o["created_at"] = FormatRfc3339(r.created_at);
-  if (r.expires_at) o["expires_at"] = FormatRfc3339(*r.expires_at);
-  else o["expires_at"] = nullptr;
+  if (r.expires_at)
+    o["expires_at"] = FormatRfc3339(*r.expires_at);
+  else
+    o["expires_at"] = nullptr;
   o["protected"] = r.is_protected;
   o["pooled"] = r.pooled;
   return json::serialize(o) + "\n";
@@ -111,8 +117,10 @@ json::object CloneToJson(const CloneRecord& r, const CloneAccess& a) {
   o["password"] = a.password;
   o["uri"] = a.uri;
   o["created_at"] = FormatRfc3339(r.created_at);
-  if (r.expires_at) o["expires_at"] = FormatRfc3339(*r.expires_at);
-  else o["expires_at"] = nullptr;
+  if (r.expires_at)
+    o["expires_at"] = FormatRfc3339(*r.expires_at);
+  else
+    o["expires_at"] = nullptr;
   o["protected"] = r.is_protected;
   o["pooled"] = r.pooled;
   o["origin"] = a.origin;

@@ -25,7 +25,8 @@ bool PortAllocator::CanBind(int port) const {
   } else {
     a4.sin_family = AF_INET;
     a4.sin_port = htons(static_cast<uint16_t>(port));
-    if (inet_pton(AF_INET, bind_host_.empty() ? "0.0.0.0" : bind_host_.c_str(), &a4.sin_addr) != 1) {
+    if (inet_pton(AF_INET, bind_host_.empty() ? "0.0.0.0" : bind_host_.c_str(), &a4.sin_addr) !=
+        1) {
       a4.sin_addr.s_addr = htonl(INADDR_ANY);
     }
     std::memcpy(&ss, &a4, sizeof a4);
@@ -53,9 +54,10 @@ Result<int> PortAllocator::Allocate() {
     next_ = port + 1 > last_ ? first_ : port + 1;
     return port;
   }
-  return Unavailable(fmt::format("no free clone port in {}-{} ({} held by clones): destroy "
-                                 "clones or widen clone_ports",
-                                 first_, last_, held_.size()));
+  return Unavailable(
+      fmt::format("no free clone port in {}-{} ({} held by clones): destroy "
+                  "clones or widen clone_ports",
+                  first_, last_, held_.size()));
 }
 
 void PortAllocator::Hold(int port) {

@@ -18,18 +18,26 @@ struct Key {
   const char* env;   // ZDAPD_...
 };
 constexpr Key kKeys[] = {
-    {"config_dir", "ZDAPD_CONFIG_DIR"},   {"listen", "ZDAPD_LISTEN"},
-    {"advertise", "ZDAPD_ADVERTISE"},     {"data_dir", "ZDAPD_DATA_DIR"},
-    {"storage.driver", "ZDAPD_STORAGE_DRIVER"}, {"storage.path", "ZDAPD_STORAGE_PATH"},
-    {"runtime.driver", "ZDAPD_RUNTIME_DRIVER"}, {"runtime.user", "ZDAPD_RUNTIME_USER"},
-    {"runtime.socket", "ZDAPD_RUNTIME_SOCKET"}, {"clone_ports", "ZDAPD_CLONE_PORTS"},
-    {"clone_bind", "ZDAPD_CLONE_BIND"},   {"tls.cert", "ZDAPD_TLS_CERT"},
-    {"tls.key", "ZDAPD_TLS_KEY"},         {"tokens_file", "ZDAPD_TOKENS_FILE"},
+    {"config_dir", "ZDAPD_CONFIG_DIR"},
+    {"listen", "ZDAPD_LISTEN"},
+    {"advertise", "ZDAPD_ADVERTISE"},
+    {"data_dir", "ZDAPD_DATA_DIR"},
+    {"storage.driver", "ZDAPD_STORAGE_DRIVER"},
+    {"storage.path", "ZDAPD_STORAGE_PATH"},
+    {"runtime.driver", "ZDAPD_RUNTIME_DRIVER"},
+    {"runtime.user", "ZDAPD_RUNTIME_USER"},
+    {"runtime.socket", "ZDAPD_RUNTIME_SOCKET"},
+    {"clone_ports", "ZDAPD_CLONE_PORTS"},
+    {"clone_bind", "ZDAPD_CLONE_BIND"},
+    {"tls.cert", "ZDAPD_TLS_CERT"},
+    {"tls.key", "ZDAPD_TLS_KEY"},
+    {"tokens_file", "ZDAPD_TOKENS_FILE"},
     {"log_level", "ZDAPD_LOG_LEVEL"},
 };
 
 bool ParsePort(const std::string& s, int* port) {
-  if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos)
+    return false;
   int p = std::stoi(s);
   if (p < 1 || p > 65535) return false;
   *port = p;
@@ -53,7 +61,8 @@ Status SplitHostPort(const std::string& text, std::string* host, int* port) {
   size_t colon;
   if (!text.empty() && text[0] == '[') {
     size_t close = text.find(']');
-    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') return bad();
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return bad();
     *host = text.substr(1, close - 1);
     colon = close + 1;
   } else {
@@ -79,11 +88,12 @@ Status ReadDaemonConfigFile(const std::string& file, SettingMap* settings) {
   ZDAP_ASSIGN_OR_RETURN(std::string text, ReadFile(file, 1u << 20));
   ZDAP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
   if (root.IsNull()) return Status::Ok();
-  if (!root.IsMap()) return InvalidArgument(fmt::format("{}:1: expected a mapping of settings", file));
+  if (!root.IsMap())
+    return InvalidArgument(fmt::format("{}:1: expected a mapping of settings", file));
   MapReader top(file, root);
-  ZDAP_RETURN_IF_ERROR(top.CheckNoUnknownKeys({"config_dir", "listen", "advertise", "data_dir",
-                                               "storage", "runtime", "clone_ports", "clone_bind",
-                                               "tls", "tokens_file", "log_level"}));
+  ZDAP_RETURN_IF_ERROR(
+      top.CheckNoUnknownKeys({"config_dir", "listen", "advertise", "data_dir", "storage", "runtime",
+                              "clone_ports", "clone_bind", "tls", "tokens_file", "log_level"}));
   for (const char* k : {"config_dir", "listen", "advertise", "data_dir", "clone_ports",
                         "clone_bind", "tokens_file", "log_level"}) {
     std::string v;
@@ -94,9 +104,9 @@ Status ReadDaemonConfigFile(const std::string& file, SettingMap* settings) {
     const char* name;
     std::initializer_list<const char*> keys;
   };
-  for (const Sub& sub : {Sub{"storage", {"driver", "path", "dataset"}},
-                         Sub{"runtime", {"driver", "socket", "user"}},
-                         Sub{"tls", {"cert", "key"}}}) {
+  for (const Sub& sub :
+       {Sub{"storage", {"driver", "path", "dataset"}}, Sub{"runtime", {"driver", "socket", "user"}},
+        Sub{"tls", {"cert", "key"}}}) {
     ZDAP_ASSIGN_OR_RETURN(MapReader m, top.GetMap(sub.name));
     ZDAP_RETURN_IF_ERROR(m.CheckNoUnknownKeys(sub.keys));
     for (const char* k : sub.keys) {
@@ -114,35 +124,42 @@ void ReadDaemonEnvironment(SettingMap* settings) {
   }
 }
 
-Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin,
-                           DaemonConfig* c) {
+Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin, DaemonConfig* c) {
   for (const auto& [key, value] : settings) {
     auto err = [&](const std::string& why) {
       return InvalidArgument(fmt::format("{}: {}: {}", origin, key, why));
     };
-    if (key == "config_dir") c->config_dir = value;
+    if (key == "config_dir")
+      c->config_dir = value;
     else if (key == "listen") {
       std::string h;
       int p;
       ZDAP_RETURN_IF_ERROR(SplitHostPort(value, &h, &p).Wrap(origin + ": listen"));
       c->listen = value;
-    } else if (key == "advertise") c->advertise = value;
-    else if (key == "data_dir") c->data_dir = value;
+    } else if (key == "advertise")
+      c->advertise = value;
+    else if (key == "data_dir")
+      c->data_dir = value;
     else if (key == "storage.driver") {
       if (value != "auto" && value != "btrfs" && value != "copy" && value != "reflink" &&
           value != "overlay" && value != "zfs") {
-        return err(fmt::format("'{}' is not a storage driver: use auto, btrfs, reflink, overlay, "
-                               "zfs or copy", value));
+        return err(
+            fmt::format("'{}' is not a storage driver: use auto, btrfs, reflink, overlay, "
+                        "zfs or copy",
+                        value));
       }
       c->storage_driver = value;
-    } else if (key == "storage.path" || key == "storage.dataset") c->storage_path = value;
+    } else if (key == "storage.path" || key == "storage.dataset")
+      c->storage_path = value;
     else if (key == "runtime.driver") {
       if (value != "process" && value != "docker") {
         return err(fmt::format("'{}' is not a runtime: use process or docker", value));
       }
       c->runtime_driver = value;
-    } else if (key == "runtime.user") c->runtime_user = value;
-    else if (key == "runtime.socket") c->docker_socket = value;
+    } else if (key == "runtime.user")
+      c->runtime_user = value;
+    else if (key == "runtime.socket")
+      c->docker_socket = value;
     else if (key == "clone_ports") {
       auto dash = value.find('-');
       int a, b;
@@ -152,10 +169,14 @@ Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin
       }
       c->clone_port_first = a;
       c->clone_port_last = b;
-    } else if (key == "clone_bind") c->clone_bind = value;
-    else if (key == "tls.cert") c->tls_cert = value;
-    else if (key == "tls.key") c->tls_key = value;
-    else if (key == "tokens_file") c->tokens_file = value;
+    } else if (key == "clone_bind")
+      c->clone_bind = value;
+    else if (key == "tls.cert")
+      c->tls_cert = value;
+    else if (key == "tls.key")
+      c->tls_key = value;
+    else if (key == "tokens_file")
+      c->tokens_file = value;
     else if (key == "log_level") {
       log::Level l;
       if (!log::ParseLevel(value, &l)) return err("use debug, info, warn, error or off");
@@ -174,7 +195,8 @@ Status ValidateDaemonConfig(const DaemonConfig& c) {
   if (!IsLoopbackHost(host) && c.tokens_file.empty()) {
     return InvalidArgument(fmt::format(
         "listen {} is reachable from other hosts and needs a tokens file: set tokens_file "
-        "(or listen on 127.0.0.1)", c.listen));
+        "(or listen on 127.0.0.1)",
+        c.listen));
   }
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return InvalidArgument("tls needs both cert and key");

@@ -28,7 +28,9 @@ struct DaemonConfig {
   std::string tokens_file;
   std::string log_level = "info";
 
-  std::string StorePath() const { return storage_path.empty() ? data_dir + "/store" : storage_path; }
+  std::string StorePath() const {
+    return storage_path.empty() ? data_dir + "/store" : storage_path;
+  }
   // Host name put into clone addresses.
   std::string AdvertisedHost() const;
 };

@@ -46,8 +46,10 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
                                const std::string& config_dir) {
   ZDAP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
   if (!root.IsMap()) {
-    return InvalidArgument(fmt::format("{}:1: a resource file is a mapping (name:, engine:, "
-                                       "source:, ...)", file));
+    return InvalidArgument(
+        fmt::format("{}:1: a resource file is a mapping (name:, engine:, "
+                    "source:, ...)",
+                    file));
   }
   MapReader top(file, root);
   ZDAP_RETURN_IF_ERROR(top.CheckNoUnknownKeys({"name", "engine", "version", "source", "refresh",
@@ -60,8 +62,8 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   }
   ZDAP_RETURN_IF_ERROR(top.GetString("engine", &res.engine, true));
   if (res.engine != "postgres" && res.engine != "mariadb" && res.engine != "mysql") {
-    return top.ErrorAt("engine", fmt::format("'{}' is not an engine: use postgres, mariadb or mysql",
-                                             res.engine));
+    return top.ErrorAt(
+        "engine", fmt::format("'{}' is not an engine: use postgres, mariadb or mysql", res.engine));
   }
   ZDAP_RETURN_IF_ERROR(top.GetString("version", &res.version));
   if (res.version.find_first_not_of("0123456789.") != std::string::npos) {
@@ -70,7 +72,8 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
 
   if (!top.Has("source")) return top.ErrorAt("", "key 'source' is required");
   ZDAP_ASSIGN_OR_RETURN(MapReader src, top.GetMap("source"));
-  ZDAP_RETURN_IF_ERROR(src.CheckNoUnknownKeys({"dump", "script", "command", "url", "database", "after"}));
+  ZDAP_RETURN_IF_ERROR(
+      src.CheckNoUnknownKeys({"dump", "script", "command", "url", "database", "after"}));
   std::string dump, script, url;
   ZDAP_RETURN_IF_ERROR(src.GetString("dump", &dump));
   ZDAP_RETURN_IF_ERROR(src.GetString("script", &script));
@@ -86,8 +89,8 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   ZDAP_RETURN_IF_ERROR(src.GetString("database", &res.source.database, true));
   if (res.source.database.empty() || res.source.database.size() > 63 ||
       res.source.database.find_first_of("\"'`;\\/ \t\n") != std::string::npos) {
-    return src.ErrorAt("database", fmt::format("'{}' is not a usable database name",
-                                               res.source.database));
+    return src.ErrorAt("database",
+                       fmt::format("'{}' is not a usable database name", res.source.database));
   }
   std::vector<std::string> after;
   ZDAP_RETURN_IF_ERROR(src.GetStringList("after", &after));
@@ -115,13 +118,13 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   }
   ZDAP_RETURN_IF_ERROR(clone.GetScalarMap("settings", &res.settings));
   for (const auto& [k, v] : res.settings) {
-    bool ok_key = !k.empty() && k.size() < 64 &&
-                  std::all_of(k.begin(), k.end(), [](char c) {
-                    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
-                  });
+    bool ok_key = !k.empty() && k.size() < 64 && std::all_of(k.begin(), k.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+    });
     if (!ok_key) return clone.ErrorAt("settings", fmt::format("'{}' is not a setting name", k));
     if (v.find_first_of("\n\r\0", 0, 3) != std::string::npos || v.size() > 1024) {
-      return clone.ErrorAt("settings", fmt::format("value of '{}' is not a plain one-line value", k));
+      return clone.ErrorAt("settings",
+                           fmt::format("value of '{}' is not a plain one-line value", k));
     }
   }
 
@@ -177,9 +180,9 @@ Result<Resource> LoadResourceFile(const std::string& file, const std::string& co
     if (base.size() > s.size() && base.compare(base.size() - s.size(), s.size(), s) == 0) {
       std::string stem = base.substr(0, base.size() - s.size());
       if (stem != res.name && std::string(suffix) != ".resource.yml") {
-        return InvalidArgument(fmt::format(
-            "{}:1: name: '{}' does not match the file name; rename the file to {}.yaml", file,
-            res.name, res.name));
+        return InvalidArgument(
+            fmt::format("{}:1: name: '{}' does not match the file name; rename the file to {}.yaml",
+                        file, res.name, res.name));
       }
       break;
     }
@@ -192,8 +195,10 @@ Result<std::vector<Resource>> LoadResources(const std::string& config_dir) {
   std::string dir = config_dir + "/resources";
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    return NotFound(fmt::format("{}: no resources directory; create it and put one "
-                                "<name>.yaml file per resource in it", dir));
+    return NotFound(
+        fmt::format("{}: no resources directory; create it and put one "
+                    "<name>.yaml file per resource in it",
+                    dir));
   }
   std::vector<std::string> files;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -209,13 +214,14 @@ Result<std::vector<Resource>> LoadResources(const std::string& config_dir) {
     ZDAP_ASSIGN_OR_RETURN(Resource r, LoadResourceFile(f, config_dir));
     for (const auto& other : out) {
       if (other.name == r.name) {
-        return InvalidArgument(fmt::format("{}: resource '{}' is also defined in {}", f, r.name,
-                                           other.file));
+        return InvalidArgument(
+            fmt::format("{}: resource '{}' is also defined in {}", f, r.name, other.file));
       }
     }
     out.push_back(std::move(r));
   }
-  std::sort(out.begin(), out.end(), [](const Resource& a, const Resource& b) { return a.name < b.name; });
+  std::sort(out.begin(), out.end(),
+            [](const Resource& a, const Resource& b) { return a.name < b.name; });
   return out;
 }
 

@@ -17,8 +17,8 @@ struct ResourceSource {
   std::string script;                // absolute path
   std::vector<std::string> command;  // argv
   std::string url;
-  std::string database;              // the database clients connect to
-  std::vector<std::string> after;    // absolute paths of SQL files
+  std::string database;            // the database clients connect to
+  std::vector<std::string> after;  // absolute paths of SQL files
 };
 
 struct Resource {

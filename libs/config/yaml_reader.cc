@@ -102,9 +102,12 @@ Status MapReader::GetBool(const std::string& key, bool* out) {
   YAML::Node v = node_[key];
   if (!v.IsScalar()) return ErrorAt(key, "expected true or false");
   const std::string& s = v.Scalar();
-  if (s == "true") *out = true;
-  else if (s == "false") *out = false;
-  else return ErrorAt(key, fmt::format("'{}' is not true or false", Shorten(s)));
+  if (s == "true")
+    *out = true;
+  else if (s == "false")
+    *out = false;
+  else
+    return ErrorAt(key, fmt::format("'{}' is not true or false", Shorten(s)));
   return Status::Ok();
 }
 

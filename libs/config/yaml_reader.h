@@ -33,7 +33,8 @@ class MapReader {
 
   bool Has(const std::string& key) const;
   Status GetString(const std::string& key, std::string* out, bool required = false);
-  Status GetInt(const std::string& key, int64_t* out, int64_t min, int64_t max, bool required = false);
+  Status GetInt(const std::string& key, int64_t* out, int64_t min, int64_t max,
+                bool required = false);
   Status GetBool(const std::string& key, bool* out);
   Status GetDuration(const std::string& key, std::optional<std::chrono::seconds>* out);
   Status GetStringList(const std::string& key, std::vector<std::string>* out);

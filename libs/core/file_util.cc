@@ -119,7 +119,8 @@ std::string TailFile(const std::string& path, int max_lines, size_t max_bytes) {
     ::close(fd);
     return {};
   }
-  off_t start = st.st_size > static_cast<off_t>(max_bytes) ? st.st_size - static_cast<off_t>(max_bytes) : 0;
+  off_t start =
+      st.st_size > static_cast<off_t>(max_bytes) ? st.st_size - static_cast<off_t>(max_bytes) : 0;
   std::string buf(static_cast<size_t>(st.st_size - start), '\0');
   ssize_t n = ::pread(fd, buf.data(), buf.size(), start);
   ::close(fd);
@@ -130,8 +131,14 @@ std::string TailFile(const std::string& path, int max_lines, size_t max_bytes) {
   size_t pos = buf.size();
   while (pos > 0) {
     size_t nl = buf.rfind('\n', pos - 1);
-    if (nl == std::string::npos) { pos = 0; break; }
-    if (++lines >= max_lines) { pos = nl + 1; break; }
+    if (nl == std::string::npos) {
+      pos = 0;
+      break;
+    }
+    if (++lines >= max_lines) {
+      pos = nl + 1;
+      break;
+    }
     pos = nl;
   }
   return buf.substr(pos);

@@ -28,15 +28,17 @@ Status ValidateName(std::string_view what, std::string_view name) {
 Status ParseSnapshotId(std::string_view text, SnapshotId* out) {
   auto at = text.find('@');
   if (at == std::string_view::npos) {
-    return InvalidArgument(fmt::format(
-        "snapshot id '{}' is not valid: expected <resource>@<yyyymmddThhmmssZ>", text.substr(0, 100)));
+    return InvalidArgument(
+        fmt::format("snapshot id '{}' is not valid: expected <resource>@<yyyymmddThhmmssZ>",
+                    text.substr(0, 100)));
   }
   auto resource = text.substr(0, at);
   auto stamp = text.substr(at + 1);
   ZDAP_RETURN_IF_ERROR(ValidateName("resource", resource));
   if (!ParseCompactUtc(stamp).ok()) {
-    return InvalidArgument(fmt::format(
-        "snapshot id '{}' is not valid: expected <resource>@<yyyymmddThhmmssZ>", text.substr(0, 100)));
+    return InvalidArgument(
+        fmt::format("snapshot id '{}' is not valid: expected <resource>@<yyyymmddThhmmssZ>",
+                    text.substr(0, 100)));
   }
   out->resource = std::string(resource);
   out->stamp = std::string(stamp);

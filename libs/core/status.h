@@ -11,16 +11,16 @@ namespace zdap {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,  // 400: malformed or out-of-range input
-  kUnauthenticated,  // 401
-  kPermissionDenied, // 403
-  kNotFound,         // 404
-  kConflict,         // 409: state does not allow it (exists already, has dependants)
-  kTooLarge,         // 413
-  kUnprocessable,    // 422: well-formed but cannot be acted upon (e.g. dump fails to import)
-  kUnavailable,      // 503: try again later (no free port, server not ready)
-  kIoError,          // 500: the host failed us (disk, exec, permissions)
-  kInternal,         // 500: a bug
+  kInvalidArgument,   // 400: malformed or out-of-range input
+  kUnauthenticated,   // 401
+  kPermissionDenied,  // 403
+  kNotFound,          // 404
+  kConflict,          // 409: state does not allow it (exists already, has dependants)
+  kTooLarge,          // 413
+  kUnprocessable,     // 422: well-formed but cannot be acted upon (e.g. dump fails to import)
+  kUnavailable,       // 503: try again later (no free port, server not ready)
+  kIoError,           // 500: the host failed us (disk, exec, permissions)
+  kInternal,          // 500: a bug
 };
 
 std::string_view CodeName(Code code);  // "not_found", ... as used in API error bodies.
@@ -59,8 +59,8 @@ Status ErrnoError(std::string_view what, int err);
 
 }  // namespace zdap
 
-#define ZDAP_RETURN_IF_ERROR(expr)          \
-  do {                                      \
-    ::zdap::Status zdap_status_ = (expr);   \
+#define ZDAP_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::zdap::Status zdap_status_ = (expr);        \
     if (!zdap_status_.ok()) return zdap_status_; \
   } while (0)

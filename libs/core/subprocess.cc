@@ -3,10 +3,10 @@
 #include <fcntl.h>
 #include <fmt/format.h>
 #include <grp.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
-#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -96,9 +96,8 @@ Result<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
   for (const auto& kv : options.env) {
     auto eq = kv.find('=');
     if (eq == std::string::npos) return InvalidArgument("spawn: env entry without '='");
-    std::erase_if(ex.env_storage, [&](const std::string& e) {
-      return e.compare(0, eq + 1, kv, 0, eq + 1) == 0;
-    });
+    std::erase_if(ex.env_storage,
+                  [&](const std::string& e) { return e.compare(0, eq + 1, kv, 0, eq + 1) == 0; });
     ex.env_storage.push_back(kv);
   }
   (void)HasKey;
@@ -252,7 +251,9 @@ std::string DescribeWaitStatus(int st) {
   return fmt::format("ended with wait status {}", st);
 }
 
-bool ExitedZero(int st) { return WIFEXITED(st) && WEXITSTATUS(st) == 0; }
+bool ExitedZero(int st) {
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
 
 Result<RunResult> Run(SpawnOptions options, std::chrono::milliseconds timeout) {
   if (options.output_path.empty()) options.capture_output = true;
@@ -298,8 +299,8 @@ Result<RunResult> Run(SpawnOptions options, std::chrono::milliseconds timeout) {
   if (timed_out) {
     child.Signal(SIGKILL);
     (void)child.Wait();
-    return Unavailable(fmt::format("{} did not finish within {} ms and was killed",
-                                   options.argv[0], timeout.count()));
+    return Unavailable(fmt::format("{} did not finish within {} ms and was killed", options.argv[0],
+                                   timeout.count()));
   }
   if (result.output.size() > kCap) result.output.erase(0, result.output.size() - kCap);
   ZDAP_ASSIGN_OR_RETURN(result.wait_status, child.Wait());

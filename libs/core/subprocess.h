@@ -24,16 +24,16 @@ struct RunAs {
 Result<RunAs> LookupUser(const std::string& name);
 
 struct SpawnOptions {
-  std::vector<std::string> argv;          // argv[0] is looked up in PATH when it has no '/'
-  std::vector<std::string> env;           // "K=V" entries added to (or replacing) the base env
-  bool inherit_env = false;               // base env: the parent's, or a minimal PATH/LANG one
-  std::optional<RunAs> run_as;            // setgid/setgroups/setuid in the child before exec
-  std::string cwd;                        // "" = inherit
-  std::string stdin_path;                 // "" = /dev/null
-  std::string output_path;                // stdout+stderr appended here; "" = see capture
-  bool capture_output = false;            // stdout+stderr into RunResult::output (Run only)
-  bool new_process_group = true;          // so the whole tree can be signalled
-  bool die_with_parent = false;           // PR_SET_PDEATHSIG SIGKILL
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH when it has no '/'
+  std::vector<std::string> env;   // "K=V" entries added to (or replacing) the base env
+  bool inherit_env = false;       // base env: the parent's, or a minimal PATH/LANG one
+  std::optional<RunAs> run_as;    // setgid/setgroups/setuid in the child before exec
+  std::string cwd;                // "" = inherit
+  std::string stdin_path;         // "" = /dev/null
+  std::string output_path;        // stdout+stderr appended here; "" = see capture
+  bool capture_output = false;    // stdout+stderr into RunResult::output (Run only)
+  bool new_process_group = true;  // so the whole tree can be signalled
+  bool die_with_parent = false;   // PR_SET_PDEATHSIG SIGKILL
 };
 
 class Subprocess {

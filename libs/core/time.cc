@@ -45,7 +45,9 @@ Result<SystemTime> FromFields(int y, int mo, int d, int h, int mi, int s, std::s
 
 }  // namespace
 
-SystemTime SystemNow() { return std::chrono::system_clock::now(); }
+SystemTime SystemNow() {
+  return std::chrono::system_clock::now();
+}
 
 std::string FormatRfc3339(SystemTime t) {
   std::tm tm = ToUtcTm(t);
@@ -55,7 +57,8 @@ std::string FormatRfc3339(SystemTime t) {
 
 std::string FormatRfc3339Millis(SystemTime t) {
   std::tm tm = ToUtcTm(t);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
   return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
@@ -63,12 +66,13 @@ std::string FormatRfc3339Millis(SystemTime t) {
 Result<SystemTime> ParseRfc3339(std::string_view text) {
   // Accepts exactly what FormatRfc3339 writes: YYYY-MM-DDTHH:MM:SSZ.
   int y, mo, d, h, mi, s;
-  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' ||
-      text[13] != ':' || text[16] != ':' || text[19] != 'Z' || !ParseDigits(text, 0, 4, &y) ||
+  if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != 'Z' || !ParseDigits(text, 0, 4, &y) ||
       !ParseDigits(text, 5, 2, &mo) || !ParseDigits(text, 8, 2, &d) ||
       !ParseDigits(text, 11, 2, &h) || !ParseDigits(text, 14, 2, &mi) ||
       !ParseDigits(text, 17, 2, &s)) {
-    return InvalidArgument(fmt::format("'{}' is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)", text));
+    return InvalidArgument(
+        fmt::format("'{}' is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)", text));
   }
   return FromFields(y, mo, d, h, mi, s, text);
 }
@@ -112,11 +116,20 @@ Result<std::chrono::seconds> ParseDuration(std::string_view text) {
     if (digits == 0 || i >= text.size()) return bad();
     int64_t unit;
     switch (text[i]) {
-      case 's': unit = 1; break;
-      case 'm': unit = 60; break;
-      case 'h': unit = 3600; break;
-      case 'd': unit = 86400; break;
-      default: return bad();
+      case 's':
+        unit = 1;
+        break;
+      case 'm':
+        unit = 60;
+        break;
+      case 'h':
+        unit = 3600;
+        break;
+      case 'd':
+        unit = 86400;
+        break;
+      default:
+        return bad();
     }
     ++i;
     total += n * unit;
@@ -130,8 +143,14 @@ std::string FormatDuration(std::chrono::seconds d) {
   if (s <= 0) return "0s";
   std::string out;
   if (s % 86400 == 0) return fmt::format("{}d", s / 86400);
-  if (s >= 3600) { out += fmt::format("{}h", s / 3600); s %= 3600; }
-  if (s >= 60) { out += fmt::format("{}m", s / 60); s %= 60; }
+  if (s >= 3600) {
+    out += fmt::format("{}h", s / 3600);
+    s %= 3600;
+  }
+  if (s >= 60) {
+    out += fmt::format("{}m", s / 60);
+    s %= 60;
+  }
   if (s > 0) out += fmt::format("{}s", s);
   return out;
 }

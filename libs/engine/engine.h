@@ -52,9 +52,8 @@ class Engine {
 
   // The server command. `bind` empty = no TCP listener (unix socket in `run_dir` only).
   virtual Result<ServerSpec> ServerCommand(const config::Resource& resource,
-                                           const std::string& data_dir,
-                                           const std::string& run_dir, const std::string& bind,
-                                           int port) const = 0;
+                                           const std::string& data_dir, const std::string& run_dir,
+                                           const std::string& bind, int port) const = 0;
 
   // One readiness probe over the wire protocol, bounded by `timeout`.
   virtual ProbeResult Probe(const Endpoint& endpoint, const config::Resource& resource,

@@ -60,8 +60,10 @@ Result<std::string> PostgresEngine::BinDir(const std::string& version) {
   if (!version.empty()) {
     std::string dir = fmt::format("{}/{}/bin", kPgRoot, version);
     if (::access((dir + "/postgres").c_str(), X_OK) != 0) {
-      return NotFound(fmt::format("PostgreSQL {} is not installed ({} missing): apt-get install "
-                                  "postgresql-{}", version, dir + "/postgres", version));
+      return NotFound(
+          fmt::format("PostgreSQL {} is not installed ({} missing): apt-get install "
+                      "postgresql-{}",
+                      version, dir + "/postgres", version));
     }
     return dir;
   }
@@ -73,8 +75,9 @@ Result<std::string> PostgresEngine::BinDir(const std::string& version) {
     best = std::max(best, std::stoi(v));
   }
   if (best == 0) {
-    return NotFound("no PostgreSQL server is installed under /usr/lib/postgresql: apt-get "
-                    "install postgresql-15");
+    return NotFound(
+        "no PostgreSQL server is installed under /usr/lib/postgresql: apt-get "
+        "install postgresql-15");
   }
   return fmt::format("{}/{}/bin", kPgRoot, best);
 }
@@ -90,10 +93,16 @@ Status PostgresEngine::InitDataDir(const config::Resource& resource, const std::
     return ErrnoError("chown " + pwfile, errno);
   }
   SpawnOptions o;
-  o.argv = {bin + "/initdb",       "-D",          data_dir,
-            "--username=" + resource.user,        "--pwfile=" + pwfile,
-            "--auth-local=trust",  "--auth-host=scram-sha-256",
-            "--encoding=UTF8",     "--no-locale", "--no-sync"};
+  o.argv = {bin + "/initdb",
+            "-D",
+            data_dir,
+            "--username=" + resource.user,
+            "--pwfile=" + pwfile,
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--encoding=UTF8",
+            "--no-locale",
+            "--no-sync"};
   o.run_as = run_as;
   o.cwd = scratch_dir;
   o.die_with_parent = true;
@@ -107,8 +116,9 @@ Status PostgresEngine::InitDataDir(const config::Resource& resource, const std::
   // Clones may be reached from other hosts (clone_bind); they still need the password.
   std::string hba = data_dir + "/pg_hba.conf";
   ZDAP_ASSIGN_OR_RETURN(std::string text, ReadFile(hba));
-  text += "\n# zdap: clients on any address, with the resource's password\n"
-          "host all all all scram-sha-256\n";
+  text +=
+      "\n# zdap: clients on any address, with the resource's password\n"
+      "host all all all scram-sha-256\n";
   ZDAP_RETURN_IF_ERROR(WriteFileAtomic(hba, text, 0600));
   if (::chown(hba.c_str(), run_as.uid, run_as.gid) != 0 && ::geteuid() == 0) {
     return ErrnoError("chown " + hba, errno);
@@ -125,9 +135,19 @@ Result<ServerSpec> PostgresEngine::ServerCommand(const config::Resource& resourc
   spec.data_dir = data_dir;
   spec.log_path = run_dir + "/server.log";
   spec.stop_signal = SIGINT;  // "fast" shutdown: roll back open transactions, checkpoint, exit
-  spec.argv = {bin + "/postgres", "-D", data_dir, "-p", std::to_string(port), "-k", run_dir,
-               "-c", "listen_addresses=" + bind, "-c", "logging_collector=off",
-               "-c", "external_pid_file=" + run_dir + "/postgres.pid"};
+  spec.argv = {bin + "/postgres",
+               "-D",
+               data_dir,
+               "-p",
+               std::to_string(port),
+               "-k",
+               run_dir,
+               "-c",
+               "listen_addresses=" + bind,
+               "-c",
+               "logging_collector=off",
+               "-c",
+               "external_pid_file=" + run_dir + "/postgres.pid"};
   // Development clones: small memory by default; the resource's settings win.
   std::map<std::string, std::string> settings = {{"shared_buffers", "32MB"},
                                                  {"max_connections", "50"}};
@@ -146,11 +166,12 @@ ProbeResult PostgresEngine::Probe(const Endpoint& endpoint, const config::Resour
     unix_path = fmt::format("{}/.s.PGSQL.{}", endpoint.socket_dir, endpoint.port);
   }
   std::string startup = pgwire::StartupMessage(resource.user, resource.source.database);
-  auto ex = Exchange(endpoint.host, endpoint.port, unix_path, startup,
-                     [](std::string_view got) {
-                       return pgwire::ParseStartupReply(got).kind != pgwire::ReplyKind::kIncomplete;
-                     },
-                     timeout);
+  auto ex = Exchange(
+      endpoint.host, endpoint.port, unix_path, startup,
+      [](std::string_view got) {
+        return pgwire::ParseStartupReply(got).kind != pgwire::ReplyKind::kIncomplete;
+      },
+      timeout);
   ProbeResult out;
   if (ex.transport == ProbeTransport::kRefused) {
     out.readiness = Readiness::kStarting;  // not listening yet
@@ -188,17 +209,31 @@ Status PostgresEngine::Import(const config::Resource& resource, const Endpoint& 
                               const RunAs& run_as) {
   ZDAP_ASSIGN_OR_RETURN(std::string bin, BinDir(resource.version));
   if (resource.source.dump.empty()) {
-    return Unprocessable(fmt::format("resource '{}': only source.dump is supported by this "
-                                     "version of zdap", resource.name));
+    return Unprocessable(
+        fmt::format("resource '{}': only source.dump is supported by this "
+                    "version of zdap",
+                    resource.name));
   }
   auto run_psql = [&](const std::string& database, const std::string& file) -> Status {
     if (!PathExists(file)) return NotFound(fmt::format("{}: no such file", file));
     SpawnOptions o;
     // The file is opened by the daemon and given as standard input, so the unprivileged
     // server user needs no access to the config dir.
-    o.argv = {bin + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", endpoint.socket_dir,
-              "-p", std::to_string(endpoint.port), "-U", resource.user, "-d", database,
-              "-f", "-"};
+    o.argv = {bin + "/psql",
+              "-X",
+              "-q",
+              "-v",
+              "ON_ERROR_STOP=1",
+              "-h",
+              endpoint.socket_dir,
+              "-p",
+              std::to_string(endpoint.port),
+              "-U",
+              resource.user,
+              "-d",
+              database,
+              "-f",
+              "-"};
     o.stdin_path = file;
     o.run_as = run_as;
     o.cwd = endpoint.socket_dir;
@@ -206,8 +241,8 @@ Status PostgresEngine::Import(const config::Resource& resource, const Endpoint& 
     auto r = Run(o, std::chrono::hours(12));
     if (!r.ok()) return r.status().Wrap("psql");
     if (!r->ok()) {
-      return Unprocessable(fmt::format("import of {} failed: {}", file,
-                                       ClientErrorSummary(r->output, file)));
+      return Unprocessable(
+          fmt::format("import of {} failed: {}", file, ClientErrorSummary(r->output, file)));
     }
     return Status::Ok();
   };
@@ -221,8 +256,8 @@ Status PostgresEngine::Import(const config::Resource& resource, const Endpoint& 
   return Status::Ok();
 }
 
-std::string PostgresEngine::ConnectionUri(const config::Resource& resource,
-                                          const std::string& host, int port) const {
+std::string PostgresEngine::ConnectionUri(const config::Resource& resource, const std::string& host,
+                                          int port) const {
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   return fmt::format("postgres://{}:{}@{}:{}/{}", UriEscape(resource.user),
                      UriEscape(resource.password), h, port, UriEscape(resource.source.database));
@@ -230,8 +265,8 @@ std::string PostgresEngine::ConnectionUri(const config::Resource& resource,
 
 Result<std::unique_ptr<Engine>> MakeEngine(const std::string& name) {
   if (name == "postgres") return std::unique_ptr<Engine>(std::make_unique<PostgresEngine>());
-  return Unprocessable(fmt::format("engine '{}' is not supported yet by this build of zdapd",
-                                   name));
+  return Unprocessable(
+      fmt::format("engine '{}' is not supported yet by this build of zdapd", name));
 }
 
 }  // namespace zdap::engine

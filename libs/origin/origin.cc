@@ -80,8 +80,10 @@ Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config)
   sc.path = config.StorePath();
   ZDAP_ASSIGN_OR_RETURN(o->store_, storage::OpenStore(sc));
   if (config.runtime_driver != "process") {
-    return Unprocessable(fmt::format("runtime '{}' is not supported yet by this build of zdapd; "
-                                     "use runtime.driver: process", config.runtime_driver));
+    return Unprocessable(
+        fmt::format("runtime '{}' is not supported yet by this build of zdapd; "
+                    "use runtime.driver: process",
+                    config.runtime_driver));
   }
   ZDAP_ASSIGN_OR_RETURN(o->run_as_, runtime::ResolveServerUser(config.runtime_user));
   o->runtime_ = std::make_unique<runtime::ProcessRuntime>(o->run_as_);
@@ -117,7 +119,9 @@ engine::Engine* Origin::EngineFor(const config::Resource& resource) const {
   return engines_.at(resource.engine).get();
 }
 
-std::string Origin::RunDir(const std::string& name) const { return config_.data_dir + "/run/" + name; }
+std::string Origin::RunDir(const std::string& name) const {
+  return config_.data_dir + "/run/" + name;
+}
 
 Status Origin::PrepareRunDir(const std::string& dir) const {
   ZDAP_RETURN_IF_ERROR(RemoveTree(dir));
@@ -125,8 +129,10 @@ Status Origin::PrepareRunDir(const std::string& dir) const {
   ZDAP_RETURN_IF_ERROR(ChownTree(dir, run_as_));
   // unix socket paths are limited to 107 bytes.
   if (dir.size() + 20 > 107) {
-    return InvalidArgument(fmt::format("data_dir {} is too long for a unix socket path; use a "
-                                       "shorter data_dir", config_.data_dir));
+    return InvalidArgument(
+        fmt::format("data_dir {} is too long for a unix socket path; use a "
+                    "shorter data_dir",
+                    config_.data_dir));
   }
   return Status::Ok();
 }
@@ -142,8 +148,8 @@ Result<std::vector<SnapshotInfo>> Origin::Snapshots(const std::string& resource)
     SnapshotInfo info;
     info.id = n;
     info.created_at = ParseCompactUtc(id.stamp).value();
-    info.clones = static_cast<int>(std::count_if(clones.begin(), clones.end(),
-                                                 [&](const CloneRecord& c) { return c.snapshot == n; }));
+    info.clones = static_cast<int>(std::count_if(
+        clones.begin(), clones.end(), [&](const CloneRecord& c) { return c.snapshot == n; }));
     out.push_back(std::move(info));
   }
   std::sort(out.begin(), out.end(),
@@ -190,10 +196,10 @@ Result<pid_t> Origin::StartAndWait(const config::Resource& resource, const std::
     }
     if (Clock::now() >= until) {
       (void)runtime_->Stop(handle, SIGKILL, std::chrono::seconds(5));
-      return Unavailable(fmt::format("the {} server did not become ready within {} s ({}): {}",
-                                     engine->name(),
-                                     std::chrono::duration_cast<std::chrono::seconds>(deadline).count(),
-                                     last.detail, TailFile(spec.log_path, 12)));
+      return Unavailable(
+          fmt::format("the {} server did not become ready within {} s ({}): {}", engine->name(),
+                      std::chrono::duration_cast<std::chrono::seconds>(deadline).count(),
+                      last.detail, TailFile(spec.log_path, 12)));
     }
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(10000));
@@ -203,10 +209,11 @@ Result<pid_t> Origin::StartAndWait(const config::Resource& resource, const std::
 Result<std::string> Origin::Refresh(const std::string& resource_name) {
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(resource_name));
   const config::Resource& resource = *res;
-  ZDAP_ASSIGN_OR_RETURN(FileLock lock,
-                        FileLock::Acquire(config_.data_dir + "/locks/refresh-" + resource.name,
-                                          false, fmt::format("a refresh of '{}' is already "
-                                                             "running", resource.name)));
+  ZDAP_ASSIGN_OR_RETURN(
+      FileLock lock, FileLock::Acquire(config_.data_dir + "/locks/refresh-" + resource.name, false,
+                                       fmt::format("a refresh of '{}' is already "
+                                                   "running",
+                                                   resource.name)));
   // Ids have one-second resolution; wait out a collision rather than failing.
   std::string id;
   for (int i = 0; i < 3; ++i) {
@@ -238,8 +245,8 @@ Result<std::string> Origin::Refresh(const std::string& resource_name) {
     ep.port = engine->default_port();
     Status imported = engine->Import(resource, ep, who);
     if (!imported.ok()) return imported;
-    ZDAP_ASSIGN_OR_RETURN(auto spec, engine->ServerCommand(resource, vol, run_dir, "",
-                                                           engine->default_port()));
+    ZDAP_ASSIGN_OR_RETURN(
+        auto spec, engine->ServerCommand(resource, vol, run_dir, "", engine->default_port()));
     ZDAP_RETURN_IF_ERROR(runtime_->Stop({pid}, spec.stop_signal, kStopGrace));
     server.reset();
     // initdb ran with --no-sync; make the data durable before it becomes a snapshot.
@@ -253,7 +260,8 @@ Result<std::string> Origin::Refresh(const std::string& resource_name) {
     if (server) (void)runtime_->Stop({*server}, SIGKILL, std::chrono::seconds(10));
     if (volume_made) {
       Status d = store_->DestroyVolume(id);
-      if (!d.ok()) log::Error("refresh {}: cleanup of volume {} failed: {}", resource.name, id, d.message());
+      if (!d.ok())
+        log::Error("refresh {}: cleanup of volume {} failed: {}", resource.name, id, d.message());
     }
     (void)RemoveTree(run_dir);
     return st.Wrap(fmt::format("refresh {}", resource.name));
@@ -268,8 +276,11 @@ Result<std::string> Origin::Refresh(const std::string& resource_name) {
       const auto& s = (*snaps)[i];
       if (s.clones > 0) continue;
       Status d = store_->DestroySnapshot(s.id);
-      if (d.ok()) log::Info("refresh {}: removed old snapshot {}", resource.name, s.id);
-      else log::Warn("refresh {}: could not remove old snapshot {}: {}", resource.name, s.id, d.message());
+      if (d.ok())
+        log::Info("refresh {}: removed old snapshot {}", resource.name, s.id);
+      else
+        log::Warn("refresh {}: could not remove old snapshot {}: {}", resource.name, s.id,
+                  d.message());
     }
   }
   return id;
@@ -282,8 +293,10 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
   if (snapshot.empty()) {
     ZDAP_ASSIGN_OR_RETURN(auto snaps, Snapshots(resource.name));
     if (snaps.empty()) {
-      return Conflict(fmt::format("resource '{}' has no snapshot yet: refresh it first (zdapd "
-                                  "refresh {})", resource.name, resource.name));
+      return Conflict(
+          fmt::format("resource '{}' has no snapshot yet: refresh it first (zdapd "
+                      "refresh {})",
+                      resource.name, resource.name));
     }
     snapshot = snaps.front().id;
   } else {
@@ -304,7 +317,8 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
     ZDAP_RETURN_IF_ERROR(ValidateName("clone", id));
   } else {
     std::string base = resource.name.substr(0, 58);
-    for (int i = 0; i < 20 && (id.empty() || catalog_->Get(id)); ++i) id = base + "-" + RandomSuffix();
+    for (int i = 0; i < 20 && (id.empty() || catalog_->Get(id)); ++i)
+      id = base + "-" + RandomSuffix();
   }
   BusyGuard busy(busy_mu_, busy_, id);
   if (!busy.acquired() || catalog_->Get(id)) {
@@ -336,8 +350,8 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
     // A server that was stopped cleanly leaves no pid file; remove one defensively so a stale
     // pid cannot block the start.
     ::unlink((path + "/postmaster.pid").c_str());
-    ZDAP_ASSIGN_OR_RETURN(rec.pid, StartAndWait(resource, path, run_dir, config_.clone_bind, port,
-                                                kStartDeadline));
+    ZDAP_ASSIGN_OR_RETURN(
+        rec.pid, StartAndWait(resource, path, run_dir, config_.clone_bind, port, kStartDeadline));
     rec.state = CloneState::kReady;
     return catalog_->Update(rec);
   };
@@ -365,7 +379,8 @@ Status Origin::TearDown(const CloneRecord& record) {
   if (record.pid > 0 && IsServerOf(record.pid, path)) {
     int sig = SIGINT;
     if (res != nullptr) {
-      if (auto spec = EngineFor(*res)->ServerCommand(*res, path, RunDir(record.id), "", 0); spec.ok()) {
+      if (auto spec = EngineFor(*res)->ServerCommand(*res, path, RunDir(record.id), "", 0);
+          spec.ok()) {
         sig = spec->stop_signal;
       }
     }
@@ -472,7 +487,8 @@ Status Origin::Recover() {
       (void)catalog_->Update(rec);
       continue;
     }
-    log::Info("recover: clone {} was left {}; undoing it", rec.id, catalog::CloneStateName(rec.state));
+    log::Info("recover: clone {} was left {}; undoing it", rec.id,
+              catalog::CloneStateName(rec.state));
     ports_->Hold(rec.port);
     Status st = TearDown(rec);
     if (!st.ok()) log::Error("recover: clone {}: {}", rec.id, st.message());

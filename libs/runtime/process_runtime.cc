@@ -15,7 +15,9 @@
 namespace zdap::runtime {
 namespace {
 
-int PidfdOpen(pid_t pid) { return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)); }
+int PidfdOpen(pid_t pid) {
+  return static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+}
 
 // Reaps `pid` if it is our child and has exited; harmless otherwise.
 void ReapIfChild(pid_t pid) {

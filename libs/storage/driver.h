@@ -5,7 +5,8 @@
 //   snapshots/<name>  read-only, immutable; made by sealing a volume
 //   clones/<name>     writable copy-on-write copy of a snapshot
 // Names are path components: the driver refuses anything but [A-Za-z0-9@._-] (no leading
-// '.'), so "chinook@20261122T030405Z" and "chinook-7f3a" are fine and "../x" is not.
+// '.', at most 128 characters), so "chinook@20261122T030405Z" and "chinook-7f3a" are fine
+// and "../x" is not.
 //
 // Ownership and modes of files are preserved by Clone (the database server runs as an
 // unprivileged user and must own its data directory). Drivers are safe to use from several
@@ -27,8 +28,9 @@ struct Space {
 };
 
 struct StorageConfig {
-  std::string driver = "auto";  // auto | btrfs | copy
-  std::string path;             // root of the store; created if missing
+  std::string driver = "auto";  // auto | btrfs | reflink | overlay | zfs | copy
+  std::string path;             // root of the store; created if missing (not used by zfs)
+  std::string dataset;          // zfs only: parent dataset, e.g. tank/zdap (SPEC daemon config)
 };
 
 class Driver {
@@ -47,6 +49,7 @@ class Driver {
   virtual Result<std::string> Clone(const std::string& snapshot, const std::string& clone) = 0;
 
   virtual Status DestroyVolume(const std::string& name) = 0;
+  // Conflict while the snapshot has clones (see ClonesOf).
   virtual Status DestroySnapshot(const std::string& name) = 0;
   virtual Status DestroyClone(const std::string& name) = 0;
 
@@ -58,6 +61,10 @@ class Driver {
   virtual Result<std::vector<std::string>> ListVolumes() const = 0;
   virtual Result<std::vector<std::string>> ListSnapshots() const = 0;
   virtual Result<std::vector<std::string>> ListClones() const = 0;
+
+  // Clones made from `snapshot`, sorted. DestroySnapshot refuses (Conflict, naming them)
+  // while this is not empty.
+  virtual Result<std::vector<std::string>> ClonesOf(const std::string& snapshot) const = 0;
 
   virtual Result<Space> StoreSpace() const = 0;
 

@@ -22,10 +22,18 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
-std::string SourceDir() { return ZDAP_SOURCE_DIR; }
-std::string BinaryDir() { return ZDAP_BINARY_DIR; }
-std::string ProgramPath(const std::string& rel) { return BinaryDir() + "/" + rel; }
-std::string ChinookDir() { return SourceDir() + "/compose-examples/chinook/zdap/dumps"; }
+std::string SourceDir() {
+  return ZDAP_SOURCE_DIR;
+}
+std::string BinaryDir() {
+  return ZDAP_BINARY_DIR;
+}
+std::string ProgramPath(const std::string& rel) {
+  return BinaryDir() + "/" + rel;
+}
+std::string ChinookDir() {
+  return SourceDir() + "/compose-examples/chinook/zdap/dumps";
+}
 
 int Shell(const std::string& command, std::string* output) {
   std::string cmd = command + " 2>&1";

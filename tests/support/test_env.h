@@ -18,10 +18,11 @@ class TempDir {
   std::string path_;
 };
 
-std::string SourceDir();                         // repository root
-std::string BinaryDir();                         // build directory
-std::string ProgramPath(const std::string& rel); // BinaryDir() + "/" + rel, e.g. "proxy/zdap-proxyd"
-std::string ChinookDir();                        // directory with the Chinook dumps and LICENSE
+std::string SourceDir();  // repository root
+std::string BinaryDir();  // build directory
+std::string ProgramPath(
+    const std::string& rel);  // BinaryDir() + "/" + rel, e.g. "proxy/zdap-proxyd"
+std::string ChinookDir();     // directory with the Chinook dumps and LICENSE
 
 // Runs `command` with /bin/sh -c, returns its exit status and puts stdout+stderr in *output.
 int Shell(const std::string& command, std::string* output = nullptr);

@@ -1,0 +1,41 @@
+// Command-line parsing for the verbs of zdap (Boost.Program_options underneath). A usage
+// problem -- unknown verb or flag, missing or extra argument -- is a UsageError, which the
+// CLI reports in one line and exits with status 2.
+#pragma once
+
+#include <boost/program_options/options_description.hpp>
+#include <boost/program_options/variables_map.hpp>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace zdap::cli {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+struct UsageError : std::runtime_error {
+  UsageError(const std::string& message, std::string verb)
+      : std::runtime_error(message), verb(std::move(verb)) {}
+  std::string verb;  // "origin add": the help to point at
+};
+
+struct VerbArgs {
+  bool help = false;  // -h/--help was given and the help has been printed
+  boost::program_options::variables_map options;
+  std::vector<std::string> positional;
+
+  bool Has(const char* name) const { return options.count(name) > 0; }
+  std::string Get(const char* name) const;  // "" when absent
+};
+
+// Parses `args` (the words after the verb) against `options` (-h/--help is added). `usage`
+// is the synopsis line, `about` a sentence or two for --help. Positional words must number
+// from `min_positional` to `max_positional` (-1: any).
+VerbArgs ParseVerbArgs(const std::vector<std::string>& args, const std::string& verb,
+                       const std::string& usage, const std::string& about,
+                       const boost::program_options::options_description& options,
+                       int min_positional, int max_positional);
+
+}  // namespace zdap::cli

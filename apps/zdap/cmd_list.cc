@@ -1,0 +1,161 @@
+// zdap list resources|snapshots|clones: asks every configured origin.
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+#include <functional>
+#include <iostream>
+
+#include "zdap/args.h"
+#include "zdap/commands.h"
+#include "zdap/output.h"
+#include "zdap/placement.h"
+#include "zdap/user_config.h"
+
+namespace zdap::cli {
+namespace po = boost::program_options;
+namespace json = boost::json;
+
+namespace {
+
+struct ListSetup {
+  VerbArgs args;
+  OutputFormat format = OutputFormat::kTable;
+  UserConfig config;
+};
+
+Result<ListSetup> Setup(const Args& args, const std::string& what, const std::string& about,
+                        bool* help) {
+  po::options_description opts;
+  opts.add_options()("output,o", po::value<std::string>()->default_value("table"),
+                     "table, json or yaml")("all", "all users' clones (admins)");
+  ListSetup s;
+  s.args = ParseVerbArgs(args, "list " + what,
+                         fmt::format("zdap list {} [--all] [-o table|json|yaml]", what), about,
+                         opts, 0, 0);
+  *help = s.args.help;
+  if (*help) return s;
+  ZDAP_ASSIGN_OR_RETURN(s.format, ParseOutputFormat(s.args.Get("output")));
+  ZDAP_ASSIGN_OR_RETURN(std::string path, UserConfigPath());
+  ZDAP_ASSIGN_OR_RETURN(s.config, LoadUserConfig(path));
+  if (s.config.origins.empty()) {
+    return NotFound("no origin configured; add one with `zdap origin add URL [--token T]`");
+  }
+  return s;
+}
+
+// Runs `each` for every origin. When some origins answer, those that fail are reported on
+// stderr as warnings; when none answers, that is the error.
+Status ForEachOrigin(const UserConfig& config,
+                     const std::function<Status(const OriginApi&)>& each) {
+  std::vector<Status> failed;
+  for (const auto& o : config.origins) {
+    auto api = OriginFor(config, o.url);
+    Status s = api.ok() ? each(*api) : api.status();
+    if (!s.ok()) failed.push_back(s);
+  }
+  if (failed.size() == config.origins.size()) {
+    if (failed.size() == 1) return failed[0];
+    std::string all;
+    for (const auto& f : failed) all += (all.empty() ? "" : "; ") + f.message();
+    return Unavailable("no origin answered: " + all);
+  }
+  for (const auto& f : failed) std::cerr << "zdap: warning: " << f.message() << "\n";
+  return Status::Ok();
+}
+
+Status Print(OutputFormat format, const json::value& doc, const std::string& table) {
+  if (format == OutputFormat::kTable) {
+    std::cout << table;
+  } else if (format == OutputFormat::kJson) {
+    std::cout << json::serialize(doc) << "\n";
+  } else {
+    ZDAP_ASSIGN_OR_RETURN(std::string yaml, JsonToYaml(json::serialize(doc)));
+    std::cout << yaml;
+  }
+  return Status::Ok();
+}
+
+json::value WithOrigin(const std::string& raw, const std::string& origin) {
+  json::value v = json::parse(raw);
+  if (v.is_object() && !v.as_object().contains("origin")) v.as_object()["origin"] = origin;
+  return v;
+}
+
+}  // namespace
+
+Status CmdListResources(const Args& args) {
+  bool help = false;
+  ZDAP_ASSIGN_OR_RETURN(ListSetup s, Setup(args, "resources",
+                                           "Lists the resources of every "
+                                           "configured origin.",
+                                           &help));
+  if (help) return Status::Ok();
+  json::array all;
+  std::vector<std::vector<std::string>> rows;
+  ZDAP_RETURN_IF_ERROR(ForEachOrigin(s.config, [&](const OriginApi& api) -> Status {
+    ZDAP_ASSIGN_OR_RETURN(auto resources, api.ListResources());
+    std::string origin = api.url().ToString();
+    for (const auto& r : resources) {
+      all.push_back(WithOrigin(r.json, origin));
+      rows.push_back({r.name, r.engine, r.version, std::to_string(r.snapshots.size()),
+                      r.snapshots.empty() ? "-" : r.snapshots.front().created_at,
+                      std::to_string(r.clones.size()), origin});
+    }
+    return Status::Ok();
+  }));
+  return Print(
+      s.format, json::object{{"resources", all}},
+      RenderTable({"RESOURCE", "ENGINE", "VERSION", "SNAPSHOTS", "NEWEST", "CLONES", "ORIGIN"},
+                  rows));
+}
+
+Status CmdListSnapshots(const Args& args) {
+  bool help = false;
+  ZDAP_ASSIGN_OR_RETURN(ListSetup s, Setup(args, "snapshots",
+                                           "Lists the snapshots of every "
+                                           "resource on every origin.",
+                                           &help));
+  if (help) return Status::Ok();
+  json::array all;
+  std::vector<std::vector<std::string>> rows;
+  ZDAP_RETURN_IF_ERROR(ForEachOrigin(s.config, [&](const OriginApi& api) -> Status {
+    ZDAP_ASSIGN_OR_RETURN(auto resources, api.ListResources());
+    std::string origin = api.url().ToString();
+    for (const auto& r : resources) {
+      for (const auto& snap : r.snapshots) {
+        all.push_back(json::object{{"id", snap.id},
+                                   {"resource", r.name},
+                                   {"created_at", snap.created_at},
+                                   {"origin", origin}});
+        rows.push_back({snap.id, r.name, snap.created_at, origin});
+      }
+    }
+    return Status::Ok();
+  }));
+  return Print(s.format, json::object{{"snapshots", all}},
+               RenderTable({"SNAPSHOT", "RESOURCE", "CREATED", "ORIGIN"}, rows));
+}
+
+Status CmdListClones(const Args& args) {
+  bool help = false;
+  ZDAP_ASSIGN_OR_RETURN(ListSetup s,
+                        Setup(args, "clones", "Lists your clones on every origin.", &help));
+  if (help) return Status::Ok();
+  json::array all;
+  std::vector<std::vector<std::string>> rows;
+  ZDAP_RETURN_IF_ERROR(ForEachOrigin(s.config, [&](const OriginApi& api) -> Status {
+    ZDAP_ASSIGN_OR_RETURN(auto clones, api.ListClones(s.args.Has("all")));
+    std::string origin = api.url().ToString();
+    for (const auto& c : clones) {
+      all.push_back(WithOrigin(c.json, origin));
+      rows.push_back({c.id, c.resource, c.state, fmt::format("{}:{}", c.host, c.port), c.owner,
+                      c.expires_at.empty() ? "never" : c.expires_at, origin});
+    }
+    return Status::Ok();
+  }));
+  return Print(
+      s.format, json::object{{"clones", all}},
+      RenderTable({"CLONE", "RESOURCE", "STATE", "ADDRESS", "OWNER", "EXPIRES", "ORIGIN"}, rows));
+}
+
+}  // namespace zdap::cli

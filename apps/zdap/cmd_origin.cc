@@ -1,0 +1,115 @@
+// zdap origin add|remove|list, zdap user set.
+#include <fmt/format.h>
+
+#include <iostream>
+
+#include "core/names.h"
+#include "net/http_url.h"
+#include "zdap/args.h"
+#include "zdap/commands.h"
+#include "zdap/placement.h"
+#include "zdap/user_config.h"
+
+namespace zdap::cli {
+namespace po = boost::program_options;
+
+namespace {
+
+Result<std::pair<std::string, UserConfig>> LoadConfig() {
+  ZDAP_ASSIGN_OR_RETURN(std::string path, UserConfigPath());
+  ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadUserConfig(path));
+  return std::make_pair(path, std::move(config));
+}
+
+}  // namespace
+
+Status CmdOriginAdd(const Args& args) {
+  po::options_description opts;
+  opts.add_options()("token", po::value<std::string>(),
+                     "bearer token for this origin (stored "
+                     "in the user config, mode 0600)");
+  VerbArgs a = ParseVerbArgs(args, "origin add", "zdap origin add URL [--token T]",
+                             "Adds a zdapd origin (http://HOST:PORT or https://HOST:PORT) to the "
+                             "user config, or changes its token.",
+                             opts, 1, 1);
+  if (a.help) return Status::Ok();
+  ZDAP_ASSIGN_OR_RETURN(net::HttpUrl url, net::ParseHttpUrl(a.positional[0]));
+  ZDAP_ASSIGN_OR_RETURN(auto loaded, LoadConfig());
+  auto& [path, config] = loaded;
+  std::string canonical = url.ToString();
+  bool updated = false;
+  for (auto& o : config.origins) {
+    if (o.url == canonical) {
+      if (a.Has("token")) o.token = a.Get("token");
+      updated = true;
+    }
+  }
+  if (!updated) config.origins.push_back({canonical, a.Get("token")});
+  ZDAP_RETURN_IF_ERROR(SaveUserConfig(path, config));
+  std::cout << fmt::format("{} origin {}{}\n", updated ? "updated" : "added", canonical,
+                           a.Has("token") ? " (with token)" : "");
+  return Status::Ok();
+}
+
+Status CmdOriginRemove(const Args& args) {
+  VerbArgs a = ParseVerbArgs(args, "origin remove", "zdap origin remove URL",
+                             "Removes an origin (and its token) from the user config.", {}, 1, 1);
+  if (a.help) return Status::Ok();
+  ZDAP_ASSIGN_OR_RETURN(net::HttpUrl url, net::ParseHttpUrl(a.positional[0]));
+  ZDAP_ASSIGN_OR_RETURN(auto loaded, LoadConfig());
+  auto& [path, config] = loaded;
+  std::string canonical = url.ToString();
+  size_t before = config.origins.size();
+  std::erase_if(config.origins, [&](const OriginEntry& o) { return o.url == canonical; });
+  if (config.origins.size() == before) {
+    return NotFound(fmt::format("origin {} is not configured; see `zdap origin list`", canonical));
+  }
+  ZDAP_RETURN_IF_ERROR(SaveUserConfig(path, config));
+  std::cout << "removed origin " << canonical << "\n";
+  return Status::Ok();
+}
+
+Status CmdOriginList(const Args& args) {
+  po::options_description opts;
+  opts.add_options()("verbose,v", "also show whether a token is set and ask each origin's health");
+  VerbArgs a = ParseVerbArgs(args, "origin list", "zdap origin list [-v]",
+                             "Lists the configured origins.", opts, 0, 0);
+  if (a.help) return Status::Ok();
+  ZDAP_ASSIGN_OR_RETURN(auto loaded, LoadConfig());
+  auto& [path, config] = loaded;
+  for (const auto& o : config.origins) {
+    if (!a.Has("verbose")) {
+      std::cout << o.url << "\n";
+      continue;
+    }
+    std::string health;
+    auto api = OriginFor(config, o.url);
+    if (!api.ok()) {
+      health = api.status().message();
+    } else {
+      auto version = api->Health();
+      health = version.ok() ? "ok, version " + *version : version.status().message();
+    }
+    std::cout << fmt::format("{}  token: {}  health: {}\n", o.url, o.token.empty() ? "none" : "set",
+                             health);
+  }
+  if (a.Has("verbose"))
+    std::cout << fmt::format("(config: {}, user: {})\n", path,
+                             config.user.empty() ? "not set" : config.user);
+  return Status::Ok();
+}
+
+Status CmdUserSet(const Args& args) {
+  VerbArgs a = ParseVerbArgs(args, "user set", "zdap user set NAME",
+                             "Sets the user name sent to origins (X-Zdap-User).", {}, 1, 1);
+  if (a.help) return Status::Ok();
+  ZDAP_RETURN_IF_ERROR(ValidateName("user", a.positional[0]));
+  ZDAP_ASSIGN_OR_RETURN(auto loaded, LoadConfig());
+  auto& [path, config] = loaded;
+  config.user = a.positional[0];
+  ZDAP_RETURN_IF_ERROR(SaveUserConfig(path, config));
+  std::cout << "user set to " << config.user << "\n";
+  return Status::Ok();
+}
+
+}  // namespace zdap::cli

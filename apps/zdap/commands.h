@@ -1,0 +1,25 @@
+// The verbs of zdap. Each takes the words after its verb, prints its result on stdout, and
+// returns a Status (failure: exit 1) or throws UsageError (exit 2). --help prints and is Ok.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+
+namespace zdap::cli {
+
+using Args = std::vector<std::string>;
+
+Status CmdOriginAdd(const Args& args);
+Status CmdOriginRemove(const Args& args);
+Status CmdOriginList(const Args& args);
+Status CmdUserSet(const Args& args);
+Status CmdInit(const Args& args);
+Status CmdListResources(const Args& args);
+Status CmdListSnapshots(const Args& args);
+Status CmdListClones(const Args& args);
+Status CmdAttach(const Args& args);
+Status CmdDetach(const Args& args);
+
+}  // namespace zdap::cli

@@ -1,0 +1,78 @@
+// OriginApi: the zdapd HTTP API v1 (SPEC "HTTP API v1") as seen from the CLI. One object per
+// origin; each call is one HTTP request. Sends `Authorization: Bearer <token>` when the origin
+// has a token and `X-Zdap-User` always. API errors become Statuses carrying the daemon's own
+// message ("origin http://h:43210: clone 'x' not found").
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "net/http_client.h"
+#include "net/http_url.h"
+
+namespace zdap::cli {
+
+struct CloneInfo {
+  std::string id, resource, snapshot, owner, state, host, database, user, password, uri;
+  std::string created_at, expires_at, origin, engine;
+  uint16_t port = 0;
+  bool is_protected = false, pooled = false;
+  std::string json;  // the object as the daemon sent it
+};
+
+struct SnapshotInfo {
+  std::string id, created_at;
+};
+
+struct ResourceInfo {
+  std::string name, engine, version, database;
+  std::vector<SnapshotInfo> snapshots;
+  std::vector<CloneInfo> clones;
+  std::string json;  // the object as the daemon sent it
+};
+
+struct CreateCloneRequest {
+  std::string resource;
+  std::string snapshot;  // empty: the newest
+  std::string ttl;       // empty: the resource's default
+  std::string name;      // empty: chosen by the daemon
+  bool is_protected = false;
+};
+
+class OriginApi {
+ public:
+  OriginApi(net::HttpUrl url, std::string token, std::string user);
+
+  const net::HttpUrl& url() const { return url_; }
+
+  // GET /v1/health with a short timeout; returns the daemon's version.
+  Result<std::string> Health() const;
+  Result<std::vector<ResourceInfo>> ListResources() const;
+  // POST /v1/resources/{r}/clones; returns once the clone is ready (long timeout).
+  Result<CloneInfo> CreateClone(const CreateCloneRequest& request) const;
+  // all: every user's clones (admins).
+  Result<std::vector<CloneInfo>> ListClones(bool all = false) const;
+  Result<CloneInfo> GetClone(const std::string& id) const;
+  Status DeleteClone(const std::string& id) const;
+
+ private:
+  Result<std::string> Call(std::string method, std::string target, std::string body,
+                           int expected_status, std::chrono::milliseconds io_timeout) const;
+
+  net::HttpUrl url_;
+  std::string token_;
+  std::string user_;
+};
+
+// Parsers of the API's JSON, public for tests.
+Result<CloneInfo> ParseClone(std::string_view json);
+Result<std::vector<CloneInfo>> ParseCloneList(std::string_view json);
+Result<std::vector<ResourceInfo>> ParseResourceList(std::string_view json);
+// The Status for an error reply: code from the body's error.code (else from the HTTP status),
+// message "origin URL: <error.message>".
+Status ErrorFromReply(const std::string& origin, int http_status, std::string_view body);
+
+}  // namespace zdap::cli

@@ -1,0 +1,23 @@
+// Output formats of the list verbs: aligned text tables for people, JSON and YAML for scripts.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace zdap::cli {
+
+enum class OutputFormat { kTable, kJson, kYaml };
+// "table", "json", "yaml".
+Result<OutputFormat> ParseOutputFormat(std::string_view text);
+
+// Columns separated by two spaces, padded to the widest cell; header in capitals as given.
+std::string RenderTable(const std::vector<std::string>& header,
+                        const std::vector<std::vector<std::string>>& rows);
+
+// The same data as YAML (block style); `json` must be valid JSON.
+Result<std::string> JsonToYaml(std::string_view json);
+
+}  // namespace zdap::cli

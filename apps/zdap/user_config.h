@@ -1,0 +1,39 @@
+// The user's config (SPEC "CLI"): who they are and which origins they use, with tokens.
+// Lives at ${ZDAP_CONFIG:-${XDG_CONFIG_HOME:-$HOME/.config}/zdap/config.yaml}, mode 0600,
+// written atomically:
+//
+//   user: alice
+//   origins:
+//     - url: http://127.0.0.1:43210
+//       token: s3cret          # optional
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace zdap::cli {
+
+struct OriginEntry {
+  std::string url;  // canonical form (net::HttpUrl::ToString)
+  std::string token;
+};
+
+struct UserConfig {
+  std::string user;
+  std::vector<OriginEntry> origins;
+
+  const OriginEntry* FindOrigin(const std::string& canonical_url) const;
+};
+
+// The path above, from the environment.
+Result<std::string> UserConfigPath();
+
+// A missing file is an empty config.
+Result<UserConfig> LoadUserConfig(const std::string& path);
+// Creates the directory (0700) if needed; the file is written 0600.
+Status SaveUserConfig(const std::string& path, const UserConfig& config);
+
+}  // namespace zdap::cli

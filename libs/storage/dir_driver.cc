@@ -1,0 +1,184 @@
+#include "storage/dir_driver.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "core/file_util.h"
+#include "core/log.h"
+#include "storage/store_layout.h"
+
+namespace zdap::storage {
+
+Result<std::string> DirDriver::CreateVolume(const std::string& name) {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(name));
+  std::string path = VolumePath(name);
+  ZDAP_RETURN_IF_ERROR(RequireAbsent(path, "volume", name));
+  Status st = MakeEmptyVolume(AreaDir("volumes"), name);
+  if (st.code() == Code::kConflict)
+    return Conflict(fmt::format("volume '{}' already exists", name));
+  ZDAP_RETURN_IF_ERROR(st);
+  ZDAP_RETURN_IF_ERROR(SyncDir(AreaDir("volumes")));
+  return path;
+}
+
+Status DirDriver::SealVolume(const std::string& volume, const std::string& snapshot) {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(volume));
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(snapshot));
+  ZDAP_RETURN_IF_ERROR(RequirePresent(VolumePath(volume), "volume", volume));
+  std::string final_path = SnapshotPath(snapshot);
+  ZDAP_RETURN_IF_ERROR(RequireAbsent(final_path, "snapshot", snapshot));
+  std::string sealing = AreaDir("snapshots") + "/" + std::string(kSealingPrefix) + snapshot;
+  if (PathExists(sealing)) {
+    return Conflict(fmt::format("snapshot '{}' is being sealed already", snapshot));
+  }
+  // The first rename is the commit point: from here on recovery finishes the seal.
+  // (btrfs refuses to move a read-only subvolume to another directory, hence freezing
+  // between two renames instead of before one.)
+  ZDAP_RETURN_IF_ERROR(RenameNoReplace(VolumePath(volume), sealing));
+  ZDAP_RETURN_IF_ERROR(SyncDir(AreaDir("volumes")));
+  if (Status frozen = Freeze(sealing); !frozen.ok()) {
+    // Put the volume back rather than leave it for recovery to seal on the next open.
+    (void)RenameNoReplace(sealing, VolumePath(volume));
+    return frozen.Wrap(fmt::format("seal volume '{}'", volume));
+  }
+  Status st = RenameNoReplace(sealing, final_path);
+  if (st.code() == Code::kConflict) {
+    return Conflict(
+        fmt::format("snapshot '{}' appeared while sealing volume '{}'", snapshot, volume));
+  }
+  ZDAP_RETURN_IF_ERROR(st);
+  return SyncDir(AreaDir("snapshots"));
+}
+
+Result<std::string> DirDriver::Clone(const std::string& snapshot, const std::string& clone) {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(snapshot));
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(clone));
+  ZDAP_RETURN_IF_ERROR(RequirePresent(SnapshotPath(snapshot), "snapshot", snapshot));
+  std::string path = ClonePath(clone);
+  ZDAP_RETURN_IF_ERROR(RequireAbsent(path, "clone", clone));
+  // A clone never takes a snapshot's name: whoever later asks to destroy "x" must not be
+  // able to hit the wrong kind of volume by a mix-up of areas.
+  if (PathExists(SnapshotPath(clone))) {
+    return Conflict(fmt::format("clone name '{}' is taken by a snapshot", clone));
+  }
+  // The record goes first: a snapshot must never lose a clone it does not know about.
+  std::string origin = OriginsDir() + "/" + clone;
+  ZDAP_RETURN_IF_ERROR(WriteFileAtomic(origin, snapshot + "\n"));
+  Status st = MakeClone(SnapshotPath(snapshot), AreaDir("clones"), clone);
+  if (!st.ok()) ::unlink(origin.c_str());
+  if (st.code() == Code::kConflict)
+    return Conflict(fmt::format("clone '{}' already exists", clone));
+  ZDAP_RETURN_IF_ERROR(st.ok() ? st : st.Wrap(fmt::format("clone snapshot '{}'", snapshot)));
+  ZDAP_RETURN_IF_ERROR(SyncDir(AreaDir("clones")));
+  return path;
+}
+
+Status DirDriver::Destroy(const char* area, const char* what, const std::string& name) {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(name));
+  std::string dir = AreaDir(area);
+  ZDAP_RETURN_IF_ERROR(RequirePresent(dir + "/" + name, what, name));
+  if (std::string_view(area) == "snapshots") {
+    ZDAP_ASSIGN_OR_RETURN(std::vector<std::string> clones, ClonesOf(name));
+    if (!clones.empty()) {
+      return Conflict(fmt::format("snapshot '{}' has clones ({}); destroy them first", name,
+                                  fmt::join(clones, ", ")));
+    }
+  }
+  Status st = Remove(dir, name);
+  if (!st.ok()) return st.Wrap(fmt::format("destroy {} '{}'", what, name));
+  if (std::string_view(area) == "clones") {
+    std::string origin = OriginsDir() + "/" + name;
+    if (::unlink(origin.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoError(fmt::format("remove {}", origin), errno);
+    }
+  }
+  return SyncDir(dir);
+}
+
+Result<std::vector<std::string>> DirDriver::ClonesOf(const std::string& snapshot) const {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(snapshot));
+  ZDAP_ASSIGN_OR_RETURN(std::vector<std::string> clones, ListClones());
+  std::vector<std::string> out;
+  for (const std::string& clone : clones) {
+    auto text = ReadFile(OriginsDir() + "/" + clone, 4096);
+    if (!text.ok()) continue;  // a clone made before records existed: origin unknown
+    std::string s = *text;
+    while (!s.empty() && s.back() == '\n') s.pop_back();
+    if (s == snapshot) out.push_back(clone);
+  }
+  return out;
+}
+
+Status DirDriver::PruneOrigins() {
+  std::string dir = OriginsDir();
+  ZDAP_ASSIGN_OR_RETURN(std::vector<std::string> records,
+                        ListHidden(dir, ""));  // every entry, temp files included
+  for (const std::string& record : records) {
+    if (record[0] != '.' && PathExists(ClonePath(record))) continue;
+    std::string path = dir + "/" + record;
+    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+      return ErrnoError(fmt::format("remove {}", path), errno);
+    }
+  }
+  return Status::Ok();
+}
+
+Status DirDriver::DestroyVolume(const std::string& name) {
+  return Destroy("volumes", "volume", name);
+}
+Status DirDriver::DestroySnapshot(const std::string& name) {
+  return Destroy("snapshots", "snapshot", name);
+}
+Status DirDriver::DestroyClone(const std::string& name) {
+  return Destroy("clones", "clone", name);
+}
+
+Result<std::vector<std::string>> DirDriver::ListVolumes() const {
+  return ListArea(AreaDir("volumes"));
+}
+Result<std::vector<std::string>> DirDriver::ListSnapshots() const {
+  return ListArea(AreaDir("snapshots"));
+}
+Result<std::vector<std::string>> DirDriver::ListClones() const {
+  return ListArea(AreaDir("clones"));
+}
+
+Result<Space> DirDriver::StoreSpace() const {
+  return SpaceOf(root_);
+}
+
+Status DirDriver::Recover() {
+  ZDAP_RETURN_IF_ERROR(MakeDirs(OriginsDir(), 0755));
+  for (const char* area : kAreas) {
+    std::string dir = AreaDir(area);
+    for (std::string_view prefix : {kTempPrefix, kTrashPrefix}) {
+      ZDAP_ASSIGN_OR_RETURN(std::vector<std::string> leftovers, ListHidden(dir, prefix));
+      for (const std::string& entry : leftovers) {
+        log::Info("storage: removing {}/{}, left by an interrupted operation", dir, entry);
+        ZDAP_RETURN_IF_ERROR(Remove(dir, entry));
+      }
+    }
+  }
+  std::string snapshots = AreaDir("snapshots");
+  ZDAP_ASSIGN_OR_RETURN(std::vector<std::string> sealing, ListHidden(snapshots, kSealingPrefix));
+  for (const std::string& entry : sealing) {
+    std::string name = entry.substr(kSealingPrefix.size());
+    std::string path = snapshots + "/" + entry;
+    if (!ValidateVolumeName(name).ok() || PathExists(snapshots + "/" + name)) {
+      log::Warn("storage: removing {}: its seal cannot be finished", path);
+      ZDAP_RETURN_IF_ERROR(Remove(snapshots, entry));
+      continue;
+    }
+    log::Info("storage: finishing the interrupted seal of snapshot '{}'", name);
+    ZDAP_RETURN_IF_ERROR(Freeze(path));
+    ZDAP_RETURN_IF_ERROR(RenameNoReplace(path, snapshots + "/" + name));
+  }
+  ZDAP_RETURN_IF_ERROR(SyncDir(snapshots));
+  ZDAP_RETURN_IF_ERROR(RecoverMore());
+  return PruneOrigins();
+}
+
+}  // namespace zdap::storage

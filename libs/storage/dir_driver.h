@@ -1,0 +1,67 @@
+// DirDriver: the part shared by drivers whose store is a directory tree under one root
+// (btrfs, copy; later reflink and overlay). It owns name checks, existence rules, listing,
+// space and the crash-safe protocol; subclasses say how a volume is made, frozen, cloned
+// and removed.
+//
+// Protocol (hidden names are described in store_layout.h):
+//   seal:    volumes/V -> snapshots/.sealing-S (rename), Freeze, -> snapshots/S (rename)
+//   clone:   MakeClone publishes clones/C atomically (one ioctl, or copy to .tmp-C + rename)
+//   destroy: Remove makes the name disappear atomically (one ioctl, or rename to .trash-*)
+// Recover(), run by OpenStore, finishes seals and removes temp and trash entries, so that a
+// crash at any point leaves the old state or the new one.
+//
+// Each clone's snapshot is recorded in <root>/.origins/<clone> (written atomically before
+// the clone is made, removed after it is destroyed; records without a clone are pruned on
+// open), so that a snapshot with clones is refused destruction with the clones' names.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "storage/driver.h"
+
+namespace zdap::storage {
+
+class DirDriver : public Driver {
+ public:
+  Result<std::string> CreateVolume(const std::string& name) override;
+  Status SealVolume(const std::string& volume, const std::string& snapshot) override;
+  Result<std::string> Clone(const std::string& snapshot, const std::string& clone) override;
+  Status DestroyVolume(const std::string& name) override;
+  Status DestroySnapshot(const std::string& name) override;
+  Status DestroyClone(const std::string& name) override;
+  Result<std::vector<std::string>> ListVolumes() const override;
+  Result<std::vector<std::string>> ListSnapshots() const override;
+  Result<std::vector<std::string>> ListClones() const override;
+  Result<Space> StoreSpace() const override;
+  Result<std::vector<std::string>> ClonesOf(const std::string& snapshot) const override;
+
+  // Finishes or undoes what an interrupted process left behind; called once on open, before
+  // the store is used.
+  Status Recover();
+
+ protected:
+  explicit DirDriver(std::string root) : Driver(std::move(root)) {}
+
+  std::string AreaDir(const char* area) const { return root_ + "/" + area; }
+  std::string OriginsDir() const { return root_ + "/.origins"; }
+
+  // Creates the empty writable directory area_dir/name (Conflict if it exists).
+  virtual Status MakeEmptyVolume(const std::string& area_dir, const std::string& name) = 0;
+  // Makes the directory at `path` read-only in whatever way the driver can. Idempotent.
+  virtual Status Freeze(const std::string& path) = 0;
+  // Publishes clones_dir/name as a writable copy of `snapshot_path`, all or nothing.
+  virtual Status MakeClone(const std::string& snapshot_path, const std::string& clones_dir,
+                           const std::string& name) = 0;
+  // Removes area_dir/name (a published name or a hidden leftover) so that the name is gone
+  // at once even if the space is reclaimed later.
+  virtual Status Remove(const std::string& area_dir, const std::string& name) = 0;
+  // Driver-specific recovery, after the shared one.
+  virtual Status RecoverMore() { return Status::Ok(); }
+
+ private:
+  Status Destroy(const char* area, const char* what, const std::string& name);
+  Status PruneOrigins();
+};
+
+}  // namespace zdap::storage

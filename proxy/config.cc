@@ -1,0 +1,590 @@
+#include "proxy/config.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include "proxy/duration.h"
+
+extern char** environ;
+
+namespace zdap::proxy {
+namespace {
+
+constexpr size_t kMaxArgs = 256;
+constexpr size_t kMaxArgLength = 4096;
+constexpr size_t kMaxTargets = 64;
+constexpr size_t kMaxListeners = 64;
+constexpr size_t kMaxConfigBytes = 1 << 20;
+
+// The flags zdap-proxyd knows. Each is also read from ZDAP_<NAME> (upper case, '-' -> '_').
+struct Flag {
+  std::string_view name;
+  bool repeatable;
+};
+constexpr Flag kFlags[] = {
+    {"listen", false},          {"target", true},         {"balance", false},   {"check", false},
+    {"check-interval", false},  {"check-timeout", false}, {"rise", false},      {"fall", false},
+    {"connect-timeout", false}, {"idle-timeout", false},  {"retries", false},   {"metrics", false},
+    {"drain-timeout", false},   {"threads", false},       {"log-level", false}, {"config", false},
+};
+// Flags that make up the command-line listener (the others are global).
+constexpr std::string_view kListenerFlags[] = {
+    "listen", "target", "balance",         "check",        "check-interval", "check-timeout",
+    "rise",   "fall",   "connect-timeout", "idle-timeout", "retries"};
+
+const Flag* FindFlag(std::string_view name) {
+  for (const Flag& f : kFlags) {
+    if (f.name == name) return &f;
+  }
+  return nullptr;
+}
+
+std::string EnvName(std::string_view flag) {
+  // --config is ZDAP_PROXY_CONFIG: ZDAP_CONFIG is the CLI's user config file (SPEC "CLI").
+  if (flag == "config") return "ZDAP_PROXY_CONFIG";
+  std::string out = "ZDAP_";
+  for (char c : flag) out += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+  return out;
+}
+
+// A flag's value(s) and where they came from ("--target", "env TARGET_ADDRESS").
+struct Raw {
+  std::string source;
+  std::vector<std::string> values;
+};
+using RawMap = std::map<std::string, Raw, std::less<>>;
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+Status SplitList(std::string_view text, std::string_view source, std::vector<std::string>* out) {
+  out->clear();
+  size_t start = 0;
+  while (true) {
+    size_t comma = text.find(',', start);
+    std::string_view item = Trim(text.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    if (item.empty()) return InvalidArgument(fmt::format("{}: empty item in the list", source));
+    if (out->size() == kMaxTargets) {
+      return InvalidArgument(fmt::format("{}: more than {} items", source, kMaxTargets));
+    }
+    out->emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return Status::Ok();
+}
+
+Result<int> ParseInt(std::string_view text, int lo, int hi, std::string_view source) {
+  if (text.empty() || text.size() > 6) {
+    return InvalidArgument(
+        fmt::format("{} {}: want a number from {} to {}", source, Quote(text), lo, hi));
+  }
+  int v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') {
+      return InvalidArgument(
+          fmt::format("{} {}: want a number from {} to {}", source, Quote(text), lo, hi));
+    }
+    v = v * 10 + (c - '0');
+  }
+  if (v < lo || v > hi) {
+    return InvalidArgument(
+        fmt::format("{} {}: want a number from {} to {}", source, Quote(text), lo, hi));
+  }
+  return v;
+}
+
+Result<Balance> ParseBalance(std::string_view text, std::string_view source) {
+  if (text == "first") return Balance::kFirst;
+  if (text == "roundrobin") return Balance::kRoundRobin;
+  if (text == "leastconn") return Balance::kLeastConn;
+  if (text == "random") return Balance::kRandom;
+  return InvalidArgument(
+      fmt::format("{} {}: want first, roundrobin, leastconn or random", source, Quote(text)));
+}
+
+Result<CheckKind> ParseCheck(std::string_view text, std::string_view source) {
+  if (text == "none") return CheckKind::kNone;
+  if (text == "tcp") return CheckKind::kTcp;
+  if (text == "postgres") return CheckKind::kPostgres;
+  if (text == "mysql" || text == "mariadb") return CheckKind::kMysql;
+  return InvalidArgument(
+      fmt::format("{} {}: want none, tcp, postgres or mysql", source, Quote(text)));
+}
+
+Result<std::chrono::milliseconds> ParseDurationFrom(std::string_view text, std::string_view source,
+                                                    bool allow_zero) {
+  auto d = ParseMillis(text);
+  if (!d.ok()) return d.status().Wrap(source);
+  if (!allow_zero && d->count() == 0) {
+    return InvalidArgument(fmt::format("{} {}: must be more than 0", source, Quote(text)));
+  }
+  return *d;
+}
+
+// Applies one listener-level setting to *l. `name` is the flag name.
+Status ApplyListenerSetting(std::string_view name, const std::vector<std::string>& values,
+                            std::string_view source, ListenerConfig* l) {
+  const std::string& v = values.back();
+  if (name == "listen") {
+    auto a = ParseListen(v);
+    if (!a.ok()) return a.status().Wrap(source);
+    l->listen = *a;
+  } else if (name == "target") {
+    if (values.size() > kMaxTargets) {
+      return InvalidArgument(fmt::format("{}: more than {} targets", source, kMaxTargets));
+    }
+    l->targets.clear();
+    for (const std::string& t : values) {
+      auto a = ParseTarget(t);
+      if (!a.ok()) return a.status().Wrap(source);
+      l->targets.push_back(*a);
+    }
+  } else if (name == "balance") {
+    ZDAP_ASSIGN_OR_RETURN(l->balance, ParseBalance(v, source));
+  } else if (name == "check") {
+    ZDAP_ASSIGN_OR_RETURN(l->check.kind, ParseCheck(v, source));
+  } else if (name == "check-interval") {
+    ZDAP_ASSIGN_OR_RETURN(l->check.interval, ParseDurationFrom(v, source, false));
+  } else if (name == "check-timeout") {
+    ZDAP_ASSIGN_OR_RETURN(l->check.timeout, ParseDurationFrom(v, source, false));
+  } else if (name == "rise") {
+    ZDAP_ASSIGN_OR_RETURN(l->check.rise, ParseInt(v, 1, 100, source));
+  } else if (name == "fall") {
+    ZDAP_ASSIGN_OR_RETURN(l->check.fall, ParseInt(v, 1, 100, source));
+  } else if (name == "connect-timeout") {
+    ZDAP_ASSIGN_OR_RETURN(l->connect_timeout, ParseDurationFrom(v, source, false));
+  } else if (name == "idle-timeout") {
+    ZDAP_ASSIGN_OR_RETURN(l->idle_timeout, ParseDurationFrom(v, source, true));
+  } else if (name == "retries") {
+    ZDAP_ASSIGN_OR_RETURN(l->retries, ParseInt(v, 0, 64, source));
+  } else {
+    return Internal(fmt::format("unknown listener setting {}", name));
+  }
+  return Status::Ok();
+}
+
+Status ApplyGlobalSetting(std::string_view name, const std::string& v, std::string_view source,
+                          ProxyConfig* c) {
+  if (name == "metrics") {
+    auto a = ParseListen(v);
+    if (!a.ok()) return a.status().Wrap(source);
+    c->metrics = *a;
+  } else if (name == "drain-timeout") {
+    ZDAP_ASSIGN_OR_RETURN(c->drain_timeout, ParseDurationFrom(v, source, true));
+  } else if (name == "threads") {
+    ZDAP_ASSIGN_OR_RETURN(c->threads, ParseInt(v, 0, 256, source));
+  } else if (name == "log-level") {
+    if (!log::ParseLevel(v, &c->log_level)) {
+      return InvalidArgument(
+          fmt::format("{} {}: want debug, info, warn, error or off", source, Quote(v)));
+    }
+  } else {
+    return Internal(fmt::format("unknown setting {}", name));
+  }
+  return Status::Ok();
+}
+
+bool IsListenerFlag(std::string_view name) {
+  for (std::string_view f : kListenerFlags) {
+    if (f == name) return true;
+  }
+  return false;
+}
+
+// ---- YAML ----
+
+// yaml-cpp's messages may quote the offending byte raw; keep errors on one printable line.
+std::string Printable(std::string_view text) {
+  std::string out;
+  for (unsigned char c : text.substr(0, 200)) {
+    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  }
+  return out;
+}
+
+std::string At(std::string_view source, const YAML::Node& n) {
+  return fmt::format("{}:{}", source, n.Mark().line + 1);
+}
+
+Result<std::string> Scalar(const YAML::Node& n, std::string_view source, std::string_view key) {
+  if (!n.IsScalar()) {
+    return InvalidArgument(
+        fmt::format("{}: key {} must be a single value", At(source, n), Quote(key)));
+  }
+  if (n.Scalar().size() > kMaxArgLength) {
+    return InvalidArgument(fmt::format("{}: key {} is too long", At(source, n), Quote(key)));
+  }
+  return n.Scalar();
+}
+
+// YAML key (snake_case) -> flag name (kebab-case).
+std::string FlagName(std::string_view key) {
+  std::string out(key);
+  for (char& c : out) {
+    if (c == '_') c = '-';
+  }
+  if (out == "targets") out = "target";
+  return out;
+}
+
+Status ParseYamlListener(const YAML::Node& node, std::string_view source, ListenerConfig* l) {
+  if (!node.IsMap()) {
+    return InvalidArgument(fmt::format("{}: a listener must be a mapping", At(source, node)));
+  }
+  for (const auto& kv : node) {
+    ZDAP_ASSIGN_OR_RETURN(std::string key, Scalar(kv.first, source, "key"));
+    std::string where = fmt::format("{}: key {}", At(source, kv.second), Quote(key));
+    if (key == "name") {
+      ZDAP_ASSIGN_OR_RETURN(l->name, Scalar(kv.second, source, key));
+      continue;
+    }
+    if (key == "check" && kv.second.IsMap()) {
+      for (const auto& ck : kv.second) {
+        ZDAP_ASSIGN_OR_RETURN(std::string k2, Scalar(ck.first, source, "key"));
+        ZDAP_ASSIGN_OR_RETURN(std::string v2, Scalar(ck.second, source, k2));
+        std::string w2 = fmt::format("{}: key check.{}", At(source, ck.second), Quote(k2));
+        std::string flag = k2 == "kind"                     ? "check"
+                           : (k2 == "rise" || k2 == "fall") ? k2
+                                                            : "check-" + FlagName(k2);
+        if (k2 != "kind" && k2 != "rise" && k2 != "fall" && k2 != "interval" && k2 != "timeout") {
+          return InvalidArgument(fmt::format("{} is not known", w2));
+        }
+        ZDAP_RETURN_IF_ERROR(ApplyListenerSetting(flag, {v2}, w2, l));
+      }
+      continue;
+    }
+    std::string flag = FlagName(key);
+    if (!IsListenerFlag(flag) || key.find('-') != std::string::npos) {
+      return InvalidArgument(fmt::format("{} is not known", where));
+    }
+    std::vector<std::string> values;
+    if (flag == "target" && kv.second.IsSequence()) {
+      for (const auto& item : kv.second) {
+        if (values.size() == kMaxTargets) {
+          return InvalidArgument(fmt::format("{}: more than {} targets", where, kMaxTargets));
+        }
+        ZDAP_ASSIGN_OR_RETURN(std::string v, Scalar(item, source, key));
+        values.push_back(v);
+      }
+      if (values.empty()) return InvalidArgument(fmt::format("{}: empty list", where));
+    } else {
+      ZDAP_ASSIGN_OR_RETURN(std::string v, Scalar(kv.second, source, key));
+      if (flag == "target") {
+        ZDAP_RETURN_IF_ERROR(SplitList(v, where, &values));
+      } else {
+        values.push_back(v);
+      }
+    }
+    ZDAP_RETURN_IF_ERROR(ApplyListenerSetting(flag, values, where, l));
+  }
+  if (!node["listen"]) {
+    return InvalidArgument(fmt::format("{}: listener has no 'listen'", At(source, node)));
+  }
+  if (l->targets.empty()) {
+    return InvalidArgument(fmt::format("{}: listener has no 'targets'", At(source, node)));
+  }
+  if (l->name.empty()) l->name = l->listen.ToString();
+  return Status::Ok();
+}
+
+}  // namespace
+
+std::string_view BalanceName(Balance b) {
+  switch (b) {
+    case Balance::kFirst:
+      return "first";
+    case Balance::kRoundRobin:
+      return "roundrobin";
+    case Balance::kLeastConn:
+      return "leastconn";
+    case Balance::kRandom:
+      return "random";
+  }
+  return "?";
+}
+
+std::string_view CheckKindName(CheckKind k) {
+  switch (k) {
+    case CheckKind::kNone:
+      return "none";
+    case CheckKind::kTcp:
+      return "tcp";
+    case CheckKind::kPostgres:
+      return "postgres";
+    case CheckKind::kMysql:
+      return "mysql";
+  }
+  return "?";
+}
+
+Env ProcessEnv() {
+  Env env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view k = kv.substr(0, eq);
+    if (k == "LISTEN_PORT" || k == "TARGET_ADDRESS" || k.substr(0, 5) == "ZDAP_") {
+      env.emplace(k, kv.substr(eq + 1));
+    }
+  }
+  return env;
+}
+
+Status ParseYamlConfig(std::string_view text, std::string_view source, ProxyConfig* config) {
+  if (text.size() > kMaxConfigBytes) {
+    return InvalidArgument(fmt::format("{}: larger than {} bytes", source, kMaxConfigBytes));
+  }
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(fmt::format("{}:{}: {}", source, e.mark.line + 1, Printable(e.msg)));
+  }
+  if (root.IsNull()) return Status::Ok();
+  if (!root.IsMap()) return InvalidArgument(fmt::format("{}: must be a YAML mapping", source));
+  try {
+    ListenerConfig top;
+    bool has_top = false;
+    for (const auto& kv : root) {
+      ZDAP_ASSIGN_OR_RETURN(std::string key, Scalar(kv.first, source, "key"));
+      std::string where = fmt::format("{}: key {}", At(source, kv.second), Quote(key));
+      if (key == "listeners") {
+        if (!kv.second.IsSequence()) {
+          return InvalidArgument(fmt::format("{}: must be a list", where));
+        }
+        for (const auto& item : kv.second) {
+          if (config->listeners.size() == kMaxListeners) {
+            return InvalidArgument(fmt::format("{}: more than {} listeners", where, kMaxListeners));
+          }
+          ListenerConfig l;
+          ZDAP_RETURN_IF_ERROR(ParseYamlListener(item, source, &l));
+          config->listeners.push_back(std::move(l));
+        }
+        continue;
+      }
+      std::string flag = FlagName(key);
+      if (key.find('-') == std::string::npos && (flag == "metrics" || flag == "drain-timeout" ||
+                                                 flag == "threads" || flag == "log-level")) {
+        ZDAP_ASSIGN_OR_RETURN(std::string v, Scalar(kv.second, source, key));
+        ZDAP_RETURN_IF_ERROR(ApplyGlobalSetting(flag, v, where, config));
+        continue;
+      }
+      if (key.find('-') == std::string::npos && (IsListenerFlag(flag) || key == "name")) {
+        has_top = true;
+        continue;  // parsed below as one listener
+      }
+      return InvalidArgument(fmt::format("{} is not known", where));
+    }
+    if (has_top) {
+      YAML::Node one(YAML::NodeType::Map);
+      for (const auto& kv : root) {
+        std::string key = kv.first.Scalar();
+        if (key == "listeners" || key == "metrics" || key == "drain_timeout" || key == "threads" ||
+            key == "log_level") {
+          continue;
+        }
+        one[kv.first] = kv.second;
+      }
+      ZDAP_RETURN_IF_ERROR(ParseYamlListener(one, source, &top));
+      config->listeners.insert(config->listeners.begin(), std::move(top));
+    }
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(fmt::format("{}:{}: {}", source, e.mark.line + 1, Printable(e.msg)));
+  }
+  return Status::Ok();
+}
+
+Result<ProxyConfig> ParseCommandLine(const std::vector<std::string>& args, const Env& env) {
+  ProxyConfig config;
+  if (args.size() > kMaxArgs) {
+    return InvalidArgument(fmt::format("more than {} arguments", kMaxArgs));
+  }
+  size_t i = 0;
+  if (!args.empty() && args[0] == "healthcheck") {
+    config.command = ProxyConfig::Command::kHealthcheck;
+    i = 1;
+  }
+
+  // 1. Environment, lowest first: LISTEN_PORT/TARGET_ADDRESS, then ZDAP_*.
+  RawMap raw;
+  for (const auto& [key, value] : env) {
+    if (value.size() > kMaxArgLength) {
+      return InvalidArgument(fmt::format("env {}: longer than {} bytes", key, kMaxArgLength));
+    }
+  }
+  if (auto it = env.find("LISTEN_PORT"); it != env.end()) {
+    raw["listen"] = Raw{"env LISTEN_PORT", {it->second}};
+  }
+  if (auto it = env.find("TARGET_ADDRESS"); it != env.end()) {
+    Raw r{"env TARGET_ADDRESS", {}};
+    ZDAP_RETURN_IF_ERROR(SplitList(it->second, r.source, &r.values));
+    raw["target"] = std::move(r);
+  }
+  for (const Flag& f : kFlags) {
+    std::string name = EnvName(f.name);
+    auto it = env.find(name);
+    if (it == env.end()) continue;
+    Raw r{"env " + name, {}};
+    if (f.repeatable) {
+      ZDAP_RETURN_IF_ERROR(SplitList(it->second, r.source, &r.values));
+    } else {
+      r.values.push_back(it->second);
+    }
+    raw[std::string(f.name)] = std::move(r);
+  }
+
+  // 2. Flags.
+  std::map<std::string, bool, std::less<>> seen_on_command_line;
+  for (; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg.size() > kMaxArgLength) {
+      return InvalidArgument(
+          fmt::format("argument {} is longer than {} bytes", i + 1, kMaxArgLength));
+    }
+    if (arg == "-h" || arg == "--help") {
+      config.command = ProxyConfig::Command::kHelp;
+      return config;
+    }
+    if (arg == "--version") {
+      config.command = ProxyConfig::Command::kVersion;
+      return config;
+    }
+    if (arg.substr(0, 2) != "--") {
+      return InvalidArgument(fmt::format("unexpected argument {} (see --help)", Quote(arg)));
+    }
+    std::string_view name = arg.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = name.find('='); eq != std::string_view::npos) {
+      value = std::string(name.substr(eq + 1));
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    const Flag* flag = FindFlag(name);
+    if (flag == nullptr) {
+      return InvalidArgument(fmt::format("unknown flag {} (see --help)", Quote(arg)));
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) {
+        return InvalidArgument(fmt::format("--{} needs a value", flag->name));
+      }
+      value = args[++i];
+      if (value.size() > kMaxArgLength) {
+        return InvalidArgument(
+            fmt::format("--{}: value longer than {} bytes", flag->name, kMaxArgLength));
+      }
+    }
+    Raw& r = raw[std::string(flag->name)];
+    if (!seen_on_command_line[std::string(flag->name)]) {
+      seen_on_command_line[std::string(flag->name)] = true;
+      r = Raw{fmt::format("--{}", flag->name), {}};
+    } else if (!flag->repeatable) {
+      return InvalidArgument(fmt::format("--{} given more than once", flag->name));
+    }
+    if (r.values.size() == kMaxTargets) {
+      return InvalidArgument(
+          fmt::format("--{}: given more than {} times", flag->name, kMaxTargets));
+    }
+    r.values.push_back(std::move(value));
+  }
+
+  // 3. The YAML file, then everything else on top of it.
+  if (auto it = raw.find("config"); it != raw.end()) {
+    const std::string& path = it->second.values.back();
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      return InvalidArgument(fmt::format("{} {}: cannot be read", it->second.source, Quote(path)));
+    }
+    std::string text;
+    text.resize(kMaxConfigBytes + 1);
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
+    text.resize(static_cast<size_t>(in.gcount()));
+    ZDAP_RETURN_IF_ERROR(ParseYamlConfig(text, Printable(path), &config));
+  }
+  for (const auto& [name, r] : raw) {
+    if (name == "config" || IsListenerFlag(name)) continue;
+    ZDAP_RETURN_IF_ERROR(ApplyGlobalSetting(name, r.values.back(), r.source, &config));
+  }
+  bool has_listener_flags = raw.count("listen") || raw.count("target");
+  if (has_listener_flags) {
+    ListenerConfig l;
+    bool has_listen = false;
+    for (const auto& [name, r] : raw) {
+      if (!IsListenerFlag(name)) continue;
+      if (name == "listen") has_listen = true;
+      ZDAP_RETURN_IF_ERROR(ApplyListenerSetting(name, r.values, r.source, &l));
+    }
+    if (!has_listen) return InvalidArgument("missing --listen (or LISTEN_PORT)");
+    if (l.targets.empty() && config.command == ProxyConfig::Command::kRun) {
+      return InvalidArgument("missing --target HOST:PORT (or TARGET_ADDRESS)");
+    }
+    l.name = l.listen.ToString();
+    config.listeners.insert(config.listeners.begin(), std::move(l));
+  } else {
+    for (const auto& [name, r] : raw) {
+      if (IsListenerFlag(name)) {
+        return InvalidArgument(fmt::format(
+            "{} needs --listen and --target; with --config, set it in the file", r.source));
+      }
+    }
+  }
+
+  if (config.command == ProxyConfig::Command::kRun) {
+    if (config.listeners.empty()) {
+      return InvalidArgument("missing --listen ADDR and --target HOST:PORT (see --help)");
+    }
+    for (size_t a = 0; a < config.listeners.size(); ++a) {
+      for (size_t b = a + 1; b < config.listeners.size(); ++b) {
+        const HostPort& x = config.listeners[a].listen;
+        const HostPort& y = config.listeners[b].listen;
+        if (x.port != 0 && x.port == y.port &&
+            (x.host == y.host || x.host.empty() || y.host.empty())) {
+          return InvalidArgument(fmt::format("two listeners on {}", x.ToString()));
+        }
+      }
+    }
+  } else if (config.command == ProxyConfig::Command::kHealthcheck) {
+    if (config.listeners.empty() && !config.metrics) {
+      return InvalidArgument("healthcheck needs --listen ADDR or --metrics ADDR");
+    }
+  }
+  return config;
+}
+
+std::string Usage() {
+  return R"(usage: zdap-proxyd --listen ADDR --target HOST:PORT [--target HOST:PORT ...] [options]
+       zdap-proxyd healthcheck [--listen ADDR] [--metrics ADDR]
+A TCP proxy for database connections: balancing, health checks and failover over targets.
+
+  --listen ADDR            address to listen on: :5432, 127.0.0.1:5432, [::1]:5432 (env LISTEN_PORT)
+  --target HOST:PORT       a target; repeat for several (env TARGET_ADDRESS=a:1,b:2)
+  --balance RULE           first (failover order, default), roundrobin, leastconn, random
+  --check KIND             health check: tcp (default), postgres, mysql, none
+  --check-interval D       time between checks (default 1s)
+  --check-timeout D        time a check may take (default 1s)
+  --rise N, --fall N       passes to mark up (default 2), failures to mark down (default 3)
+  --connect-timeout D      time a connect to a target may take (default 2s)
+  --retries N              further targets tried when a connect fails (default 2)
+  --idle-timeout D         close connections idle this long (default 0: never)
+  --drain-timeout D        on SIGTERM, time open connections get to finish (default 10s)
+  --metrics ADDR           serve Prometheus metrics at http://ADDR/metrics
+  --threads N              event loops (default 0: one per core)
+  --log-level LEVEL        debug, info, warn, error, off (default info)
+  --config FILE            YAML file; may declare several listeners (env ZDAP_PROXY_CONFIG)
+Every flag can also be set as ZDAP_<FLAG>, e.g. ZDAP_CONNECT_TIMEOUT=500ms.
+Durations: 500ms, 2s, 1m, 0.
+)";
+}
+
+}  // namespace zdap::proxy

@@ -1,0 +1,252 @@
+#include "proxy/session.h"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+
+#include "core/log.h"
+
+namespace zdap::proxy {
+
+namespace asio = boost::asio;
+using boost::system::error_code;
+
+namespace {
+
+std::string PeerOf(const Session::tcp::socket& s) {
+  error_code ec;
+  auto ep = s.remote_endpoint(ec);
+  if (ec) return "?";
+  return ep.address().is_v6() ? fmt::format("[{}]:{}", ep.address().to_string(), ep.port())
+                              : fmt::format("{}:{}", ep.address().to_string(), ep.port());
+}
+
+}  // namespace
+
+Session::Session(tcp::socket client, ListenerRuntime* listener, SessionTracker* tracker)
+    : client_(std::move(client)),
+      upstream_(client_.get_executor()),
+      resolver_(client_.get_executor()),
+      timer_(client_.get_executor()),
+      listener_(listener),
+      tracker_(tracker) {
+  tracker_->Opened();
+  listener_->stats.active.fetch_add(1, std::memory_order_relaxed);
+  listener_->stats.accepted.fetch_add(1, std::memory_order_relaxed);
+  up_.from = &client_;
+  up_.to = &upstream_;
+  up_.to_target = true;
+  down_.from = &upstream_;
+  down_.to = &client_;
+  down_.to_target = false;
+}
+
+Session::~Session() {
+  if (target_ != SIZE_MAX) {
+    listener_->targets.at(target_).active.fetch_sub(1, std::memory_order_relaxed);
+  }
+  listener_->stats.active.fetch_sub(1, std::memory_order_relaxed);
+  tracker_->Closed();
+}
+
+void Session::Start() {
+  error_code ec;
+  client_.set_option(tcp::no_delay(true), ec);
+  listener_->targets.Plan(static_cast<size_t>(listener_->config.retries) + 1, &plan_);
+  ConnectNext();
+}
+
+void Session::ConnectNext() {
+  if (closed_) return;
+  if (attempt_ >= plan_.size()) {
+    listener_->stats.failed.fetch_add(1, std::memory_order_relaxed);
+    log::Warn("{}: client {}: no target could be reached ({} tried); closing",
+              listener_->config.name, PeerOf(client_), attempt_);
+    Close();
+    return;
+  }
+  if (attempt_ > 0) listener_->stats.retries.fetch_add(1, std::memory_order_relaxed);
+  const Target& target = listener_->targets.at(plan_[attempt_]);
+  ++attempt_;
+  timed_out_ = false;
+
+  timer_.expires_after(listener_->config.connect_timeout);
+  timer_.async_wait([self = shared_from_this(), attempt = attempt_](error_code ec) {
+    if (ec || self->closed_ || self->target_ != SIZE_MAX || self->attempt_ != attempt) return;
+    self->timed_out_ = true;
+    self->resolver_.cancel();
+    error_code ignored;
+    self->upstream_.close(ignored);
+  });
+
+  error_code ec;
+  auto address = asio::ip::make_address(target.address.host, ec);
+  if (!ec) {
+    upstream_.async_connect(tcp::endpoint(address, target.address.port),
+                            [self = shared_from_this()](error_code ec) { self->OnConnected(ec); });
+    return;
+  }
+  resolver_.async_resolve(
+      target.address.host, std::to_string(target.address.port),
+      [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
+        if (ec || self->timed_out_ || self->closed_) {
+          self->OnConnected(ec ? ec : asio::error::timed_out);
+          return;
+        }
+        asio::async_connect(self->upstream_, results,
+                            [self](error_code ec, const tcp::endpoint&) { self->OnConnected(ec); });
+      });
+}
+
+void Session::OnConnected(error_code ec) {
+  if (closed_) return;
+  size_t index = plan_[attempt_ - 1];
+  if (timed_out_ && !ec) ec = asio::error::timed_out;
+  if (timed_out_ && ec == asio::error::operation_aborted) ec = asio::error::timed_out;
+  if (ec) {
+    listener_->targets.ReportConnectFailure(index);
+    log::Warn("{}: connect to {} failed: {}", listener_->config.name,
+              listener_->targets.at(index).label, ec.message());
+    timer_.cancel();
+    error_code ignored;
+    upstream_.close(ignored);
+    upstream_ = tcp::socket(client_.get_executor());
+    ConnectNext();
+    return;
+  }
+  timer_.cancel();
+  target_ = index;
+  listener_->targets.ReportConnectSuccess(index);
+  listener_->targets.at(index).active.fetch_add(1, std::memory_order_relaxed);
+  upstream_.set_option(tcp::no_delay(true), ec);
+  log::Debug("{}: client {} -> {}", listener_->config.name, PeerOf(client_),
+             listener_->targets.at(index).label);
+  StartPump();
+}
+
+namespace {
+
+// Buffers of one event loop (one thread) that no direction holds right now. Bounded, so that a
+// burst of traffic does not pin memory for ever.
+class BufferPool {
+ public:
+  std::unique_ptr<char[]> Take() {
+    if (free_.empty()) return std::make_unique_for_overwrite<char[]>(Session::kBufferSize);
+    auto b = std::move(free_.back());
+    free_.pop_back();
+    return b;
+  }
+  void Give(std::unique_ptr<char[]> b) {
+    if (b && free_.size() < kMaxFree) free_.push_back(std::move(b));
+  }
+
+ private:
+  static constexpr size_t kMaxFree = 16;
+  std::vector<std::unique_ptr<char[]>> free_;
+};
+
+thread_local BufferPool t_pool;
+
+}  // namespace
+
+void Session::StartPump() {
+  error_code ec;
+  client_.non_blocking(true, ec);
+  if (!ec) upstream_.non_blocking(true, ec);
+  if (ec) {
+    Close();
+    return;
+  }
+  if (listener_->config.idle_timeout.count() > 0) {
+    last_activity_ms_ = SteadyNowMs();
+    ArmIdleTimer();
+  }
+  Read(&up_);
+  Read(&down_);
+}
+
+void Session::WaitReadable(Direction* d) {
+  t_pool.Give(std::move(d->buffer));
+  d->from->async_wait(tcp::socket::wait_read, [self = shared_from_this(), d](error_code ec) {
+    if (self->closed_) return;
+    if (ec) {
+      self->Close();
+      return;
+    }
+    self->Read(d);
+  });
+}
+
+void Session::Read(Direction* d) {
+  if (!d->buffer) d->buffer = t_pool.Take();
+  error_code ec;
+  size_t n = d->from->read_some(asio::buffer(d->buffer.get(), kBufferSize), ec);
+  if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    WaitReadable(d);
+    return;
+  }
+  if (ec == asio::error::eof) {
+    // Half-close: pass the end of stream on, keep the other direction flowing.
+    d->ended = true;
+    t_pool.Give(std::move(d->buffer));
+    error_code ignored;
+    d->to->shutdown(tcp::socket::shutdown_send, ignored);
+    if (up_.ended && down_.ended) Close();
+    return;
+  }
+  if (ec) {
+    log::Debug("{}: {} read: {}", listener_->config.name, d->to_target ? "client" : "target",
+               ec.message());
+    Close();
+    return;
+  }
+  Target& t = listener_->targets.at(target_);
+  (d->to_target ? t.bytes_to_target : t.bytes_from_target).fetch_add(n, std::memory_order_relaxed);
+  if (listener_->config.idle_timeout.count() > 0) last_activity_ms_ = SteadyNowMs();
+  Write(d, n);
+}
+
+void Session::Write(Direction* d, size_t n) {
+  asio::async_write(*d->to, asio::buffer(d->buffer.get(), n),
+                    [self = shared_from_this(), d](error_code ec, size_t) {
+                      if (self->closed_) return;
+                      if (ec) {
+                        log::Debug("{}: {} write: {}", self->listener_->config.name,
+                                   d->to_target ? "target" : "client", ec.message());
+                        self->Close();
+                        return;
+                      }
+                      self->Read(d);
+                    });
+}
+
+void Session::ArmIdleTimer() {
+  auto idle = std::chrono::milliseconds(listener_->config.idle_timeout);
+  int64_t due = last_activity_ms_ + idle.count();
+  int64_t now = SteadyNowMs();
+  timer_.expires_after(std::chrono::milliseconds(std::max<int64_t>(due - now, 1)));
+  timer_.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || self->closed_) return;
+    int64_t since = SteadyNowMs() - self->last_activity_ms_;
+    if (since >= self->listener_->config.idle_timeout.count()) {
+      self->listener_->stats.idle_timeouts.fetch_add(1, std::memory_order_relaxed);
+      log::Info("{}: closing a connection idle for {}ms", self->listener_->config.name, since);
+      self->Close();
+      return;
+    }
+    self->ArmIdleTimer();
+  });
+}
+
+void Session::Close() {
+  if (closed_) return;
+  closed_ = true;
+  // The buffers stay with the session until it is destroyed: an aborted write may still be
+  // queued with one of them.
+  error_code ignored;
+  timer_.cancel();
+  resolver_.cancel();
+  client_.close(ignored);
+  upstream_.close(ignored);
+}
+
+}  // namespace zdap::proxy

@@ -1,0 +1,273 @@
+// Runs the built zdap binary: argument errors, config files, and attach/detach against a fake
+// origin, with docker-compose (v1) checking that it accepts base + override.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+
+#include "core/file_util.h"
+#include "fake_origin.h"
+#include "support/test_env.h"
+
+namespace zdap {
+namespace {
+
+struct Env {
+  test::TempDir home{"zdap-cli"};
+  std::string config() const { return home.path() + "/cfg/config.yaml"; }
+  std::string project() const { return home.path() + "/proj"; }
+  Env() { std::filesystem::create_directories(project()); }
+
+  // Runs zdap in the project directory; returns the exit code, output in *out.
+  int Zdap(const std::string& args, std::string* out = nullptr) const {
+    std::string o;
+    int rc = test::Shell("cd '" + project() + "' && ZDAP_CONFIG='" + config() + "' " +
+                             test::ProgramPath("apps/zdap/zdap") + " " + args,
+                         &o);
+    if (out) *out = o;
+    UNSCOPED_INFO("zdap " << args << " -> " << rc << ": " << o);
+    return rc;
+  }
+  void Write(const std::string& name, const std::string& text) const {
+    REQUIRE(WriteFileAtomic(project() + "/" + name, text).ok());
+  }
+  std::string Read(const std::string& name) const {
+    auto r = ReadFile(project() + "/" + name);
+    REQUIRE(r.ok());
+    return *r;
+  }
+  bool Exists(const std::string& name) const { return PathExists(project() + "/" + name); }
+};
+
+std::string CloneJson(const std::string& id, int port) {
+  return R"({"id":")" + id +
+         R"(","resource":"chinook","snapshot":"chinook@20261122T030405Z",)"
+         R"("owner":"alice","state":"ready","host":"127.0.0.1","port":)" +
+         std::to_string(port) +
+         R"(,"database":"chinook","user":"postgres","password":"zdap",)"
+         R"("uri":"postgres://postgres:zdap@127.0.0.1:6001/chinook",)"
+         R"("created_at":"2026-11-22T03:04:05Z","expires_at":null,"protected":false,)"
+         R"("pooled":false,"origin":"http://127.0.0.1:43210","engine":"postgres"})";
+}
+
+test::FakeOrigin::Handler Daemon() {
+  return [n = 0](const test::FakeRequest& r) mutable -> test::FakeReply {
+    if (r.target == "/v1/health") return {200, R"({"status":"ok","version":"0.1.0"})"};
+    if (r.method == "POST" && r.target == "/v1/resources/chinook/clones") {
+      ++n;
+      return {201, CloneJson("chinook-" + std::to_string(n), 6000 + n)};
+    }
+    if (r.method == "GET" && r.target == "/v1/resources") {
+      return {200, R"({"resources":[{"name":"chinook","engine":"postgres","version":"15",)"
+                   R"("database":"chinook","snapshots":[{"id":"chinook@20261122T030405Z",)"
+                   R"("created_at":"2026-11-22T03:04:05Z"}],"clones":[]}]})"};
+    }
+    if (r.method == "DELETE") return {204, ""};
+    return {404, R"({"error":{"code":"not_found","message":"resource 'nope' not found"}})"};
+  };
+}
+
+bool HaveDockerCompose() {
+  return test::Shell("docker-compose version") == 0;
+}
+
+}  // namespace
+
+TEST_CASE("zdap usage errors exit 2, help exits 0", "[binary]") {
+  Env env;
+  for (const char* args :
+       {"", "frobnicate", "attach", "attach a b", "detach", "origin", "origin nope", "origin add",
+        "origin add --bogus x", "list", "list things", "user set", "init extra",
+        "attach chinook --ttl", "list resources -o"}) {
+    std::string out;
+    REQUIRE(env.Zdap(args, &out) == 2);
+    REQUIRE_FALSE(out.empty());
+  }
+  std::string out;
+  REQUIRE(env.Zdap("--help", &out) == 0);
+  REQUIRE(out.find("zdap attach RESOURCE") != std::string::npos);
+  for (const char* args : {"attach --help", "detach -h", "origin add --help", "help init",
+                           "list resources --help", "--version"}) {
+    REQUIRE(env.Zdap(args, &out) == 0);
+  }
+}
+
+TEST_CASE("zdap origin and user verbs keep a 0600 config", "[binary]") {
+  Env env;
+  std::string out;
+  REQUIRE(env.Zdap("origin add ftp://x:1", &out) == 1);
+  REQUIRE(out.find("http or https") != std::string::npos);
+  REQUIRE(env.Zdap("origin add http://127.0.0.1:43210/ --token sup3rsecret", &out) == 0);
+  REQUIRE(out.find("sup3rsecret") == std::string::npos);
+  struct stat st;
+  REQUIRE(::stat(env.config().c_str(), &st) == 0);
+  REQUIRE((st.st_mode & 0777) == 0600);
+  REQUIRE(env.Zdap("add origin HTTP://DB1:80", &out) == 0);
+  REQUIRE(env.Zdap("origin list", &out) == 0);
+  REQUIRE(out == "http://127.0.0.1:43210\nhttp://db1:80\n");
+  REQUIRE(env.Zdap("origin list -v", &out) == 0);
+  REQUIRE(out.find("token: set") != std::string::npos);
+  REQUIRE(out.find("sup3rsecret") == std::string::npos);
+  REQUIRE(env.Zdap("remove origin http://db1:80", &out) == 0);
+  REQUIRE(env.Zdap("origin remove http://db1:80", &out) == 1);
+  REQUIRE(env.Zdap("user set Not_A_Name", &out) == 1);
+  REQUIRE(env.Zdap("set user alice", &out) == 0);
+  auto cfg = ReadFile(env.config());
+  REQUIRE(cfg.ok());
+  REQUIRE(cfg->find("user: alice") != std::string::npos);
+  REQUIRE(cfg->find("sup3rsecret") != std::string::npos);
+}
+
+TEST_CASE("zdap init, attach, list, detach against a fake origin", "[binary]") {
+  REQUIRE(HaveDockerCompose());  // scripts/test installs docker-compose (Debian package)
+  test::FakeOrigin origin(Daemon());
+  Env env;
+  REQUIRE(env.Zdap("origin add " + origin.url()) == 0);
+  REQUIRE(env.Zdap("user set alice") == 0);
+
+  std::string out;
+  REQUIRE(env.Zdap("attach chinook", &out) == 1);  // no project yet
+  REQUIRE(out.find("zdap init") != std::string::npos);
+  REQUIRE(env.Zdap("init", &out) == 1);  // no compose file
+  std::filesystem::create_directories(env.project() + "/db");
+
+  struct Case {
+    std::string name, base, override_text;
+    bool override_exists;
+  };
+  const std::string rich =
+      "# local tweaks\n"
+      "x-env: &env\n"
+      "  TZ: UTC\n"
+      "services:\n"
+      "  app:\n"
+      "    environment: *env   # shared\n"
+      "volumes:\n"
+      "  data: {}\n"
+      "networks:\n"
+      "  front: {}\n";
+  std::vector<Case> cases = {
+      {"v3.8 with build, override with other services",
+       "version: \"3.8\"\nservices:\n  db:\n    build: {context: ./db, target: dev}\n"
+       "    ports: [\"15432:5432\"]\n    healthcheck: {test: [CMD, pg_isready], start_period: 5s}\n"
+       "  app:\n    image: alpine\n    depends_on: [db]\nvolumes:\n  data: {}\nnetworks:\n  front: "
+       "{}\n",
+       rich, true},
+      {"no version, no override file",
+       "services:\n  db:\n    image: postgres:15\n    expose: [\"5433\"]\n  app:\n    image: "
+       "alpine\n",
+       "", false},
+      {"v2.4, override without services, CRLF, no final newline",
+       "version: \"2.4\"\nservices:\n  db:\n    image: postgres:15\n    build: ./db\n"
+       "  app:\n    image: alpine\n    depends_on:\n      db: {condition: service_healthy}\n",
+       "version: \"2.4\"\r\nvolumes:\r\n  v: {}", true},
+  };
+  for (const auto& c : cases) {
+    SECTION(c.name) {
+      env.Write("docker-compose.yml", c.base);
+      if (c.override_exists) env.Write("docker-compose.override.yml", c.override_text);
+      REQUIRE(env.Zdap("init", &out) == 0);
+      REQUIRE(env.Read(".zdap.yaml").find("override: docker-compose.override.yml") !=
+              std::string::npos);
+      REQUIRE(env.Zdap("attach chinook --service db --ttl 8h", &out) == 0);
+      REQUIRE(out.find("as service 'db'") != std::string::npos);
+      std::string attached = env.Read("docker-compose.override.yml");
+      REQUIRE(attached.find("# >>> zdap service db") != std::string::npos);
+      REQUIRE(attached.find("host.docker.internal:600") != std::string::npos);
+      REQUIRE(env.Read(".zdap.yaml").find("clone: chinook-") != std::string::npos);
+      auto posted = origin.requests();
+      REQUIRE(std::any_of(posted.begin(), posted.end(), [](const test::FakeRequest& r) {
+        return r.method == "POST" && r.body == R"({"ttl":"8h"})" &&
+               r.HasHeader("X-Zdap-User: alice");
+      }));
+
+      std::string merged;
+      int rc = test::Shell("cd '" + env.project() +
+                               "' && docker-compose -f docker-compose.yml -f "
+                               "docker-compose.override.yml config",
+                           &merged);
+      INFO(merged);
+      REQUIRE(rc == 0);
+      REQUIRE(merged.find("image: zdap/proxyd:") != std::string::npos);
+      REQUIRE(merged.find("/zdap-proxyd") != std::string::npos);
+      if (c.base.find("build") != std::string::npos) {
+        REQUIRE(merged.find(".zdap/build/db") != std::string::npos);
+        REQUIRE(env.Read(".zdap/build/db/Dockerfile").find("FROM zdap/proxyd:") !=
+                std::string::npos);
+      }
+
+      REQUIRE(env.Zdap("attach chinook --service db", &out) == 1);  // attached already
+      REQUIRE(env.Zdap("attach chinook --service app", &out) ==
+              (c.name.starts_with("v3.8") ? 1 : 0));
+      if (!c.name.starts_with("v3.8")) REQUIRE(env.Zdap("detach app") == 0);
+      REQUIRE(env.Zdap("list resources", &out) == 0);
+      REQUIRE(out.find("chinook") != std::string::npos);
+      REQUIRE(env.Zdap("list resources -o json", &out) == 0);
+      REQUIRE(out.find("\"origin\"") != std::string::npos);
+
+      REQUIRE(env.Zdap("detach db", &out) == 0);
+      REQUIRE(out.find("destroyed clone chinook-") != std::string::npos);
+      if (c.override_exists) {
+        REQUIRE(env.Read("docker-compose.override.yml") == c.override_text);
+      } else {
+        REQUIRE_FALSE(env.Exists("docker-compose.override.yml"));
+      }
+      REQUIRE_FALSE(env.Exists(".zdap"));
+      REQUIRE(env.Read(".zdap.yaml").find("chinook-") == std::string::npos);
+      REQUIRE(env.Zdap("detach db", &out) == 1);
+      auto deleted = origin.requests();
+      REQUIRE(std::any_of(deleted.begin(), deleted.end(), [](const test::FakeRequest& r) {
+        return r.method == "DELETE" && r.target.starts_with("/v1/clones/chinook-");
+      }));
+    }
+  }
+}
+
+TEST_CASE("concurrent attaches and detaches serialise on the project lock", "[binary]") {
+  test::FakeOrigin origin(Daemon());
+  Env env;
+  REQUIRE(env.Zdap("origin add " + origin.url()) == 0);
+  REQUIRE(env.Zdap("user set alice") == 0);
+  env.Write("docker-compose.yml", "services:\n  app:\n    image: alpine\n");
+  const std::string original = "services:\n  app:\n    environment: {A: 1}\n";
+  env.Write("docker-compose.override.yml", original);
+  REQUIRE(env.Zdap("init") == 0);
+  std::string zdap = "ZDAP_CONFIG='" + env.config() + "' " + test::ProgramPath("apps/zdap/zdap");
+  std::string out;
+  std::string attach_all, detach_all;
+  for (int i = 0; i < 4; ++i) {
+    attach_all += "(" + zdap + " attach chinook --service s" + std::to_string(i) + ") 2>&1 & ";
+    detach_all += "(" + zdap + " detach s" + std::to_string(i) + ") 2>&1 & ";
+  }
+  REQUIRE(test::Shell("cd '" + env.project() + "'; " + attach_all + "wait", &out) == 0);
+  INFO(out);
+  std::string attached = env.Read("docker-compose.override.yml");
+  std::string project = env.Read(".zdap.yaml");
+  for (int i = 0; i < 4; ++i) {
+    REQUIRE(attached.find("# >>> zdap service s" + std::to_string(i)) != std::string::npos);
+    REQUIRE(project.find("  s" + std::to_string(i) + ":") != std::string::npos);
+  }
+  REQUIRE(test::Shell("cd '" + env.project() + "'; " + detach_all + "wait", &out) == 0);
+  REQUIRE(env.Read("docker-compose.override.yml") == original);
+  REQUIRE(env.Read(".zdap.yaml").find("services:") == std::string::npos);
+}
+
+TEST_CASE("zdap attach leaves no clone behind when the override is refused", "[binary]") {
+  test::FakeOrigin origin(Daemon());
+  Env env;
+  REQUIRE(env.Zdap("origin add " + origin.url()) == 0);
+  REQUIRE(env.Zdap("user set alice") == 0);
+  env.Write("docker-compose.yml", "services:\n  db:\n    image: postgres\n");
+  env.Write("docker-compose.override.yml", "services: {db: {image: x}}\n");
+  REQUIRE(env.Zdap("init") == 0);
+  std::string out;
+  REQUIRE(env.Zdap("attach chinook --service db", &out) == 1);
+  REQUIRE(out.find("flow style") != std::string::npos);
+  for (const auto& r : origin.requests()) REQUIRE(r.method != "POST");
+  REQUIRE(env.Read("docker-compose.override.yml") == "services: {db: {image: x}}\n");
+  env.Write("docker-compose.override.yml", "services:\n  app:\n    image: x\n");
+  REQUIRE(env.Zdap("attach nope", &out) == 1);
+  REQUIRE(out.find("resource 'nope' not found") != std::string::npos);
+}
+
+}  // namespace zdap

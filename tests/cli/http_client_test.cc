@@ -1,0 +1,135 @@
+#include "net/http_client.h"
+
+#include <catch2/catch.hpp>
+
+#include "fake_origin.h"
+#include "net/http_url.h"
+#include "zdap/origin_api.h"
+
+namespace zdap {
+
+TEST_CASE("origin URLs are validated and normalised", "[net]") {
+  auto u = net::ParseHttpUrl("HTTP://DB1.Example.com:43210/");
+  REQUIRE(u.ok());
+  REQUIRE(u->ToString() == "http://db1.example.com:43210");
+  REQUIRE(net::ParseHttpUrl("https://db1")->ToString() == "https://db1:443");
+  REQUIRE(net::ParseHttpUrl("http://[::1]:80")->ToString() == "http://[::1]:80");
+  REQUIRE(net::ParseHttpUrl("http://h:1/api/")->path == "/api");
+  for (const char* bad :
+       {"", "db1:43210", "ftp://h:1", "http://", "http://h:0", "http://h:70000", "http://h:x",
+        "http://u:p@h:1", "http://h:1/?q=1", "http://h:1/#f", "http:///x"}) {
+    INFO(bad);
+    auto r = net::ParseHttpUrl(bad);
+    REQUIRE_FALSE(r.ok());
+    REQUIRE(r.status().message().find("origin URL") != std::string::npos);
+  }
+}
+
+TEST_CASE("HTTP client talks to a server", "[net]") {
+  test::FakeOrigin origin([](const test::FakeRequest& r) -> test::FakeReply {
+    if (r.target == "/v1/health") return {200, R"({"status":"ok","version":"0.1.0"})"};
+    if (r.target == "/hang") return {0, "", true};
+    return {404, R"({"error":{"code":"not_found","message":"nothing at )" + r.target + "\"}}"};
+  });
+  auto url = net::ParseHttpUrl(origin.url());
+  REQUIRE(url.ok());
+  net::HttpClient client(*url);
+  net::HttpRequest req;
+  req.target = "/v1/health";
+  req.headers = {{"X-Zdap-User", "alice"}};
+  auto res = client.Send(req);
+  REQUIRE(res.ok());
+  REQUIRE(res->status == 200);
+  REQUIRE(res->body.find("\"ok\"") != std::string::npos);
+  REQUIRE(origin.requests().back().HasHeader("X-Zdap-User: alice"));
+
+  req.method = "POST";
+  req.target = "/other";
+  req.body = R"({"a":1})";
+  res = client.Send(req);
+  REQUIRE(res.ok());
+  REQUIRE(res->status == 404);
+  REQUIRE(origin.requests().back().body == R"({"a":1})");
+  REQUIRE(origin.requests().back().method == "POST");
+
+  net::HttpClientOptions quick;
+  quick.io_timeout = std::chrono::milliseconds(300);
+  net::HttpClient impatient(*url, quick);
+  req.method = "GET";
+  req.target = "/hang";
+  res = impatient.Send(req);
+  REQUIRE_FALSE(res.ok());
+  REQUIRE(res.status().code() == Code::kUnavailable);
+  REQUIRE(res.status().message().find("timed out") != std::string::npos);
+}
+
+TEST_CASE("HTTP client reports a refused connection", "[net]") {
+  int port;
+  {
+    test::FakeOrigin gone([](const test::FakeRequest&) { return test::FakeReply{}; });
+    port = gone.port();
+  }
+  net::HttpClient client(*net::ParseHttpUrl("http://127.0.0.1:" + std::to_string(port)));
+  net::HttpRequest req;
+  req.target = "/v1/health";
+  auto res = client.Send(req);
+  REQUIRE_FALSE(res.ok());
+  REQUIRE(res.status().code() == Code::kUnavailable);
+  REQUIRE(res.status().message().find("cannot connect") != std::string::npos);
+}
+
+TEST_CASE("origin API: requests, auth headers and errors", "[net]") {
+  const std::string clone =
+      R"({"id":"chinook-7f3a","resource":"chinook","snapshot":"chinook@20261122T030405Z",)"
+      R"("owner":"alice","state":"ready","host":"127.0.0.1","port":6001,"database":"chinook",)"
+      R"("user":"postgres","password":"zdap","uri":"postgres://postgres:zdap@127.0.0.1:6001/chinook",)"
+      R"("created_at":"2026-11-22T03:04:05Z","expires_at":null,"protected":false,"pooled":false,)"
+      R"("origin":"http://127.0.0.1:43210","engine":"postgres"})";
+  test::FakeOrigin origin([&](const test::FakeRequest& r) -> test::FakeReply {
+    if (r.method == "POST" && r.target == "/v1/resources/chinook/clones") return {201, clone};
+    if (r.method == "GET" && r.target == "/v1/resources") {
+      return {200, R"({"resources":[{"name":"chinook","engine":"postgres","version":"15",)"
+                   R"("database":"chinook","snapshots":[{"id":"chinook@20261122T030405Z",)"
+                   R"("created_at":"2026-11-22T03:04:05Z"}],"clones":[)" +
+                       clone + "]}]}"};
+    }
+    if (r.method == "DELETE" && r.target == "/v1/clones/chinook-7f3a") return {204, ""};
+    if (r.method == "DELETE")
+      return {404, R"({"error":{"code":"not_found","message":"clone 'x' not found"}})"};
+    return {401, R"({"error":{"code":"unauthenticated","message":"token required"}})"};
+  });
+  cli::OriginApi api(*net::ParseHttpUrl(origin.url()), "tok", "alice");
+  cli::CreateCloneRequest req;
+  req.resource = "chinook";
+  req.ttl = "8h";
+  auto c = api.CreateClone(req);
+  INFO(c.status().ToString());
+  REQUIRE(c.ok());
+  REQUIRE(c->id == "chinook-7f3a");
+  REQUIRE(c->port == 6001);
+  REQUIRE(c->engine == "postgres");
+  REQUIRE(c->expires_at.empty());
+  auto sent = origin.requests().back();
+  REQUIRE(sent.HasHeader("Authorization: Bearer tok"));
+  REQUIRE(sent.HasHeader("X-Zdap-User: alice"));
+  REQUIRE(sent.body == R"({"ttl":"8h"})");
+
+  auto rs = api.ListResources();
+  REQUIRE(rs.ok());
+  REQUIRE(rs->size() == 1);
+  REQUIRE((*rs)[0].snapshots.size() == 1);
+  REQUIRE((*rs)[0].clones[0].id == "chinook-7f3a");
+
+  REQUIRE(api.DeleteClone("chinook-7f3a").ok());
+  Status gone = api.DeleteClone("x");
+  REQUIRE(gone.code() == Code::kNotFound);
+  REQUIRE(gone.message() == "origin " + origin.url() + ": clone 'x' not found");
+  auto h = api.Health();
+  REQUIRE(h.status().code() == Code::kUnauthenticated);
+  REQUIRE(h.status().message().find("token required") != std::string::npos);
+  REQUIRE_FALSE(api.DeleteClone("../etc").ok());  // never reaches the path
+  REQUIRE_FALSE(cli::ParseClone("{").ok());
+  REQUIRE_FALSE(cli::ParseResourceList(R"({"resources":3})").ok());
+}
+
+}  // namespace zdap

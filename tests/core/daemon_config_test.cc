@@ -1,0 +1,77 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+
+#include "config/daemon_config.h"
+#include "support/test_env.h"
+
+using namespace zdap;
+using namespace zdap::config;
+
+TEST_CASE("the embedded default listens on loopback and needs no token") {
+  DaemonConfig c;
+  CHECK(c.listen == "127.0.0.1:43210");
+  CHECK(c.storage_driver == "auto");
+  CHECK(c.runtime_driver == "process");
+  CHECK(ValidateDaemonConfig(c).ok());
+}
+
+TEST_CASE("listening beyond loopback requires a tokens file") {
+  DaemonConfig c;
+  c.listen = "0.0.0.0:43210";
+  auto st = ValidateDaemonConfig(c);
+  CHECK(st.message().find("tokens file") != std::string::npos);
+  c.listen = "[::1]:43210";
+  CHECK(ValidateDaemonConfig(c).ok());
+}
+
+TEST_CASE("host:port parsing refuses garbage") {
+  std::string h;
+  int p;
+  CHECK(SplitHostPort("127.0.0.1:5432", &h, &p).ok());
+  CHECK((h == "127.0.0.1" && p == 5432));
+  CHECK(SplitHostPort(":5432", &h, &p).ok());
+  CHECK(h.empty());
+  CHECK(SplitHostPort("[::1]:80", &h, &p).ok());
+  CHECK(h == "::1");
+  for (const char* bad :
+       {"", "5432", "host:", "host:0", "host:65536", "host:-1", "::1:80", "[::1]80", "host:80x"}) {
+    INFO(bad);
+    CHECK_FALSE(SplitHostPort(bad, &h, &p).ok());
+  }
+}
+
+TEST_CASE("config file, environment and flags apply in that order with clear errors") {
+  zdap::test::TempDir dir;
+  std::string file = dir.path() + "/zdapd.yaml";
+  std::ofstream(file) << "listen: 127.0.0.1:5000\nstorage: {driver: btrfs, path: /srv/z}\n"
+                         "clone_ports: 7000-7099\n";
+  SettingMap s;
+  REQUIRE(ReadDaemonConfigFile(file, &s).ok());
+  DaemonConfig c;
+  REQUIRE(ApplyDaemonSettings(s, file, &c).ok());
+  CHECK(c.listen == "127.0.0.1:5000");
+  CHECK(c.storage_driver == "btrfs");
+  CHECK(c.StorePath() == "/srv/z");
+  CHECK(c.clone_port_first == 7000);
+
+  ::setenv("ZDAPD_LISTEN", "127.0.0.1:6000", 1);
+  SettingMap env;
+  ReadDaemonEnvironment(&env);
+  ::unsetenv("ZDAPD_LISTEN");
+  REQUIRE(ApplyDaemonSettings(env, "environment", &c).ok());
+  CHECK(c.listen == "127.0.0.1:6000");
+
+  std::ofstream(file) << "listen: 127.0.0.1:5000\nstorage: {drivr: btrfs}\n";
+  SettingMap bad;
+  auto st = ReadDaemonConfigFile(file, &bad);
+  CHECK(st.message().find(":2:") != std::string::npos);
+  CHECK(st.message().find("storage.drivr") != std::string::npos);
+
+  DaemonConfig c2;
+  CHECK(
+      ApplyDaemonSettings({{"clone_ports", "7000-6000"}}, "x", &c2).message().find("port range") !=
+      std::string::npos);
+  CHECK(ApplyDaemonSettings({{"storage.driver", "ntfs"}}, "x", &c2).message().find("btrfs") !=
+        std::string::npos);
+}

@@ -1,0 +1,160 @@
+// End to end through the real zdapd: refresh from the Chinook dump, clones as running
+// PostgreSQL servers, queried with psql.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <fstream>
+
+#include "e2e/zdapd_fixture.h"
+
+using namespace zdap::test;
+
+namespace {
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+int CreateClone(ZdapdFixture& d, const std::string& name, const std::string& user = "alice") {
+  std::string body;
+  int code =
+      d.Call("POST", "/v1/resources/chinook/clones", "{\"name\":\"" + name + "\"}", &body, user);
+  INFO(body << d.LogText());
+  REQUIRE(code == 201);
+  REQUIRE(JsonField(body, "state") == "ready");
+  return std::stoi(JsonField(body, "port"));
+}
+
+std::string Count(int port) {
+  std::string out;
+  Psql(port, "select count(*) from invoice_line", &out);
+  return Trim(out);
+}
+
+}  // namespace
+
+TEST_CASE("a write in one clone is invisible in another clone and in the snapshot") {
+  ZdapdFixture d;
+  std::string out;
+  INFO(out);
+  REQUIRE(d.Host("refresh chinook", &out) == 0);
+  d.Start();
+
+  int a = CreateClone(d, "iso-a");
+  int b = CreateClone(d, "iso-b");
+  REQUIRE(a != b);
+  REQUIRE(Count(a) == "2240");
+  REQUIRE(Psql(a,
+               "create table scratch(x int); insert into scratch values (42); "
+               "delete from invoice_line",
+               &out) == 0);
+  CHECK(Count(a) == "0");
+  CHECK(Count(b) == "2240");
+  out.clear();
+  Psql(b, "select coalesce(to_regclass('scratch')::text, 'absent')", &out);
+  CHECK(Trim(out) == "absent");
+
+  // A clone made now from the same snapshot sees the snapshot as it was imported.
+  int c = CreateClone(d, "iso-c");
+  CHECK(Count(c) == "2240");
+
+  std::string body;
+  for (const char* id : {"iso-a", "iso-b", "iso-c"}) {
+    CHECK(d.Call("DELETE", std::string("/v1/clones/") + id, "", &body) == 204);
+    CHECK(d.Call("GET", std::string("/v1/clones/") + id, "", &body) == 404);
+  }
+  // No server of any of them is left running.
+  CHECK_FALSE(ServersRunUnder(d.data_dir() + "/store/clones/"));
+}
+
+TEST_CASE("users see and touch only their own clones") {
+  ZdapdFixture d;
+  REQUIRE(d.Host("refresh chinook") == 0);
+  d.Start();
+  CreateClone(d, "owned-by-alice", "alice");
+  std::string body;
+  CHECK(d.Call("GET", "/v1/clones/owned-by-alice", "", &body, "bob") == 404);
+  CHECK(d.Call("DELETE", "/v1/clones/owned-by-alice", "", &body, "bob") == 404);
+  CHECK(d.Call("GET", "/v1/clones", "", &body, "bob") == 200);
+  CHECK(body.find("owned-by-alice") == std::string::npos);
+  CHECK(d.Call("GET", "/v1/clones", "", &body, "alice") == 200);
+  CHECK(body.find("owned-by-alice") != std::string::npos);
+  CHECK(d.Call("DELETE", "/v1/clones/owned-by-alice", "", &body, "alice") == 204);
+}
+
+TEST_CASE("after kill -9 of zdapd its clones are adopted and still answer") {
+  ZdapdFixture d;
+  REQUIRE(d.Host("refresh chinook") == 0);
+  d.Start();
+  int port = CreateClone(d, "survivor");
+  d.Kill(SIGKILL);
+  CHECK(Count(port) == "2240");  // the server outlives the daemon
+  d.Start();
+  std::string body;
+  REQUIRE(d.Call("GET", "/v1/clones/survivor", "", &body) == 200);
+  CHECK(JsonField(body, "state") == "ready");
+  CHECK(Count(port) == "2240");
+  CHECK(d.LogText().find("adopted") != std::string::npos);
+  CHECK(d.Call("DELETE", "/v1/clones/survivor", "", &body) == 204);
+  CHECK_FALSE(ServersRunUnder(d.data_dir() + "/store/clones/"));
+}
+
+TEST_CASE("a dump with an error fails the refresh with its line and leaves nothing behind") {
+  zdap::test::TempDir dumps("zdap-bad-dump");
+  std::string dump = dumps.path() + "/bad.sql";
+  std::ofstream(dump) << "CREATE TABLE ok(x int);\nINSERT INTO ok VALUES (1);\nSELEC oops;\n";
+  ZdapdFixture d(
+      "", "name: chinook\nengine: postgres\nsource:\n  dump: " + dump + "\n  database: postgres\n");
+  std::string out;
+  CHECK(d.Host("refresh chinook", &out) != 0);
+  INFO(out);
+  CHECK(out.find(dump + ":3") != std::string::npos);
+  CHECK(out.find("syntax error") != std::string::npos);
+  std::string left;
+  Shell("ls -A " + d.data_dir() + "/store/volumes " + d.data_dir() + "/store/snapshots " +
+            d.data_dir() + "/run",
+        &left);
+  CHECK(left.find("chinook") == std::string::npos);
+  CHECK(left.find("import") == std::string::npos);
+  CHECK_FALSE(ServersRunUnder(d.data_dir() + "/"));
+}
+
+TEST_CASE("the API answers hostile input with 4xx and keeps serving") {
+  ZdapdFixture d;
+  REQUIRE(d.Host("refresh chinook") == 0);
+  d.Start();
+  std::string body;
+  auto post = [&](const std::string& json) {
+    return d.Call("POST", "/v1/resources/chinook/clones", json, &body);
+  };
+  CHECK(post("{\"name\":\"Bad Name\"}") == 400);
+  CHECK(body.find("\"invalid_argument\"") != std::string::npos);
+  CHECK(post("{\"name\":\"../../etc\"}") == 400);
+  CHECK(post("{\"nmae\":\"x\"}") == 400);
+  CHECK(post("{\"ttl\":\"forever\"}") == 400);
+  CHECK(post("[1,2") == 400);
+  CHECK(post("\"just a string\"") == 400);
+  CHECK(post(std::string(100, '[')) == 400);
+  CHECK(post("{\"name\":42}") == 400);
+  CHECK(d.Call("POST", "/v1/resources/nope/clones", "{}", &body) == 404);
+  CHECK(d.Call("POST", "/v1/resources/NOPE/clones", "{}", &body) == 400);
+  CHECK(d.Call("GET", "/v1/clones/no-such-clone", "", &body) == 404);
+  CHECK(d.Call("PUT", "/v1/clones", "", &body) == 405);
+  CHECK(d.Call("GET", "/v2/anything", "", &body) == 404);
+  CHECK(d.Call("GET", "/v1/clones", "", &body, "Not A User") == 400);
+  std::string out;
+  std::string big = d.data_dir() + "/../big.json";
+  Shell("head -c 2000000 /dev/zero | tr '\\0' ' ' > " + big);
+  Shell("curl -s -o /dev/null -w '%{http_code}' --data-binary @" + big + " " + d.Url() +
+            "/v1/resources/chinook/clones",
+        &out);
+  CHECK(out == "413");
+  out.clear();
+  Shell("printf 'GARBAGE\\r\\n\\r\\n' | timeout 5 socat -t 3 - TCP:127.0.0.1:" +
+            d.Url().substr(d.Url().rfind(':') + 1),
+        &out);
+  CHECK(out.find("400") != std::string::npos);
+  CHECK(d.Call("GET", "/v1/health", "", &body) == 200);
+}

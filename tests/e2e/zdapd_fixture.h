@@ -1,0 +1,49 @@
+// A real zdapd for end-to-end tests: a config dir with the Chinook resource, a data dir, a
+// refresh through the host command, and `zdapd serve` as a child process on a free port.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "support/test_env.h"
+
+namespace zdap::test {
+
+int FreeTcpPort();
+
+class ZdapdFixture {
+ public:
+  // `data_dir` "" = a fresh temp dir; `resource_yaml` "" = the Chinook resource.
+  explicit ZdapdFixture(std::string data_dir = "", std::string resource_yaml = "");
+  ~ZdapdFixture();
+
+  // zdapd <args> with this fixture's --config-dir/--data-dir/ports; returns exit status.
+  int Host(const std::string& args, std::string* output = nullptr) const;
+  void Start();        // serve; waits until /v1/health answers (bounded)
+  void Kill(int sig);  // signal the serving daemon and reap it
+  std::string Url() const { return "http://127.0.0.1:" + std::to_string(api_port_); }
+  // curl -X method; returns the HTTP status, body in *body.
+  int Call(const std::string& method, const std::string& path, const std::string& json_body,
+           std::string* body, const std::string& user = "alice") const;
+  const std::string& data_dir() const { return data_dir_; }
+  const std::string& config_dir() const { return config_dir_; }
+  std::string LogText() const;
+
+ private:
+  TempDir dir_;
+  std::string config_dir_;
+  std::string data_dir_;
+  int api_port_;
+  int clone_first_;
+  pid_t pid_ = -1;
+};
+
+// True while a database server runs with its data dir under `dir` (its "-D" argument).
+bool ServersRunUnder(const std::string& dir);
+// psql against a clone on 127.0.0.1:port (password zdap); returns exit status, output in *out.
+int Psql(int port, const std::string& sql, std::string* out, const std::string& db = "chinook");
+// Value of a top-level scalar field in a JSON object (tests only; no nesting needed).
+std::string JsonField(const std::string& json, const std::string& key);
+
+}  // namespace zdap::test

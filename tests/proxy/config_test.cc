@@ -1,0 +1,350 @@
+// zdap-proxyd's configuration: flags, environment, YAML; malformed, oversized and hostile input.
+#include <catch2/catch.hpp>
+
+#include "proxy/address.h"
+#include "proxy/config.h"
+#include "proxy/duration.h"
+#include "proxy/net_helpers.h"
+#include "support/test_env.h"
+
+using namespace zdap;
+using namespace zdap::proxy;
+
+namespace {
+
+Result<ProxyConfig> Parse(std::vector<std::string> args, Env env = {}) {
+  return ParseCommandLine(args, env);
+}
+
+std::string ErrorOf(std::vector<std::string> args, Env env = {}) {
+  auto r = Parse(std::move(args), std::move(env));
+  if (r.ok()) return "";
+  return r.status().message();
+}
+
+bool OneLine(const std::string& s) {
+  return s.find('\n') == std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("target and listen addresses") {
+  auto t = ParseTarget("db1:6003");
+  REQUIRE(t.ok());
+  CHECK(t->host == "db1");
+  CHECK(t->port == 6003);
+  t = ParseTarget("[fd00::7]:5432");
+  REQUIRE(t.ok());
+  CHECK(t->host == "fd00::7");
+  CHECK(t->ToString() == "[fd00::7]:5432");
+  CHECK(ParseTarget("10.1.2.3:1")->port == 1);
+  CHECK(ParseTarget("a-b.c_d:65535")->port == 65535);
+
+  auto l = ParseListen(":5432");
+  REQUIRE(l.ok());
+  CHECK(l->host.empty());
+  CHECK(l->port == 5432);
+  CHECK(ParseListen("5432")->port == 5432);
+  CHECK(ParseListen("127.0.0.1:0")->port == 0);
+  CHECK(ParseListen("[::1]:5432")->host == "::1");
+
+  for (const char* bad : {"",
+                          "db1",
+                          "db1:",
+                          ":5432",
+                          "db1:0",
+                          "db1:65536",
+                          "db1:99999999999",
+                          "db1:54x",
+                          "db1:-1",
+                          "db1:+5",
+                          "::1:5432",
+                          "[::1]5432",
+                          "[::1:5432",
+                          "[zz]:1",
+                          "[]:1",
+                          "-db:1",
+                          ".db:1",
+                          "db 1:2",
+                          "db\n:2",
+                          "db;rm -rf:1",
+                          "db1:5432 ",
+                          " db1:5432",
+                          "db1:５４３２"}) {
+    INFO(bad);
+    auto r = ParseTarget(bad);
+    CHECK_FALSE(r.ok());
+    if (!r.ok()) CHECK(OneLine(r.status().message()));
+  }
+  for (const char* bad : {"", ":", "x", ":-1", ":65536", "[::1]", "[]:1", "db 1:1", "1.2.3.4:"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseListen(bad).ok());
+  }
+  CHECK_FALSE(ParseTarget(std::string(254, 'a') + ":1").ok());
+  CHECK(ParseTarget(std::string(253, 'a') + ":1").ok());
+}
+
+TEST_CASE("durations in milliseconds") {
+  CHECK(ParseMillis("500ms")->count() == 500);
+  CHECK(ParseMillis("2s")->count() == 2000);
+  CHECK(ParseMillis("1m30s")->count() == 90000);
+  CHECK(ParseMillis("1h")->count() == 3600000);
+  CHECK(ParseMillis("0")->count() == 0);
+  for (const char* bad : {"", "5", "-1s", "1.5s", "s", "1x", "1sms", "25h", "99999999999999s",
+                          "1s ", "ms", "00000000000000000000000000000000001s"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseMillis(bad).ok());
+  }
+  CHECK(FormatMillis(std::chrono::milliseconds(1500)) == "1500ms");
+  CHECK(FormatMillis(std::chrono::milliseconds(2000)) == "2s");
+}
+
+TEST_CASE("flags make one listener") {
+  auto c = Parse({"--listen",
+                  ":5432",
+                  "--target",
+                  "db1:6003",
+                  "--target=db2:6011",
+                  "--balance",
+                  "roundrobin",
+                  "--check",
+                  "postgres",
+                  "--check-interval",
+                  "500ms",
+                  "--connect-timeout=1s",
+                  "--idle-timeout",
+                  "0",
+                  "--retries",
+                  "3",
+                  "--metrics",
+                  ":9187",
+                  "--rise",
+                  "1",
+                  "--fall",
+                  "2",
+                  "--threads",
+                  "2"});
+  REQUIRE(c.ok());
+  REQUIRE(c->listeners.size() == 1);
+  const ListenerConfig& l = c->listeners[0];
+  CHECK(l.listen.port == 5432);
+  REQUIRE(l.targets.size() == 2);
+  CHECK(l.targets[1].ToString() == "db2:6011");
+  CHECK(l.balance == Balance::kRoundRobin);
+  CHECK(l.check.kind == CheckKind::kPostgres);
+  CHECK(l.check.interval.count() == 500);
+  CHECK(l.check.rise == 1);
+  CHECK(l.check.fall == 2);
+  CHECK(l.connect_timeout.count() == 1000);
+  CHECK(l.idle_timeout.count() == 0);
+  CHECK(l.retries == 3);
+  REQUIRE(c->metrics.has_value());
+  CHECK(c->metrics->port == 9187);
+  CHECK(c->threads == 2);
+}
+
+TEST_CASE("environment: LISTEN_PORT, TARGET_ADDRESS and ZDAP_*; flags win") {
+  auto c = Parse({}, {{"LISTEN_PORT", "5432"}, {"TARGET_ADDRESS", "a:1, b:2,c:3"}});
+  REQUIRE(c.ok());
+  CHECK(c->listeners[0].listen.port == 5432);
+  REQUIRE(c->listeners[0].targets.size() == 3);
+  CHECK(c->listeners[0].targets[1].ToString() == "b:2");
+
+  c = Parse({"--target", "x:9"}, {{"ZDAP_LISTEN", "127.0.0.1:7000"},
+                                  {"TARGET_ADDRESS", "a:1,b:2"},
+                                  {"ZDAP_BALANCE", "leastconn"},
+                                  {"ZDAP_CONNECT_TIMEOUT", "250ms"},
+                                  {"ZDAP_UNRELATED", "whatever"}});
+  REQUIRE(c.ok());
+  CHECK(c->listeners[0].listen.ToString() == "127.0.0.1:7000");
+  REQUIRE(c->listeners[0].targets.size() == 1);  // the flag replaces the env list
+  CHECK(c->listeners[0].targets[0].ToString() == "x:9");
+  CHECK(c->listeners[0].balance == Balance::kLeastConn);
+  CHECK(c->listeners[0].connect_timeout.count() == 250);
+
+  c = Parse({}, {{"ZDAP_LISTEN", ":1"}, {"ZDAP_TARGET", "a:1,b:2"}, {"LISTEN_PORT", "2"}});
+  REQUIRE(c.ok());
+  CHECK(c->listeners[0].listen.port == 1);  // ZDAP_LISTEN beats LISTEN_PORT
+  CHECK(c->listeners[0].targets.size() == 2);
+
+  CHECK(ErrorOf({}, {{"LISTEN_PORT", "5432"}, {"TARGET_ADDRESS", "a:1,,b:2"}})
+            .find("TARGET_ADDRESS") != std::string::npos);
+  CHECK(ErrorOf({}, {{"LISTEN_PORT", "70000"}, {"TARGET_ADDRESS", "a:1"}}).find("LISTEN_PORT") !=
+        std::string::npos);
+  CHECK(ErrorOf({"--listen", ":1", "--target", "a:1"}, {{"ZDAP_RETRIES", "many"}})
+            .find("ZDAP_RETRIES") != std::string::npos);
+}
+
+TEST_CASE("malformed command lines are one-line errors") {
+  struct Case {
+    std::vector<std::string> args;
+    const char* mentions;
+  };
+  std::vector<Case> cases = {
+      {{}, "--listen"},
+      {{"--listen", ":5432"}, "--target"},
+      {{"--target", "db:1"}, "--listen"},
+      {{"--listen", ":5432", "--target"}, "needs a value"},
+      {{"--listen", ":99999", "--target", "db:1"}, "--listen"},
+      {{"--listen", ":5432", "--target", "db"}, "--target"},
+      {{"--listen", ":5432", "--target", "db:1", "--balance", "fastest"}, "--balance"},
+      {{"--listen", ":5432", "--target", "db:1", "--check", "http"}, "--check"},
+      {{"--listen", ":5432", "--target", "db:1", "--retries", "-1"}, "--retries"},
+      {{"--listen", ":5432", "--target", "db:1", "--retries", "1000"}, "--retries"},
+      {{"--listen", ":5432", "--target", "db:1", "--connect-timeout", "0"}, "--connect-timeout"},
+      {{"--listen", ":5432", "--target", "db:1", "--connect-timeout", "2"}, "--connect-timeout"},
+      {{"--listen", ":5432", "--target", "db:1", "--listen", ":5433"}, "more than once"},
+      {{"--listen", ":5432", "--target", "db:1", "--bogus", "1"}, "unknown flag"},
+      {{"--listen", ":5432", "--target", "db:1", "stray"}, "unexpected argument"},
+      {{"--lis", ":5432", "--target", "db:1"}, "unknown flag"},
+      {{"-l", ":5432"}, "unexpected argument"},
+      {{"--listen", ":5432", "--target", "db:1", "--log-level", "loud"}, "--log-level"},
+      {{"--listen", ":5432", "--target", "db:1", "--config", "/nonexistent/x.yaml"}, "--config"},
+  };
+  for (const Case& c : cases) {
+    std::string joined;
+    for (auto& a : c.args) joined += a + " ";
+    INFO(joined);
+    std::string err = ErrorOf(c.args);
+    CHECK_FALSE(err.empty());
+    CHECK(OneLine(err));
+    CHECK(err.find(c.mentions) != std::string::npos);
+  }
+}
+
+TEST_CASE("hostile and oversized input is refused with short messages") {
+  std::string huge(1 << 20, 'a');
+  std::string err = ErrorOf({"--listen", ":5432", "--target", huge + ":1"});
+  CHECK_FALSE(err.empty());
+  CHECK(err.size() < 300);
+
+  err = ErrorOf({"--listen", ":5432", "--target", std::string("db\n\x1b[31m\0:1", 12)});
+  CHECK_FALSE(err.empty());
+  CHECK(OneLine(err));
+  CHECK(err.find('\x1b') == std::string::npos);
+
+  std::vector<std::string> many = {"--listen", ":5432"};
+  for (int i = 0; i < 200; ++i) {
+    many.push_back("--target");
+    many.push_back("db:" + std::to_string(i + 1));
+  }
+  err = ErrorOf(many);
+  CHECK_FALSE(err.empty());
+  CHECK(err.size() < 300);
+
+  Env env{{"LISTEN_PORT", "5432"}, {"TARGET_ADDRESS", std::string(100000, ',')}};
+  err = ErrorOf({}, env);
+  CHECK_FALSE(err.empty());
+  CHECK(err.size() < 300);
+
+  std::string list;
+  for (int i = 0; i < 65; ++i) list += "h:" + std::to_string(i + 1) + ",";
+  list.pop_back();
+  err = ErrorOf({}, {{"LISTEN_PORT", "1"}, {"TARGET_ADDRESS", list}});
+  CHECK(err.find("more than 64") != std::string::npos);
+
+  // Binary garbage in every flag's value never crashes and never passes.
+  uint64_t seed = 42;
+  for (int i = 0; i < 500; ++i) {
+    std::string junk(1 + i % 40, '\0');
+    test::FillRandom(&seed, junk.data(), junk.size());
+    for (const char* flag : {"--listen", "--target", "--balance", "--retries", "--check-interval",
+                             "--metrics", "--threads"}) {
+      auto r = Parse({"--listen", ":1", "--target", "a:1", flag, junk});
+      if (!r.ok()) CHECK(OneLine(r.status().message()));
+    }
+  }
+}
+
+TEST_CASE("YAML file with several listeners") {
+  test::TempDir dir;
+  std::string path = dir.path() + "/proxy.yaml";
+  {
+    FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs(R"(metrics: "127.0.0.1:9187"
+drain_timeout: 3s
+listeners:
+  - name: pg
+    listen: ":5432"
+    targets: [db1:6003, db2:6011]
+    balance: first
+    check: {kind: postgres, interval: 2s, rise: 1}
+    retries: 1
+  - listen: ":3306"
+    targets: "my1:3306,my2:3306"
+    balance: leastconn
+    check: mysql
+    idle_timeout: 1h
+)",
+               f);
+    std::fclose(f);
+  }
+  auto c = Parse({"--config", path});
+  REQUIRE(c.ok());
+  REQUIRE(c->listeners.size() == 2);
+  CHECK(c->listeners[0].name == "pg");
+  CHECK(c->listeners[0].targets.size() == 2);
+  CHECK(c->listeners[0].check.kind == CheckKind::kPostgres);
+  CHECK(c->listeners[0].check.interval.count() == 2000);
+  CHECK(c->listeners[0].check.rise == 1);
+  CHECK(c->listeners[0].retries == 1);
+  CHECK(c->listeners[1].name == ":3306");
+  CHECK(c->listeners[1].targets[1].ToString() == "my2:3306");
+  CHECK(c->listeners[1].balance == Balance::kLeastConn);
+  CHECK(c->listeners[1].check.kind == CheckKind::kMysql);
+  CHECK(c->listeners[1].idle_timeout.count() == 3600000);
+  CHECK(c->drain_timeout.count() == 3000);
+  CHECK(c->metrics->port == 9187);
+
+  // Flags add a listener and override globals.
+  c = Parse({"--config", path, "--listen", ":6000", "--target", "x:1", "--drain-timeout", "1s"});
+  REQUIRE(c.ok());
+  CHECK(c->listeners.size() == 3);
+  CHECK(c->drain_timeout.count() == 1000);
+}
+
+TEST_CASE("YAML errors name the file, line and key") {
+  ProxyConfig c;
+  Status st = ParseYamlConfig(
+      "listeners:\n  - listen: \":1\"\n    targets: [a:1]\n    balanse: x\n", "p.yaml", &c);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message().find("p.yaml:4") != std::string::npos);
+  CHECK(st.message().find("balanse") != std::string::npos);
+
+  ProxyConfig c2;
+  st = ParseYamlConfig("listen: \":1\"\ntargets: [a:1]\nretries: [1, 2]\n", "p.yaml", &c2);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message().find("p.yaml:3") != std::string::npos);
+
+  for (const char* bad : {"[", "listeners: 3", "listeners: [1]", "listen: {a: b}", "- a\n- b",
+                          "listeners:\n  - listen: ':1'\n", "targets: [a:1]\n", "*x", "!!binary x",
+                          "listen: ':1'\ntargets: []\n", "metrics: 'nope'"}) {
+    INFO(bad);
+    ProxyConfig cc;
+    Status s = ParseYamlConfig(bad, "p.yaml", &cc);
+    if (s.ok()) {
+      // Accepted only if it left nothing usable behind; ParseCommandLine then refuses it.
+      CHECK(cc.listeners.empty());
+    } else {
+      CHECK(OneLine(s.message()));
+    }
+  }
+}
+
+TEST_CASE("the binary: usage errors exit 2 with one line on stderr") {
+  std::string out;
+  int rc = test::Shell(test::ProxyBinary() + " --listen :5432 --target nope", &out);
+  CHECK(rc == 2);
+  CHECK(out.rfind("zdap-proxyd: ", 0) == 0);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+
+  out.clear();
+  rc = test::Shell("env -i LISTEN_PORT=5432 " + test::ProxyBinary(), &out);
+  CHECK(rc == 2);
+  CHECK(out.find("TARGET_ADDRESS") != std::string::npos);
+
+  out.clear();
+  rc = test::Shell(test::ProxyBinary() + " --help", &out);
+  CHECK(rc == 0);
+  CHECK(out.find("--balance") != std::string::npos);
+}
