@@ -1,0 +1,70 @@
+// The whole product path with real programs: zdapd serves a clone, the zdap CLI attaches it
+// to a compose project, zdap-proxyd forwards to it, psql queries through the proxy.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "e2e/zdapd_fixture.h"
+
+using namespace zdap::test;
+
+TEST_CASE("attach with the CLI, query through zdap-proxyd, detach leaves the project as it was") {
+  ZdapdFixture d;
+  REQUIRE(d.Host("refresh chinook") == 0);
+  d.Start();
+  TempDir project("zdap-project");
+  std::string base = SourceDir() + "/compose-examples/chinook/docker-compose.yml";
+  REQUIRE(Shell("cp " + base + " " + project.path() + "/") == 0);
+  std::string zdap = "cd " + project.path() + " && ZDAP_CONFIG=" + project.path() + "/user.yaml " +
+                     ProgramPath("apps/zdap/zdap") + " ";
+  std::string out;
+  INFO(out);
+  REQUIRE(Shell(zdap + "origin add " + d.Url(), &out) == 0);
+  REQUIRE(Shell(zdap + "user set alice", &out) == 0);
+  REQUIRE(Shell(zdap + "init", &out) == 0);
+  REQUIRE(Shell(zdap + "attach chinook --service db", &out) == 0);
+  CHECK(out.find("attached chinook") != std::string::npos);
+
+  std::string target;
+  Shell("sed -n 's/^ *target: *//p' " + project.path() + "/.zdap.yaml", &target);
+  while (!target.empty() && target.back() == '\n') target.pop_back();
+  REQUIRE_FALSE(target.empty());
+
+  int listen = FreeTcpPort();
+  pid_t proxy = ::fork();
+  if (proxy == 0) {
+    std::string bin = ProgramPath("proxy/zdap-proxyd");
+    std::string l = "127.0.0.1:" + std::to_string(listen);
+    std::freopen("/dev/null", "w", stderr);
+    ::execl(bin.c_str(), bin.c_str(), "--listen", l.c_str(), "--target", target.c_str(),
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::string count;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    count.clear();
+    if (Psql(listen, "select count(*) from invoice_line", &count) == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(proxy, SIGTERM);
+  int st;
+  ::waitpid(proxy, &st, 0);
+  CHECK(count == "2240\n");
+
+  // The override file did not exist before attach; detach removes it and the clone again.
+  REQUIRE(Shell("test -f " + project.path() + "/docker-compose.override.yml") == 0);
+  out.clear();
+  REQUIRE(Shell(zdap + "detach db", &out) == 0);
+  CHECK(Shell("test -e " + project.path() + "/docker-compose.override.yml") != 0);
+  std::string body;
+  REQUIRE(d.Call("GET", "/v1/clones", "", &body) == 200);
+  CHECK(body == "{\"clones\":[]}\n");
+  CHECK_FALSE(ServersRunUnder(d.data_dir() + "/store/clones/"));
+}
