@@ -23,6 +23,8 @@ TEST_CASE("listening beyond loopback requires a tokens file") {
   CHECK(st.message().find("tokens file") != std::string::npos);
   c.listen = "[::1]:43210";
   CHECK(ValidateDaemonConfig(c).ok());
+  c.tokens_file = "tokens.yaml";
+  CHECK(ValidateDaemonConfig(c).message().find("not supported") != std::string::npos);
 }
 
 TEST_CASE("host:port parsing refuses garbage") {
