@@ -34,7 +34,10 @@ bool ParseCloneState(const std::string& s, CloneState* out) {
   return false;
 }
 
-std::string SerializeRecord(const CloneRecord& r) {
+namespace {
+
+// The fields both forms share: the record as the catalog knows it.
+json::object RecordFields(const CloneRecord& r) {
   json::object o;
   o["id"] = r.id;
   o["resource"] = r.resource;
@@ -42,14 +45,22 @@ std::string SerializeRecord(const CloneRecord& r) {
   o["owner"] = r.owner;
   o["state"] = CloneStateName(r.state);
   o["port"] = r.port;
-  o["pid"] = r.pid;
   o["created_at"] = FormatRfc3339(r.created_at);
-  if (r.expires_at)
+  if (r.expires_at) {
     o["expires_at"] = FormatRfc3339(*r.expires_at);
-  else
+  } else {
     o["expires_at"] = nullptr;
+  }
   o["protected"] = r.is_protected;
   o["pooled"] = r.pooled;
+  return o;
+}
+
+}  // namespace
+
+std::string SerializeRecord(const CloneRecord& r) {
+  json::object o = RecordFields(r);
+  o["pid"] = r.pid;
   return json::serialize(o) + "\n";
 }
 
@@ -104,25 +115,12 @@ Result<CloneRecord> ParseRecord(const std::string& text) {
 }
 
 json::object CloneToJson(const CloneRecord& r, const CloneAccess& a) {
-  json::object o;
-  o["id"] = r.id;
-  o["resource"] = r.resource;
-  o["snapshot"] = r.snapshot;
-  o["owner"] = r.owner;
-  o["state"] = CloneStateName(r.state);
+  json::object o = RecordFields(r);
   o["host"] = a.host;
-  o["port"] = r.port;
   o["database"] = a.database;
   o["user"] = a.user;
   o["password"] = a.password;
   o["uri"] = a.uri;
-  o["created_at"] = FormatRfc3339(r.created_at);
-  if (r.expires_at)
-    o["expires_at"] = FormatRfc3339(*r.expires_at);
-  else
-    o["expires_at"] = nullptr;
-  o["protected"] = r.is_protected;
-  o["pooled"] = r.pooled;
   o["origin"] = a.origin;
   o["engine"] = a.engine;
   return o;
