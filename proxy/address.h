@@ -1,5 +1,5 @@
 // Host and port pairs as written on zdap-proxyd's command line, in its environment and in its
-// YAML file: targets ("db1:6003", "10.0.0.7:5432", "[fd00::7]:5432") and listen addresses
+// YAML file: targets ("db1:6003", "192.0.2.7:5432", "[fd00::7]:5432") and listen addresses
 // (":5432", "5432", "127.0.0.1:5432", "[::1]:5432"). Parsing is strict and bounded: a host is at
 // most 253 characters of [A-Za-z0-9._-] or a bracketed IPv6 literal, a port is 1..65535
 // (0 is allowed only for listen addresses: "pick a free port"). Errors quote the input with

@@ -12,8 +12,8 @@ ProxyService Db(const std::string& name = "db") {
   s.name = name;
   s.image = "zdap/proxyd:0.1.0";
   s.listen_port = 5432;
-  s.targets = {"10.0.0.5:6001"};
-  s.note = "clone chinook-7f3a of chinook@20261122T030405Z on http://10.0.0.5:43210";
+  s.targets = {"192.0.2.5:6001"};
+  s.note = "clone chinook-7f3a of chinook@20261122T030405Z on http://192.0.2.5:43210";
   return s;
 }
 

@@ -37,7 +37,7 @@ TEST_CASE("target and listen addresses") {
   REQUIRE(t.ok());
   CHECK(t->host == "fd00::7");
   CHECK(t->ToString() == "[fd00::7]:5432");
-  CHECK(ParseTarget("10.1.2.3:1")->port == 1);
+  CHECK(ParseTarget("192.0.2.3:1")->port == 1);
   CHECK(ParseTarget("a-b.c_d:65535")->port == 65535);
 
   auto l = ParseListen(":5432");
