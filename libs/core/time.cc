@@ -94,14 +94,9 @@ Result<SystemTime> ParseCompactUtc(std::string_view text) {
   return FromFields(y, mo, d, h, mi, s, text);
 }
 
-Result<std::chrono::seconds> ParseDuration(std::string_view text) {
-  constexpr int64_t kMax = int64_t{100} * 365 * 86400;
-  auto bad = [&] {
-    return InvalidArgument(fmt::format(
-        "'{}' is not a duration: use a number and a unit, like 90s, 30m, 8h, 7d or 0", text));
-  };
-  if (text.empty()) return bad();
-  if (text == "0") return std::chrono::seconds(0);
+std::optional<int64_t> SumDurationTerms(std::string_view text,
+                                        std::initializer_list<DurationUnit> units, int64_t max) {
+  if (text.empty()) return std::nullopt;
   int64_t total = 0;
   size_t i = 0;
   while (i < text.size()) {
@@ -109,33 +104,36 @@ Result<std::chrono::seconds> ParseDuration(std::string_view text) {
     size_t digits = 0;
     while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
       n = n * 10 + (text[i] - '0');
-      if (n > kMax) return bad();
+      if (n > max) return std::nullopt;
       ++i;
       ++digits;
     }
-    if (digits == 0 || i >= text.size()) return bad();
-    int64_t unit;
-    switch (text[i]) {
-      case 's':
-        unit = 1;
+    if (digits == 0 || i >= text.size()) return std::nullopt;
+    const DurationUnit* unit = nullptr;
+    for (const DurationUnit& u : units) {
+      if (text.substr(i, u.suffix.size()) == u.suffix) {
+        unit = &u;
         break;
-      case 'm':
-        unit = 60;
-        break;
-      case 'h':
-        unit = 3600;
-        break;
-      case 'd':
-        unit = 86400;
-        break;
-      default:
-        return bad();
+      }
     }
-    ++i;
-    total += n * unit;
-    if (total > kMax) return bad();
+    if (unit == nullptr) return std::nullopt;
+    i += unit->suffix.size();
+    if (n > max / unit->value) return std::nullopt;
+    total += n * unit->value;
+    if (total > max) return std::nullopt;
   }
-  return std::chrono::seconds(total);
+  return total;
+}
+
+Result<std::chrono::seconds> ParseDuration(std::string_view text) {
+  constexpr int64_t kMax = int64_t{100} * 365 * 86400;
+  if (text == "0") return std::chrono::seconds(0);
+  auto total = SumDurationTerms(text, {{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}, kMax);
+  if (!total) {
+    return InvalidArgument(fmt::format(
+        "'{}' is not a duration: use a number and a unit, like 90s, 30m, 8h, 7d or 0", text));
+  }
+  return std::chrono::seconds(*total);
 }
 
 std::string FormatDuration(std::chrono::seconds d) {

@@ -3,6 +3,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,5 +27,16 @@ Result<SystemTime> ParseCompactUtc(std::string_view text);
 // combined ("1h30m"). Refuses negatives, overflow, and anything above 100 years.
 Result<std::chrono::seconds> ParseDuration(std::string_view text);
 std::string FormatDuration(std::chrono::seconds d);  // "8h", "1h30m", "0s"
+
+// The grammar both duration syntaxes share: one or more "<digits><unit>" terms, summed.
+// `units` lists each suffix with its value; longer suffixes must come before their prefixes
+// ("ms" before "m"). Returns nullopt for anything malformed or above `max`. Callers handle
+// "0" and write their own error message.
+struct DurationUnit {
+  std::string_view suffix;
+  int64_t value;
+};
+std::optional<int64_t> SumDurationTerms(std::string_view text,
+                                        std::initializer_list<DurationUnit> units, int64_t max);
 
 }  // namespace zdap
