@@ -23,6 +23,12 @@ struct ServerSpec {
   std::string data_dir;
   std::string log_path;
   int stop_signal = 0;  // signal for a clean, fast shutdown
+  // Where the server writes its own pid (inside the run dir): how a restarted daemon finds a
+  // server whose record it lost.
+  std::string pid_file;
+  // Files in the data dir that a server killed without a clean shutdown leaves behind and
+  // that would stop the next start (postgres: postmaster.pid). Removed before every start.
+  std::vector<std::string> stale_files;
 };
 
 // Where a server can be reached for a probe: TCP host:port, or a unix socket directory.
@@ -44,6 +50,9 @@ class Engine {
   virtual ~Engine() = default;
   virtual const char* name() const = 0;
   virtual int default_port() const = 0;
+  // A database that exists right after InitDataDir, for probes before the import has made
+  // the resource's own database ("postgres"; MariaDB: "mysql").
+  virtual const char* admin_database() const = 0;
 
   // Creates a fresh, empty cluster in `data_dir` (owned by `run_as`), with the resource's
   // superuser and password. `scratch_dir` is a private directory for temporary secrets.

@@ -135,6 +135,8 @@ Result<ServerSpec> PostgresEngine::ServerCommand(const config::Resource& resourc
   spec.data_dir = data_dir;
   spec.log_path = run_dir + "/server.log";
   spec.stop_signal = SIGINT;  // "fast" shutdown: roll back open transactions, checkpoint, exit
+  spec.pid_file = run_dir + "/postgres.pid";
+  spec.stale_files = {data_dir + "/postmaster.pid"};
   spec.argv = {bin + "/postgres",
                "-D",
                data_dir,
@@ -147,7 +149,7 @@ Result<ServerSpec> PostgresEngine::ServerCommand(const config::Resource& resourc
                "-c",
                "logging_collector=off",
                "-c",
-               "external_pid_file=" + run_dir + "/postgres.pid"};
+               "external_pid_file=" + spec.pid_file};
   // Development clones: small memory by default; the resource's settings win.
   std::map<std::string, std::string> settings = {{"shared_buffers", "32MB"},
                                                  {"max_connections", "50"}};

@@ -9,6 +9,7 @@ class PostgresEngine : public Engine {
  public:
   const char* name() const override { return "postgres"; }
   int default_port() const override { return 5432; }
+  const char* admin_database() const override { return "postgres"; }
 
   Status InitDataDir(const config::Resource& resource, const std::string& data_dir,
                      const std::string& scratch_dir, const RunAs& run_as) override;
