@@ -32,3 +32,17 @@ wait_for() {
   for _ in $(seq "$tenths"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.1; done
   return 1
 }
+
+# Makes sure a Docker daemon answers on /var/run/docker.sock, installing docker.io and
+# starting dockerd when needed. This machine kind cannot reach a registry and has no
+# bridge networking: the daemon runs with --iptables=false --bridge=none and every zdap
+# container uses the host network. A daemon this function starts keeps running afterwards
+# (its log: /var/log/zdap-dockerd.log).
+ensure_dockerd() {
+  install_packages docker.io
+  docker info >/dev/null 2>&1 && return 0
+  [ "$(id -u)" = 0 ] || die "no Docker daemon is running and starting one needs root"
+  say "starting dockerd (--iptables=false --bridge=none)"
+  nohup dockerd --iptables=false --bridge=none >/var/log/zdap-dockerd.log 2>&1 &
+  wait_for 600 docker info || die "dockerd did not come up in 60 s; see /var/log/zdap-dockerd.log"
+}
