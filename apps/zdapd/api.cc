@@ -4,8 +4,12 @@
 #include <boost/json.hpp>
 #include <boost/url/parse.hpp>
 
+#include <stdlib.h>
+
+#include <cstring>
 #include <vector>
 
+#include "core/file_util.h"
 #include "core/log.h"
 #include "core/names.h"
 #include "core/time.h"
@@ -82,6 +86,71 @@ class BodyReader {
  private:
   const json::object& o_;
 };
+
+// MemTotal and MemAvailable of /proc/meminfo in bytes, for /v1/status; empty if unreadable.
+json::object HostMemory() {
+  json::object o;
+  auto text = ReadFile("/proc/meminfo", 1 << 16);
+  if (!text.ok()) return o;
+  for (auto [field, key] :
+       {std::pair{"MemTotal:", "total_bytes"}, std::pair{"MemAvailable:", "available_bytes"}}) {
+    size_t at = text->find(field);
+    if (at != std::string::npos) {
+      o[key] = std::strtoull(text->c_str() + at + std::strlen(field), nullptr, 10) * 1024;
+    }
+  }
+  return o;
+}
+
+// GET /v1/status (SPEC): what this origin runs and has room for.
+Result<json::object> StatusJson(origin::Origin& origin, const std::string& version) {
+  json::object o;
+  o["version"] = version;
+  storage::Driver& store = origin.store();
+  ZDAP_ASSIGN_OR_RETURN(storage::Space space, store.StoreSpace());
+  json::object st;
+  st["driver"] = origin.storage_driver();
+  st["path"] = store.root();
+  st["total_bytes"] = space.total_bytes;
+  st["free_bytes"] = space.free_bytes;
+  st["used_bytes"] = space.used_bytes;
+  o["storage"] = std::move(st);
+  json::object rt;
+  rt["driver"] = origin.runtime_driver();
+  o["runtime"] = std::move(rt);
+  o["memory"] = HostMemory();
+  double load[3] = {0, 0, 0};
+  json::array la;
+  if (::getloadavg(load, 3) == 3) la = {load[0], load[1], load[2]};
+  o["load"] = std::move(la);
+  int64_t snapshots = 0, clones = 0;
+  json::array ra;
+  for (const auto& r : origin.resources()) {
+    ZDAP_ASSIGN_OR_RETURN(auto snaps, origin.Snapshots(r.name));
+    int64_t n = 0;
+    for (const auto& sn : snaps) n += sn.clones;
+    json::object ro;
+    ro["name"] = r.name;
+    ro["snapshots"] = snaps.size();
+    ro["clones"] = n;
+    // Pools are not implemented yet: none is ever filled, so nothing is available.
+    json::object pool;
+    pool["min"] = r.pool_min;
+    pool["max"] = r.pool_max;
+    pool["ready"] = 0;
+    ro["pool"] = std::move(pool);
+    ra.push_back(std::move(ro));
+    snapshots += static_cast<int64_t>(snaps.size());
+    clones += n;
+  }
+  json::object counts;
+  counts["resources"] = origin.resources().size();
+  counts["snapshots"] = snapshots;
+  counts["clones"] = clones;
+  o["counts"] = std::move(counts);
+  o["resources"] = std::move(ra);
+  return o;
+}
 
 }  // namespace
 
@@ -176,6 +245,12 @@ ApiResponse Api::Dispatch(const ApiRequest& req) {
     return o;
   };
 
+  if (is({"v1", "status"})) {
+    if (req.method != "GET") return method_not_allowed();
+    auto o = StatusJson(origin_, version_);
+    if (!o.ok()) return ErrorResponse(o.status());
+    return JsonResponse(200, *o);
+  }
   if (is({"v1", "resources"})) {
     if (req.method != "GET") return method_not_allowed();
     json::array arr;

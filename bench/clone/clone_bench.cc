@@ -5,7 +5,9 @@
 //   clone_bench [--sizes-mb 100,2048] [--runs 10] [--copy-runs 3] DRIVER=DIR...
 //
 // Each DIR must be on a file system the driver supports (see run.sh, which makes loop
-// file systems). Prints one Markdown table row per driver and template size.
+// file systems). Prints a Markdown table with one row per driver and template size, then
+// the 2 GB / 100 MB ratios and issue 4's goals (clone <= 50 ms and within 1.2x of the small
+// template; a fresh clone <= 1 MiB beyond metadata) for the copy-on-write drivers.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -86,7 +89,25 @@ uint64_t UsedBytes(const std::string& path) {
   return space->total_bytes - space->free_bytes;
 }
 
-void Bench(const std::string& driver_name, const std::string& dir, uint64_t mb, int runs) {
+std::string GoalText(bool fast, bool flat, bool small_clone) {
+  std::string out = fast && flat && small_clone ? "met" : "NOT met:";
+  if (!fast) out += " slower than 50 ms;";
+  if (!flat) out += " more than 1.2x;";
+  if (!small_clone) out += " fresh clone > 1 MiB;";
+  return out;
+}
+
+struct Row {
+  std::string driver;
+  uint64_t mb = 0;
+  int runs = 0;
+  double clone_ms = 0, destroy_ms = 0;
+  double exclusive_kib = 0;  // Driver::UsedBytes of a fresh clone (median)
+  double df_kib = 0;         // statvfs difference per fresh clone
+  double cp_ms = 0;          // cp -a of the same tree, with sync
+};
+
+Row Bench(const std::string& driver_name, const std::string& dir, uint64_t mb, int runs) {
   zdap::storage::StorageConfig config;
   config.driver = driver_name;
   config.path = dir + "/store-" + std::to_string(mb);
@@ -109,6 +130,12 @@ void Bench(const std::string& driver_name, const std::string& dir, uint64_t mb, 
   uint64_t used_after = UsedBytes(dir);
   double per_clone_kib =
       used_after > used_before ? double(used_after - used_before) / runs / 1024 : 0;
+  std::vector<double> exclusive_kib;
+  for (int i = 0; i < runs; ++i) {
+    auto used = d.UsedBytes(zdap::storage::Area::kClone, "c" + std::to_string(i));
+    if (!used.ok()) Die(used.status().ToString());
+    exclusive_kib.push_back(double(*used) / 1024);
+  }
   for (int i = 0; i < runs; ++i) {
     auto t0 = Clock::now();
     if (auto st = d.DestroyClone("c" + std::to_string(i)); !st.ok()) Die(st.ToString());
@@ -127,10 +154,39 @@ void Bench(const std::string& driver_name, const std::string& dir, uint64_t mb, 
   (void)zdap::RemoveTree(cp_target);
 
   if (auto st = d.DestroySnapshot("t@20261122T000000Z"); !st.ok()) Die(st.ToString());
-  std::printf("| %-8s | %6llu MiB | %4d | %10.2f | %10.2f | %12.1f | %10.0f |\n", d.name(),
-              static_cast<unsigned long long>(mb), runs, Median(clone_ms), Median(destroy_ms),
-              per_clone_kib, cp_ms);
+  Row row{d.name(),      mb,   runs, Median(clone_ms), Median(destroy_ms), Median(exclusive_kib),
+          per_clone_kib, cp_ms};
+  std::printf("| %-8s | %6llu MiB | %4d | %10.2f | %10.2f | %12.1f | %12.1f | %10.0f | %8.0fx |\n",
+              row.driver.c_str(), static_cast<unsigned long long>(mb), runs, row.clone_ms,
+              row.destroy_ms, row.exclusive_kib, row.df_kib, cp_ms, cp_ms / row.clone_ms);
   std::fflush(stdout);
+  return row;
+}
+
+// Ratios of the largest template to the smallest, and issue 4's goals.
+void PrintRatios(const std::vector<Row>& rows) {
+  std::map<std::string, std::vector<const Row*>> by_driver;
+  for (const Row& r : rows) by_driver[r.driver].push_back(&r);
+  std::printf(
+      "\n| driver   | sizes | clone ratio | destroy ratio | cp -a ratio | goal: clone <= 50 ms, "
+      "<= 1.2x, fresh clone <= 1 MiB |\n|---|---|---|---|---|---|\n");
+  for (const auto& [driver, list] : by_driver) {
+    if (list.size() < 2) continue;
+    const Row& small = *list.front();
+    const Row& big = *list.back();
+    double clone_ratio = big.clone_ms / small.clone_ms;
+    std::string goal = "n/a (full copy, for contrast)";
+    if (driver != "copy") {
+      bool fast = big.clone_ms <= 50;
+      bool flat = clone_ratio <= 1.2;
+      bool small_clone = big.exclusive_kib <= 1024 && small.exclusive_kib <= 1024;
+      goal = GoalText(fast, flat, small_clone);
+    }
+    std::printf("| %-8s | %llu/%llu MiB | %10.2fx | %12.2fx | %10.2fx | %s |\n", driver.c_str(),
+                static_cast<unsigned long long>(big.mb), static_cast<unsigned long long>(small.mb),
+                clone_ratio, big.destroy_ms / small.destroy_ms, big.cp_ms / small.cp_ms,
+                goal.c_str());
+  }
 }
 
 }  // namespace
@@ -162,10 +218,13 @@ int main(int argc, char** argv) {
   }
   std::printf(
       "| driver   | template   | runs | clone ms (median) | destroy ms (median) | "
-      "KiB used per fresh clone | cp -a ms |\n");
-  std::printf("|---|---|---|---|---|---|---|\n");
+      "fresh clone KiB (UsedBytes) | fresh clone KiB (df) | cp -a ms | cp -a / clone |\n");
+  std::printf("|---|---|---|---|---|---|---|---|---|\n");
+  std::vector<Row> rows;
   for (const auto& [driver, dir] : targets) {
-    for (uint64_t mb : sizes) Bench(driver, dir, mb, driver == "copy" ? copy_runs : runs);
+    for (uint64_t mb : sizes)
+      rows.push_back(Bench(driver, dir, mb, driver == "copy" ? copy_runs : runs));
   }
+  PrintRatios(rows);
   return 0;
 }

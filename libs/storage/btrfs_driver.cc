@@ -5,6 +5,7 @@
 #include "core/file_util.h"
 #include "core/log.h"
 #include "storage/btrfs_ioctl.h"
+#include "storage/space_usage.h"
 #include "storage/store_layout.h"
 
 namespace zdap::storage {
@@ -50,6 +51,10 @@ Status BtrfsDriver::Remove(const std::string& area_dir, const std::string& name)
     path = trash;
   }
   return RemoveTree(path);
+}
+
+Result<uint64_t> BtrfsDriver::ExclusiveBytes(Area area, const std::string& name) const {
+  return ExclusiveExtentBytes(AreaDir(AreaDirName(area)) + "/" + name);
 }
 
 Status BtrfsDriver::RecoverMore() {

@@ -36,6 +36,8 @@ class BtrfsDriver : public DirDriver {
   Status Remove(const std::string& area_dir, const std::string& name) override;
   // Makes every published snapshot read-only (it is, unless someone flipped the flag).
   Status RecoverMore() override;
+  // Data extents not shared with another subvolume (FIEMAP): a fresh clone owns none.
+  Result<uint64_t> ExclusiveBytes(Area area, const std::string& name) const override;
 };
 
 }  // namespace zdap::storage

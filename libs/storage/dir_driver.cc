@@ -8,7 +8,9 @@
 
 #include "core/file_util.h"
 #include "core/log.h"
+#include "storage/space_usage.h"
 #include "storage/store_layout.h"
+#include "storage/volume_meta.h"
 
 namespace zdap::storage {
 
@@ -34,14 +36,29 @@ Status DirDriver::SealVolume(const std::string& volume, const std::string& snaps
   if (PathExists(sealing)) {
     return Conflict(fmt::format("snapshot '{}' is being sealed already", snapshot));
   }
+  // The volume's metadata goes to the snapshot before the commit point (a crash before it
+  // leaves an orphan record, pruned on open) and leaves the volume after it.
+  std::string volume_meta = MetaPath(Area::kVolume, volume);
+  std::string snapshot_meta = MetaPath(Area::kSnapshot, snapshot);
+  bool have_meta = PathExists(volume_meta);
+  if (have_meta) {
+    ZDAP_ASSIGN_OR_RETURN(std::string text, ReadFile(volume_meta, 1 << 20));
+    ZDAP_RETURN_IF_ERROR(WriteFileAtomic(snapshot_meta, text));
+  }
+  auto undo_meta = [&] {
+    if (have_meta) ::unlink(snapshot_meta.c_str());
+  };
   // The first rename is the commit point: from here on recovery finishes the seal.
   // (btrfs refuses to move a read-only subvolume to another directory, hence freezing
   // between two renames instead of before one.)
-  ZDAP_RETURN_IF_ERROR(RenameNoReplace(VolumePath(volume), sealing));
+  if (Status st = RenameNoReplace(VolumePath(volume), sealing); !st.ok()) {
+    undo_meta();
+    return st;
+  }
   ZDAP_RETURN_IF_ERROR(SyncDir(AreaDir("volumes")));
   if (Status frozen = Freeze(sealing); !frozen.ok()) {
     // Put the volume back rather than leave it for recovery to seal on the next open.
-    (void)RenameNoReplace(sealing, VolumePath(volume));
+    if (RenameNoReplace(sealing, VolumePath(volume)).ok()) undo_meta();
     return frozen.Wrap(fmt::format("seal volume '{}'", volume));
   }
   Status st = RenameNoReplace(sealing, final_path);
@@ -50,7 +67,8 @@ Status DirDriver::SealVolume(const std::string& volume, const std::string& snaps
         fmt::format("snapshot '{}' appeared while sealing volume '{}'", snapshot, volume));
   }
   ZDAP_RETURN_IF_ERROR(st);
-  return SyncDir(AreaDir("snapshots"));
+  ZDAP_RETURN_IF_ERROR(SyncDir(AreaDir("snapshots")));
+  return RemoveMeta(Area::kVolume, volume);
 }
 
 Result<std::string> DirDriver::Clone(const std::string& snapshot, const std::string& clone) {
@@ -76,11 +94,12 @@ Result<std::string> DirDriver::Clone(const std::string& snapshot, const std::str
   return path;
 }
 
-Status DirDriver::Destroy(const char* area, const char* what, const std::string& name) {
+Status DirDriver::Destroy(Area area, const std::string& name) {
   ZDAP_RETURN_IF_ERROR(ValidateVolumeName(name));
-  std::string dir = AreaDir(area);
+  const char* what = AreaNoun(area);
+  std::string dir = AreaDir(AreaDirName(area));
   ZDAP_RETURN_IF_ERROR(RequirePresent(dir + "/" + name, what, name));
-  if (std::string_view(area) == "snapshots") {
+  if (area == Area::kSnapshot) {
     ZDAP_ASSIGN_OR_RETURN(std::vector<std::string> clones, ClonesOf(name));
     if (!clones.empty()) {
       return Conflict(fmt::format("snapshot '{}' has clones ({}); destroy them first", name,
@@ -89,13 +108,67 @@ Status DirDriver::Destroy(const char* area, const char* what, const std::string&
   }
   Status st = Remove(dir, name);
   if (!st.ok()) return st.Wrap(fmt::format("destroy {} '{}'", what, name));
-  if (std::string_view(area) == "clones") {
+  if (area == Area::kClone) {
     std::string origin = OriginsDir() + "/" + name;
     if (::unlink(origin.c_str()) != 0 && errno != ENOENT) {
       return ErrnoError(fmt::format("remove {}", origin), errno);
     }
   }
+  ZDAP_RETURN_IF_ERROR(RemoveMeta(area, name));
   return SyncDir(dir);
+}
+
+Status DirDriver::RemoveMeta(Area area, const std::string& name) {
+  std::string path = MetaPath(area, name);
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return ErrnoError(fmt::format("remove {}", path), errno);
+  }
+  return Status::Ok();
+}
+
+Status DirDriver::WriteMeta(Area area, const std::string& name, const VolumeMeta& meta) {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(name));
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeMeta(meta));
+  ZDAP_RETURN_IF_ERROR(
+      RequirePresent(AreaDir(AreaDirName(area)) + "/" + name, AreaNoun(area), name));
+  return WriteFileAtomic(MetaPath(area, name), FormatVolumeMeta(meta));
+}
+
+Result<VolumeMeta> DirDriver::ReadMeta(Area area, const std::string& name) const {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(name));
+  ZDAP_RETURN_IF_ERROR(
+      RequirePresent(AreaDir(AreaDirName(area)) + "/" + name, AreaNoun(area), name));
+  std::string path = MetaPath(area, name);
+  if (!PathExists(path)) return VolumeMeta{};
+  ZDAP_ASSIGN_OR_RETURN(std::string text, ReadFile(path, 1 << 20));
+  return ParseVolumeMeta(text, path);
+}
+
+Result<uint64_t> DirDriver::UsedBytes(Area area, const std::string& name) const {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(name));
+  ZDAP_RETURN_IF_ERROR(
+      RequirePresent(AreaDir(AreaDirName(area)) + "/" + name, AreaNoun(area), name));
+  return ExclusiveBytes(area, name);
+}
+
+Result<uint64_t> DirDriver::ExclusiveBytes(Area area, const std::string& name) const {
+  return AllocatedBytes(AreaDir(AreaDirName(area)) + "/" + name);
+}
+
+Status DirDriver::PruneMeta() {
+  for (Area area : {Area::kVolume, Area::kSnapshot, Area::kClone}) {
+    std::string dir = root_ + "/.meta/" + AreaDirName(area);
+    ZDAP_ASSIGN_OR_RETURN(std::vector<std::string> records, ListHidden(dir, ""));
+    for (const std::string& record : records) {
+      if (record[0] != '.' && PathExists(AreaDir(AreaDirName(area)) + "/" + record)) continue;
+      std::string path = dir + "/" + record;
+      log::Info("storage: removing {}, metadata of a volume that is gone", path);
+      if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+        return ErrnoError(fmt::format("remove {}", path), errno);
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Result<std::vector<std::string>> DirDriver::ClonesOf(const std::string& snapshot) const {
@@ -127,13 +200,13 @@ Status DirDriver::PruneOrigins() {
 }
 
 Status DirDriver::DestroyVolume(const std::string& name) {
-  return Destroy("volumes", "volume", name);
+  return Destroy(Area::kVolume, name);
 }
 Status DirDriver::DestroySnapshot(const std::string& name) {
-  return Destroy("snapshots", "snapshot", name);
+  return Destroy(Area::kSnapshot, name);
 }
 Status DirDriver::DestroyClone(const std::string& name) {
-  return Destroy("clones", "clone", name);
+  return Destroy(Area::kClone, name);
 }
 
 Result<std::vector<std::string>> DirDriver::ListVolumes() const {
@@ -152,6 +225,9 @@ Result<Space> DirDriver::StoreSpace() const {
 
 Status DirDriver::Recover() {
   ZDAP_RETURN_IF_ERROR(MakeDirs(OriginsDir(), 0755));
+  for (Area area : {Area::kVolume, Area::kSnapshot, Area::kClone}) {
+    ZDAP_RETURN_IF_ERROR(MakeDirs(root_ + "/.meta/" + AreaDirName(area), 0700));
+  }
   for (const char* area : kAreas) {
     std::string dir = AreaDir(area);
     for (std::string_view prefix : {kTempPrefix, kTrashPrefix}) {
@@ -178,7 +254,8 @@ Status DirDriver::Recover() {
   }
   ZDAP_RETURN_IF_ERROR(SyncDir(snapshots));
   ZDAP_RETURN_IF_ERROR(RecoverMore());
-  return PruneOrigins();
+  ZDAP_RETURN_IF_ERROR(PruneOrigins());
+  return PruneMeta();
 }
 
 }  // namespace zdap::storage

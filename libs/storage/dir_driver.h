@@ -13,6 +13,10 @@
 // Each clone's snapshot is recorded in <root>/.origins/<clone> (written atomically before
 // the clone is made, removed after it is destroyed; records without a clone are pruned on
 // open), so that a snapshot with clones is refused destruction with the clones' names.
+//
+// Volume metadata lives in <root>/.meta/<area>/<name> (WriteFileAtomic). Seal writes the
+// snapshot's record before its commit point and removes the volume's after it; records
+// whose volume is gone (and temp files) are pruned on open, after seals are finished.
 #pragma once
 
 #include <string>
@@ -35,6 +39,9 @@ class DirDriver : public Driver {
   Result<std::vector<std::string>> ListClones() const override;
   Result<Space> StoreSpace() const override;
   Result<std::vector<std::string>> ClonesOf(const std::string& snapshot) const override;
+  Status WriteMeta(Area area, const std::string& name, const VolumeMeta& meta) override;
+  Result<VolumeMeta> ReadMeta(Area area, const std::string& name) const override;
+  Result<uint64_t> UsedBytes(Area area, const std::string& name) const override;
 
   // Finishes or undoes what an interrupted process left behind; called once on open, before
   // the store is used.
@@ -45,6 +52,9 @@ class DirDriver : public Driver {
 
   std::string AreaDir(const char* area) const { return root_ + "/" + area; }
   std::string OriginsDir() const { return root_ + "/.origins"; }
+  std::string MetaPath(Area area, const std::string& name) const {
+    return root_ + "/.meta/" + AreaDirName(area) + "/" + name;
+  }
 
   // Creates the empty writable directory area_dir/name (Conflict if it exists).
   virtual Status MakeEmptyVolume(const std::string& area_dir, const std::string& name) = 0;
@@ -58,10 +68,16 @@ class DirDriver : public Driver {
   virtual Status Remove(const std::string& area_dir, const std::string& name) = 0;
   // Driver-specific recovery, after the shared one.
   virtual Status RecoverMore() { return Status::Ok(); }
+  // UsedBytes of the existing volume `name` in `area`; by default its allocated blocks
+  // (a plain directory owns all its data).
+  virtual Result<uint64_t> ExclusiveBytes(Area area, const std::string& name) const;
 
  private:
-  Status Destroy(const char* area, const char* what, const std::string& name);
+  Status Destroy(Area area, const std::string& name);
   Status PruneOrigins();
+  Status PruneMeta();
+  // Removes the metadata record of a destroyed volume.
+  Status RemoveMeta(Area area, const std::string& name);
 };
 
 }  // namespace zdap::storage

@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,8 +25,24 @@ namespace zdap::storage {
 
 struct Space {
   uint64_t total_bytes = 0;
-  uint64_t free_bytes = 0;
+  uint64_t free_bytes = 0;  // available to zdap (statvfs f_bavail; zfs "available")
+  uint64_t used_bytes = 0;  // taken by anything on the file system (zfs: by the dataset)
 };
+
+// The three areas of a store (see above).
+enum class Area { kVolume, kSnapshot, kClone };
+const char* AreaDirName(Area area);  // "volumes", "snapshots", "clones"
+const char* AreaNoun(Area area);     // "volume", "snapshot", "clone"
+
+// A small record kept with a volume and gone with it: resource, snapshot id, owner,
+// created/expires, port, state... so that the store alone says what each volume is.
+// Keys match [a-z0-9_.-]{1,64}; values are at most 1024 bytes without control characters; at
+// most 64 entries. Directory drivers keep it in <root>/.meta/<area>/<name> (beside the
+// volume, never inside it: a database server treats every subdirectory of its data dir
+// as its own), zfs in user properties zdap:<key> of the volume's dataset.
+using VolumeMeta = std::map<std::string, std::string>;
+// InvalidArgument naming the bad key or value.
+Status ValidateVolumeMeta(const VolumeMeta& meta);
 
 struct StorageConfig {
   std::string driver = "auto";  // auto | btrfs | reflink | overlay | zfs | copy
@@ -67,6 +84,19 @@ class Driver {
   virtual Result<std::vector<std::string>> ClonesOf(const std::string& snapshot) const = 0;
 
   virtual Result<Space> StoreSpace() const = 0;
+
+  // Replaces the metadata of an existing volume, snapshot or clone, atomically (a crash
+  // leaves the old record or the new one). NotFound if there is no such volume. Sealing a
+  // volume moves its metadata to the snapshot; Clone starts with none; destroying removes it.
+  virtual Status WriteMeta(Area area, const std::string& name, const VolumeMeta& meta) = 0;
+  // Its metadata; empty if none was written. NotFound if there is no such volume.
+  virtual Result<VolumeMeta> ReadMeta(Area area, const std::string& name) const = 0;
+
+  // Bytes that only this volume holds, i.e. what it costs and what destroying it frees:
+  // data shared copy-on-write with its snapshot or other clones is not counted (a fresh
+  // clone of a copy-on-write driver is ~0; one of `copy` is the snapshot's size). File
+  // system metadata is not counted either.
+  virtual Result<uint64_t> UsedBytes(Area area, const std::string& name) const = 0;
 
  protected:
   explicit Driver(std::string root) : root_(std::move(root)) {}

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "storage/overlay_mount.h"
 #include "storage/probe.h"
+#include "storage/space_usage.h"
 #include "storage/store_layout.h"
 
 namespace zdap::storage {
@@ -111,6 +112,11 @@ Status OverlayDriver::Remove(const std::string& area_dir, const std::string& nam
   }
   if (!trash.empty()) ZDAP_RETURN_IF_ERROR(RemoveTree(trash));
   return Status::Ok();
+}
+
+Result<uint64_t> OverlayDriver::ExclusiveBytes(Area area, const std::string& name) const {
+  if (area != Area::kClone) return CopyDriver::ExclusiveBytes(area, name);
+  return AllocatedBytes(StateDir() + "/" + name + "/upper");
 }
 
 Status OverlayDriver::RecoverMore() {

@@ -37,6 +37,8 @@ class OverlayDriver : public CopyDriver {
                    const std::string& name) override;
   Status Remove(const std::string& area_dir, const std::string& name) override;
   Status RecoverMore() override;
+  // A clone owns its upper dir (files copied up on write); the rest is the snapshot's.
+  Result<uint64_t> ExclusiveBytes(Area area, const std::string& name) const override;
 
  private:
   std::string StateDir() const { return root_ + "/.overlay"; }

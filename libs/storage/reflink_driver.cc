@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "storage/probe.h"
+#include "storage/space_usage.h"
 #include "storage/store_layout.h"
 
 namespace zdap::storage {
@@ -24,6 +25,10 @@ Result<std::unique_ptr<Driver>> ReflinkDriver::Open(const std::string& root) {
 Status ReflinkDriver::MakeClone(const std::string& snapshot_path, const std::string& clones_dir,
                                 const std::string& name) {
   return CopyClone(snapshot_path, clones_dir, name, FileData::kReflink);
+}
+
+Result<uint64_t> ReflinkDriver::ExclusiveBytes(Area area, const std::string& name) const {
+  return ExclusiveExtentBytes(AreaDir(AreaDirName(area)) + "/" + name);
 }
 
 }  // namespace zdap::storage

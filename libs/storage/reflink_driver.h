@@ -27,6 +27,8 @@ class ReflinkDriver : public CopyDriver {
 
   Status MakeClone(const std::string& snapshot_path, const std::string& clones_dir,
                    const std::string& name) override;
+  // Data extents not shared by reflink (FIEMAP): a fresh clone owns none.
+  Result<uint64_t> ExclusiveBytes(Area area, const std::string& name) const override;
 };
 
 }  // namespace zdap::storage

@@ -58,6 +58,29 @@ Result<std::vector<std::string>> ReadNames(const std::string& dir, Keep keep) {
 
 }  // namespace
 
+Result<std::vector<std::string>> ReadDirNames(int dir_fd, const std::string& dir) {
+  // fdopendir takes ownership of its descriptor; give it a duplicate.
+  int dup_fd = ::fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+  if (dup_fd < 0) return ErrnoError(fmt::format("dup {}", dir), errno);
+  DIR* d = ::fdopendir(dup_fd);
+  if (d == nullptr) {
+    int err = errno;
+    ::close(dup_fd);
+    return ErrnoError(fmt::format("open directory {}", dir), err);
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string_view n = e->d_name;
+    if (n != "." && n != "..") names.emplace_back(n);
+    errno = 0;
+  }
+  int err = errno;
+  ::closedir(d);
+  if (err != 0) return ErrnoError(fmt::format("read directory {}", dir), err);
+  return names;
+}
+
 Status ValidateVolumeName(const std::string& name) {
   // Shown names are cut short and stripped of control bytes: they end up in logs and in
   // HTTP error bodies.
@@ -166,6 +189,7 @@ Result<Space> SpaceOf(const std::string& path) {
   Space space;
   space.total_bytes = static_cast<uint64_t>(vfs.f_blocks) * vfs.f_frsize;
   space.free_bytes = static_cast<uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+  space.used_bytes = static_cast<uint64_t>(vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize;
   return space;
 }
 

@@ -33,6 +33,9 @@ Status PrepareLayout(const std::string& root);
 
 // Visible entries (no leading '.') of `dir` that are directories, sorted.
 Result<std::vector<std::string>> ListArea(const std::string& dir);
+// Names in the directory open as `dir_fd` (without "." and ".."), in readdir order; `dir`
+// names it in errors. The descriptor stays open and usable.
+Result<std::vector<std::string>> ReadDirNames(int dir_fd, const std::string& dir);
 // Entries of `dir` whose name starts with `prefix`, sorted.
 Result<std::vector<std::string>> ListHidden(const std::string& dir, std::string_view prefix);
 

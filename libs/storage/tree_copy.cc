@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "storage/store_layout.h"
 #include "storage/unique_fd.h"
 
 namespace zdap::storage {
@@ -61,26 +62,7 @@ class TreeCopier {
   }
 
   Status CopyDirContents(int sdir, int ddir, const std::string& rel) {
-    // fdopendir takes ownership of its descriptor; give it a duplicate.
-    int dup_fd = ::fcntl(sdir, F_DUPFD_CLOEXEC, 0);
-    if (dup_fd < 0) return ErrnoError(fmt::format("dup {}", SrcPath(rel)), errno);
-    DIR* d = ::fdopendir(dup_fd);
-    if (d == nullptr) {
-      int err = errno;
-      ::close(dup_fd);
-      return ErrnoError(fmt::format("open directory {}", SrcPath(rel)), err);
-    }
-    std::vector<std::string> names;
-    errno = 0;
-    while (struct dirent* e = ::readdir(d)) {
-      std::string_view n = e->d_name;
-      if (n != "." && n != "..") names.emplace_back(n);
-      errno = 0;
-    }
-    int err = errno;
-    ::closedir(d);
-    if (err != 0) return ErrnoError(fmt::format("read directory {}", SrcPath(rel)), err);
-
+    ZDAP_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(sdir, SrcPath(rel)));
     for (const std::string& name : names) {
       std::string child = rel.empty() ? name : rel + "/" + name;
       struct stat st;

@@ -14,6 +14,12 @@ namespace zdap::storage {
 namespace {
 
 constexpr const char* kSnapSuffix = "@zdap";
+constexpr std::string_view kPropPrefix = "zdap:";  // user properties holding VolumeMeta
+
+bool IsDigits(const std::string& v) {
+  return !v.empty() && v.size() <= 20 &&
+         std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
 std::string Encode(std::string name) {
   std::replace(name.begin(), name.end(), '@', ':');
@@ -82,8 +88,7 @@ Result<Space> ParseZfsSpace(const std::string& output) {
   for (const auto& row : ParseZfsTable(output)) {
     if (row.size() < 2) continue;
     const std::string& v = row[1];
-    if (v.empty() ||
-        !std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (!IsDigits(v)) {
       return IoError(fmt::format("zfs get: '{}' is not a number of bytes (was -p given?)", v));
     }
     uint64_t n = std::stoull(v);
@@ -94,7 +99,29 @@ Result<Space> ParseZfsSpace(const std::string& output) {
   Space space;
   space.total_bytes = *used + *available;
   space.free_bytes = *available;
+  space.used_bytes = *used;
   return space;
+}
+
+Result<VolumeMeta> ParseZfsUserProps(const std::string& output) {
+  VolumeMeta meta;
+  for (const auto& row : ParseZfsTable(output)) {
+    if (row.size() < 2 || !row[0].starts_with(kPropPrefix)) continue;
+    meta[row[0].substr(kPropPrefix.size())] = row[1];
+  }
+  if (Status st = ValidateVolumeMeta(meta); !st.ok()) {
+    return IoError(fmt::format("zfs get: bad zdap: user property: {}", st.message()));
+  }
+  return meta;
+}
+
+Result<uint64_t> ParseZfsBytes(const std::string& output) {
+  auto rows = ParseZfsTable(output);
+  if (rows.size() != 1 || rows[0].size() != 1 || !IsDigits(rows[0][0])) {
+    return IoError(fmt::format("zfs get: '{}' is not a number of bytes (was -p given?)",
+                               output.substr(0, 64)));
+  }
+  return std::stoull(rows[0][0]);
 }
 
 Result<std::unique_ptr<Driver>> ZfsDriver::Open(const std::string& dataset, ZfsRunner runner) {
@@ -257,6 +284,43 @@ Result<Space> ZfsDriver::StoreSpace() const {
   ZDAP_ASSIGN_OR_RETURN(std::string out,
                         Zfs({"get", "-Hp", "-o", "property,value", "used,available", dataset_}));
   return ParseZfsSpace(out);
+}
+
+Status ZfsDriver::WriteMeta(Area area, const std::string& name, const VolumeMeta& meta) {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeMeta(meta));
+  ZDAP_ASSIGN_OR_RETURN(VolumeMeta old, ReadMeta(area, name));
+  std::string ds = Dataset(AreaDirName(area), name);
+  for (const auto& [key, value] : old) {
+    if (meta.count(key)) continue;
+    ZDAP_RETURN_IF_ERROR(Zfs({"inherit", std::string(kPropPrefix) + key, ds}).status());
+  }
+  if (meta.empty()) return Status::Ok();
+  std::vector<std::string> args = {"set"};
+  for (const auto& [key, value] : meta)
+    args.push_back(fmt::format("{}{}={}", kPropPrefix, key, value));
+  args.push_back(ds);
+  return Zfs(std::move(args)).status();
+}
+
+Result<VolumeMeta> ZfsDriver::ReadMeta(Area area, const std::string& name) const {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(name));
+  auto out = Zfs({"get", "-Hp", "-o", "property,value", "-s", "local", "all",
+                  Dataset(AreaDirName(area), name)});
+  if (out.status().code() == Code::kNotFound) {
+    return NotFound(fmt::format("{} '{}' not found", AreaNoun(area), name));
+  }
+  ZDAP_RETURN_IF_ERROR(out.status());
+  return ParseZfsUserProps(*out);
+}
+
+Result<uint64_t> ZfsDriver::UsedBytes(Area area, const std::string& name) const {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(name));
+  auto out = Zfs({"get", "-Hp", "-o", "value", "used", Dataset(AreaDirName(area), name)});
+  if (out.status().code() == Code::kNotFound) {
+    return NotFound(fmt::format("{} '{}' not found", AreaNoun(area), name));
+  }
+  ZDAP_RETURN_IF_ERROR(out.status());
+  return ParseZfsBytes(*out);
 }
 
 Status ZfsDriver::Recover() {

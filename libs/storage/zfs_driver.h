@@ -26,6 +26,12 @@
 //   list      zfs list -Hp -o name -t filesystem -d 1 <ds>/<area>
 //   clonesof  zfs list -Hp -o name,origin -t filesystem -d 1 <ds>/clones
 //   space     zfs get -Hp -o property,value used,available <ds>
+//   used      zfs get -Hp -o value used <ds>/<area>/<n>
+//   readmeta  zfs get -Hp -o property,value -s local all <ds>/<area>/<n>   (zdap:* rows)
+//   writemeta (readmeta, then) zfs inherit zdap:<k> <ds>/<area>/<n>   per key to drop;
+//             zfs set zdap:<k>=<v>... <ds>/<area>/<n>                (one atomic set)
+// Metadata is kept in user properties zdap:<key>, which `zfs rename` carries from the
+// volume to its snapshot and `zfs destroy` removes with the dataset.
 //   recover   zfs list -Hp -o name -t snapshot -r <ds>/snapshots
 // Each zfs command is atomic; a seal interrupted after its rename is finished on open (a
 // snapshot dataset without @zdap gets readonly, mountpoint and @zdap).
@@ -62,6 +68,9 @@ class ZfsDriver : public Driver {
   Result<std::vector<std::string>> ListClones() const override;
   Result<std::vector<std::string>> ClonesOf(const std::string& snapshot) const override;
   Result<Space> StoreSpace() const override;
+  Status WriteMeta(Area area, const std::string& name, const VolumeMeta& meta) override;
+  Result<VolumeMeta> ReadMeta(Area area, const std::string& name) const override;
+  Result<uint64_t> UsedBytes(Area area, const std::string& name) const override;
 
  private:
   ZfsDriver(std::string root, std::string dataset, ZfsRunner runner)
@@ -82,5 +91,9 @@ class ZfsDriver : public Driver {
 std::vector<std::vector<std::string>> ParseZfsTable(const std::string& output);
 // `zfs get -Hp -o property,value a,b DS` -> Space from "used" and "available".
 Result<Space> ParseZfsSpace(const std::string& output);
+// `zfs get -Hp -o property,value -s local all DS` -> the zdap:<key> user properties.
+Result<VolumeMeta> ParseZfsUserProps(const std::string& output);
+// `zfs get -Hp -o value used DS` -> bytes.
+Result<uint64_t> ParseZfsBytes(const std::string& output);
 
 }  // namespace zdap::storage

@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -410,6 +411,130 @@ TEMPLATE_TEST_CASE("storage: space", "[storage][conformance]", ZDAP_DRIVER_ENVS)
   CHECK(space.total_bytes > 0);
   CHECK(space.free_bytes > 0);
   CHECK(space.free_bytes <= space.total_bytes);
+  CHECK(space.used_bytes > 0);
+  CHECK(space.used_bytes <= space.total_bytes);
+}
+
+// Writes `bytes` of incompressible data and fsyncs, so that every driver has allocated it.
+void WriteRandom(const std::string& path, size_t bytes, uint64_t seed) {
+  std::string data(bytes, '\0');
+  uint64_t x = seed * 0x9E3779B97F4A7C15ull + 1;
+  for (size_t i = 0; i + 8 <= bytes; i += 8) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    std::memcpy(&data[i], &x, 8);
+  }
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  INFO(path);
+  REQUIRE(fd >= 0);
+  REQUIRE(::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size()));
+  REQUIRE(::fsync(fd) == 0);
+  ::close(fd);
+}
+
+TEMPLATE_TEST_CASE("storage: used bytes per volume count what only that volume holds",
+                   "[storage][conformance][space]", ZDAP_DRIVER_ENVS) {
+  TestType env;
+  auto d = Open(env);
+  constexpr uint64_t kMiB = 1 << 20;
+  std::string v = Must(d->CreateVolume("v"));
+  WriteRandom(v + "/seg", 8 * kMiB, 1);
+  for (int i = 0; i < 20; ++i) WriteRandom(v + "/small" + std::to_string(i), 8192, 10 + i);
+  uint64_t volume_used = Must(d->UsedBytes(Area::kVolume, "v"));
+  CHECK(volume_used >= 8 * kMiB);
+  CHECK(volume_used < 10 * kMiB);
+  MustOk(d->SealVolume("v", "s"));
+  CHECK(d->UsedBytes(Area::kVolume, "v").status().code() == Code::kNotFound);
+  uint64_t snapshot_used = Must(d->UsedBytes(Area::kSnapshot, "s"));
+  CHECK(snapshot_used >= 8 * kMiB);
+
+  std::string c = Must(d->Clone("s", "c"));
+  uint64_t fresh = Must(d->UsedBytes(Area::kClone, "c"));
+  INFO("fresh clone uses " << fresh << " bytes");
+  if (TestType::kCopyOnWrite) {
+    CHECK(fresh < kMiB);  // issue 4: a fresh clone costs <= 1 MiB beyond metadata
+  } else {
+    CHECK(fresh >= 8 * kMiB);  // a full copy
+  }
+  WriteRandom(c + "/new", 10 * kMiB, 2);
+  uint64_t written = Must(d->UsedBytes(Area::kClone, "c"));
+  INFO("after writing 10 MiB: " << written << " bytes");
+  CHECK(written >= fresh + 10 * kMiB);
+  CHECK(written <= fresh + 11 * kMiB);
+  CHECK(d->UsedBytes(Area::kClone, "missing").status().code() == Code::kNotFound);
+  CHECK(d->UsedBytes(Area::kClone, "../s").status().code() == Code::kInvalidArgument);
+}
+
+TEMPLATE_TEST_CASE("storage: volume metadata is kept with the volume and goes with it",
+                   "[storage][conformance][meta]", ZDAP_DRIVER_ENVS) {
+  TestType env;
+  auto d = Open(env);
+  const VolumeMeta import_meta = {{"resource", "chinook"}, {"state", "importing"}};
+  Must(d->CreateVolume("chinook@20261122T030405Z"));
+  CHECK(Must(d->ReadMeta(Area::kVolume, "chinook@20261122T030405Z")).empty());
+  MustOk(d->WriteMeta(Area::kVolume, "chinook@20261122T030405Z", import_meta));
+  CHECK(Must(d->ReadMeta(Area::kVolume, "chinook@20261122T030405Z")) == import_meta);
+  MustOk(d->SealVolume("chinook@20261122T030405Z", "chinook@20261122T030405Z"));
+  CHECK(Must(d->ReadMeta(Area::kSnapshot, "chinook@20261122T030405Z")) == import_meta);
+  CHECK(d->ReadMeta(Area::kVolume, "chinook@20261122T030405Z").status().code() == Code::kNotFound);
+
+  std::string c = Must(d->Clone("chinook@20261122T030405Z", "chinook-7f3a"));
+  CHECK(Must(d->ReadMeta(Area::kClone, "chinook-7f3a")).empty());
+  const VolumeMeta clone_meta = {{"resource", "chinook"},
+                                 {"snapshot", "chinook@20261122T030405Z"},
+                                 {"owner", "alice"},
+                                 {"created_at", "2026-11-22T03:04:05Z"},
+                                 {"expires_at", "2026-11-22T11:04:05Z"},
+                                 {"port", "6001"},
+                                 {"state", "creating"},
+                                 {"note", "a = b, c: d"}};
+  MustOk(d->WriteMeta(Area::kClone, "chinook-7f3a", clone_meta));
+  VolumeMeta ready = clone_meta;
+  ready["state"] = "ready";
+  ready.erase("note");
+  MustOk(d->WriteMeta(Area::kClone, "chinook-7f3a", ready));  // replaces the whole record
+  CHECK(Must(d->ReadMeta(Area::kClone, "chinook-7f3a")) == ready);
+  // Nothing of it inside the clone's data dir (a database server would see it) or listed.
+  CHECK(AllEntries(c) == AllEntries(d->SnapshotPath("chinook@20261122T030405Z")));
+  CHECK(Must(d->ListClones()) == Names{"chinook-7f3a"});
+  CHECK(Must(d->ListSnapshots()) == Names{"chinook@20261122T030405Z"});
+
+  CHECK(d->WriteMeta(Area::kClone, "missing", ready).code() == Code::kNotFound);
+  CHECK(d->ReadMeta(Area::kClone, "missing").status().code() == Code::kNotFound);
+  CHECK(d->WriteMeta(Area::kSnapshot, "chinook-7f3a", ready).code() == Code::kNotFound);
+  CHECK(d->WriteMeta(Area::kClone, "../x", ready).code() == Code::kInvalidArgument);
+  CHECK(d->WriteMeta(Area::kClone, "chinook-7f3a", {{"Bad Key", "x"}}).code() ==
+        Code::kInvalidArgument);
+  CHECK(d->WriteMeta(Area::kClone, "chinook-7f3a", {{"k", "two\nlines"}}).code() ==
+        Code::kInvalidArgument);
+  CHECK(d->WriteMeta(Area::kClone, "chinook-7f3a", {{"k", std::string(2000, 'x')}}).code() ==
+        Code::kInvalidArgument);
+  CHECK(Must(d->ReadMeta(Area::kClone, "chinook-7f3a")) ==
+        ready);  // refused writes changed nothing
+
+  // Survives reopening; the listing too.
+  const Listing before = ListAll(*d);
+  d.reset();
+  d = Open(env);
+  CHECK(ListAll(*d) == before);
+  CHECK(Must(d->ReadMeta(Area::kClone, "chinook-7f3a")) == ready);
+  CHECK(Must(d->ReadMeta(Area::kSnapshot, "chinook@20261122T030405Z")) == import_meta);
+
+  // Destroying a volume removes its metadata: a new clone of the same name starts empty.
+  MustOk(d->DestroyClone("chinook-7f3a"));
+  Must(d->Clone("chinook@20261122T030405Z", "chinook-7f3a"));
+  CHECK(Must(d->ReadMeta(Area::kClone, "chinook-7f3a")).empty());
+  MustOk(d->DestroyClone("chinook-7f3a"));
+
+  // Orphan records (a crash between destroy and record removal, or mid-write) are pruned.
+  const std::string meta_dir = env.Root() + "/.meta/clones";
+  WriteText(meta_dir + "/ghost", "state=ready\n");
+  WriteText(meta_dir + "/.ghost.tmp-0badf00d", "state=");
+  d.reset();
+  d = Open(env);
+  CHECK(AllEntries(meta_dir).empty());
+  CHECK(ListAll(*d) == Listing{{}, {"chinook@20261122T030405Z"}, {}});
+  MustOk(d->DestroySnapshot("chinook@20261122T030405Z"));
+  CHECK(AllEntries(env.Root() + "/.meta/snapshots").empty());
 }
 
 TEMPLATE_TEST_CASE(
@@ -435,6 +560,7 @@ TEMPLATE_TEST_CASE(
       if (!store.ok()) ::_exit(2);
       for (;;) {
         (void)(*store)->Clone("s", "k");
+        (void)(*store)->WriteMeta(Area::kClone, "k", {{"owner", "alice"}, {"state", "ready"}});
         (void)(*store)->DestroyClone("k");
       }
     }
@@ -452,8 +578,11 @@ TEMPLATE_TEST_CASE(
       CHECK(ReadText(d->ClonePath("k") + "/big") == big);
       CHECK(ReadText(d->ClonePath("k") + "/base/99") == "99");
       CHECK(Must(d->ClonesOf("s")) == Names{"k"});
+      VolumeMeta meta = Must(d->ReadMeta(Area::kClone, "k"));  // none yet, or all of it
+      CHECK((meta.empty() || meta == VolumeMeta{{"owner", "alice"}, {"state", "ready"}}));
       MustOk(d->DestroyClone("k"));
     }
+    CHECK(AllEntries(env.Root() + "/.meta/clones").empty());
     for (const char* area : {"volumes", "snapshots", "clones"}) {
       for (const std::string& e : AllEntries(env.Root() + "/" + area)) {
         INFO(area << "/" << e);

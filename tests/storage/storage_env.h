@@ -16,6 +16,7 @@ struct CopyEnv {
   static constexpr const char* kDriver = "copy";
   static constexpr bool kReadOnlySnapshots = false;  // by contract only, see copy_driver.h
   static constexpr bool kClonesAreMounts = false;
+  static constexpr bool kCopyOnWrite = false;  // a clone is a full copy
   TempDir dir{"zdap-storage-copy"};
   std::string Root() const { return dir.path() + "/store"; }
 };
@@ -25,6 +26,7 @@ struct BtrfsEnv {
   static constexpr const char* kDriver = "btrfs";
   static constexpr bool kReadOnlySnapshots = true;
   static constexpr bool kClonesAreMounts = false;
+  static constexpr bool kCopyOnWrite = true;
   std::string root = SharedLoopFs("btrfs").NewDir("store");
   std::string Root() const { return root; }
 };
@@ -34,6 +36,7 @@ struct ReflinkXfsEnv {
   static constexpr const char* kDriver = "reflink";
   static constexpr bool kReadOnlySnapshots = false;
   static constexpr bool kClonesAreMounts = false;
+  static constexpr bool kCopyOnWrite = true;
   std::string root = SharedLoopFs("xfs").NewDir("store");
   std::string Root() const { return root; }
 };
@@ -43,6 +46,7 @@ struct ReflinkBtrfsEnv {
   static constexpr const char* kDriver = "reflink";
   static constexpr bool kReadOnlySnapshots = false;
   static constexpr bool kClonesAreMounts = false;
+  static constexpr bool kCopyOnWrite = true;
   std::string root = SharedLoopFs("btrfs").NewDir("reflink");
   std::string Root() const { return root; }
 };
@@ -52,6 +56,7 @@ struct OverlayEnv {
   static constexpr const char* kDriver = "overlay";
   static constexpr bool kReadOnlySnapshots = false;
   static constexpr bool kClonesAreMounts = true;
+  static constexpr bool kCopyOnWrite = true;
   std::string root = SharedLoopFs("ext4").NewDir("store");
   std::string Root() const { return root; }
   ~OverlayEnv() { UnmountUnder(root); }

@@ -204,11 +204,85 @@ TEST_CASE("zfs-commands: space from zfs get -Hp", "[storage][zfs]") {
   REQUIRE(space.ok());
   CHECK(space->free_bytes == 96636764160u);
   CHECK(space->total_bytes == 96636764160u + 3221225472u);
+  CHECK(space->used_bytes == 3221225472u);
   s.CheckDone();
 
   // Human-readable sizes (no -p) are refused rather than misread.
   CHECK_FALSE(ParseZfsSpace("used\t3.00G\navailable\t90.0G\n").ok());
   CHECK_FALSE(ParseZfsSpace("used\t12\n").ok());
+}
+
+TEST_CASE("zfs-commands: volume metadata in zdap: user properties", "[storage][zfs]") {
+  Script s;
+  ExpectOpen(s);
+  auto d = MustOpen(s);
+  const std::string get_clone =
+      "zfs get -Hp -o property,value -s local all tank/zdap/clones/chinook-7f3a";
+  // Local properties of a clone as zfs get prints them (zfs-get(8); user properties are
+  // module:property, lowercase), with properties zdap did not set mixed in.
+  s.Expect(get_clone,
+           "mountpoint\t/var/lib/zdap/clones/chinook-7f3a\n"
+           "readonly\toff\n"
+           "zdap:owner\talice\n"
+           "zdap:port\t6001\n"
+           "zdap:state\tcreating\n"
+           "other:tag\tx\n");
+  auto meta = d->ReadMeta(Area::kClone, "chinook-7f3a");
+  REQUIRE(meta.ok());
+  CHECK(*meta == VolumeMeta{{"owner", "alice"}, {"port", "6001"}, {"state", "creating"}});
+
+  // Writing replaces the record: dropped keys are inherited (cleared), the rest set at once.
+  s.Expect(get_clone, "zdap:owner\talice\nzdap:port\t6001\nzdap:state\tcreating\n")
+      .Expect("zfs inherit zdap:port tank/zdap/clones/chinook-7f3a")
+      .Expect(
+          "zfs set zdap:expires_at=2026-11-22T11:04:05Z zdap:owner=alice zdap:state=ready "
+          "tank/zdap/clones/chinook-7f3a");
+  CHECK(
+      d->WriteMeta(Area::kClone, "chinook-7f3a",
+                   {{"owner", "alice"}, {"state", "ready"}, {"expires_at", "2026-11-22T11:04:05Z"}})
+          .ok());
+
+  // '@' in a snapshot name becomes ':' in its dataset, as everywhere.
+  s.Expect(
+      "zfs get -Hp -o property,value -s local all tank/zdap/snapshots/chinook:20261122T030405Z",
+      "readonly\ton\nzdap:resource\tchinook\n");
+  CHECK(*d->ReadMeta(Area::kSnapshot, "chinook@20261122T030405Z") ==
+        VolumeMeta{{"resource", "chinook"}});
+
+  s.Fail("zfs get -Hp -o property,value -s local all tank/zdap/volumes/gone",
+         NotFound("cannot open 'tank/zdap/volumes/gone': dataset does not exist"));
+  auto gone = d->ReadMeta(Area::kVolume, "gone");
+  CHECK(gone.status().code() == Code::kNotFound);
+  CHECK(gone.status().message() == "volume 'gone' not found");
+  // Bad keys and values are refused before any command runs.
+  CHECK(d->WriteMeta(Area::kClone, "c", {{"Owner", "x"}}).code() == Code::kInvalidArgument);
+  CHECK(d->WriteMeta(Area::kClone, "c", {{"k", "a\tb"}}).code() == Code::kInvalidArgument);
+  CHECK(d->ReadMeta(Area::kClone, "../c").status().code() == Code::kInvalidArgument);
+  s.CheckDone();
+
+  CHECK(ParseZfsUserProps("").value().empty());
+  CHECK_FALSE(ParseZfsUserProps("zdap:Bad\tx\n").ok());
+}
+
+TEST_CASE("zfs-commands: used bytes per volume from zfs get -Hp", "[storage][zfs]") {
+  Script s;
+  ExpectOpen(s);
+  auto d = MustOpen(s);
+  s.Expect("zfs get -Hp -o value used tank/zdap/clones/chinook-7f3a", "12288\n");
+  auto used = d->UsedBytes(Area::kClone, "chinook-7f3a");
+  REQUIRE(used.ok());
+  CHECK(*used == 12288u);
+  s.Expect("zfs get -Hp -o value used tank/zdap/snapshots/chinook:20261122T030405Z",
+           "2147549184\n");
+  CHECK(*d->UsedBytes(Area::kSnapshot, "chinook@20261122T030405Z") == 2147549184u);
+  s.Fail("zfs get -Hp -o value used tank/zdap/clones/gone",
+         NotFound("cannot open 'tank/zdap/clones/gone': dataset does not exist"));
+  CHECK(d->UsedBytes(Area::kClone, "gone").status().code() == Code::kNotFound);
+  s.CheckDone();
+
+  CHECK_FALSE(ParseZfsBytes("12.0K\n").ok());  // without -p
+  CHECK_FALSE(ParseZfsBytes("").ok());
+  CHECK_FALSE(ParseZfsBytes("1\n2\n").ok());
 }
 
 TEST_CASE("zfs-commands: parsing zfs list -H tables", "[storage][zfs]") {
