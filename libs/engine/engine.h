@@ -78,7 +78,7 @@ class Engine {
                                     int port) const = 0;
 };
 
-// The engine for `resource.engine` ("postgres"; mariadb/mysql come with their driver).
+// The engine for `resource.engine`: "postgres", "mariadb" or "mysql" (MariaDB binaries).
 Result<std::unique_ptr<Engine>> MakeEngine(const std::string& name);
 
 }  // namespace zdap::engine

@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <thread>
 
 #include "core/file_util.h"
 #include "core/log.h"
+#include "engine/dump_source.h"
 #include "engine/postgres_wire.h"
 #include "engine/probe_socket.h"
 
@@ -15,31 +17,6 @@ namespace zdap::engine {
 namespace {
 
 constexpr const char* kPgRoot = "/usr/lib/postgresql";
-
-// The last lines of a client's output that say what went wrong, with "<stdin>" (psql reads
-// the dump from its standard input) replaced by the dump's path.
-std::string ClientErrorSummary(const std::string& output, const std::string& source) {
-  std::string text = output;
-  for (size_t pos; (pos = text.find("<stdin>")) != std::string::npos;) {
-    text.replace(pos, 7, source);
-  }
-  std::vector<std::string> lines;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    std::string line = text.substr(start, end - start);
-    if (!line.empty()) lines.push_back(line);
-    start = end + 1;
-  }
-  std::string out;
-  size_t first = lines.size() > 6 ? lines.size() - 6 : 0;
-  for (size_t i = first; i < lines.size(); ++i) {
-    if (!out.empty()) out += " | ";
-    out += lines[i].substr(0, 500);
-  }
-  return out.empty() ? "no output" : out;
-}
 
 }  // namespace
 
@@ -210,50 +187,78 @@ ProbeResult PostgresEngine::Probe(const Endpoint& endpoint, const config::Resour
 Status PostgresEngine::Import(const config::Resource& resource, const Endpoint& endpoint,
                               const RunAs& run_as) {
   ZDAP_ASSIGN_OR_RETURN(std::string bin, BinDir(resource.version));
-  if (resource.source.dump.empty()) {
-    return Unprocessable(
-        fmt::format("resource '{}': only source.dump is supported by this "
-                    "version of zdap",
-                    resource.name));
-  }
-  auto run_psql = [&](const std::string& database, const std::string& file) -> Status {
-    if (!PathExists(file)) return NotFound(fmt::format("{}: no such file", file));
+  // Client arguments that reach the import server's unix socket as the resource's user.
+  auto connect_to = [&](std::vector<std::string> argv, const std::string& database) {
+    for (const std::string& arg :
+         {std::string("-h"), endpoint.socket_dir, std::string("-p"), std::to_string(endpoint.port),
+          std::string("-U"), resource.user, std::string("-d"), database}) {
+      argv.push_back(arg);
+    }
+    return argv;
+  };
+  auto psql = [&](const std::string& database) {
     SpawnOptions o;
-    // The file is opened by the daemon and given as standard input, so the unprivileged
-    // server user needs no access to the config dir.
-    o.argv = {bin + "/psql",
-              "-X",
-              "-q",
-              "-v",
-              "ON_ERROR_STOP=1",
-              "-h",
-              endpoint.socket_dir,
-              "-p",
-              std::to_string(endpoint.port),
-              "-U",
-              resource.user,
-              "-d",
-              database,
-              "-f",
-              "-"};
-    o.stdin_path = file;
+    // psql runs as the server's user: a dump can hold client commands (\!, \copy to a file).
+    o.argv = connect_to({bin + "/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1"}, database);
+    o.argv.push_back("-f");
+    o.argv.push_back("-");
     o.run_as = run_as;
     o.cwd = endpoint.socket_dir;
-    o.die_with_parent = true;
-    auto r = Run(o, std::chrono::hours(12));
-    if (!r.ok()) return r.status().Wrap("psql");
-    if (!r->ok()) {
-      return Unprocessable(
-          fmt::format("import of {} failed: {}", file, ClientErrorSummary(r->output, file)));
-    }
-    return Status::Ok();
+    return o;
   };
-  log::Info("postgres: importing {} into resource {}", resource.source.dump, resource.name);
-  // The dump may CREATE DATABASE and \c into it; start in the maintenance database.
-  ZDAP_RETURN_IF_ERROR(run_psql("postgres", resource.source.dump));
+  ZDAP_ASSIGN_OR_RETURN(DumpInput input, DumpInput::Open(resource, endpoint.socket_dir));
+  log::Info("postgres: importing {} ({}) into resource {}", input.label(),
+            DumpFormatName(input.format()), resource.name);
+  if (input.format() == DumpFormat::kPgCustom || input.format() == DumpFormat::kPgDirectory) {
+    // Archives restore into the resource's database, made here; objects are owned by the
+    // resource's user (--no-owner) and grants to roles that do not exist here are skipped.
+    SpawnOptions create = psql("postgres");
+    create.argv.resize(create.argv.size() - 2);
+    create.argv.push_back("-c");
+    create.argv.push_back(fmt::format("CREATE DATABASE \"{}\"", resource.source.database));
+    create.capture_output = true;
+    create.die_with_parent = true;
+    auto cr = Run(create, std::chrono::minutes(1));
+    if (!cr.ok()) return cr.status().Wrap("psql");
+    if (!cr->ok() && cr->output.find("already exists") == std::string::npos) {
+      return IoError(fmt::format("creating database {} failed: {}", resource.source.database,
+                                 ClientErrorSummary(cr->output, "psql")));
+    }
+    SpawnOptions restore;
+    restore.argv =
+        connect_to({bin + "/pg_restore", "--exit-on-error", "--no-owner", "--no-privileges"},
+                   resource.source.database);
+    restore.cwd = endpoint.socket_dir;
+    if (input.streamed()) {
+      // From a pipe pg_restore cannot seek, so it restores with one connection.
+      restore.run_as = run_as;
+      ZDAP_RETURN_IF_ERROR(RunImportClient(&input, restore, "pg_restore"));
+    } else {
+      // pg_restore opens the archive itself (each -j worker reopens it), as the daemon's user
+      // that could read the dump; it runs no client-side commands.
+      unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+      restore.argv.push_back(fmt::format("--jobs={}", cores));
+      restore.argv.push_back(input.label());
+      restore.capture_output = true;
+      restore.die_with_parent = true;
+      auto r = Run(restore, std::chrono::hours(12));
+      if (!r.ok()) return r.status().Wrap("pg_restore");
+      if (!r->ok()) {
+        return Unprocessable(fmt::format("import of {} failed: {}", input.label(),
+                                         ClientErrorSummary(r->output, input.label())));
+      }
+    }
+  } else {
+    // The dump may CREATE DATABASE and \c into it; start in the maintenance database.
+    ZDAP_RETURN_IF_ERROR(RunImportClient(&input, psql("postgres"), "psql"));
+  }
   for (const auto& after : resource.source.after) {
     log::Info("postgres: running {} on database {}", after, resource.source.database);
-    ZDAP_RETURN_IF_ERROR(run_psql(resource.source.database, after));
+    config::Resource one;
+    one.name = resource.name;
+    one.source.dump = after;
+    ZDAP_ASSIGN_OR_RETURN(DumpInput in, DumpInput::Open(one, endpoint.socket_dir));
+    ZDAP_RETURN_IF_ERROR(RunImportClient(&in, psql(resource.source.database), "psql"));
   }
   return Status::Ok();
 }
@@ -263,12 +268,6 @@ std::string PostgresEngine::ConnectionUri(const config::Resource& resource, cons
   std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
   return fmt::format("postgres://{}:{}@{}:{}/{}", UriEscape(resource.user),
                      UriEscape(resource.password), h, port, UriEscape(resource.source.database));
-}
-
-Result<std::unique_ptr<Engine>> MakeEngine(const std::string& name) {
-  if (name == "postgres") return std::unique_ptr<Engine>(std::make_unique<PostgresEngine>());
-  return Unprocessable(
-      fmt::format("engine '{}' is not supported yet by this build of zdapd", name));
 }
 
 }  // namespace zdap::engine

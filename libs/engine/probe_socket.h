@@ -20,6 +20,36 @@ struct ProbeExchange {
   std::string error;
 };
 
+// One probe connection for protocols that need several round trips (MySQL's login).
+// Every call is bounded by the deadline given to Open.
+class ProbeConnection {
+ public:
+  // Connects: TCP to host:port, or the unix socket at `unix_path` when host is empty.
+  // On failure transport() says how (kRefused: nobody listens yet).
+  ProbeConnection(const std::string& host, int port, const std::string& unix_path,
+                  std::chrono::steady_clock::time_point deadline);
+  ~ProbeConnection();
+  ProbeConnection(const ProbeConnection&) = delete;
+  ProbeConnection& operator=(const ProbeConnection&) = delete;
+
+  bool ok() const { return transport_ == ProbeTransport::kOk; }
+  ProbeTransport transport() const { return transport_; }
+  const std::string& error() const { return error_; }
+  bool Send(std::string_view request);
+  // Reads until `complete(received)` is true, EOF, 64 KiB or the deadline; clears the
+  // buffer first. False (with transport/error set) only on timeout or a socket error.
+  bool Receive(const std::function<bool(std::string_view)>& complete);
+  const std::string& received() const { return received_; }
+
+ private:
+  void Fail(ProbeTransport t, std::string error);
+  int fd_ = -1;
+  std::chrono::steady_clock::time_point deadline_;
+  ProbeTransport transport_ = ProbeTransport::kOk;
+  std::string error_;
+  std::string received_;
+};
+
 // Connects (TCP to host:port, or the unix socket at `unix_path` when host is empty), sends
 // `request`, and reads until `complete(received)` is true, EOF, 64 KiB, or the deadline.
 ProbeExchange Exchange(const std::string& host, int port, const std::string& unix_path,

@@ -1,0 +1,409 @@
+#include "engine/dump_source.h"
+
+#include <fcntl.h>
+#include <fmt/format.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+#include "core/file_util.h"
+#include "core/log.h"
+
+namespace zdap::engine {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A whole dump may take hours to load; a helper that outlives its client's EOF gets this long.
+constexpr auto kImportTimeout = std::chrono::hours(12);
+constexpr auto kHelperExitGrace = std::chrono::seconds(30);
+
+// Spawn's stdin_path/output_path take paths; a pipe end is reachable as one through procfs
+// (opened by the daemon, so no permission question arises for the child's user).
+std::string FdPath(int fd) {
+  return fmt::format("/proc/self/fd/{}", fd);
+}
+
+void CloseFd(int* fd) {
+  if (*fd >= 0) ::close(*fd);
+  *fd = -1;
+}
+
+Status MakePipe(int* read_end, int* write_end) {
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError("pipe", errno);
+  *read_end = p[0];
+  *write_end = p[1];
+  return Status::Ok();
+}
+
+// Spawn sends stdout and stderr to one place; a helper's stdout is data, so its stderr is
+// redirected to a file by a shell that then execs it (arguments stay arguments: "$@").
+std::vector<std::string> WithStderrTo(const std::string& stderr_file,
+                                      const std::vector<std::string>& argv) {
+  std::vector<std::string> out = {"/bin/sh", "-c", "exec \"$@\" 2>>\"$0\"", stderr_file};
+  out.insert(out.end(), argv.begin(), argv.end());
+  return out;
+}
+
+std::string Describe(const std::vector<std::string>& argv) {
+  std::string s;
+  for (const auto& a : argv) {
+    if (!s.empty()) s += ' ';
+    s += a;
+  }
+  return s.size() > 200 ? s.substr(0, 200) + "..." : s;
+}
+
+struct Helper {
+  std::string name;  // "gzip -dc", "command 'pg_dump ...'"
+  Subprocess process;
+  std::string stderr_file;
+  bool done = false;
+  int wait_status = 0;
+};
+
+}  // namespace
+
+struct DumpInput::State {
+  DumpFormat format = DumpFormat::kSql;
+  std::string label;
+  std::string path;  // the dump file or directory; "" when streamed
+  std::string scratch_dir;
+  std::vector<Helper> helpers;
+  int command_fd = -1;  // a command's stdout (read end), before the pump takes it
+  std::string head;     // bytes read from the command while sniffing its format
+  int stream_fd = -1;   // the read end a client gets
+  std::thread pump;
+  bool stdin_given = false;
+
+  ~State() {
+    CloseFd(&stream_fd);
+    for (auto& h : helpers) {
+      if (!h.done) {
+        h.process.Signal(SIGKILL);
+        (void)h.process.Wait();
+      }
+    }
+    if (pump.joinable()) pump.join();
+    CloseFd(&command_fd);
+  }
+
+  Status StartHelper(const std::string& name, const std::vector<std::string>& argv,
+                     const std::string& stdin_path, int* out_read_end) {
+    int w = -1;
+    ZDAP_RETURN_IF_ERROR(MakePipe(out_read_end, &w));
+    Helper h;
+    h.name = name;
+    h.stderr_file = fmt::format("{}/helper-{}.err", scratch_dir, helpers.size());
+    (void)::unlink(h.stderr_file.c_str());
+    SpawnOptions o;
+    o.argv = WithStderrTo(h.stderr_file, argv);
+    o.stdin_path = stdin_path;
+    o.output_path = FdPath(w);
+    o.die_with_parent = true;
+    auto child = Subprocess::Spawn(o);
+    CloseFd(&w);  // the child holds the write end now: its exit is the reader's EOF
+    if (!child.ok()) {
+      CloseFd(out_read_end);
+      return child.status().Wrap(name);
+    }
+    h.process = std::move(*child);
+    helpers.push_back(std::move(h));
+    return Status::Ok();
+  }
+
+  // Copies what was sniffed, then the rest of the command's output, into a new pipe.
+  Status StartPump(int* out_read_end) {
+    int w = -1;
+    ZDAP_RETURN_IF_ERROR(MakePipe(out_read_end, &w));
+    int from = command_fd;
+    command_fd = -1;
+    pump = std::thread([from, w, head = head]() {
+      // A client that quits early must turn into EPIPE here, not a process-wide SIGPIPE.
+      sigset_t pipe_set;
+      sigemptyset(&pipe_set);
+      sigaddset(&pipe_set, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
+      auto write_all = [w](const char* p, size_t n) {
+        while (n > 0) {
+          ssize_t k = ::write(w, p, n);
+          if (k < 0 && errno == EINTR) continue;
+          if (k <= 0) return false;
+          p += k;
+          n -= static_cast<size_t>(k);
+        }
+        return true;
+      };
+      std::vector<char> buf(1 << 16);
+      bool ok = write_all(head.data(), head.size());
+      while (ok) {
+        ssize_t n = ::read(from, buf.data(), buf.size());
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        ok = write_all(buf.data(), static_cast<size_t>(n));
+      }
+      ::close(from);
+      ::close(w);
+    });
+    return Status::Ok();
+  }
+};
+
+const char* DumpFormatName(DumpFormat format) {
+  switch (format) {
+    case DumpFormat::kSql:
+      return "SQL";
+    case DumpFormat::kSqlGzip:
+      return "gzip-compressed SQL";
+    case DumpFormat::kSqlZstd:
+      return "zstd-compressed SQL";
+    case DumpFormat::kPgCustom:
+      return "pg_dump custom format";
+    case DumpFormat::kPgDirectory:
+      return "pg_dump directory format";
+  }
+  return "?";
+}
+
+DumpFormat SniffDumpFormat(std::string_view head) {
+  if (head.substr(0, 2) == std::string_view("\x1f\x8b", 2)) return DumpFormat::kSqlGzip;
+  if (head.substr(0, 4) == std::string_view("\x28\xb5\x2f\xfd", 4)) return DumpFormat::kSqlZstd;
+  if (head.substr(0, 5) == "PGDMP") return DumpFormat::kPgCustom;
+  return DumpFormat::kSql;
+}
+
+Result<DumpFormat> DetectDumpFormat(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return NotFound(fmt::format("dump {}: {}", path, std::strerror(errno)));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    if (!PathExists(path + "/toc.dat")) {
+      return Unprocessable(fmt::format(
+          "dump {} is a directory without toc.dat: not a pg_dump directory-format dump", path));
+    }
+    return DumpFormat::kPgDirectory;
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("open dump " + path, errno);
+  char head[8];
+  ssize_t n = ::read(fd, head, sizeof head);
+  int err = errno;
+  ::close(fd);
+  if (n < 0) return ErrnoError("read dump " + path, err);
+  return SniffDumpFormat(std::string_view(head, static_cast<size_t>(n)));
+}
+
+DumpInput::DumpInput(std::unique_ptr<State> state) : state_(std::move(state)) {}
+DumpInput::DumpInput(DumpInput&&) noexcept = default;
+DumpInput& DumpInput::operator=(DumpInput&&) noexcept = default;
+DumpInput::~DumpInput() = default;
+
+DumpFormat DumpInput::format() const {
+  return state_->format;
+}
+const std::string& DumpInput::label() const {
+  return state_->label;
+}
+bool DumpInput::streamed() const {
+  return state_->path.empty();
+}
+
+Result<DumpInput> DumpInput::Open(const config::Resource& resource,
+                                  const std::string& scratch_dir) {
+  auto s = std::make_unique<State>();
+  s->scratch_dir = scratch_dir;
+  const auto& src = resource.source;
+  if (!src.url.empty()) {
+    return Unprocessable(fmt::format(
+        "resource '{}': source.url is not supported by this version of zdap; use dump, script "
+        "or command",
+        resource.name));
+  }
+  std::string dump = src.dump;
+  if (!src.script.empty()) {
+    std::string err_file = scratch_dir + "/script.err";
+    (void)::unlink(err_file.c_str());
+    SpawnOptions o;
+    o.argv = WithStderrTo(err_file, {src.script});
+    o.cwd = std::filesystem::path(src.script).parent_path().string();
+    o.capture_output = true;
+    o.die_with_parent = true;
+    log::Info("resource {}: running source.script {}", resource.name, src.script);
+    auto r = Run(o, kImportTimeout);
+    if (!r.ok()) return r.status().Wrap("source.script " + src.script);
+    if (!r->ok()) {
+      return Unprocessable(fmt::format("source.script {} {}: {}", src.script,
+                                       DescribeWaitStatus(r->wait_status),
+                                       ClientErrorSummary(TailFile(err_file, 6), src.script)));
+    }
+    std::string out = r->output;
+    while (!out.empty() && (out.back() == '\n' || out.back() == '\r' || out.back() == ' ')) {
+      out.pop_back();
+    }
+    dump = out.substr(out.rfind('\n') == std::string::npos ? 0 : out.rfind('\n') + 1);
+    if (dump.empty()) {
+      return Unprocessable(
+          fmt::format("source.script {} printed nothing: its last line of output must name a dump",
+                      src.script));
+    }
+    if (dump[0] != '/') dump = (std::filesystem::path(o.cwd) / dump).lexically_normal().string();
+  }
+  if (!dump.empty()) {
+    auto format = DetectDumpFormat(dump);
+    if (!format.ok()) {
+      return format.status().Wrap(fmt::format("resource '{}': source.{}", resource.name,
+                                              src.script.empty() ? "dump" : "script"));
+    }
+    s->format = *format;
+    s->path = dump;
+    s->label = dump;
+    return DumpInput(std::move(s));
+  }
+  // source.command: stream its stdout; the format shows in the first bytes.
+  s->label = fmt::format("command '{}'", Describe(src.command));
+  ZDAP_RETURN_IF_ERROR(s->StartHelper(s->label, src.command, "", &s->command_fd));
+  auto deadline = Clock::now() + kImportTimeout;
+  char buf[8];
+  while (s->head.size() < 5) {
+    pollfd p{s->command_fd, POLLIN, 0};
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return Unavailable(s->label + " produced no output in time");
+    int pr = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 60000)));
+    if (pr < 0 && errno != EINTR) return ErrnoError("poll", errno);
+    if (pr <= 0) continue;
+    ssize_t n = ::read(s->command_fd, buf, 5 - s->head.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    s->head.append(buf, static_cast<size_t>(n));
+  }
+  s->format = SniffDumpFormat(s->head);
+  return DumpInput(std::move(s));
+}
+
+Result<std::string> DumpInput::StdinPath() {
+  State& s = *state_;
+  if (s.stdin_given) return Internal("a dump input is read only once");
+  s.stdin_given = true;
+  std::string source;  // path of the (possibly compressed) bytes
+  if (!s.path.empty()) {
+    if (s.format == DumpFormat::kSql || s.format == DumpFormat::kPgCustom) return s.path;
+    if (s.format == DumpFormat::kPgDirectory) {
+      return Unprocessable(s.label + " is a directory: it cannot be read as a stream");
+    }
+    source = s.path;
+  } else {
+    int r = -1;
+    ZDAP_RETURN_IF_ERROR(s.StartPump(&r));
+    s.stream_fd = r;
+    source = FdPath(r);
+  }
+  if (s.format == DumpFormat::kSqlGzip || s.format == DumpFormat::kSqlZstd) {
+    std::vector<std::string> argv = s.format == DumpFormat::kSqlGzip
+                                        ? std::vector<std::string>{"gzip", "-dc"}
+                                        : std::vector<std::string>{"zstd", "-dcq"};
+    int r = -1;
+    ZDAP_RETURN_IF_ERROR(s.StartHelper(Describe(argv), argv, source, &r));
+    CloseFd(&s.stream_fd);  // the decompressor holds the pump's read end
+    s.stream_fd = r;
+  }
+  return FdPath(s.stream_fd);
+}
+
+Status DumpInput::Finish(bool client_ok) {
+  State& s = *state_;
+  CloseFd(&s.stream_fd);  // a writer still running now gets EPIPE
+  CloseFd(&s.command_fd);
+  if (!client_ok) {
+    for (auto& h : s.helpers) h.process.Signal(SIGKILL);
+  }
+  auto deadline = Clock::now() + kHelperExitGrace;
+  for (auto& h : s.helpers) {
+    bool exited = h.process.TryWait(&h.wait_status);
+    while (!exited && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      exited = h.process.TryWait(&h.wait_status);
+    }
+    if (!exited) {
+      h.process.Signal(SIGKILL);
+      auto st = h.process.Wait();
+      h.wait_status = st.ok() ? *st : 0;
+      h.done = true;
+      if (client_ok) return Unavailable(h.name + " did not exit after the import; killed it");
+      continue;
+    }
+    h.done = true;
+  }
+  if (s.pump.joinable()) s.pump.join();
+  for (auto& h : s.helpers) {
+    if (ExitedZero(h.wait_status)) continue;
+    bool killed_by_us = !client_ok && WIFSIGNALED(h.wait_status) &&
+                        (WTERMSIG(h.wait_status) == SIGKILL || WTERMSIG(h.wait_status) == SIGPIPE);
+    if (killed_by_us) continue;
+    std::string err = TailFile(h.stderr_file, 6);
+    while (!err.empty() && err.back() == '\n') err.pop_back();
+    for (auto& c : err) c = c == '\n' ? ' ' : c;
+    return Unprocessable(fmt::format("{} {}{}{}", h.name, DescribeWaitStatus(h.wait_status),
+                                     err.empty() ? "" : ": ", err));
+  }
+  return Status::Ok();
+}
+
+std::string ClientErrorSummary(const std::string& output, const std::string& source) {
+  std::string text = output;
+  for (size_t pos; (pos = text.find("<stdin>")) != std::string::npos;) {
+    text.replace(pos, 7, source);
+  }
+  std::vector<std::string> lines;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(start, end - start);
+    if (!line.empty()) lines.push_back(line);
+    start = end + 1;
+  }
+  std::string out;
+  size_t first = lines.size() > 6 ? lines.size() - 6 : 0;
+  for (size_t i = first; i < lines.size(); ++i) {
+    if (!out.empty()) out += " | ";
+    out += lines[i].substr(0, 500);
+  }
+  return out.empty() ? "no output" : out;
+}
+
+Status RunImportClient(DumpInput* input, SpawnOptions client, const std::string& client_name) {
+  auto stdin_path = input->StdinPath();
+  if (!stdin_path.ok()) {
+    (void)input->Finish(false);
+    return stdin_path.status();
+  }
+  client.stdin_path = *stdin_path;
+  client.capture_output = true;
+  client.die_with_parent = true;
+  auto r = Run(client, kImportTimeout);
+  bool ok = r.ok() && r->ok();
+  Status helpers = input->Finish(ok);
+  if (!r.ok()) return r.status().Wrap(client_name);
+  if (!r->ok()) {
+    std::string msg = fmt::format("import of {} failed: {}", input->label(),
+                                  ClientErrorSummary(r->output, input->label()));
+    if (!helpers.ok()) msg += " (" + helpers.message() + ")";
+    return Unprocessable(msg);
+  }
+  if (!helpers.ok()) {
+    return Unprocessable(fmt::format("import of {} failed: {}", input->label(), helpers.message()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace zdap::engine

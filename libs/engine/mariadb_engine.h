@@ -1,0 +1,37 @@
+// The mariadb engine (also serving the name "mysql"): MariaDB 10.4+ from the distribution's
+// packages (mariadbd, mariadb-install-db, the mariadb client), or MySQL-named binaries.
+#pragma once
+
+#include <string>
+
+#include "engine/engine.h"
+
+namespace zdap::engine {
+
+class MariadbEngine : public Engine {
+ public:
+  explicit MariadbEngine(std::string name) : name_(std::move(name)) {}
+  const char* name() const override { return name_.c_str(); }
+  int default_port() const override { return 3306; }
+  const char* admin_database() const override { return "mysql"; }
+
+  Status InitDataDir(const config::Resource& resource, const std::string& data_dir,
+                     const std::string& scratch_dir, const RunAs& run_as) override;
+  Result<ServerSpec> ServerCommand(const config::Resource& resource, const std::string& data_dir,
+                                   const std::string& run_dir, const std::string& bind,
+                                   int port) const override;
+  ProbeResult Probe(const Endpoint& endpoint, const config::Resource& resource,
+                    std::chrono::milliseconds timeout) const override;
+  Status Import(const config::Resource& resource, const Endpoint& endpoint,
+                const RunAs& run_as) override;
+  std::string ConnectionUri(const config::Resource& resource, const std::string& host,
+                            int port) const override;
+
+  // The server's unix socket inside a run dir (Endpoint::socket_dir).
+  static std::string SocketPath(const std::string& run_dir);
+
+ private:
+  std::string name_;
+};
+
+}  // namespace zdap::engine

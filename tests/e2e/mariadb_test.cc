@@ -1,0 +1,90 @@
+// End to end through the real zdapd with the mariadb engine on the process runtime: refresh
+// from the Chinook MySQL dump, clones as running MariaDB servers, queried with the mariadb
+// client over TCP with the resource's password.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+
+#include "e2e/zdapd_fixture.h"
+
+using namespace zdap::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::string MariadbResource(const std::string& dump, const std::string& database) {
+  return "name: chinook\nengine: mariadb\nsource:\n  dump: " + dump + "\n  database: " + database +
+         "\nclone:\n  ttl: 1h\ncredentials: {user: root, password: zdap}\n";
+}
+
+std::string CountInvoiceLines(int port) {
+  std::string out;
+  int rc = Shell("MYSQL_PWD=zdap mariadb --no-defaults -N -B --connect-timeout=10 -h127.0.0.1 -P" +
+                     std::to_string(port) + " -uroot Chinook -e 'SELECT COUNT(*) FROM InvoiceLine'",
+                 &out);
+  INFO(out);
+  CHECK(rc == 0);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
+long long MillisSince(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t).count();
+}
+
+}  // namespace
+
+TEST_CASE("mariadb: refresh, clones answer the mariadb client, destroy leaves nothing") {
+  ZdapdFixture d("", MariadbResource(ChinookDir() + "/Chinook_MySql.sql", "Chinook"));
+  std::string out;
+  auto t = Clock::now();
+  int rc = d.Host("refresh chinook", &out);
+  INFO(out);
+  REQUIRE(rc == 0);
+  WARN("mariadb: refresh of Chinook took " << MillisSince(t) << " ms");
+  d.Start();
+
+  std::string body;
+  std::vector<int> ports;
+  for (const char* name : {"maria-a", "maria-b"}) {
+    t = Clock::now();
+    int code = d.Call("POST", "/v1/resources/chinook/clones",
+                      std::string("{\"name\":\"") + name + "\"}", &body);
+    INFO(body << d.LogText());
+    REQUIRE(code == 201);
+    REQUIRE(JsonField(body, "state") == "ready");
+    WARN("mariadb: clone " << name << " ready in " << MillisSince(t) << " ms");
+    CHECK(JsonField(body, "uri").rfind("mysql://root:zdap@", 0) == 0);
+    ports.push_back(std::stoi(JsonField(body, "port")));
+  }
+  CHECK(CountInvoiceLines(ports[0]) == "2240");
+  // A write in one clone stays in that clone.
+  REQUIRE(Shell("MYSQL_PWD=zdap mariadb --no-defaults -h127.0.0.1 -P" + std::to_string(ports[0]) +
+                " -uroot Chinook -e 'DELETE FROM InvoiceLine'") == 0);
+  CHECK(CountInvoiceLines(ports[0]) == "0");
+  CHECK(CountInvoiceLines(ports[1]) == "2240");
+
+  for (const char* name : {"maria-a", "maria-b"}) {
+    CHECK(d.Call("DELETE", std::string("/v1/clones/") + name, "", &body) == 204);
+  }
+  CHECK_FALSE(ServersRunUnder(d.data_dir() + "/"));
+}
+
+TEST_CASE("mariadb: a dump with an error fails the refresh with its line, leaving nothing") {
+  TempDir dumps("zdap-bad-mysql-dump");
+  std::string dump = dumps.path() + "/bad.sql";
+  std::ofstream(dump) << "CREATE TABLE ok (x INT);\nINSERT INTO ok VALUES (1);\nSELEC oops;\n";
+  ZdapdFixture d("", MariadbResource(dump, "app"));
+  std::string out;
+  CHECK(d.Host("refresh chinook", &out) != 0);
+  INFO(out);
+  CHECK(out.find(dump) != std::string::npos);
+  CHECK(out.find("ERROR 1064 (42000) at line 3") != std::string::npos);
+  std::string left;
+  Shell("ls -A " + d.data_dir() + "/store/volumes " + d.data_dir() + "/store/snapshots " +
+            d.data_dir() + "/run",
+        &left);
+  CHECK(left.find("chinook") == std::string::npos);
+  CHECK(left.find("import") == std::string::npos);
+  CHECK_FALSE(ServersRunUnder(d.data_dir() + "/"));
+}

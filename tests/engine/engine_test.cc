@@ -1,0 +1,362 @@
+// The engines against real servers: MariaDB 10.11 and PostgreSQL 15 started by the process
+// runtime as the unprivileged server user, the Chinook dumps in every supported format and
+// source kind, counted through the real mariadb and psql clients.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "core/file_util.h"
+#include "engine/engine.h"
+#include "engine/mariadb_engine.h"
+#include "runtime/runtime.h"
+#include "support/test_env.h"
+
+using namespace zdap;
+using namespace zdap::test;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr const char* kPassword = "z'd\"ap pw";  // quotes and a space: quoting must hold
+
+// Ports of this test's TCP listeners: inside the range reserved for it.
+int TestPort(int offset) {
+  return 49000 + static_cast<int>(::getpid() % 40) * 10 + offset;
+}
+
+std::optional<RunAs> ServerUser() {
+  auto u = runtime::ResolveServerUser("");
+  REQUIRE(u.ok());
+  return *u;
+}
+
+// One server of one engine in a temp dir, as zdapd would run it.
+class EngineServer {
+ public:
+  EngineServer(const std::string& engine_name, config::Resource resource)
+      : resource_(std::move(resource)), user_(ServerUser()), runtime_(user_) {
+    resource_.engine = engine_name;
+    auto e = engine::MakeEngine(engine_name);
+    REQUIRE(e.ok());
+    engine_ = std::move(*e);
+    data_dir_ = dir_.path() + "/data";
+    run_dir_ = dir_.path() + "/run";
+    REQUIRE(Shell("mkdir -m 0700 " + data_dir_ + " " + run_dir_) == 0);
+    if (user_) {
+      REQUIRE(Shell("chown -R " + user_->name + " " + dir_.path()) == 0);
+    }
+    RunAs who = user_.value_or(RunAs{::geteuid(), ::getegid(), "", "/"});
+    Status st = engine_->InitDataDir(resource_, data_dir_, run_dir_, who);
+    INFO(st.message());
+    REQUIRE(st.ok());
+  }
+  ~EngineServer() { Stop(); }
+
+  // Starts the server (unix socket only when bind is empty) and waits until it is ready.
+  void Start(const std::string& bind = "", int port = 0) {
+    if (port == 0) port = engine_->default_port();
+    auto spec = engine_->ServerCommand(resource_, data_dir_, run_dir_, bind, port);
+    REQUIRE(spec.ok());
+    spec_ = *spec;
+    for (const auto& f : spec_.stale_files) ::unlink(f.c_str());
+    runtime::StartOptions options;
+    options.resource = &resource_;
+    options.run_dir = run_dir_;
+    options.clone = "engine-test";
+    auto h = runtime_.Start(spec_, options);
+    REQUIRE(h.ok());
+    handle_ = *h;
+    endpoint_ = {};
+    endpoint_.port = port;
+    if (bind.empty()) {
+      endpoint_.socket_dir = run_dir_;
+    } else {
+      endpoint_.host = bind;
+    }
+    config::Resource probe_as = resource_;
+    probe_as.source.database = engine_->admin_database();
+    auto deadline = Clock::now() + std::chrono::seconds(60);
+    engine::ProbeResult last;
+    while (Clock::now() < deadline && runtime_.IsRunning(handle_)) {
+      last = engine_->Probe(endpoint_, probe_as, std::chrono::seconds(2));
+      if (last.readiness == engine::Readiness::kReady) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    FAIL("server not ready: " << last.detail << "\n" << TailFile(spec_.log_path, 20));
+  }
+
+  void Stop() {
+    if (handle_.pid > 0) {
+      CHECK(runtime_.Stop(handle_, data_dir_, spec_.stop_signal, std::chrono::seconds(30)).ok());
+      handle_.pid = -1;
+    }
+  }
+
+  Status Import(const config::Resource& r) {
+    RunAs who = user_.value_or(RunAs{::geteuid(), ::getegid(), "", "/"});
+    return engine_->Import(r, endpoint_, who);
+  }
+
+  engine::ProbeResult Probe(const config::Resource& r) const {
+    return engine_->Probe(endpoint_, r, std::chrono::seconds(5));
+  }
+
+  // Runs SQL through the engine's own command-line client as the server's user; trimmed output.
+  std::string Query(const std::string& sql, const std::string& database) const {
+    std::string cmd;
+    std::string as = user_ ? "runuser -u " + user_->name + " -- " : "";
+    if (resource_.engine == "postgres") {
+      cmd = as + "psql -X -qtA -h " + run_dir_ + " -U " + resource_.user + " -d " + database +
+            " -c \"" + sql + "\"";
+    } else {
+      cmd = as + "mariadb --no-defaults -N -B -S " + engine::MariadbEngine::SocketPath(run_dir_) +
+            " -u " + (user_ ? user_->name : "root") + " -D " + database + " -e \"" + sql + "\"";
+    }
+    std::string out;
+    int rc = Shell(cmd, &out);
+    INFO(cmd << "\n" << out);
+    CHECK(rc == 0);
+    while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+    return out;
+  }
+
+  const config::Resource& resource() const { return resource_; }
+  const std::string& dir() const { return dir_.path(); }
+  const std::string& data_dir() const { return data_dir_; }
+  pid_t pid() const { return handle_.pid; }
+  engine::Engine& engine() { return *engine_; }
+
+ private:
+  TempDir dir_{"zdap-engine"};
+  config::Resource resource_;
+  std::optional<RunAs> user_;
+  runtime::ProcessRuntime runtime_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::string data_dir_, run_dir_;
+  engine::ServerSpec spec_;
+  runtime::ServerHandle handle_;
+  engine::Endpoint endpoint_;
+};
+
+config::Resource MariadbChinook() {
+  config::Resource r;
+  r.name = "chinook";
+  r.engine = "mariadb";
+  r.user = "root";
+  r.password = kPassword;
+  r.source.dump = ChinookDir() + "/Chinook_MySql.sql";
+  r.source.database = "Chinook";
+  return r;
+}
+
+config::Resource PostgresChinook() {
+  config::Resource r;
+  r.name = "chinook";
+  r.engine = "postgres";
+  r.user = "postgres";
+  r.password = kPassword;
+  r.source.dump = ChinookDir() + "/Chinook_PostgreSql.sql";
+  r.source.database = "chinook";
+  return r;
+}
+
+void WriteText(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+// A dump whose third line is not SQL.
+std::string FailingDump(const std::string& dir, const std::string& create_table) {
+  std::string path = dir + "/broken.sql";
+  WriteText(path, create_table + "\n-- second line\nTHIS IS NOT SQL;\nSELECT 1;\n");
+  return path;
+}
+
+}  // namespace
+
+TEST_CASE("mariadb: Chinook imports in every source kind; probes log in for real") {
+  EngineServer s("mariadb", MariadbChinook());
+  s.Start();
+  auto start = Clock::now();
+  Status st = s.Import(s.resource());
+  INFO(st.message());
+  REQUIRE(st.ok());
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count();
+  WARN("mariadb: Chinook import took " << ms << " ms");
+  CHECK(s.Query("SELECT COUNT(*) FROM InvoiceLine", "Chinook") == "2240");
+  CHECK(s.Probe(s.resource()).readiness == engine::Readiness::kReady);
+
+  std::string dump = s.resource().source.dump;
+  SECTION(".sql.gz and .sql.zst, with after scripts") {
+    REQUIRE(Shell("gzip -c " + dump + " > " + s.dir() + "/c.sql.gz") == 0);
+    REQUIRE(Shell("zstd -q -c " + dump + " > " + s.dir() + "/c.sql.zst") == 0);
+    WriteText(s.dir() + "/after.sql", "DELETE FROM InvoiceLine WHERE InvoiceLineId > 2000;\n");
+    for (const char* ext : {".sql.gz", ".sql.zst"}) {
+      config::Resource r = s.resource();
+      r.source.dump = s.dir() + "/c" + ext;
+      r.source.after = {s.dir() + "/after.sql"};
+      st = s.Import(r);
+      INFO(ext << ": " << st.message());
+      REQUIRE(st.ok());
+      CHECK(s.Query("SELECT COUNT(*) FROM InvoiceLine", "Chinook") == "2000");
+    }
+  }
+  SECTION("source.script prints a dump path; source.command streams one (gzip, sniffed)") {
+    REQUIRE(Shell("gzip -c " + dump + " > " + s.dir() + "/c.sql.gz") == 0);
+    WriteText(s.dir() + "/fetch.sh",
+              "#!/bin/sh\necho fetching >&2\necho some progress\necho c.sql.gz\n");
+    REQUIRE(Shell("chmod 755 " + s.dir() + "/fetch.sh") == 0);
+    config::Resource by_script = s.resource();
+    by_script.source.dump.clear();
+    by_script.source.script = s.dir() + "/fetch.sh";
+    st = s.Import(by_script);
+    INFO(st.message());
+    REQUIRE(st.ok());
+    CHECK(s.Query("SELECT COUNT(*) FROM InvoiceLine", "Chinook") == "2240");
+
+    config::Resource by_command = s.resource();
+    by_command.source.dump.clear();
+    by_command.source.command = {"cat", s.dir() + "/c.sql.gz"};
+    st = s.Import(by_command);
+    INFO(st.message());
+    REQUIRE(st.ok());
+    CHECK(s.Query("SELECT COUNT(*) FROM InvoiceLine", "Chinook") == "2240");
+
+    config::Resource failing = s.resource();
+    failing.source.dump.clear();
+    failing.source.command = {"sh", "-c", "echo 'SELECT 1;'; echo 'upstream is down' >&2; exit 3"};
+    st = s.Import(failing);
+    CHECK_FALSE(st.ok());
+    CHECK_THAT(st.message(),
+               Catch::Contains("upstream is down") && Catch::Contains("exited with status 3"));
+  }
+  SECTION("a failing dump reports the client's message with its line, plain and compressed") {
+    std::string broken = FailingDump(s.dir(), "CREATE TABLE IF NOT EXISTS ok_before (id INT);");
+    config::Resource r = s.resource();
+    r.source.dump = broken;
+    st = s.Import(r);
+    REQUIRE_FALSE(st.ok());
+    CHECK_THAT(st.message(), Catch::Contains(broken) && Catch::Contains("ERROR 1064") &&
+                                 Catch::Contains("at line 3"));
+    REQUIRE(Shell("zstd -q -c " + broken + " > " + broken + ".zst") == 0);
+    r.source.dump = broken + ".zst";
+    st = s.Import(r);
+    REQUIRE_FALSE(st.ok());
+    CHECK_THAT(st.message(), Catch::Contains("at line 3"));
+    r.source.dump = s.dir() + "/missing.sql";
+    st = s.Import(r);
+    CHECK_THAT(st.message(), Catch::Contains("missing.sql"));
+  }
+  SECTION("a clone-like restart on TCP: login over TCP, data dir one whole argument") {
+    s.Stop();
+    int port = TestPort(1);
+    s.Start("127.0.0.1", port);
+    auto cmdline = ReadFile("/proc/" + std::to_string(s.pid()) + "/cmdline");
+    REQUIRE(cmdline.ok());
+    CHECK(cmdline->find(std::string(1, '\0') + s.data_dir() + std::string(1, '\0')) !=
+          std::string::npos);
+    CHECK(cmdline->find(kPassword) == std::string::npos);
+    CHECK(s.Probe(s.resource()).readiness == engine::Readiness::kReady);
+    // Over TCP only the password logs in (the socket also admits root by OS identity).
+    config::Resource wrong = s.resource();
+    wrong.password = "not it";
+    auto refused = s.Probe(wrong);
+    CHECK(refused.readiness == engine::Readiness::kDown);
+    CHECK_THAT(refused.detail, Catch::Contains("refused") && Catch::Contains("1045"));
+    std::string out;
+    std::string pw = std::string(kPassword);
+    // The password with its quotes, for sh: 'z'\''d"ap pw'
+    std::string quoted = "'z'\\''d\"ap pw'";
+    int rc =
+        Shell("MYSQL_PWD=" + quoted + " mariadb --no-defaults -N -B -h127.0.0.1 -P" +
+                  std::to_string(port) + " -uroot Chinook -e 'SELECT COUNT(*) FROM InvoiceLine'",
+              &out);
+    INFO(out);
+    CHECK(rc == 0);
+    CHECK(out == "2240\n");
+    CHECK(s.engine().ConnectionUri(s.resource(), "127.0.0.1", port) ==
+          "mysql://root:z%27d%22ap%20pw@127.0.0.1:" + std::to_string(port) + "/Chinook");
+  }
+}
+
+TEST_CASE("mariadb: a non-root resource user gets its own account") {
+  config::Resource r = MariadbChinook();
+  r.user = "app";
+  EngineServer s("mysql", r);
+  s.Start();
+  Status st = s.Import(s.resource());
+  INFO(st.message());
+  REQUIRE(st.ok());
+  CHECK(s.Query("SELECT COUNT(*) FROM InvoiceLine", "Chinook") == "2240");
+  CHECK(s.Probe(s.resource()).readiness == engine::Readiness::kReady);
+}
+
+TEST_CASE("postgres: Chinook as SQL, custom and directory archives, command and after") {
+  EngineServer s("postgres", PostgresChinook());
+  s.Start();
+  Status st = s.Import(s.resource());
+  INFO(st.message());
+  REQUIRE(st.ok());
+  CHECK(s.Query("SELECT count(*) FROM invoice_line", "chinook") == "2240");
+
+  // Archives made from the imported server, then restored into a fresh database.
+  std::string as = ::geteuid() == 0 ? "runuser -u postgres -- " : "";
+  std::string run_dir = s.dir() + "/run";
+  REQUIRE(Shell(as + "pg_dump -h " + run_dir + " -U postgres -Fc -f " + s.dir() +
+                "/c.dump chinook") == 0);
+  REQUIRE(Shell(as + "pg_dump -h " + run_dir + " -U postgres -Fd -j 2 -f " + s.dir() +
+                "/c.dir chinook") == 0);
+  WriteText(s.dir() + "/after.sql", "DELETE FROM invoice_line WHERE invoice_line_id > 2000;\n");
+  auto fresh = [&]() { s.Query("DROP DATABASE chinook", "postgres"); };
+
+  SECTION("custom format (pg_restore -j), directory format, after scripts") {
+    for (const char* name : {"/c.dump", "/c.dir"}) {
+      fresh();
+      config::Resource r = s.resource();
+      r.source.dump = s.dir() + name;
+      r.source.after = {s.dir() + "/after.sql"};
+      st = s.Import(r);
+      INFO(name << ": " << st.message());
+      REQUIRE(st.ok());
+      CHECK(s.Query("SELECT count(*) FROM invoice_line", "chinook") == "2000");
+    }
+  }
+  SECTION("a command streaming a custom archive; a script naming a .sql.zst") {
+    fresh();
+    config::Resource r = s.resource();
+    r.source.dump.clear();
+    r.source.command = {"cat", s.dir() + "/c.dump"};
+    st = s.Import(r);
+    INFO(st.message());
+    REQUIRE(st.ok());
+    CHECK(s.Query("SELECT count(*) FROM invoice_line", "chinook") == "2240");
+
+    fresh();
+    REQUIRE(Shell("zstd -q -c " + PostgresChinook().source.dump + " > " + s.dir() + "/c.sql.zst") ==
+            0);
+    WriteText(s.dir() + "/fetch.sh", "#!/bin/sh\necho " + s.dir() + "/c.sql.zst\n");
+    REQUIRE(Shell("chmod 755 " + s.dir() + "/fetch.sh") == 0);
+    r.source.command.clear();
+    r.source.script = s.dir() + "/fetch.sh";
+    st = s.Import(r);
+    INFO(st.message());
+    REQUIRE(st.ok());
+    CHECK(s.Query("SELECT count(*) FROM invoice_line", "chinook") == "2240");
+  }
+  SECTION("a failing dump reports psql's message with the dump's path and line") {
+    std::string broken = FailingDump(s.dir(), "CREATE TABLE IF NOT EXISTS ok_before (id int);");
+    config::Resource r = s.resource();
+    r.source.dump = broken;
+    st = s.Import(r);
+    REQUIRE_FALSE(st.ok());
+    CHECK_THAT(st.message(), Catch::Contains(broken + ":3:") && Catch::Contains("syntax error"));
+    REQUIRE(Shell("gzip -c " + broken + " > " + broken + ".gz") == 0);
+    r.source.dump = broken + ".gz";
+    st = s.Import(r);
+    REQUIRE_FALSE(st.ok());
+    CHECK_THAT(st.message(), Catch::Contains(broken + ".gz:3:"));
+  }
+}
