@@ -123,7 +123,7 @@ int main(int argc, char** argv) {
       "data-dir", po::value<std::string>(),
       "where snapshots, clones and the catalog live (default ./zdap-data)")(
       "storage", po::value<std::string>(), "storage driver: auto, btrfs, copy")(
-      "runtime", po::value<std::string>(), "runtime driver: process")(
+      "runtime", po::value<std::string>(), "runtime driver: process, docker")(
       "runtime-user", po::value<std::string>(), "user the database servers run as")(
       "clone-ports", po::value<std::string>(), "clone port range, e.g. 6000-6999")(
       "clone-bind", po::value<std::string>(), "address clone servers listen on")(

@@ -61,6 +61,7 @@ json::object RecordFields(const CloneRecord& r) {
 std::string SerializeRecord(const CloneRecord& r) {
   json::object o = RecordFields(r);
   o["pid"] = r.pid;
+  if (!r.container_id.empty()) o["container"] = r.container_id;
   return json::serialize(o) + "\n";
 }
 
@@ -97,6 +98,10 @@ Result<CloneRecord> ParseRecord(const std::string& text) {
   int64_t port = 0, pid = -1;
   ZDAP_RETURN_IF_ERROR(integer("port", &port));
   ZDAP_RETURN_IF_ERROR(integer("pid", &pid));
+  // Absent in records written before the docker runtime existed.
+  if (auto it = o.find("container"); it != o.end() && it->value().is_string()) {
+    r.container_id = std::string(it->value().as_string());
+  }
   if (port < 0 || port > 65535) return InvalidArgument("clone record: bad port");
   r.port = static_cast<int>(port);
   r.pid = static_cast<pid_t>(pid);

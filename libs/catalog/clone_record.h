@@ -23,7 +23,8 @@ struct CloneRecord {
   std::string owner;
   CloneState state = CloneState::kCreating;
   int port = 0;
-  pid_t pid = -1;  // the server's process (process runtime)
+  pid_t pid = -1;            // the server's process (process runtime)
+  std::string container_id;  // the server's container (docker runtime)
   SystemTime created_at{};
   std::optional<SystemTime> expires_at;
   bool is_protected = false;

@@ -79,14 +79,19 @@ Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config)
   sc.driver = config.storage_driver;
   sc.path = config.StorePath();
   ZDAP_ASSIGN_OR_RETURN(o->store_, storage::OpenStore(sc));
-  if (config.runtime_driver != "process") {
-    return Unprocessable(
-        fmt::format("runtime '{}' is not supported yet by this build of zdapd; "
-                    "use runtime.driver: process",
-                    config.runtime_driver));
-  }
   ZDAP_ASSIGN_OR_RETURN(o->run_as_, runtime::ResolveServerUser(config.runtime_user));
-  o->runtime_ = std::make_unique<runtime::ProcessRuntime>(o->run_as_);
+  if (config.runtime_driver == "docker") {
+    runtime::DockerRuntimeOptions d;
+    d.socket = config.docker_socket;
+    d.origin = std::filesystem::absolute(config.data_dir).lexically_normal().string();
+    d.run_as = o->run_as_;
+    ZDAP_ASSIGN_OR_RETURN(o->runtime_, runtime::OpenDockerRuntime(d));
+  } else if (config.runtime_driver == "process") {
+    o->runtime_ = std::make_unique<runtime::ProcessRuntime>(o->run_as_);
+  } else {
+    return InvalidArgument(
+        fmt::format("'{}' is not a runtime: use process or docker", config.runtime_driver));
+  }
   ZDAP_ASSIGN_OR_RETURN(o->catalog_, catalog::Catalog::Open(config.data_dir + "/catalog"));
   o->ports_ = std::make_unique<catalog::PortAllocator>(config.clone_bind, config.clone_port_first,
                                                        config.clone_port_last);
@@ -157,22 +162,55 @@ Result<std::vector<SnapshotInfo>> Origin::Snapshots(const std::string& resource)
   return out;
 }
 
-bool Origin::IsServerOf(pid_t pid, const std::string& data_dir) const {
-  if (pid <= 0) return false;
-  auto cmdline = ReadFile(fmt::format("/proc/{}/cmdline", pid), 65536);
-  if (!cmdline.ok()) return false;
-  // argv is NUL-separated; the data dir is one whole argument.
-  std::string needle = std::string(1, '\0') + data_dir + std::string(1, '\0');
-  return cmdline->find(needle) != std::string::npos;
+runtime::ServerHandle Origin::HandleOf(const CloneRecord& record) {
+  runtime::ServerHandle h;
+  h.pid = record.pid;
+  h.container_id = record.container_id;
+  return h;
 }
 
-Result<pid_t> Origin::StartAndWait(const config::Resource& resource, const std::string& data_dir,
-                                   const std::string& run_dir, const std::string& bind, int port,
-                                   std::chrono::milliseconds deadline) {
+void Origin::StopOrphanServer(const std::string& data_dir, const std::string& run_dir,
+                              const config::Resource* resource) {
+  // The record that knew the server is gone; the engine's pid file in the run dir names it.
+  // Without the resource, ask each engine in use where its pid file would be.
+  std::vector<const config::Resource*> candidates;
+  if (resource != nullptr) {
+    candidates.push_back(resource);
+  } else {
+    std::set<std::string> seen;
+    for (const auto& r : resources_) {
+      if (seen.insert(r.engine).second) candidates.push_back(&r);
+    }
+  }
+  for (const config::Resource* r : candidates) {
+    auto spec = EngineFor(*r)->ServerCommand(*r, data_dir, run_dir, "", 0);
+    if (!spec.ok() || spec->pid_file.empty()) continue;
+    auto pidtext = ReadFile(spec->pid_file, 4096);
+    if (!pidtext.ok()) continue;
+    runtime::ServerHandle h;
+    h.pid = static_cast<pid_t>(std::atol(pidtext->c_str()));
+    if (!runtime_->Owns(h, data_dir)) continue;
+    log::Warn("recover: stopping {} server pid {} of {}", EngineFor(*r)->name(), h.pid, data_dir);
+    (void)runtime_->Stop(h, data_dir, spec->stop_signal, std::chrono::seconds(10));
+    return;
+  }
+}
+
+Result<runtime::ServerHandle> Origin::StartAndWait(
+    const config::Resource& resource, const std::string& data_dir, const std::string& run_dir,
+    const std::string& bind, int port, const std::string& clone, const std::string& owner) {
   engine::Engine* engine = EngineFor(resource);
   ZDAP_ASSIGN_OR_RETURN(engine::ServerSpec spec,
                         engine->ServerCommand(resource, data_dir, run_dir, bind, port));
-  ZDAP_ASSIGN_OR_RETURN(runtime::ServerHandle handle, runtime_->Start(spec));
+  // A server killed without a clean shutdown (or a snapshot taken from one) leaves files that
+  // would stop this start; nothing runs from this data dir now, so they are stale.
+  for (const auto& stale : spec.stale_files) ::unlink(stale.c_str());
+  runtime::StartOptions where;
+  where.resource = &resource;
+  where.run_dir = run_dir;
+  where.clone = clone;
+  where.owner = owner;
+  ZDAP_ASSIGN_OR_RETURN(runtime::ServerHandle handle, runtime_->Start(spec, where));
   engine::Endpoint ep;
   ep.port = port;
   if (bind.empty()) {
@@ -180,26 +218,27 @@ Result<pid_t> Origin::StartAndWait(const config::Resource& resource, const std::
   } else {
     ep.host = (bind == "0.0.0.0" || bind == "*") ? "127.0.0.1" : (bind == "::" ? "::1" : bind);
   }
-  auto until = Clock::now() + deadline;
+  auto until = Clock::now() + kStartDeadline;
   // Probe with a short, growing back-off: a connect on loopback costs microseconds, and a
   // fresh clone of a cleanly stopped server is usually up within tens of milliseconds.
   auto pause = std::chrono::microseconds(500);
   engine::ProbeResult last;
   config::Resource probe_as = resource;
-  if (bind.empty()) probe_as.source.database = "postgres";  // import: the db may not exist yet
+  if (bind.empty()) probe_as.source.database = engine->admin_database();  // import: no db yet
   for (;;) {
     last = engine->Probe(ep, probe_as, std::chrono::seconds(2));
-    if (last.readiness == engine::Readiness::kReady) return handle.pid;
+    if (last.readiness == engine::Readiness::kReady) return handle;
     if (!runtime_->IsRunning(handle)) {
-      return Unavailable(fmt::format("the {} server exited during start-up: {}", engine->name(),
-                                     TailFile(spec.log_path, 12)));
+      std::string tail = runtime_->LogTail(handle, spec, 12);
+      (void)runtime_->Stop(handle, data_dir, SIGKILL, std::chrono::seconds(5));  // docker: rm
+      return Unavailable(
+          fmt::format("the {} server exited during start-up: {}", engine->name(), tail));
     }
     if (Clock::now() >= until) {
-      (void)runtime_->Stop(handle, SIGKILL, std::chrono::seconds(5));
-      return Unavailable(
-          fmt::format("the {} server did not become ready within {} s ({}): {}", engine->name(),
-                      std::chrono::duration_cast<std::chrono::seconds>(deadline).count(),
-                      last.detail, TailFile(spec.log_path, 12)));
+      std::string tail = runtime_->LogTail(handle, spec, 12);
+      (void)runtime_->Stop(handle, data_dir, SIGKILL, std::chrono::seconds(5));
+      return Unavailable(fmt::format("the {} server did not become ready within {} s ({}): {}",
+                                     engine->name(), kStartDeadline.count(), last.detail, tail));
     }
     std::this_thread::sleep_for(pause);
     pause = std::min(pause * 2, std::chrono::microseconds(10000));
@@ -225,21 +264,21 @@ Result<std::string> Origin::Refresh(const std::string& resource_name) {
   log::Info("refresh {}: importing into {}", resource.name, id);
   std::string run_dir = RunDir("import-" + resource.name);
   engine::Engine* engine = EngineFor(resource);
-  std::optional<pid_t> server;
+  std::optional<runtime::ServerHandle> server;
+  std::string vol;
   bool volume_made = false;
 
   auto body = [&]() -> Status {
     ZDAP_RETURN_IF_ERROR(PrepareRunDir(run_dir));
-    ZDAP_ASSIGN_OR_RETURN(std::string vol, store_->CreateVolume(id));
+    ZDAP_ASSIGN_OR_RETURN(vol, store_->CreateVolume(id));
     volume_made = true;
     ZDAP_RETURN_IF_ERROR(ChownTree(vol, run_as_));
     if (::chmod(vol.c_str(), 0700) != 0) return ErrnoError("chmod " + vol, errno);
     RunAs who = run_as_.value_or(RunAs{::geteuid(), ::getegid(), "", "/"});
     ZDAP_RETURN_IF_ERROR(engine->InitDataDir(resource, vol, run_dir, who));
     // The import server listens on its unix socket only: nobody else can see a half import.
-    ZDAP_ASSIGN_OR_RETURN(pid_t pid, StartAndWait(resource, vol, run_dir, "",
-                                                  engine->default_port(), kStartDeadline));
-    server = pid;
+    ZDAP_ASSIGN_OR_RETURN(server, StartAndWait(resource, vol, run_dir, "", engine->default_port(),
+                                               "import-" + resource.name, ""));
     engine::Endpoint ep;
     ep.socket_dir = run_dir;
     ep.port = engine->default_port();
@@ -247,17 +286,21 @@ Result<std::string> Origin::Refresh(const std::string& resource_name) {
     if (!imported.ok()) return imported;
     ZDAP_ASSIGN_OR_RETURN(
         auto spec, engine->ServerCommand(resource, vol, run_dir, "", engine->default_port()));
-    ZDAP_RETURN_IF_ERROR(runtime_->Stop({pid}, spec.stop_signal, kStopGrace));
+    ZDAP_RETURN_IF_ERROR(runtime_->Stop(*server, vol, spec.stop_signal, kStopGrace));
     server.reset();
     // initdb ran with --no-sync; make the data durable before it becomes a snapshot.
     ::sync();
     ZDAP_RETURN_IF_ERROR(store_->SealVolume(id, id));
+    // Kept with the snapshot (storage/driver.h VolumeMeta); the snapshot is whole without it.
+    Status meta = store_->WriteMeta(storage::Area::kSnapshot, id,
+                                    {{"resource", resource.name}, {"state", "sealed"}});
+    if (!meta.ok()) log::Warn("refresh {}: snapshot metadata: {}", resource.name, meta.message());
     return Status::Ok();
   };
   Status st = body();
   if (!st.ok()) {
     log::Error("refresh {} failed: {}", resource.name, st.message());
-    if (server) (void)runtime_->Stop({*server}, SIGKILL, std::chrono::seconds(10));
+    if (server) (void)runtime_->Stop(*server, vol, SIGKILL, std::chrono::seconds(10));
     if (volume_made) {
       Status d = store_->DestroyVolume(id);
       if (!d.ok())
@@ -347,12 +390,21 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
     std::string run_dir = RunDir(id);
     ZDAP_RETURN_IF_ERROR(PrepareRunDir(run_dir));
     ZDAP_ASSIGN_OR_RETURN(std::string path, store_->Clone(snapshot, id));
-    // A server that was stopped cleanly leaves no pid file; remove one defensively so a stale
-    // pid cannot block the start.
-    ::unlink((path + "/postmaster.pid").c_str());
     ZDAP_ASSIGN_OR_RETURN(
-        rec.pid, StartAndWait(resource, path, run_dir, config_.clone_bind, port, kStartDeadline));
+        runtime::ServerHandle h,
+        StartAndWait(resource, path, run_dir, config_.clone_bind, port, id, rec.owner));
+    rec.pid = h.pid;
+    rec.container_id = h.container_id;
     rec.state = CloneState::kReady;
+    // Kept with the clone's volume too, so the store alone says what it is.
+    storage::VolumeMeta meta = {{"resource", rec.resource},
+                                {"snapshot", rec.snapshot},
+                                {"owner", rec.owner},
+                                {"port", std::to_string(rec.port)},
+                                {"state", "ready"},
+                                {"created_at", FormatRfc3339(rec.created_at)}};
+    if (rec.expires_at) meta["expires_at"] = FormatRfc3339(*rec.expires_at);
+    ZDAP_RETURN_IF_ERROR(store_->WriteMeta(storage::Area::kClone, id, meta));
     return catalog_->Update(rec);
   };
   st = body();
@@ -376,15 +428,19 @@ Status Origin::TearDown(const CloneRecord& record) {
   const config::Resource* res = nullptr;
   if (auto r = FindResource(record.resource); r.ok()) res = *r;
   std::string path = store_->ClonePath(record.id);
-  if (record.pid > 0 && IsServerOf(record.pid, path)) {
-    int sig = SIGINT;
+  runtime::ServerHandle handle = HandleOf(record);
+  if (!handle.empty()) {
+    int sig = SIGTERM;  // resource gone from the config: the generic polite request
     if (res != nullptr) {
       if (auto spec = EngineFor(*res)->ServerCommand(*res, path, RunDir(record.id), "", 0);
           spec.ok()) {
         sig = spec->stop_signal;
       }
     }
-    note(runtime_->Stop({record.pid}, sig, kStopGrace));
+    note(runtime_->Stop(handle, path, sig, kStopGrace));
+  } else {
+    // A crash between the server's start and the record's update: its pid file names it.
+    StopOrphanServer(path, RunDir(record.id), res);
   }
   if (PathExists(path)) note(store_->DestroyClone(record.id));
   note(RemoveTree(RunDir(record.id)));
@@ -464,24 +520,27 @@ Status Origin::Recover() {
     std::string path = store_->ClonePath(rec.id);
     if (rec.state == CloneState::kReady) {
       ports_->Hold(rec.port);
-      if (IsServerOf(rec.pid, path)) {
-        log::Info("recover: clone {} is running (pid {}), adopted", rec.id, rec.pid);
+      if (runtime_->Owns(HandleOf(rec), path)) {
+        log::Info("recover: clone {} is running ({} {}), adopted", rec.id, runtime_->name(),
+                  rec.container_id.empty() ? std::to_string(rec.pid) : rec.container_id);
         continue;
       }
+      // Whatever is left of the old server (docker: a stopped container) goes first.
+      (void)runtime_->Stop(HandleOf(rec), path, SIGKILL, std::chrono::seconds(10));
       auto res = FindResource(rec.resource);
       if (res.ok() && PathExists(path)) {
         Status prep = PrepareRunDir(RunDir(rec.id));
-        ::unlink((path + "/postmaster.pid").c_str());
-        auto pid = prep.ok() ? StartAndWait(**res, path, RunDir(rec.id), config_.clone_bind,
-                                            rec.port, kStartDeadline)
-                             : Result<pid_t>(prep);
-        if (pid.ok()) {
-          rec.pid = *pid;
+        auto h = prep.ok() ? StartAndWait(**res, path, RunDir(rec.id), config_.clone_bind, rec.port,
+                                          rec.id, rec.owner)
+                           : Result<runtime::ServerHandle>(prep);
+        if (h.ok()) {
+          rec.pid = h->pid;
+          rec.container_id = h->container_id;
           (void)catalog_->Update(rec);
           log::Info("recover: clone {} restarted on port {}", rec.id, rec.port);
           continue;
         }
-        log::Error("recover: clone {} does not start: {}", rec.id, pid.status().message());
+        log::Error("recover: clone {} does not start: {}", rec.id, h.status().message());
       }
       rec.state = CloneState::kFailed;
       (void)catalog_->Update(rec);
@@ -493,7 +552,27 @@ Status Origin::Recover() {
     Status st = TearDown(rec);
     if (!st.ok()) log::Error("recover: clone {}: {}", rec.id, st.message());
   }
-  // 2. Clone volumes and run dirs that no record owns (a crash between steps).
+  // 2. Servers the runtime finds by itself (docker: labels) that no record owns: clones
+  // destroyed while the daemon was down, a crash between a start and its record's update,
+  // imports of refreshes that are not running any more.
+  if (auto found = runtime_->ListServers(); found.ok()) {
+    for (const auto& f : *found) {
+      if (f.clone.rfind("import-", 0) == 0) {
+        auto lock =
+            FileLock::Acquire(config_.data_dir + "/locks/refresh-" + f.clone.substr(7), false, "");
+        if (!lock.ok()) continue;  // a refresh is running right now
+      } else if (auto rec = catalog_->Get(f.clone); rec && !f.handle.container_id.empty() &&
+                                                    rec->container_id == f.handle.container_id) {
+        continue;
+      }
+      log::Warn("recover: removing {} server {} of '{}': no clone owns it", runtime_->name(),
+                f.handle.container_id, f.clone);
+      (void)runtime_->Stop(f.handle, "", SIGKILL, std::chrono::seconds(10));
+    }
+  } else {
+    log::Error("recover: cannot list {} servers: {}", runtime_->name(), found.status().message());
+  }
+  // 3. Clone volumes and run dirs that no record owns (a crash between steps).
   if (auto clones = store_->ListClones(); clones.ok()) {
     for (const auto& name : *clones) {
       if (catalog_->Get(name)) continue;
@@ -506,16 +585,10 @@ Status Origin::Recover() {
     std::string name = e.path().filename().string();
     if (name.rfind("import-", 0) == 0 || catalog_->Get(name)) continue;
     // A server may still run from it (its clone record is gone): stop it first.
-    if (auto pidtext = ReadFile(e.path().string() + "/postgres.pid", 4096); pidtext.ok()) {
-      pid_t pid = static_cast<pid_t>(std::atol(pidtext->c_str()));
-      if (IsServerOf(pid, store_->ClonePath(name))) {
-        log::Warn("recover: stopping server pid {} of vanished clone {}", pid, name);
-        (void)runtime_->Stop({pid}, SIGQUIT, std::chrono::seconds(10));
-      }
-    }
+    StopOrphanServer(store_->ClonePath(name), e.path().string(), nullptr);
     (void)RemoveTree(e.path().string());
   }
-  // 3. Import volumes whose refresh is not running any more.
+  // 4. Import volumes whose refresh is not running any more.
   if (auto vols = store_->ListVolumes(); vols.ok()) {
     for (const auto& v : *vols) {
       SnapshotId sid;
@@ -524,12 +597,8 @@ Status Origin::Recover() {
       if (!lock.ok()) continue;  // a refresh is running right now
       log::Warn("recover: removing volume {} of an interrupted refresh", v);
       std::string run_dir = RunDir("import-" + sid.resource);
-      if (auto pidtext = ReadFile(run_dir + "/postgres.pid", 4096); pidtext.ok()) {
-        pid_t pid = static_cast<pid_t>(std::atol(pidtext->c_str()));
-        if (IsServerOf(pid, store_->VolumePath(v))) {
-          (void)runtime_->Stop({pid}, SIGQUIT, std::chrono::seconds(10));
-        }
-      }
+      auto res = FindResource(sid.resource);
+      StopOrphanServer(store_->VolumePath(v), run_dir, res.ok() ? *res : nullptr);
       (void)RemoveTree(run_dir);
       (void)store_->DestroyVolume(v);
     }

@@ -80,12 +80,20 @@ class Origin {
   engine::Engine* EngineFor(const config::Resource& resource) const;
   std::string RunDir(const std::string& name) const;
   Status PrepareRunDir(const std::string& dir) const;
-  Result<pid_t> StartAndWait(const config::Resource& resource, const std::string& data_dir,
-                             const std::string& run_dir, const std::string& bind, int port,
-                             std::chrono::milliseconds deadline);
+  // Starts the server and waits until it answers its wire protocol (bounded); on failure the
+  // server is stopped and the error carries its last log lines. `clone` and `owner` label it.
+  Result<runtime::ServerHandle> StartAndWait(const config::Resource& resource,
+                                             const std::string& data_dir,
+                                             const std::string& run_dir, const std::string& bind,
+                                             int port, const std::string& clone,
+                                             const std::string& owner);
   // Stops the server and removes volume, run dir, port and record. Used by destroy and undo.
   Status TearDown(const catalog::CloneRecord& record);
-  bool IsServerOf(pid_t pid, const std::string& data_dir) const;
+  static runtime::ServerHandle HandleOf(const catalog::CloneRecord& record);
+  // Stops a server still running from `data_dir` whose record is gone (found through the
+  // engine's pid file in `run_dir`). `resource` null = unknown: every engine in use is asked.
+  void StopOrphanServer(const std::string& data_dir, const std::string& run_dir,
+                        const config::Resource* resource);
 
   config::DaemonConfig config_;
   std::vector<config::Resource> resources_;

@@ -35,7 +35,31 @@ bool IsZombieOrGone(pid_t pid) {
   return state == 'Z' || state == 'X';
 }
 
+// argv of a live process, from /proc (NUL-separated).
+std::vector<std::string> ProcessArgv(pid_t pid) {
+  std::vector<std::string> argv;
+  auto cmdline = ReadFile(fmt::format("/proc/{}/cmdline", pid), 65536);
+  if (!cmdline.ok()) return argv;
+  size_t begin = 0;
+  while (begin < cmdline->size()) {
+    size_t end = cmdline->find('\0', begin);
+    if (end == std::string::npos) end = cmdline->size();
+    argv.emplace_back(*cmdline, begin, end - begin);
+    begin = end + 1;
+  }
+  return argv;
+}
+
 }  // namespace
+
+bool ArgvNamesDataDir(const std::vector<std::string>& argv, const std::string& data_dir) {
+  if (data_dir.empty()) return false;
+  std::string suffix = "=" + data_dir;
+  for (const auto& arg : argv) {
+    if (arg == data_dir || (arg.size() > suffix.size() && arg.ends_with(suffix))) return true;
+  }
+  return false;
+}
 
 Result<std::optional<RunAs>> ResolveServerUser(const std::string& configured) {
   std::string name = configured;
@@ -56,7 +80,8 @@ Result<std::optional<RunAs>> ResolveServerUser(const std::string& configured) {
   return std::optional<RunAs>(*user);
 }
 
-Result<ServerHandle> ProcessRuntime::Start(const engine::ServerSpec& spec) {
+Result<ServerHandle> ProcessRuntime::Start(const engine::ServerSpec& spec,
+                                           const StartOptions& /*options*/) {
   SpawnOptions o;
   o.argv = spec.argv;
   o.env = spec.env;
@@ -79,6 +104,15 @@ bool ProcessRuntime::IsRunning(const ServerHandle& handle) {
   return !IsZombieOrGone(handle.pid);
 }
 
+bool ProcessRuntime::Owns(const ServerHandle& handle, const std::string& data_dir) {
+  return IsRunning(handle) && ArgvNamesDataDir(ProcessArgv(handle.pid), data_dir);
+}
+
+std::string ProcessRuntime::LogTail(const ServerHandle& /*handle*/, const engine::ServerSpec& spec,
+                                    int lines) {
+  return TailFile(spec.log_path, lines);
+}
+
 bool ProcessRuntime::WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
   int fd = PidfdOpen(pid);
   if (fd < 0) return errno == ESRCH;
@@ -92,9 +126,10 @@ bool ProcessRuntime::WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
   return r > 0;
 }
 
-Status ProcessRuntime::Stop(const ServerHandle& handle, int stop_signal,
-                            std::chrono::milliseconds grace) {
-  if (!IsRunning(handle)) return Status::Ok();
+Status ProcessRuntime::Stop(const ServerHandle& handle, const std::string& data_dir,
+                            int stop_signal, std::chrono::milliseconds grace) {
+  // The pid may have been reused since the record was written: signal only our server.
+  if (!Owns(handle, data_dir)) return Status::Ok();
   ::kill(handle.pid, stop_signal);
   if (WaitExit(handle.pid, grace)) return Status::Ok();
   log::Warn("process runtime: pid {} did not stop within {} ms; killing its process group",

@@ -1,22 +1,45 @@
 // Runtime layer: where a database server runs (SPEC "Layers"). The process runtime runs the
-// engine's command as a child process group under an unprivileged user; servers outlive the
-// daemon on purpose (a daemon restart must not take every developer's database down) and
-// are found again through their pid.
+// engine's command as a child process group under an unprivileged user; the docker runtime
+// runs it in a container through the Docker Engine API. Servers outlive the daemon on purpose
+// (a daemon restart must not take every developer's database down) and are found again
+// through their pid or their container's labels.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "config/resource.h"
 #include "core/result.h"
 #include "core/subprocess.h"
 #include "engine/engine.h"
 
 namespace zdap::runtime {
 
+// Names one running server. Which field is set depends on the runtime.
 struct ServerHandle {
-  pid_t pid = -1;
+  pid_t pid = -1;            // process runtime: the server's process (group leader)
+  std::string container_id;  // docker runtime: the container
+  bool empty() const { return pid <= 0 && container_id.empty(); }
+};
+
+// What a runtime needs besides the engine's command to start one server.
+struct StartOptions {
+  const config::Resource* resource = nullptr;  // docker: image, env, shm
+  std::string run_dir;  // the server's private directory (socket, pid file, log)
+  std::string clone;    // clone id, or "import-<resource>" for a refresh's server
+  std::string owner;    // user who owns the clone ("" for an import)
+};
+
+// A server a runtime finds on its own (docker: containers carrying this origin's labels).
+struct FoundServer {
+  ServerHandle handle;
+  std::string clone;  // as given in StartOptions
+  bool running = false;
 };
 
 class Runtime {
@@ -25,14 +48,31 @@ class Runtime {
   virtual const char* name() const = 0;
 
   // Starts the server described by `spec`. Returns once it is started, not once it is ready:
-  // readiness is the engine's probe.
-  virtual Result<ServerHandle> Start(const engine::ServerSpec& spec) = 0;
-  // True while the server's process exists (and is not a zombie).
+  // readiness is the engine's probe. On error nothing is left behind.
+  virtual Result<ServerHandle> Start(const engine::ServerSpec& spec,
+                                     const StartOptions& options) = 0;
+  // True while the server exists and runs (a process that is not a zombie; a running
+  // container).
   virtual bool IsRunning(const ServerHandle& handle) = 0;
-  // Sends `spec.stop_signal`, waits up to `grace`, then kills the process group.
-  virtual Status Stop(const ServerHandle& handle, int stop_signal,
+  // True if `handle` still names a running server of `data_dir` (after a daemon restart: a
+  // pid may have been reused by an unrelated process).
+  virtual bool Owns(const ServerHandle& handle, const std::string& data_dir) = 0;
+  // Makes sure nothing of the server is left: sends `stop_signal`, waits up to `grace`, then
+  // kills it; the docker runtime also removes the container. A process that is not (any more)
+  // a server of `data_dir` is left alone. Idempotent.
+  virtual Status Stop(const ServerHandle& handle, const std::string& data_dir, int stop_signal,
                       std::chrono::milliseconds grace) = 0;
+  // The last `lines` lines the server wrote, for error messages.
+  virtual std::string LogTail(const ServerHandle& handle, const engine::ServerSpec& spec,
+                              int lines) = 0;
+  // Servers this runtime can find without a record (docker: by label). The process runtime
+  // finds none this way: its servers are found through the engine's pid file.
+  virtual Result<std::vector<FoundServer>> ListServers() { return std::vector<FoundServer>(); }
 };
+
+// True if one argument of `argv` is `data_dir` or ends in "=<data_dir>" (mariadbd
+// --datadir=DIR): the argv is that of a server of `data_dir`.
+bool ArgvNamesDataDir(const std::vector<std::string>& argv, const std::string& data_dir);
 
 class ProcessRuntime : public Runtime {
  public:
@@ -40,10 +80,13 @@ class ProcessRuntime : public Runtime {
   explicit ProcessRuntime(std::optional<RunAs> run_as) : run_as_(std::move(run_as)) {}
   const char* name() const override { return "process"; }
 
-  Result<ServerHandle> Start(const engine::ServerSpec& spec) override;
+  Result<ServerHandle> Start(const engine::ServerSpec& spec, const StartOptions& options) override;
   bool IsRunning(const ServerHandle& handle) override;
-  Status Stop(const ServerHandle& handle, int stop_signal,
+  bool Owns(const ServerHandle& handle, const std::string& data_dir) override;
+  Status Stop(const ServerHandle& handle, const std::string& data_dir, int stop_signal,
               std::chrono::milliseconds grace) override;
+  std::string LogTail(const ServerHandle& handle, const engine::ServerSpec& spec,
+                      int lines) override;
 
   // Waits until `pid` has exited or `timeout` passes (pidfd: no polling). True if exited.
   static bool WaitExit(pid_t pid, std::chrono::milliseconds timeout);
@@ -51,6 +94,18 @@ class ProcessRuntime : public Runtime {
  private:
   std::optional<RunAs> run_as_;
 };
+
+// Settings of the docker runtime (daemon config `runtime: {driver: docker, socket: ...}`).
+struct DockerRuntimeOptions {
+  std::string socket = "/var/run/docker.sock";
+  // Labels every container with this (the daemon's data dir) so that daemons sharing one
+  // Docker host each find only their own containers.
+  std::string origin;
+  std::optional<RunAs> run_as;  // the uid:gid the servers run as inside their containers
+};
+
+// Opens the docker runtime; fails with an actionable message when Docker does not answer.
+Result<std::unique_ptr<Runtime>> OpenDockerRuntime(const DockerRuntimeOptions& options);
 
 // The user database servers run as: `configured`, or when empty "postgres" if the daemon runs
 // as root, or nobody-in-particular (the daemon's own user) otherwise.
