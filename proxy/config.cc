@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/names.h"
+#include "net/http_url.h"
 #include "proxy/duration.h"
 
 extern char** environ;
@@ -27,15 +29,31 @@ struct Flag {
   bool repeatable;
 };
 constexpr Flag kFlags[] = {
-    {"listen", false},          {"target", true},         {"balance", false},   {"check", false},
-    {"check-interval", false},  {"check-timeout", false}, {"rise", false},      {"fall", false},
-    {"connect-timeout", false}, {"idle-timeout", false},  {"retries", false},   {"metrics", false},
-    {"drain-timeout", false},   {"threads", false},       {"log-level", false}, {"config", false},
+    {"listen", false},        {"target", true},          {"balance", false},
+    {"check", false},         {"check-interval", false}, {"check-timeout", false},
+    {"rise", false},          {"fall", false},           {"connect-timeout", false},
+    {"idle-timeout", false},  {"retries", false},        {"metrics", false},
+    {"drain-timeout", false}, {"threads", false},        {"log-level", false},
+    {"config", false},        {"clone", false},          {"origin", true},
+    {"token", false},         {"token-file", false},     {"user", false},
+    {"pump", false},
 };
 // Flags that make up the command-line listener (the others are global).
 constexpr std::string_view kListenerFlags[] = {
     "listen", "target", "balance",         "check",        "check-interval", "check-timeout",
-    "rise",   "fall",   "connect-timeout", "idle-timeout", "retries"};
+    "rise",   "fall",   "connect-timeout", "idle-timeout", "retries",        "clone",
+    "origin", "pump"};
+// Credentials of clone-following mode: applied to the command-line listener, ignored without
+// --clone (a ZDAP_USER or ZDAP_TOKEN set for the CLI must not break a static-target proxy).
+constexpr std::string_view kCloneCredentialFlags[] = {"token", "token-file", "user"};
+constexpr size_t kMaxTokenBytes = 4096;
+
+bool IsCloneCredentialFlag(std::string_view name) {
+  for (std::string_view f : kCloneCredentialFlags) {
+    if (f == name) return true;
+  }
+  return false;
+}
 
 const Flag* FindFlag(std::string_view name) {
   for (const Flag& f : kFlags) {
@@ -47,6 +65,7 @@ const Flag* FindFlag(std::string_view name) {
 std::string EnvName(std::string_view flag) {
   // --config is ZDAP_PROXY_CONFIG: ZDAP_CONFIG is the CLI's user config file (SPEC "CLI").
   if (flag == "config") return "ZDAP_PROXY_CONFIG";
+  if (flag == "origin") return "ZDAP_ORIGINS";
   std::string out = "ZDAP_";
   for (char c : flag) out += c == '-' ? '_' : static_cast<char>(std::toupper(c));
   return out;
@@ -131,6 +150,41 @@ Result<std::chrono::milliseconds> ParseDurationFrom(std::string_view text, std::
   return *d;
 }
 
+CloneFollowConfig* FollowOf(ListenerConfig* l) {
+  if (!l->clone) l->clone.emplace();
+  return &*l->clone;
+}
+
+// The first line of a token file (a secret: its contents never appear in messages).
+Result<std::string> ReadTokenFile(const std::string& path, std::string_view source) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return InvalidArgument(fmt::format("{} {}: cannot be read", source, Quote(path)));
+  std::string text(kMaxTokenBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (size_t nl = text.find_first_of("\r\n"); nl != std::string::npos) text.resize(nl);
+  if (text.empty() || text.size() > kMaxTokenBytes) {
+    return InvalidArgument(fmt::format("{} {}: want one line of at most {} bytes", source,
+                                       Quote(path), kMaxTokenBytes));
+  }
+  return text;
+}
+
+// Clone-following settings are complete, and exclusive with targets.
+Status ValidateFollow(const ListenerConfig& l, std::string_view where) {
+  if (!l.clone) return Status::Ok();
+  if (l.clone->id.empty()) {
+    return InvalidArgument(fmt::format("{}--origin needs --clone ID", where));
+  }
+  if (!l.targets.empty()) {
+    return InvalidArgument(fmt::format("{}--clone and --target exclude each other", where));
+  }
+  if (l.clone->origins.empty()) {
+    return InvalidArgument(fmt::format("{}--clone needs --origin URL (or ZDAP_ORIGINS)", where));
+  }
+  return Status::Ok();
+}
+
 // Applies one listener-level setting to *l. `name` is the flag name.
 Status ApplyListenerSetting(std::string_view name, const std::vector<std::string>& values,
                             std::string_view source, ListenerConfig* l) {
@@ -167,6 +221,40 @@ Status ApplyListenerSetting(std::string_view name, const std::vector<std::string
     ZDAP_ASSIGN_OR_RETURN(l->idle_timeout, ParseDurationFrom(v, source, true));
   } else if (name == "retries") {
     ZDAP_ASSIGN_OR_RETURN(l->retries, ParseInt(v, 0, 64, source));
+  } else if (name == "pump") {
+    if (v == "buffered") {
+      l->pump = Pump::kBuffered;
+    } else if (v == "splice") {
+      l->pump = Pump::kSplice;
+    } else {
+      return InvalidArgument(fmt::format("{} {}: want buffered or splice", source, Quote(v)));
+    }
+  } else if (name == "clone") {
+    if (!IsValidName(v)) {
+      return InvalidArgument(
+          fmt::format("{} {}: not a clone name (lower-case letters, digits and '-', at most 63)",
+                      source, Quote(v)));
+    }
+    FollowOf(l)->id = v;
+  } else if (name == "origin") {
+    FollowOf(l)->origins.clear();
+    for (const std::string& o : values) {
+      auto url = net::ParseHttpUrl(o);
+      if (!url.ok()) return url.status().Wrap(fmt::format("{} {}", source, Quote(o)));
+      FollowOf(l)->origins.push_back(url->ToString());
+    }
+  } else if (name == "token") {
+    if (v.empty() || v.find_first_of("\r\n") != std::string::npos) {
+      return InvalidArgument(fmt::format("{}: the token must be one non-empty line", source));
+    }
+    FollowOf(l)->token = v;
+  } else if (name == "token-file") {
+    ZDAP_ASSIGN_OR_RETURN(FollowOf(l)->token, ReadTokenFile(v, source));
+  } else if (name == "user") {
+    if (!IsValidName(v)) {
+      return InvalidArgument(fmt::format("{} {}: not a valid user name", source, Quote(v)));
+    }
+    FollowOf(l)->user = v;
   } else {
     return Internal(fmt::format("unknown listener setting {}", name));
   }
@@ -234,6 +322,7 @@ std::string FlagName(std::string_view key) {
     if (c == '_') c = '-';
   }
   if (out == "targets") out = "target";
+  if (out == "origins") out = "origin";
   return out;
 }
 
@@ -264,11 +353,13 @@ Status ParseYamlListener(const YAML::Node& node, std::string_view source, Listen
       continue;
     }
     std::string flag = FlagName(key);
-    if (!IsListenerFlag(flag) || key.find('-') != std::string::npos) {
+    if (!(IsListenerFlag(flag) || IsCloneCredentialFlag(flag)) ||
+        key.find('-') != std::string::npos) {
       return InvalidArgument(fmt::format("{} is not known", where));
     }
     std::vector<std::string> values;
-    if (flag == "target" && kv.second.IsSequence()) {
+    bool is_list = flag == "target" || flag == "origin";
+    if (is_list && kv.second.IsSequence()) {
       for (const auto& item : kv.second) {
         if (values.size() == kMaxTargets) {
           return InvalidArgument(fmt::format("{}: more than {} targets", where, kMaxTargets));
@@ -279,7 +370,7 @@ Status ParseYamlListener(const YAML::Node& node, std::string_view source, Listen
       if (values.empty()) return InvalidArgument(fmt::format("{}: empty list", where));
     } else {
       ZDAP_ASSIGN_OR_RETURN(std::string v, Scalar(kv.second, source, key));
-      if (flag == "target") {
+      if (is_list) {
         ZDAP_RETURN_IF_ERROR(SplitList(v, where, &values));
       } else {
         values.push_back(v);
@@ -290,9 +381,12 @@ Status ParseYamlListener(const YAML::Node& node, std::string_view source, Listen
   if (!node["listen"]) {
     return InvalidArgument(fmt::format("{}: listener has no 'listen'", At(source, node)));
   }
-  if (l->targets.empty()) {
-    return InvalidArgument(fmt::format("{}: listener has no 'targets'", At(source, node)));
+  if (l->targets.empty() && !l->clone) {
+    return InvalidArgument(
+        fmt::format("{}: listener has no 'targets' (or 'clone' and 'origins')", At(source, node)));
   }
+  ZDAP_RETURN_IF_ERROR(ValidateFollow(*l, At(source, node) + ": "));
+  if (l->clone) l->check.kind = CheckKind::kNone;
   if (l->name.empty()) l->name = l->listen.ToString();
   return Status::Ok();
 }
@@ -380,7 +474,8 @@ Status ParseYamlConfig(std::string_view text, std::string_view source, ProxyConf
         ZDAP_RETURN_IF_ERROR(ApplyGlobalSetting(flag, v, where, config));
         continue;
       }
-      if (key.find('-') == std::string::npos && (IsListenerFlag(flag) || key == "name")) {
+      if (key.find('-') == std::string::npos &&
+          (IsListenerFlag(flag) || IsCloneCredentialFlag(flag) || key == "name")) {
         has_top = true;
         continue;  // parsed below as one listener
       }
@@ -513,10 +608,10 @@ Result<ProxyConfig> ParseCommandLine(const std::vector<std::string>& args, const
     ZDAP_RETURN_IF_ERROR(ParseYamlConfig(text, Printable(path), &config));
   }
   for (const auto& [name, r] : raw) {
-    if (name == "config" || IsListenerFlag(name)) continue;
+    if (name == "config" || IsListenerFlag(name) || IsCloneCredentialFlag(name)) continue;
     ZDAP_RETURN_IF_ERROR(ApplyGlobalSetting(name, r.values.back(), r.source, &config));
   }
-  bool has_listener_flags = raw.count("listen") || raw.count("target");
+  bool has_listener_flags = raw.count("listen") || raw.count("target") || raw.count("clone");
   if (has_listener_flags) {
     ListenerConfig l;
     bool has_listen = false;
@@ -526,8 +621,18 @@ Result<ProxyConfig> ParseCommandLine(const std::vector<std::string>& args, const
       ZDAP_RETURN_IF_ERROR(ApplyListenerSetting(name, r.values, r.source, &l));
     }
     if (!has_listen) return InvalidArgument("missing --listen (or LISTEN_PORT)");
-    if (l.targets.empty() && config.command == ProxyConfig::Command::kRun) {
-      return InvalidArgument("missing --target HOST:PORT (or TARGET_ADDRESS)");
+    if (l.clone) {
+      for (const auto& [name, r] : raw) {
+        if (IsCloneCredentialFlag(name)) {
+          ZDAP_RETURN_IF_ERROR(ApplyListenerSetting(name, r.values, r.source, &l));
+        }
+      }
+      ZDAP_RETURN_IF_ERROR(ValidateFollow(l, ""));
+      // zdapd is asked again after failed connects; an active check has no fixed address.
+      l.check.kind = CheckKind::kNone;
+    }
+    if (l.targets.empty() && !l.clone && config.command == ProxyConfig::Command::kRun) {
+      return InvalidArgument("missing --target HOST:PORT (or TARGET_ADDRESS, or --clone ID)");
     }
     l.name = l.listen.ToString();
     config.listeners.insert(config.listeners.begin(), std::move(l));
@@ -577,11 +682,20 @@ A TCP proxy for database connections: balancing, health checks and failover over
   --connect-timeout D      time a connect to a target may take (default 2s)
   --retries N              further targets tried when a connect fails (default 2)
   --idle-timeout D         close connections idle this long (default 0: never)
+  --pump KIND              buffered (read/write, default) or splice (splice(2) via a pipe)
   --drain-timeout D        on SIGTERM, time open connections get to finish (default 10s)
   --metrics ADDR           serve Prometheus metrics at http://ADDR/metrics
   --threads N              event loops (default 0: one per core)
   --log-level LEVEL        debug, info, warn, error, off (default info)
   --config FILE            YAML file; may declare several listeners (env ZDAP_PROXY_CONFIG)
+Clone-following mode, instead of --target: the target is where zdapd says the clone lives
+(GET /v1/clones/ID), asked again when connects fail (clone reset, clone moved).
+  --clone ID               the clone to follow
+  --origin URL             a zdapd origin, http(s)://host:port; repeat for several, tried in
+                           order (env ZDAP_ORIGINS=url1,url2)
+  --token-file FILE        API token, first line of FILE (or env ZDAP_TOKEN; --token T works
+                           too but shows the token in the process list)
+  --user NAME              X-Zdap-User for zdapd without tokens (loopback)
 Every flag can also be set as ZDAP_<FLAG>, e.g. ZDAP_CONNECT_TIMEOUT=500ms.
 Durations: 500ms, 2s, 1m, 0.
 )";

@@ -22,6 +22,9 @@ namespace zdap::proxy {
 
 enum class Balance { kFirst, kRoundRobin, kLeastConn, kRandom };
 enum class CheckKind { kNone, kTcp, kPostgres, kMysql };
+// How a session moves bytes: read()/write() through a reused user-space buffer, or
+// splice(2) through a pipe, which the data never leaves the kernel.
+enum class Pump { kBuffered, kSplice };
 
 std::string_view BalanceName(Balance b);
 std::string_view CheckKindName(CheckKind k);
@@ -34,6 +37,16 @@ struct HealthCheckConfig {
   int fall = 3;  // consecutive failures before an up target is skipped
 };
 
+// Clone-following mode (--clone): the target is wherever zdapd says the clone lives, asked with
+// GET /v1/clones/{id} from each origin in order, and asked again when connects fail (a clone
+// reset or a clone recreated elsewhere).
+struct CloneFollowConfig {
+  std::string id;                    // clone name, ^[a-z0-9][a-z0-9-]{0,62}$
+  std::vector<std::string> origins;  // zdapd base URLs, canonical ("http://db1:43210")
+  std::string token;                 // Authorization: Bearer; never logged
+  std::string user;                  // X-Zdap-User (zdapd's loopback mode without tokens)
+};
+
 // One listening address and the targets behind it.
 struct ListenerConfig {
   std::string name;  // for metrics labels; defaults to the listen address
@@ -44,6 +57,8 @@ struct ListenerConfig {
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds idle_timeout{0};  // 0 = no idle timeout
   int retries = 2;                            // further targets tried after a failed connect
+  Pump pump = Pump::kBuffered;
+  std::optional<CloneFollowConfig> clone;  // set: follow a clone; `targets` is empty
 };
 
 struct ProxyConfig {

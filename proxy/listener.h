@@ -5,8 +5,10 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <utility>
 
+#include "proxy/clone_resolver.h"
 #include "proxy/config.h"
 #include "proxy/metrics.h"
 #include "proxy/target_set.h"
@@ -15,11 +17,20 @@ namespace zdap::proxy {
 
 struct ListenerRuntime {
   explicit ListenerRuntime(ListenerConfig c)
-      : config(std::move(c)), targets(config.targets, config.balance, config.check) {}
+      : config(std::move(c)), targets(TargetsOf(config), config.balance, config.check) {
+    if (config.clone) follow = std::make_unique<CloneResolver>(*config.clone, config.name);
+  }
 
   const ListenerConfig config;
-  TargetSet targets;
+  TargetSet targets;  // following a clone: one target, named after the clone
   ListenerStats stats;
+  std::unique_ptr<CloneResolver> follow;  // set when following a clone
+
+ private:
+  static std::vector<HostPort> TargetsOf(const ListenerConfig& c) {
+    if (c.clone) return {HostPort{"clone/" + c.clone->id, 0}};
+    return c.targets;
+  }
 };
 
 // Counts the open sessions of the whole process so that a graceful shutdown knows when the

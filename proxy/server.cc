@@ -180,6 +180,10 @@ struct Server::Impl {
     // Pending handlers hold sessions, which use the listeners and the tracker: destroy the
     // event loops (and with them every session) while those still exist.
     stopped.store(true);
+    // Resolver callbacks post to the event loops: end them before the loops go.
+    for (auto& l : listeners) {
+      if (l->follow) l->follow->Stop();
+    }
     signals.reset();
     drain_timer.reset();
     metrics_acceptor.reset();
@@ -356,6 +360,12 @@ Status Server::Run(bool handle_signals) {
     const ListenerConfig& c = slot->runtime->config;
     std::string targets;
     for (const HostPort& t : c.targets) targets += (targets.empty() ? "" : ", ") + t.ToString();
+    if (c.clone) {
+      targets = fmt::format("clone {} (asking", c.clone->id);
+      for (const std::string& o : c.clone->origins) targets += " " + o;
+      targets += ")";
+      slot->runtime->follow->Start();
+    }
     error_code ec;
     auto ep = slot->acceptor.local_endpoint(ec);
     log::Info("listening on {} -> {} (balance {}, check {})",

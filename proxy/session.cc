@@ -1,7 +1,13 @@
 #include "proxy/session.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
+#include <cstring>
 
 #include "core/log.h"
 
@@ -21,107 +27,6 @@ std::string PeerOf(const Session::tcp::socket& s) {
 }
 
 }  // namespace
-
-Session::Session(tcp::socket client, ListenerRuntime* listener, SessionTracker* tracker)
-    : client_(std::move(client)),
-      upstream_(client_.get_executor()),
-      resolver_(client_.get_executor()),
-      timer_(client_.get_executor()),
-      listener_(listener),
-      tracker_(tracker) {
-  tracker_->Opened();
-  listener_->stats.active.fetch_add(1, std::memory_order_relaxed);
-  listener_->stats.accepted.fetch_add(1, std::memory_order_relaxed);
-  up_.from = &client_;
-  up_.to = &upstream_;
-  up_.to_target = true;
-  down_.from = &upstream_;
-  down_.to = &client_;
-  down_.to_target = false;
-}
-
-Session::~Session() {
-  if (target_ != SIZE_MAX) {
-    listener_->targets.at(target_).active.fetch_sub(1, std::memory_order_relaxed);
-  }
-  listener_->stats.active.fetch_sub(1, std::memory_order_relaxed);
-  tracker_->Closed();
-}
-
-void Session::Start() {
-  error_code ec;
-  client_.set_option(tcp::no_delay(true), ec);
-  listener_->targets.Plan(static_cast<size_t>(listener_->config.retries) + 1, &plan_);
-  ConnectNext();
-}
-
-void Session::ConnectNext() {
-  if (closed_) return;
-  if (attempt_ >= plan_.size()) {
-    listener_->stats.failed.fetch_add(1, std::memory_order_relaxed);
-    log::Warn("{}: client {}: no target could be reached ({} tried); closing",
-              listener_->config.name, PeerOf(client_), attempt_);
-    Close();
-    return;
-  }
-  if (attempt_ > 0) listener_->stats.retries.fetch_add(1, std::memory_order_relaxed);
-  const Target& target = listener_->targets.at(plan_[attempt_]);
-  ++attempt_;
-  timed_out_ = false;
-
-  timer_.expires_after(listener_->config.connect_timeout);
-  timer_.async_wait([self = shared_from_this(), attempt = attempt_](error_code ec) {
-    if (ec || self->closed_ || self->target_ != SIZE_MAX || self->attempt_ != attempt) return;
-    self->timed_out_ = true;
-    self->resolver_.cancel();
-    error_code ignored;
-    self->upstream_.close(ignored);
-  });
-
-  error_code ec;
-  auto address = asio::ip::make_address(target.address.host, ec);
-  if (!ec) {
-    upstream_.async_connect(tcp::endpoint(address, target.address.port),
-                            [self = shared_from_this()](error_code ec) { self->OnConnected(ec); });
-    return;
-  }
-  resolver_.async_resolve(
-      target.address.host, std::to_string(target.address.port),
-      [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
-        if (ec || self->timed_out_ || self->closed_) {
-          self->OnConnected(ec ? ec : asio::error::timed_out);
-          return;
-        }
-        asio::async_connect(self->upstream_, results,
-                            [self](error_code ec, const tcp::endpoint&) { self->OnConnected(ec); });
-      });
-}
-
-void Session::OnConnected(error_code ec) {
-  if (closed_) return;
-  size_t index = plan_[attempt_ - 1];
-  if (timed_out_ && !ec) ec = asio::error::timed_out;
-  if (timed_out_ && ec == asio::error::operation_aborted) ec = asio::error::timed_out;
-  if (ec) {
-    listener_->targets.ReportConnectFailure(index);
-    log::Warn("{}: connect to {} failed: {}", listener_->config.name,
-              listener_->targets.at(index).label, ec.message());
-    timer_.cancel();
-    error_code ignored;
-    upstream_.close(ignored);
-    upstream_ = tcp::socket(client_.get_executor());
-    ConnectNext();
-    return;
-  }
-  timer_.cancel();
-  target_ = index;
-  listener_->targets.ReportConnectSuccess(index);
-  listener_->targets.at(index).active.fetch_add(1, std::memory_order_relaxed);
-  upstream_.set_option(tcp::no_delay(true), ec);
-  log::Debug("{}: client {} -> {}", listener_->config.name, PeerOf(client_),
-             listener_->targets.at(index).label);
-  StartPump();
-}
 
 namespace {
 
@@ -146,7 +51,180 @@ class BufferPool {
 
 thread_local BufferPool t_pool;
 
+// Empty pipes of one event loop, for the splice pump; bounded like the buffers.
+class PipePool {
+ public:
+  ~PipePool() {
+    for (const Session::Pipe& p : free_) Close(p);
+  }
+  // False when no pipe can be made (out of descriptors).
+  bool Take(Session::Pipe* p) {
+    if (!free_.empty()) {
+      *p = free_.back();
+      free_.pop_back();
+      return true;
+    }
+    int fds[2];
+    if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) return false;
+    *p = Session::Pipe{fds[0], fds[1]};
+    return true;
+  }
+  // An empty pipe goes back to the pool; one with data in it is closed.
+  void Give(Session::Pipe* p, bool empty) {
+    if (p->r < 0) return;
+    if (empty && free_.size() < kMaxFree) {
+      free_.push_back(*p);
+    } else {
+      Close(*p);
+    }
+    *p = Session::Pipe{};
+  }
+
+ private:
+  static void Close(const Session::Pipe& p) {
+    ::close(p.r);
+    ::close(p.w);
+  }
+  static constexpr size_t kMaxFree = 16;
+  std::vector<Session::Pipe> free_;
+};
+
+thread_local PipePool t_pipes;
+
 }  // namespace
+
+Session::Session(tcp::socket client, ListenerRuntime* listener, SessionTracker* tracker)
+    : client_(std::move(client)),
+      upstream_(client_.get_executor()),
+      resolver_(client_.get_executor()),
+      timer_(client_.get_executor()),
+      listener_(listener),
+      tracker_(tracker) {
+  tracker_->Opened();
+  listener_->stats.active.fetch_add(1, std::memory_order_relaxed);
+  listener_->stats.accepted.fetch_add(1, std::memory_order_relaxed);
+  up_.from = &client_;
+  up_.to = &upstream_;
+  up_.to_target = true;
+  down_.from = &upstream_;
+  down_.to = &client_;
+  down_.to_target = false;
+}
+
+Session::~Session() {
+  t_pipes.Give(&up_.pipe, up_.in_pipe == 0);
+  t_pipes.Give(&down_.pipe, down_.in_pipe == 0);
+  if (target_ != SIZE_MAX) {
+    listener_->targets.at(target_).active.fetch_sub(1, std::memory_order_relaxed);
+  }
+  listener_->stats.active.fetch_sub(1, std::memory_order_relaxed);
+  tracker_->Closed();
+}
+
+void Session::Start() {
+  error_code ec;
+  client_.set_option(tcp::no_delay(true), ec);
+  if (listener_->follow) {
+    plan_.assign(static_cast<size_t>(listener_->config.retries) + 1, 0);
+  } else {
+    listener_->targets.Plan(static_cast<size_t>(listener_->config.retries) + 1, &plan_);
+  }
+  ConnectNext();
+}
+
+void Session::ConnectNext() {
+  if (closed_) return;
+  if (attempt_ >= plan_.size()) {
+    listener_->stats.failed.fetch_add(1, std::memory_order_relaxed);
+    log::Warn("{}: client {}: no target could be reached ({} tried); closing",
+              listener_->config.name, PeerOf(client_), attempt_);
+    Close();
+    return;
+  }
+  const Target& target = listener_->targets.at(plan_[attempt_]);
+  HostPort address_to_try = target.address;
+  if (listener_->follow) {
+    CloneResolver::Answer answer = listener_->follow->Current();
+    bool stale = !answer.address || answer.generation == failed_generation_;
+    if (stale && !refreshed_) {
+      RefreshThenConnect(answer.generation);
+      return;
+    }
+    refreshed_ = false;
+    if (!answer.address) {  // no origin knows the clone (yet): this attempt is spent
+      ++attempt_;
+      ConnectNext();
+      return;
+    }
+    address_to_try = *answer.address;
+    generation_ = answer.generation;
+  }
+  if (attempt_ > 0) listener_->stats.retries.fetch_add(1, std::memory_order_relaxed);
+  ++attempt_;
+  timed_out_ = false;
+
+  timer_.expires_after(listener_->config.connect_timeout);
+  timer_.async_wait([self = shared_from_this(), attempt = attempt_](error_code ec) {
+    if (ec || self->closed_ || self->target_ != SIZE_MAX || self->attempt_ != attempt) return;
+    self->timed_out_ = true;
+    self->resolver_.cancel();
+    error_code ignored;
+    self->upstream_.close(ignored);
+  });
+
+  error_code ec;
+  auto address = asio::ip::make_address(address_to_try.host, ec);
+  if (!ec) {
+    upstream_.async_connect(tcp::endpoint(address, address_to_try.port),
+                            [self = shared_from_this()](error_code ec) { self->OnConnected(ec); });
+    return;
+  }
+  resolver_.async_resolve(
+      address_to_try.host, std::to_string(address_to_try.port),
+      [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
+        if (ec || self->timed_out_ || self->closed_) {
+          self->OnConnected(ec ? ec : asio::error::timed_out);
+          return;
+        }
+        asio::async_connect(self->upstream_, results,
+                            [self](error_code ec, const tcp::endpoint&) { self->OnConnected(ec); });
+      });
+}
+
+void Session::OnConnected(error_code ec) {
+  if (closed_) return;
+  size_t index = plan_[attempt_ - 1];
+  if (timed_out_ && !ec) ec = asio::error::timed_out;
+  if (timed_out_ && ec == asio::error::operation_aborted) ec = asio::error::timed_out;
+  if (ec) {
+    failed_generation_ = generation_;
+    listener_->targets.ReportConnectFailure(index);
+    log::Warn("{}: connect to {} failed: {}", listener_->config.name,
+              listener_->targets.at(index).label, ec.message());
+    timer_.cancel();
+    error_code ignored;
+    upstream_.close(ignored);
+    upstream_ = tcp::socket(client_.get_executor());
+    ConnectNext();
+    return;
+  }
+  timer_.cancel();
+  target_ = index;
+  listener_->targets.ReportConnectSuccess(index);
+  listener_->targets.at(index).active.fetch_add(1, std::memory_order_relaxed);
+  upstream_.set_option(tcp::no_delay(true), ec);
+  log::Debug("{}: client {} -> {}", listener_->config.name, PeerOf(client_),
+             listener_->targets.at(index).label);
+  StartPump();
+}
+
+void Session::RefreshThenConnect(uint64_t generation) {
+  refreshed_ = true;
+  // The callback runs on the resolver's thread: hand the session back to its own loop.
+  listener_->follow->Refresh(generation, [self = shared_from_this()] {
+    asio::post(self->client_.get_executor(), [self] { self->ConnectNext(); });
+  });
+}
 
 void Session::StartPump() {
   error_code ec;
@@ -160,8 +238,103 @@ void Session::StartPump() {
     last_activity_ms_ = SteadyNowMs();
     ArmIdleTimer();
   }
+  if (listener_->config.pump == Pump::kSplice) {
+    Splice(&up_);
+    Splice(&down_);
+    return;
+  }
   Read(&up_);
   Read(&down_);
+}
+
+void Session::Count(Direction* d, size_t n) {
+  Target& t = listener_->targets.at(target_);
+  (d->to_target ? t.bytes_to_target : t.bytes_from_target).fetch_add(n, std::memory_order_relaxed);
+  if (listener_->config.idle_timeout.count() > 0) last_activity_ms_ = SteadyNowMs();
+}
+
+void Session::EndOfStream(Direction* d) {
+  // Half-close: pass the end of stream on, keep the other direction flowing.
+  d->ended = true;
+  t_pool.Give(std::move(d->buffer));
+  t_pipes.Give(&d->pipe, d->in_pipe == 0);
+  error_code ignored;
+  d->to->shutdown(tcp::socket::shutdown_send, ignored);
+  if (up_.ended && down_.ended) Close();
+}
+
+void Session::Splice(Direction* d) {
+  constexpr int kChunksPerTurn = 16;
+  constexpr size_t kMaxChunk = 1 << 20;  // the pipe's capacity limits each call anyway
+  for (int chunk = 0; chunk < kChunksPerTurn; ++chunk) {
+    if (closed_) return;
+    if (d->pipe.r < 0 && !t_pipes.Take(&d->pipe)) {
+      log::Warn("{}: cannot make a pipe: {}", listener_->config.name, std::strerror(errno));
+      Close();
+      return;
+    }
+    ssize_t n = ::splice(d->from->native_handle(), nullptr, d->pipe.w, nullptr, kMaxChunk,
+                         SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n == 0) {
+      EndOfStream(d);
+      return;
+    }
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        // The pipe is empty here (every chunk is written out before the next is read), so the
+        // source has nothing: give the pipe back while waiting, like the buffer.
+        t_pipes.Give(&d->pipe, true);
+        d->from->async_wait(tcp::socket::wait_read, [self = shared_from_this(), d](error_code ec) {
+          if (self->closed_) return;
+          if (ec) {
+            self->Close();
+            return;
+          }
+          self->Splice(d);
+        });
+        return;
+      }
+      log::Debug("{}: {} splice in: {}", listener_->config.name, d->to_target ? "client" : "target",
+                 std::strerror(errno));
+      Close();
+      return;
+    }
+    d->in_pipe = static_cast<size_t>(n);
+    Count(d, static_cast<size_t>(n));
+    if (!SpliceOut(d)) return;
+  }
+  asio::post(client_.get_executor(), [self = shared_from_this(), d] {
+    if (!self->closed_) self->Splice(d);
+  });
+}
+
+bool Session::SpliceOut(Direction* d) {
+  while (d->in_pipe > 0) {
+    ssize_t m = ::splice(d->pipe.r, nullptr, d->to->native_handle(), nullptr, d->in_pipe,
+                         SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (m > 0) {
+      d->in_pipe -= static_cast<size_t>(m);
+      continue;
+    }
+    if (m < 0 && errno == EINTR) continue;
+    if (m < 0 && errno == EAGAIN) {
+      d->to->async_wait(tcp::socket::wait_write, [self = shared_from_this(), d](error_code ec) {
+        if (self->closed_) return;
+        if (ec) {
+          self->Close();
+          return;
+        }
+        if (self->SpliceOut(d)) self->Splice(d);
+      });
+      return false;
+    }
+    log::Debug("{}: {} splice out: {}", listener_->config.name, d->to_target ? "target" : "client",
+               m < 0 ? std::strerror(errno) : "no progress");
+    Close();
+    return false;
+  }
+  return true;
 }
 
 void Session::WaitReadable(Direction* d) {
@@ -185,12 +358,7 @@ void Session::Read(Direction* d) {
     return;
   }
   if (ec == asio::error::eof) {
-    // Half-close: pass the end of stream on, keep the other direction flowing.
-    d->ended = true;
-    t_pool.Give(std::move(d->buffer));
-    error_code ignored;
-    d->to->shutdown(tcp::socket::shutdown_send, ignored);
-    if (up_.ended && down_.ended) Close();
+    EndOfStream(d);
     return;
   }
   if (ec) {
@@ -199,9 +367,7 @@ void Session::Read(Direction* d) {
     Close();
     return;
   }
-  Target& t = listener_->targets.at(target_);
-  (d->to_target ? t.bytes_to_target : t.bytes_from_target).fetch_add(n, std::memory_order_relaxed);
-  if (listener_->config.idle_timeout.count() > 0) last_activity_ms_ = SteadyNowMs();
+  Count(d, n);
   Write(d, n);
 }
 

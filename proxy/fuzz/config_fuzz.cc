@@ -31,8 +31,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     env["TARGET_ADDRESS"] = args[1];
   }
   for (size_t skip_config = 0; skip_config < args.size(); ++skip_config) {
-    // --config would read files: not here.
-    if (args[skip_config].find("config") != std::string::npos) return 0;
+    // --config and --token-file would read files: not here.
+    if (args[skip_config].find("config") != std::string::npos ||
+        args[skip_config].find("file") != std::string::npos) {
+      return 0;
+    }
   }
   auto r = zdap::proxy::ParseCommandLine(args, env);
   if (!r.ok() && r.status().message().find('\n') != std::string::npos) std::abort();

@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "proxy/address.h"
+#include "proxy/clone_resolver.h"
 #include "proxy/config.h"
 #include "proxy/duration.h"
 #include "proxy/net_helpers.h"
@@ -347,4 +348,81 @@ TEST_CASE("the binary: usage errors exit 2 with one line on stderr") {
   rc = test::Shell(test::ProxyBinary() + " --help", &out);
   CHECK(rc == 0);
   CHECK(out.find("--balance") != std::string::npos);
+}
+
+TEST_CASE("clone-following mode from flags, environment and YAML") {
+  auto c = Parse({"--listen", ":5432", "--clone", "chinook-7f3a", "--origin", "HTTP://DB1:43210/",
+                  "--origin", "https://db2:43210"},
+                 {{"ZDAP_TOKEN", "s3cret"}, {"ZDAP_USER", "alice"}});
+  REQUIRE(c.ok());
+  const ListenerConfig& l = c->listeners.at(0);
+  REQUIRE(l.clone);
+  CHECK(l.clone->id == "chinook-7f3a");
+  CHECK(l.clone->origins == std::vector<std::string>{"http://db1:43210", "https://db2:43210"});
+  CHECK(l.clone->token == "s3cret");
+  CHECK(l.clone->user == "alice");
+  CHECK(l.targets.empty());
+  CHECK(l.check.kind == CheckKind::kNone);
+
+  c = Parse({"--listen", ":5432"},
+            {{"ZDAP_CLONE", "c1"}, {"ZDAP_ORIGINS", "http://a:1,http://b:2"}});
+  REQUIRE(c.ok());
+  CHECK(c->listeners.at(0).clone->origins.size() == 2);
+
+  // Token from a file: its first line.
+  test::TempDir dir("proxy-token");
+  std::string file = dir.path() + "/token";
+  REQUIRE(test::Shell("printf 'from-file\\nsecond' > " + file) == 0);
+  c = Parse({"--listen", ":1", "--clone", "c1", "--origin", "http://a:1", "--token-file", file});
+  REQUIRE(c.ok());
+  CHECK(c->listeners.at(0).clone->token == "from-file");
+
+  // ZDAP_USER/ZDAP_TOKEN set for the CLI do not disturb a static-target proxy.
+  CHECK(Parse({"--listen", ":1", "--target", "a:2"}, {{"ZDAP_USER", "bob"}}).ok());
+
+  CHECK(ErrorOf({"--listen", ":1", "--clone", "c1"}).find("needs --origin") != std::string::npos);
+  CHECK(ErrorOf({"--listen", ":1", "--clone", "c1", "--origin", "http://a:1", "--target", "b:2"})
+            .find("exclude each other") != std::string::npos);
+  CHECK(ErrorOf({"--listen", ":1", "--clone", "Bad_Name", "--origin", "http://a:1"})
+            .find("not a clone name") != std::string::npos);
+  CHECK(ErrorOf({"--listen", ":1", "--clone", "c1", "--origin", "ftp://a:1"}).find("--origin") !=
+        std::string::npos);
+  CHECK(ErrorOf({"--listen", ":1", "--clone", "c1", "--origin", "http://a:1", "--token-file",
+                 dir.path() + "/missing"})
+            .find("cannot be read") != std::string::npos);
+  std::string e = ErrorOf({"--listen", ":1", "--target", "a:2", "--origin", "http://a:1"});
+  CHECK(e.find("--origin needs --clone") != std::string::npos);
+  CHECK(OneLine(e));
+
+  ProxyConfig y;
+  REQUIRE(ParseYamlConfig("listeners:\n"
+                          "  - listen: \":5432\"\n"
+                          "    clone: c2\n"
+                          "    origins: [\"http://a:1\", \"http://b:2\"]\n"
+                          "    user: carol\n",
+                          "p.yaml", &y)
+              .ok());
+  REQUIRE(y.listeners.at(0).clone);
+  CHECK(y.listeners.at(0).clone->id == "c2");
+  CHECK(y.listeners.at(0).clone->user == "carol");
+  CHECK(y.listeners.at(0).clone->origins.size() == 2);
+  ProxyConfig bad;
+  CHECK(ParseYamlConfig("listeners:\n  - listen: \":1\"\n    clone: c2\n", "p.yaml", &bad)
+            .message()
+            .find("needs --origin") != std::string::npos);
+}
+
+TEST_CASE("the clone object's host and port") {
+  auto a = ParseCloneAddress(R"({"id":"c","host":"127.0.0.1","port":6003,"state":"ready"})");
+  REQUIRE(a.ok());
+  CHECK(a->ToString() == "127.0.0.1:6003");
+  a = ParseCloneAddress(R"({"host":"::1","port":6003})");
+  REQUIRE(a.ok());
+  CHECK(a->ToString() == "[::1]:6003");
+  for (const char* bad : {"", "[]", "{}", R"({"host":"h"})", R"({"host":"h","port":0})",
+                          R"({"host":"h","port":"6003"})", R"({"host":"a b","port":1})",
+                          R"({"host":"h","port":70000})"}) {
+    INFO(bad);
+    CHECK_FALSE(ParseCloneAddress(bad).ok());
+  }
 }

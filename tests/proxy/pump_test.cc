@@ -15,9 +15,11 @@ namespace {
 
 constexpr size_t kStreamBytes = 100u * 1024 * 1024;
 
-std::vector<std::string> ProxyArgs(uint16_t target_port) {
+// pump: "buffered" or "splice" (--pump); the data-path tests run with both.
+std::vector<std::string> ProxyArgs(uint16_t target_port, const std::string& pump = "buffered") {
   return {"--listen",  "127.0.0.1:0", "--target", "127.0.0.1:" + std::to_string(target_port),
-          "--threads", "2",           "--check",  "none"};
+          "--threads", "2",           "--check",  "none",
+          "--pump",    pump};
 }
 
 // Sends kStreamBytes generated from `seed`, then half-closes; returns the hash of what it sent.
@@ -59,6 +61,8 @@ bool ReceiveStream(int fd, uint64_t* hash, size_t* count) {
 }  // namespace
 
 TEST_CASE("100 MB pass both ways at once, intact") {
+  std::string pump = GENERATE(as<std::string>{}, "buffered", "splice");
+  INFO("--pump " << pump);
   struct Side {
     bool sent_ok = false, received_ok = false;
     uint64_t sent_hash = 0, received_hash = 0;
@@ -77,7 +81,7 @@ TEST_CASE("100 MB pass both ways at once, intact") {
   REQUIRE(server.port() != 0);
 
   ProxyProcess proxy;
-  REQUIRE(proxy.Start(ProxyArgs(server.port())));
+  REQUIRE(proxy.Start(ProxyArgs(server.port(), pump)));
   uint16_t port = proxy.WaitListening();
   REQUIRE(port != 0);
 
@@ -111,6 +115,8 @@ TEST_CASE("100 MB pass both ways at once, intact") {
 }
 
 TEST_CASE("a client that half-closes still gets the whole reply") {
+  std::string pump = GENERATE(as<std::string>{}, "buffered", "splice");
+  INFO("--pump " << pump);
   // Upstream: reads to EOF, then answers with a large reply that depends on all it read.
   TcpServer server([](int fd) {
     std::string request;
@@ -121,7 +127,7 @@ TEST_CASE("a client that half-closes still gets the whole reply") {
     SendAll(fd, reply);
   });
   ProxyProcess proxy;
-  REQUIRE(proxy.Start(ProxyArgs(server.port())));
+  REQUIRE(proxy.Start(ProxyArgs(server.port(), pump)));
   uint16_t port = proxy.WaitListening();
   REQUIRE(port != 0);
 
@@ -145,6 +151,8 @@ TEST_CASE("a client that half-closes still gets the whole reply") {
 }
 
 TEST_CASE("the upstream half-closing first passes its EOF on and keeps the other way open") {
+  std::string pump = GENERATE(as<std::string>{}, "buffered", "splice");
+  INFO("--pump " << pump);
   // Upstream: sends a greeting, half-closes, then echoes back the size of what it reads.
   TcpServer server([](int fd) {
     SendAll(fd, std::string("hello"));
@@ -154,7 +162,7 @@ TEST_CASE("the upstream half-closing first passes its EOF on and keeps the other
   });
   std::string upstream_got;
   ProxyProcess proxy;
-  REQUIRE(proxy.Start(ProxyArgs(server.port())));
+  REQUIRE(proxy.Start(ProxyArgs(server.port(), pump)));
   uint16_t port = proxy.WaitListening();
   REQUIRE(port != 0);
   int fd = ConnectLocal(port);

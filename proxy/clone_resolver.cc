@@ -1,0 +1,155 @@
+#include "proxy/clone_resolver.h"
+
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+
+#include "core/log.h"
+#include "net/http_client.h"
+
+namespace zdap::proxy {
+
+namespace json = boost::json;
+
+Result<HostPort> ParseCloneAddress(std::string_view text) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) return InvalidArgument("the clone object is not JSON");
+  const json::object& o = v.as_object();
+  const json::value* host = o.if_contains("host");
+  const json::value* port = o.if_contains("port");
+  if (host == nullptr || !host->is_string() || port == nullptr || !port->is_int64()) {
+    return InvalidArgument("the clone object has no host and port");
+  }
+  int64_t p = port->as_int64();
+  if (p < 1 || p > 65535) return InvalidArgument(fmt::format("the clone's port {} is invalid", p));
+  std::string h(host->as_string());
+  // Same strict rules as a --target; an IPv6 host comes without brackets.
+  auto parsed = ParseTarget(h.find(':') != std::string::npos ? fmt::format("[{}]:{}", h, p)
+                                                             : fmt::format("{}:{}", h, p));
+  if (!parsed.ok()) return parsed.status().Wrap("the clone's address");
+  return *parsed;
+}
+
+CloneResolver::CloneResolver(CloneFollowConfig config, std::string listener_name)
+    : config_(std::move(config)), listener_name_(std::move(listener_name)) {}
+
+CloneResolver::~CloneResolver() {
+  Stop();
+}
+
+CloneResolver::Answer CloneResolver::Current() const {
+  std::lock_guard lock(mu_);
+  return Answer{address_, generation_};
+}
+
+void CloneResolver::Start() {
+  std::lock_guard lock(mu_);
+  if (thread_.joinable() || stopping_) return;
+  wanted_ = true;
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void CloneResolver::Refresh(uint64_t generation, std::function<void()> done) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_ && generation_ <= generation) {
+      waiting_.push_back(std::move(done));
+      wanted_ = true;
+      cv_.notify_one();
+      return;
+    }
+    if (stopping_) return;
+  }
+  done();  // a newer answer is already there
+}
+
+void CloneResolver::Stop() {
+  std::vector<std::function<void()>> dropped;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    dropped.swap(waiting_);
+    cv_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+  dropped.clear();  // outside the lock: callbacks may own sessions
+}
+
+void CloneResolver::Loop() {
+  auto pause = kMinPause;
+  auto not_before = std::chrono::steady_clock::now();
+  std::unique_lock lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || wanted_; });
+    if (stopping_) return;
+    if (cv_.wait_until(lock, not_before, [this] { return stopping_; })) return;
+    wanted_ = false;
+    lock.unlock();
+    Result<HostPort> found = AskOrigins();
+    lock.lock();
+    if (found.ok()) {
+      if (!address_ || !(*address_ == *found)) {
+        log::Info("{}: clone {} is at {}", listener_name_, config_.id, found->ToString());
+      }
+      address_ = *found;
+      ++generation_;
+      pause = kMinPause;
+    } else {
+      log::Warn("{}: where is clone {}? {}", listener_name_, config_.id, found.status().message());
+      pause = std::min(pause * 2, kMaxPause);
+    }
+    not_before = std::chrono::steady_clock::now() + pause;
+    std::vector<std::function<void()>> done;
+    done.swap(waiting_);
+    lock.unlock();
+    for (auto& f : done) f();
+    done.clear();
+    lock.lock();
+  }
+}
+
+Result<HostPort> CloneResolver::AskOrigins() const {
+  std::string errors;
+  for (const std::string& origin : config_.origins) {
+    Result<HostPort> r = AskOrigin(origin);
+    if (r.ok()) return r;
+    errors += (errors.empty() ? "" : "; ") + r.status().message();
+  }
+  return Unavailable(errors);
+}
+
+Result<HostPort> CloneResolver::AskOrigin(const std::string& origin) const {
+  ZDAP_ASSIGN_OR_RETURN(net::HttpUrl url, net::ParseHttpUrl(origin));
+  net::HttpClientOptions options;
+  options.connect_timeout = std::chrono::seconds(2);
+  options.io_timeout = std::chrono::seconds(5);
+  options.max_body_bytes = 1 << 20;
+  options.user_agent = "zdap-proxyd";
+  net::HttpRequest request;
+  request.target = "/v1/clones/" + config_.id;
+  if (!config_.token.empty())
+    request.headers.emplace_back("Authorization", "Bearer " + config_.token);
+  if (!config_.user.empty()) request.headers.emplace_back("X-Zdap-User", config_.user);
+  ZDAP_ASSIGN_OR_RETURN(net::HttpResponse response,
+                        net::HttpClient(std::move(url), options).Send(request));
+  if (response.status != 200) {
+    std::string why;
+    json::error_code ec;
+    json::value v = json::parse(response.body, ec);
+    if (!ec && v.is_object()) {
+      if (auto* e = v.as_object().if_contains("error"); e && e->is_object()) {
+        if (auto* m = e->as_object().if_contains("message"); m && m->is_string()) {
+          why = std::string(m->as_string()).substr(0, 200);
+        }
+      }
+    }
+    return Unavailable(fmt::format("origin {}: HTTP {}{}{}", origin, response.status,
+                                   why.empty() ? "" : ": ", why));
+  }
+  auto address = ParseCloneAddress(response.body);
+  if (!address.ok()) return address.status().Wrap(fmt::format("origin {}", origin));
+  return address;
+}
+
+}  // namespace zdap::proxy
