@@ -46,13 +46,17 @@ ZdapdFixture::ZdapdFixture(std::string data_dir, std::string resource_yaml) : di
 ZdapdFixture::~ZdapdFixture() {
   if (pid_ > 0) Kill(SIGTERM);
   // Whatever clones are left: stop their servers so nothing outlives the test.
-  Shell("pkill -QUIT -f -- '[-]D " + data_dir_ + "/' ; true");
+  Shell("pkill -QUIT -f -- '[-](D|-datadir) " + data_dir_ + "/' ; true");
+  if (runtime_ == "docker") {
+    Shell("docker ps -aq --filter label=zdap.origin=" + data_dir_ + " | xargs -r docker rm -f");
+  }
 }
 
 int ZdapdFixture::Host(const std::string& args, std::string* output) const {
-  std::string cmd = ProgramPath("apps/zdapd/zdapd") + " " + args + " --config-dir " + config_dir_ +
-                    " --data-dir " + data_dir_ + " --clone-ports " + std::to_string(clone_first_) +
-                    "-" + std::to_string(clone_first_ + 19) +
+  std::string cmd = "ZDAPD_RUNTIME_DRIVER=" + runtime_ + " " + ProgramPath("apps/zdapd/zdapd") +
+                    " " + args + " --config-dir " + config_dir_ + " --data-dir " + data_dir_ +
+                    " --clone-ports " + std::to_string(clone_first_) + "-" +
+                    std::to_string(clone_first_ + 19) +
                     " --listen 127.0.0.1:" + std::to_string(api_port_);
   return Shell(cmd, output);
 }
@@ -66,6 +70,7 @@ void ZdapdFixture::Start() {
     std::string ports = std::to_string(clone_first_) + "-" + std::to_string(clone_first_ + 19);
     std::string listen = "127.0.0.1:" + std::to_string(api_port_);
     std::string bin = ProgramPath("apps/zdapd/zdapd");
+    ::setenv("ZDAPD_RUNTIME_DRIVER", runtime_.c_str(), 1);
     ::execl(bin.c_str(), bin.c_str(), "serve", "--config-dir", config_dir_.c_str(), "--data-dir",
             data_dir_.c_str(), "--clone-ports", ports.c_str(), "--listen", listen.c_str(),
             static_cast<char*>(nullptr));
@@ -115,8 +120,15 @@ int ZdapdFixture::Call(const std::string& method, const std::string& path,
 }
 
 bool ServersRunUnder(const std::string& dir) {
-  // "[-]D" so the pattern does not match the shell that runs pgrep.
-  return Shell("pgrep -f -- '[-]D " + dir + "'") == 0;
+  // postgres -D DIR, mariadbd --datadir DIR; "[-]" so the pattern does not match the shell
+  // that runs pgrep.
+  return Shell("pgrep -f -- '[-](D|-datadir) " + dir + "'") == 0;
+}
+
+int ContainersOf(const std::string& data_dir) {
+  std::string out;
+  Shell("docker ps -aq --filter label=zdap.origin=" + data_dir + " | wc -l", &out);
+  return std::atoi(out.c_str());
 }
 
 int Psql(int port, const std::string& sql, std::string* out, const std::string& db) {

@@ -27,6 +27,8 @@ class ZdapdFixture {
   int Call(const std::string& method, const std::string& path, const std::string& json_body,
            std::string* body, const std::string& user = "alice") const;
   const std::string& data_dir() const { return data_dir_; }
+  // Serve and run host commands with this runtime ("process" by default, or "docker").
+  void UseRuntime(const std::string& driver) { runtime_ = driver; }
   const std::string& config_dir() const { return config_dir_; }
   std::string LogText() const;
 
@@ -37,10 +39,14 @@ class ZdapdFixture {
   int api_port_;
   int clone_first_;
   pid_t pid_ = -1;
+  std::string runtime_ = "process";
 };
 
-// True while a database server runs with its data dir under `dir` (its "-D" argument).
+// True while a database server runs with its data dir under `dir` (its "-D" argument, or
+// mariadbd's "--datadir").
 bool ServersRunUnder(const std::string& dir);
+// Containers (running or not) that the zdapd with this data dir labelled as its own.
+int ContainersOf(const std::string& data_dir);
 // psql against a clone on 127.0.0.1:port (password zdap); returns exit status, output in *out.
 int Psql(int port, const std::string& sql, std::string* out, const std::string& db = "chinook");
 // Value of a top-level scalar field in a JSON object (tests only; no nesting needed).
