@@ -3,7 +3,9 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 
 #include "e2e/zdapd_fixture.h"
@@ -89,9 +91,15 @@ TEST_CASE("after kill -9 of zdapd its clones are adopted and still answer") {
   REQUIRE(d.Host("refresh chinook") == 0);
   d.Start();
   int port = CreateClone(d, "survivor");
+  CreateClone(d, "vanished");
   d.Kill(SIGKILL);
   CHECK(Count(port) == "2240");  // the server outlives the daemon
+  // "vanished" is destroyed while the daemon is down, as an operator would by hand: its
+  // record goes. The restarted daemon must stop its server and remove its volume.
+  REQUIRE(::unlink((d.data_dir() + "/catalog/vanished.json").c_str()) == 0);
   d.Start();
+  CHECK_FALSE(ServersRunUnder(d.data_dir() + "/store/clones/vanished"));
+  CHECK_FALSE(std::filesystem::exists(d.data_dir() + "/store/clones/vanished"));
   std::string body;
   REQUIRE(d.Call("GET", "/v1/clones/survivor", "", &body) == 200);
   CHECK(JsonField(body, "state") == "ready");

@@ -104,3 +104,37 @@ TEST_CASE("docker runtime: a failing dump leaves no volume and no container", "[
   Shell("ls -A " + d.data_dir() + "/store/volumes " + d.data_dir() + "/run", &left);
   CHECK(left.find("chinook") == std::string::npos);
 }
+
+TEST_CASE("docker runtime: a MariaDB clone answers through the mariadb client", "[docker]") {
+  REQUIRE(Shell("docker image inspect zdap-test/mariadb:10.11 >/dev/null 2>&1") == 0);
+  ZdapdFixture d("", "name: chinook\nengine: mariadb\nsource:\n  dump: " + ChinookDir() +
+                         "/Chinook_MySql.sql\n  database: Chinook\nclone:\n  ttl: 1h\n"
+                         "credentials: {user: root, password: zdap}\n"
+                         "docker: {image: \"zdap-test/mariadb:10.11\"}\n");
+  d.UseRuntime("docker");
+  std::string out;
+  INFO(out);
+  REQUIRE(d.Host("refresh chinook", &out) == 0);
+  CHECK(ContainersOf(d.data_dir()) == 0);
+  d.Start();
+  std::string body;
+  int code = d.Call("POST", "/v1/resources/chinook/clones", "{\"name\":\"dock-m\"}", &body);
+  INFO(body << d.LogText());
+  REQUIRE(code == 201);
+  int port = std::stoi(JsonField(body, "port"));
+  CHECK(ContainersOf(d.data_dir()) == 1);
+  std::string count;
+  CHECK(Shell("MYSQL_PWD=zdap mariadb --no-defaults -N -B --connect-timeout=10 -h127.0.0.1 -P" +
+                  std::to_string(port) + " -uroot Chinook -e 'SELECT COUNT(*) FROM InvoiceLine'",
+              &count) == 0);
+  CHECK(count == "2240\n");
+
+  // kill -9 of zdapd: the container keeps serving and the restarted daemon adopts it.
+  d.Kill(SIGKILL);
+  d.Start();
+  REQUIRE(d.Call("GET", "/v1/clones/dock-m", "", &body) == 200);
+  CHECK(JsonField(body, "state") == "ready");
+  CHECK(d.LogText().find("adopted") != std::string::npos);
+  CHECK(d.Call("DELETE", "/v1/clones/dock-m", "", &body) == 204);
+  CHECK(ContainersOf(d.data_dir()) == 0);
+}
