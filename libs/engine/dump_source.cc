@@ -358,6 +358,19 @@ Status DumpInput::Finish(bool client_ok) {
   return Status::Ok();
 }
 
+Status RunSetupStep(SpawnOptions step, std::chrono::milliseconds limit, const std::string& tool,
+                    const std::string& what) {
+  step.capture_output = true;
+  step.die_with_parent = true;
+  auto r = Run(step, limit);
+  if (!r.ok()) return r.status().Wrap(tool);
+  if (!r->ok()) {
+    return IoError(fmt::format("{} failed ({}): {}", what, DescribeWaitStatus(r->wait_status),
+                               ClientErrorSummary(r->output, tool)));
+  }
+  return Status::Ok();
+}
+
 std::string ClientErrorSummary(const std::string& output, const std::string& source) {
   std::string text = output;
   for (size_t pos; (pos = text.find("<stdin>")) != std::string::npos;) {

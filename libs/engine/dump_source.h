@@ -3,6 +3,7 @@
 // dump) and how a database client gets it as its standard input.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -64,6 +65,11 @@ class DumpInput {
 // The last lines of a client's output that say what went wrong, with "<stdin>" (psql reads
 // the dump from its standard input) replaced by `source`.
 std::string ClientErrorSummary(const std::string& output, const std::string& source);
+
+// Runs a set-up step (a client statement, an init tool) to its end with its output captured.
+// A failing exit becomes IoError "<what> failed (<exit status>): <the tool's own words>".
+Status RunSetupStep(SpawnOptions step, std::chrono::milliseconds limit, const std::string& tool,
+                    const std::string& what);
 
 // Runs `client` (its stdin is set here) over `input` and finishes the input. An error names
 // the dump and carries the client's own message, which holds the dump's line number.

@@ -113,15 +113,8 @@ Status MariadbEngine::InitDataDir(const config::Resource& resource, const std::s
             "--skip-name-resolve"};
   o.run_as = run_as;
   o.cwd = scratch_dir;
-  o.capture_output = true;
-  o.die_with_parent = true;
-  auto r = Run(o, std::chrono::minutes(5));
-  if (!r.ok()) return r.status().Wrap("mariadb-install-db");
-  if (!r->ok()) {
-    return IoError(fmt::format("mariadb-install-db {} {}: {}", data_dir,
-                               DescribeWaitStatus(r->wait_status),
-                               ClientErrorSummary(r->output, "mariadb-install-db")));
-  }
+  ZDAP_RETURN_IF_ERROR(RunSetupStep(o, std::chrono::minutes(5), "mariadb-install-db",
+                                    "mariadb-install-db " + data_dir));
   // The resource's account, for TCP ('%') and the socket ('localhost'). The statements carry
   // the password, so they go to a bootstrap server on its standard input from a 0600 file
   // that the daemon opens and deletes; an existing socket login (root) is kept as a fallback.
@@ -151,17 +144,11 @@ Status MariadbEngine::InitDataDir(const config::Resource& resource, const std::s
   b.run_as = run_as;
   b.cwd = scratch_dir;
   b.stdin_path = sql_file;
-  b.capture_output = true;
-  b.die_with_parent = true;
-  auto br = Run(b, std::chrono::minutes(5));
+  Status set_up =
+      RunSetupStep(b, std::chrono::minutes(5), "mariadbd --bootstrap",
+                   fmt::format("setting up the account '{}' in {}", resource.user, data_dir));
   ::unlink(sql_file.c_str());
-  if (!br.ok()) return br.status().Wrap("mariadbd --bootstrap");
-  if (!br->ok()) {
-    return IoError(fmt::format("setting up the account '{}' in {} failed ({}): {}", resource.user,
-                               data_dir, DescribeWaitStatus(br->wait_status),
-                               ClientErrorSummary(br->output, "bootstrap")));
-  }
-  return Status::Ok();
+  return set_up;
 }
 
 Result<ServerSpec> MariadbEngine::ServerCommand(const config::Resource& resource,
@@ -300,14 +287,8 @@ Status MariadbEngine::Import(const config::Resource& resource, const Endpoint& e
   SpawnOptions create = client("");
   create.argv.push_back(
       fmt::format("--execute=CREATE DATABASE IF NOT EXISTS `{}`", resource.source.database));
-  create.capture_output = true;
-  create.die_with_parent = true;
-  auto cr = Run(create, std::chrono::minutes(1));
-  if (!cr.ok()) return cr.status().Wrap("mariadb");
-  if (!cr->ok()) {
-    return IoError(fmt::format("creating database {} failed: {}", resource.source.database,
-                               ClientErrorSummary(cr->output, "mariadb")));
-  }
+  ZDAP_RETURN_IF_ERROR(RunSetupStep(create, std::chrono::minutes(1), "mariadb",
+                                    "creating database " + resource.source.database));
   ZDAP_ASSIGN_OR_RETURN(DumpInput input, DumpInput::Open(resource, endpoint.socket_dir));
   if (input.format() == DumpFormat::kPgCustom || input.format() == DumpFormat::kPgDirectory) {
     return Unprocessable(
