@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "core/names.h"
+#include "core/version.h"
 
 namespace zdap::cli {
 namespace json = boost::json;

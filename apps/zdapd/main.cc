@@ -16,6 +16,7 @@
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "core/version.h"
 #include "http_server.h"
 #include "origin/origin.h"
 
@@ -24,7 +25,6 @@ using namespace zdap;
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
@@ -35,7 +35,7 @@ commands:
   refresh RESOURCE      import RESOURCE's source into a new snapshot
   list resources|snapshots|clones
   check-config          load and validate the configuration, then exit
-  version
+  version               print the version (also --version)
 
 options (also ZDAPD_<NAME> environment variables, e.g. ZDAPD_DATA_DIR):
 )";
@@ -116,8 +116,8 @@ int List(origin::Origin& o, const std::string& what) {
 
 int main(int argc, char** argv) {
   po::options_description opts;
-  opts.add_options()("help,h", "show this help")("config", po::value<std::string>(),
-                                                 "daemon config file (YAML)")(
+  opts.add_options()("help,h", "show this help")("version", "print the version and exit")(
+      "config", po::value<std::string>(), "daemon config file (YAML)")(
       "config-dir", po::value<std::string>(), "directory with resources/ (default .)")(
       "listen", po::value<std::string>(), "HTTP listen address (default 127.0.0.1:43210)")(
       "data-dir", po::value<std::string>(),
@@ -143,6 +143,10 @@ int main(int argc, char** argv) {
   } catch (const po::error& e) {
     std::cerr << "zdapd: " << e.what() << " (see zdapd --help)\n";
     return kExitUsage;
+  }
+  if (vm.count("version")) {
+    fmt::print("zdapd {}\n", kVersion);
+    return 0;
   }
   if (vm.count("help") || !vm.count("command")) {
     std::cerr << kUsage << opts;
