@@ -2,7 +2,7 @@
 # package_test: the Debian package (packaging/build-deb) installs with apt-get on a clean
 # Debian 12 root (a debootstrap chroot: scripts/build-test-images package-root), and there
 #   - zdapd, zdap and zdap-proxyd answer --version with the project version;
-#   - /etc/zdap/zdapd.yaml is a conffile, and the sample loads with `zdapd check-config`
+#   - /etc/zdap/zdapd.yaml is a conffile (a reinstall keeps edits), and the sample loads with `zdapd check-config`
 #     (without tls and tokens_file, which this build refuses);
 #   - `systemd-analyze verify` accepts zdapd.service as installed;
 #   - removing the package leaves /var/lib/zdap and stops nothing that is not there.
@@ -67,6 +67,10 @@ done
 in_root dpkg-query -W -f='${Conffiles}\n' zdap | grep -q '^ /etc/zdap/zdapd.yaml ' ||
   fail "/etc/zdap/zdapd.yaml is not a conffile"
 [ -d "$root/etc/zdap/resources" ] || fail "no /etc/zdap/resources"
+for f in zdapd.service:lib/systemd/system zdapd.yaml:etc/zdap; do
+  cmp -s "$src/packaging/${f%%:*}" "$root/${f#*:}/${f%%:*}" ||
+    fail "$deb holds another ${f%%:*} than packaging/: rebuild it (packaging/build-deb)"
+done
 
 # The sample with the settings this build accepts: without tls and tokens_file, on loopback.
 sed -e '/^tls:/,/^[^ ]/{/^tls:/d;/^ /d}' -e '/^tokens_file:/d' \
@@ -84,6 +88,13 @@ for key in 'KillMode=process' 'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-f
   'ExecStart=/usr/sbin/zdapd --config /etc/zdap/zdapd.yaml serve' 'StateDirectory=zdap'; do
   grep -qxF "$key" "$root/lib/systemd/system/zdapd.service" || fail "the unit lacks $key"
 done
+
+# Installing again (as an upgrade does) keeps the operator's edits of the conffile.
+echo '# edited by the operator' >>"$root/etc/zdap/zdapd.yaml"
+in_root env DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/zdap.deb >"$root/tmp/dpkg.log" 2>&1 ||
+  { tail -n 20 "$root/tmp/dpkg.log" >&2; fail "dpkg -i over the installed package"; }
+tail -n 1 "$root/etc/zdap/zdapd.yaml" | grep -qx '# edited by the operator' ||
+  fail "reinstalling replaced the edited /etc/zdap/zdapd.yaml"
 
 # Removal: the programs go, the data dir stays (it may hold clones).
 mkdir -p "$root/var/lib/zdap/store"
