@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
+
 #include "compose/proxy_service.h"
 #include "core/file_util.h"
 
@@ -125,11 +127,49 @@ Result<PortEntry> ParseLongPort(const YAML::Node& p) {
 
 }  // namespace
 
+// `text` with each ${...} and $NAME replaced by "1", so that an interpolated published port or
+// host address parses; compose interpolates base and override alike, so the entry copied
+// verbatim still merges onto itself. Empty when a ${ is not closed.
+std::string WithoutVariables(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != '$') {
+      out += text[i];
+    } else if (i + 1 < text.size() && text[i + 1] == '$') {
+      out += '$';
+      ++i;
+    } else if (i + 1 < text.size() && text[i + 1] == '{') {
+      size_t close = text.find('}', i);
+      if (close == std::string_view::npos) return "";
+      out += '1';
+      i = close;
+    } else {
+      while (i + 1 < text.size() &&
+             (std::isalnum(static_cast<unsigned char>(text[i + 1])) || text[i + 1] == '_')) {
+        ++i;
+      }
+      out += '1';
+    }
+  }
+  return out;
+}
+
 Result<PortEntry> ParsePortEntry(const std::string& entry) {
   PortEntry out;
   out.yaml = YamlQuote(entry);
-  std::string_view s = entry;
-  if (s.empty() || s.size() > 100) return BadPort(entry, "empty or too long");
+  if (entry.empty() || entry.size() > 100) return BadPort(entry, "empty or too long");
+  std::string literal = entry;
+  if (entry.find('$') != std::string::npos) {
+    std::string_view container = std::string_view(entry).substr(0, entry.find('/'));
+    container = container.substr(
+        container.rfind(':') == std::string_view::npos ? 0 : container.rfind(':') + 1);
+    if (container.find_first_of("${}") != std::string_view::npos) {
+      return BadPort(entry, "the container port must be a number, not a variable");
+    }
+    literal = WithoutVariables(entry);
+    if (literal.empty()) return BadPort(entry, "unclosed ${");
+  }
+  std::string_view s = literal;
   if (size_t slash = s.find('/'); slash != std::string_view::npos) {
     out.protocol = std::string(s.substr(slash + 1));
     if (!IsProtocol(out.protocol)) {

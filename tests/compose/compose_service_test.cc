@@ -62,6 +62,14 @@ TEST_CASE("every compose port syntax", "[compose]") {
   p = Port("[::1]:5433:5432");
   CHECK((p.target == 5432 && p.published == 5433 && p.host_ip == "::1"));
 
+  // Interpolated published ports and host addresses are kept verbatim for compose to fill in.
+  p = Port("127.0.0.1:${CHINOOK_PORT:-5432}:5432");
+  CHECK((p.target == 5432 && p.yaml == "\"127.0.0.1:${CHINOOK_PORT:-5432}:5432\""));
+  CHECK(Port("$HOST_IP:$PORT:3306/tcp").target == 3306);
+  CHECK(PortError("5433:${DB_PORT}").find("not a variable") != std::string::npos);
+  CHECK(PortError("${DB_PORT:-5432}").find("not a variable") != std::string::npos);
+  PortError("${X:5432");
+
   CHECK(PortError("6000-6001:6000-6001").find("ranges are not supported") != std::string::npos);
   CHECK(PortError("5432-5433").find("ranges") != std::string::npos);
   CHECK(PortError("127.0.0.1:6000-6001:5432").find("ranges") != std::string::npos);
