@@ -166,10 +166,7 @@ Status CmdAttach(const Args& args) {
         fs::path(BuildDir(project, service_name)).lexically_relative(override_dir).string();
     service.build_target = base.build_target;
   }
-  for (const auto& p : base.ports) service.ports.push_back(p.yaml);
-  service.blank_environment = base.environment_keys;
-  service.blank_labels = base.label_keys;
-  service.tmpfs_targets = base.volume_targets;
+  compose::NeutraliseBaseKeys(base, &service);
   // Fail fast, before a clone exists, when the override file cannot take the service.
   {
     compose::ProxyService probe = service;

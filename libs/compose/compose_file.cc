@@ -217,6 +217,14 @@ Result<PortEntry> ParsePortEntry(const std::string& entry) {
   return out;
 }
 
+void NeutraliseBaseKeys(const BaseService& base, ProxyService* service) {
+  service->ports.clear();
+  for (const auto& p : base.ports) service->ports.push_back(p.yaml);
+  service->blank_environment = base.environment_keys;
+  service->blank_labels = base.label_keys;
+  service->tmpfs_targets = base.volume_targets;
+}
+
 std::optional<uint16_t> ContainerPortOf(const std::string& entry) {
   std::string_view s = entry;
   if (size_t slash = s.find('/'); slash != std::string_view::npos) s = s.substr(0, slash);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "compose/proxy_service.h"
 #include "core/result.h"
 
 namespace zdap::compose {
@@ -48,6 +49,10 @@ Result<ComposeFile> ReadComposeFile(const std::string& path);
 // service has a key an override cannot take away from the proxy (docker-compose merges it):
 // env_file, secrets, configs, devices, volumes_from, extends; or a malformed `ports` entry.
 Result<BaseService> ReadBaseService(const std::string& path, const std::string& service);
+
+// Sets what `service` writes to neutralise `base` in the merge: its ports (verbatim), blanked
+// environment and label keys, tmpfs over its volume targets.
+void NeutraliseBaseKeys(const BaseService& base, ProxyService* service);
 
 // The container side of one `expose` entry: 5432, "5432", "5432/tcp", "6000-6001" (first of
 // the range).

@@ -9,6 +9,7 @@
 #include "compose/proxy_service.h"
 #include "core/file_util.h"
 #include "support/test_env.h"
+#include "test_proxy.h"
 
 using namespace zdap;
 using namespace zdap::compose;
@@ -173,19 +174,8 @@ TEST_CASE("docker-compose 1.29 merges nothing of the database into the proxy ser
                       "  pgdata: {}\n");
     REQUIRE(test::Shell("mkdir -p '" + project.dir.path() + "/db' '" + project.dir.path() +
                         "/.zdap/build/db'") == 0);
-    auto base = ReadBaseService(project.dir.path() + "/docker-compose.yml", "db");
-    REQUIRE(base.ok());
-    ProxyService service;
-    service.name = "db";
-    service.image = "zdap/proxyd:test";
-    service.listen_port = *base->port;
-    service.targets = {"192.0.2.2:20000"};
+    ProxyService service = test::DbProxyFor(project.dir.path() + "/docker-compose.yml");
     service.build_context = ".zdap/build/db";
-    service.build_target = base->build_target;
-    for (const auto& p : base->ports) service.ports.push_back(p.yaml);
-    service.blank_environment = base->environment_keys;
-    service.blank_labels = base->label_keys;
-    service.tmpfs_targets = base->volume_targets;
     auto text = AttachService("", false, service, version);
     REQUIRE(text.ok());
     project.Write("docker-compose.override.yml", *text);
