@@ -1,3 +1,7 @@
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 #include <catch2/catch.hpp>
 
@@ -5,6 +9,7 @@
 #include <set>
 
 #include "compose/compose_file.h"
+#include "compose/host_address.h"
 #include "compose/override_editor.h"
 #include "compose/proxy_service.h"
 #include "core/file_util.h"
@@ -210,4 +215,43 @@ TEST_CASE("docker-compose 1.29 merges nothing of the database into the proxy ser
     CHECK(db["build"]["context"].Scalar().find(".zdap/build/db") != std::string::npos);
     CHECK(merged["services"]["app"]["image"].Scalar() == "alpine");
   }
+}
+
+namespace {
+
+// A TCP listener on `address` (network byte order) and a free port; closed on destruction.
+struct Listener {
+  int fd = -1;
+  uint16_t port = 0;
+  explicit Listener(in_addr_t address) {
+    fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = address;
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    REQUIRE(::listen(fd, 8) == 0);
+    socklen_t len = sizeof a;
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+    port = ntohs(a.sin_port);
+  }
+  ~Listener() { ::close(fd); }
+};
+
+}  // namespace
+
+TEST_CASE("a clone on this machine is found on its own non-loopback address", "[compose]") {
+  // Listening on every address (clone_bind 0.0.0.0): found on an address a container reaches.
+  Listener any(htonl(INADDR_ANY));
+  auto found = HostAddressServing(any.port);
+  INFO("this machine needs a non-loopback IPv4 address: " << found.status().message());
+  REQUIRE(found.ok());
+  CHECK_FALSE(found->starts_with("127."));
+  in_addr parsed{};
+  CHECK(::inet_pton(AF_INET, found->c_str(), &parsed) == 1);
+  // Loopback only (the default clone_bind): nothing a container could reach.
+  Listener loopback(htonl(INADDR_LOOPBACK));
+  auto none = HostAddressServing(loopback.port);
+  REQUIRE_FALSE(none.ok());
+  CHECK(none.status().code() == Code::kNotFound);
 }
