@@ -8,6 +8,7 @@
 
 #include "compose/compose_file.h"
 #include "compose/dir_lock.h"
+#include "compose/host_address.h"
 #include "compose/override_editor.h"
 #include "core/file_util.h"
 #include "core/names.h"
@@ -26,7 +27,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char kProxyImage[] = "zdap/proxyd:" ZDAP_VERSION;
-constexpr const char kDockerHost[] = "host.docker.internal";
 
 uint16_t DefaultPort(const std::string& engine) {
   if (engine == "mariadb" || engine == "mysql") return 3306;
@@ -166,6 +166,7 @@ Status CmdAttach(const Args& args) {
         fs::path(BuildDir(project, service_name)).lexically_relative(override_dir).string();
     service.build_target = base.build_target;
   }
+  compose::NeutraliseBaseKeys(base, &service);
   // Fail fast, before a clone exists, when the override file cannot take the service.
   {
     compose::ProxyService probe = service;
@@ -185,18 +186,6 @@ Status CmdAttach(const Args& args) {
 
   std::string host = clone.host;
   if (host.empty() || host == "0.0.0.0" || host == "::") host = api.url().host;
-  std::string proxy_host = host;
-  if (IsLoopback(host)) {
-    // The proxy runs in a container, where 127.0.0.1 is the container itself.
-    proxy_host = kDockerHost;
-    service.extra_hosts = {std::string(kDockerHost) + ":host-gateway"};
-  }
-  service.listen_port = base.port ? *base.port : DefaultPort(clone.engine);
-  service.targets = {HostPort(proxy_host, clone.port)};
-  service.note =
-      fmt::format("clone {} of {} on {}", clone.id,
-                  clone.snapshot.empty() ? resource : clone.snapshot, api.url().ToString());
-
   auto undo_clone = [&](Status s) {
     Status d = api.DeleteClone(clone.id);
     return Status(
@@ -204,6 +193,26 @@ Status CmdAttach(const Args& args) {
         s.message() + (d.ok() ? fmt::format(" (clone {} destroyed again)", clone.id)
                               : fmt::format(" (clone {} is left: {})", clone.id, d.message())));
   };
+  std::string proxy_host = host;
+  if (IsLoopback(host)) {
+    // The proxy runs in a container, where 127.0.0.1 is the container itself; see
+    // compose/host_address.h for how it reaches this machine instead.
+    auto reachable = compose::HostAddressServing(clone.port);
+    if (!reachable.ok()) {
+      return undo_clone(Unprocessable(fmt::format(
+          "clone {} listens on {} only, which the proxy container cannot reach: set "
+          "`clone_bind: 0.0.0.0` in zdapd's config (the clone ports then answer on this "
+          "machine's addresses; keep them firewalled from other hosts), restart zdapd and "
+          "attach again",
+          clone.id, HostPort(host, clone.port))));
+    }
+    proxy_host = *reachable;
+  }
+  service.listen_port = base.port ? *base.port : DefaultPort(clone.engine);
+  service.targets = {HostPort(proxy_host, clone.port)};
+  service.note =
+      fmt::format("clone {} of {} on {}", clone.id,
+                  clone.snapshot.empty() ? resource : clone.snapshot, api.url().ToString());
   auto lock = compose::DirLock::Acquire(project.dir);
   if (!lock.ok()) return undo_clone(lock.status());
   auto fresh = LoadProject(project.dir);

@@ -62,6 +62,16 @@ std::string FlowList(const std::vector<std::string>& items) {
   return out + "]";
 }
 
+// {"K": "", ...}: every key of the base blanked.
+std::string BlankMap(const std::vector<std::string>& keys) {
+  std::string out = "{";
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (i) out += ", ";
+    out += YamlQuote(keys[i]) + ": \"\"";
+  }
+  return out + "}";
+}
+
 }  // namespace
 
 std::vector<std::string> RenderProxyService(const ProxyService& s, size_t indent, size_t step,
@@ -82,7 +92,23 @@ std::vector<std::string> RenderProxyService(const ProxyService& s, size_t indent
   }
   out.push_back(i1 + "entrypoint: " + FlowList({kProxyBinary}));
   out.push_back(i1 + "command: " + FlowList(command));
-  if (!s.extra_hosts.empty()) out.push_back(i1 + "extra_hosts: " + FlowList(s.extra_hosts));
+  out.push_back(i1 + "user: " + YamlQuote(kProxyUser));
+  out.push_back(i1 + "working_dir: \"/\"");
+  if (!s.ports.empty()) {
+    std::string ports = "ports: [";
+    for (size_t i = 0; i < s.ports.size(); ++i) ports += (i ? ", " : "") + s.ports[i];
+    out.push_back(i1 + ports + "]");
+  }
+  if (!s.blank_environment.empty()) {
+    out.push_back(i1 + "environment: " + BlankMap(s.blank_environment));
+  }
+  if (!s.blank_labels.empty()) out.push_back(i1 + "labels: " + BlankMap(s.blank_labels));
+  if (!s.tmpfs_targets.empty()) {
+    out.push_back(i1 + "volumes:");
+    for (const auto& t : s.tmpfs_targets) {
+      out.push_back(i2 + "- {type: \"tmpfs\", target: " + YamlQuote(t) + "}");
+    }
+  }
   out.push_back(i1 + "healthcheck:");
   out.push_back(i2 + "test: " +
                 FlowList({"CMD", kProxyBinary, "healthcheck", "--listen",

@@ -24,10 +24,19 @@ struct ProxyService {
   // a Dockerfile that is just `FROM <image>`. Empty: no build key is written.
   std::string build_context;
   std::string build_target;  // stage name the base build asks for, reused for our stage
-  // `extra_hosts` entries, e.g. "host.docker.internal:host-gateway" for a clone on the
-  // docker host itself.
-  std::vector<std::string> extra_hosts;
+  // What the base service would lend the proxy through docker-compose's merge, neutralised:
+  // `ports` entries written again exactly as the base has them (flow YAML, so that compose
+  // merges each onto itself), environment and label keys set to "", volume targets covered
+  // by an empty tmpfs.
+  std::vector<std::string> ports;
+  std::vector<std::string> blank_environment;
+  std::vector<std::string> blank_labels;
+  std::vector<std::string> tmpfs_targets;
 };
+
+// The user the proxy image runs as (proxy/Dockerfile), written explicitly because a base
+// `user:` (e.g. "postgres") does not exist in the FROM-scratch image.
+inline constexpr const char kProxyUser[] = "65534:65534";
 
 // Compose service names zdap writes: ^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$.
 Status ValidateServiceName(const std::string& name);

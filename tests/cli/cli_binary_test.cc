@@ -42,7 +42,7 @@ struct Env {
 std::string CloneJson(const std::string& id, int port) {
   return R"({"id":")" + id +
          R"(","resource":"chinook","snapshot":"chinook@20261122T030405Z",)"
-         R"("owner":"alice","state":"ready","host":"127.0.0.1","port":)" +
+         R"("owner":"alice","state":"ready","host":"db1.zdap.test","port":)" +
          std::to_string(port) +
          R"(,"database":"chinook","user":"postgres","password":"zdap",)"
          R"("uri":"postgres://postgres:zdap@127.0.0.1:6001/chinook",)"
@@ -173,7 +173,7 @@ TEST_CASE("zdap init, attach, list, detach against a fake origin", "[binary]") {
       REQUIRE(out.find("as service 'db'") != std::string::npos);
       std::string attached = env.Read("docker-compose.override.yml");
       REQUIRE(attached.find("# >>> zdap service db") != std::string::npos);
-      REQUIRE(attached.find("host.docker.internal:600") != std::string::npos);
+      REQUIRE(attached.find("db1.zdap.test:600") != std::string::npos);
       REQUIRE(env.Read(".zdap.yaml").find("clone: chinook-") != std::string::npos);
       auto posted = origin.requests();
       REQUIRE(std::any_of(posted.begin(), posted.end(), [](const test::FakeRequest& r) {

@@ -17,7 +17,9 @@ using namespace zdap::test;
 TEST_CASE("attach with the CLI, query through zdap-proxyd, detach leaves the project as it was") {
   ZdapdFixture d;
   REQUIRE(d.Host("refresh chinook") == 0);
+  ::setenv("ZDAPD_CLONE_BIND", "0.0.0.0", 1);  // the proxy container needs a reachable clone
   d.Start();
+  ::unsetenv("ZDAPD_CLONE_BIND");
   TempDir project("zdap-project");
   std::string base = SourceDir() + "/compose-examples/chinook/docker-compose.yml";
   REQUIRE(Shell("cp " + base + " " + project.path() + "/") == 0);
