@@ -207,4 +207,22 @@ TEST_CASE("zdapd token add/list/remove through the built binary") {
   CHECK(*ReadFile(path) == "nope: 1\n");
 }
 
+TEST_CASE("zdapd refuses to start with a tokens file that is missing or broken") {
+  test::TempDir dir("zdap-tokens-start");
+  test::Shell("mkdir -p " + dir.path() + "/config/resources");
+  std::string path = dir.path() + "/tokens.yaml";
+  std::string zdapd = test::ProgramPath("apps/zdapd/zdapd") + " check-config --config-dir " +
+                      dir.path() + "/config --tokens-file " + path;
+  std::string out;
+  CHECK(test::Shell(zdapd, &out) != 0);
+  CHECK(out.find("does not exist") != std::string::npos);
+  std::ofstream(path) << "# users\n" << kHashA << ": {user: alice, role: owner}\n";
+  out.clear();
+  CHECK(test::Shell(zdapd, &out) != 0);
+  CHECK(out.find(path + ":2") != std::string::npos);
+  std::ofstream(path) << kHashA << ": {user: alice, role: user}\n";
+  out.clear();
+  CHECK(test::Shell(zdapd, &out) == 0);
+}
+
 }  // namespace zdap
