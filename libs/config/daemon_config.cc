@@ -126,8 +126,10 @@ void ReadDaemonEnvironment(SettingMap* settings) {
 
 Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin, DaemonConfig* c) {
   for (const auto& [key, value] : settings) {
+    // clang 14 cannot capture a structured binding: name it for the lambda.
+    const std::string& setting = key;
     auto err = [&](const std::string& why) {
-      return InvalidArgument(fmt::format("{}: {}: {}", origin, key, why));
+      return InvalidArgument(fmt::format("{}: {}: {}", origin, setting, why));
     };
     if (key == "config_dir")
       c->config_dir = value;

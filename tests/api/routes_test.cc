@@ -1,0 +1,248 @@
+// Api::Handle called directly on a real Origin: copy storage on a temp dir, the process
+// runtime, and a real postgres clone of Chinook where a clone is needed.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+
+#include <boost/json.hpp>
+#include <fstream>
+
+#include "api.h"
+#include "api/clone.h"
+#include "api/error.h"
+#include "api/origin_status.h"
+#include "api/resource.h"
+#include "config/daemon_config.h"
+#include "core/file_util.h"
+#include "support/test_env.h"
+
+namespace json = boost::json;
+
+namespace zdap {
+namespace {
+
+using daemon::ApiRequest;
+using daemon::ApiResponse;
+
+// Tokens: alice and bob are plain users, root is an admin.
+class ApiFixture {
+ public:
+  ApiFixture() : dir_("zdap-api") {
+    ::chmod(dir_.path().c_str(), 0755);  // the database servers run unprivileged
+    test::Shell("mkdir -p " + dir_.path() + "/config/resources");
+    std::ofstream(dir_.path() + "/config/resources/chinook.yaml")
+        << "name: chinook\nengine: postgres\nsource:\n  dump: " << test::ChinookDir()
+        << "/Chinook_PostgreSql.sql\n  database: chinook\nclone:\n  ttl: 1h\n"
+           "credentials: {user: postgres, password: zdap}\n";
+    cfg_.config_dir = dir_.path() + "/config";
+    cfg_.data_dir = dir_.path() + "/data";
+    cfg_.storage_driver = "copy";
+    int first = 24000 + static_cast<int>(::getpid() % 200) * 10;
+    cfg_.clone_port_first = first;
+    cfg_.clone_port_last = first + 9;
+    REQUIRE(MakeDirs(cfg_.data_dir, 0755).ok());
+    auto o = origin::Origin::Open(cfg_);
+    if (!o.ok()) FAIL(o.status().message());
+    origin_ = std::move(o).value();
+    REQUIRE(origin_->Recover().ok());
+    auth_ = daemon::Authenticator::ForEntries({{daemon::DigestOf("tok-alice"), "alice", false},
+                                               {daemon::DigestOf("tok-bob"), "bob", false},
+                                               {daemon::DigestOf("tok-root"), "root", true}});
+    api_ = std::make_unique<daemon::Api>(*origin_, "test", *auth_, metrics_);
+  }
+  ~ApiFixture() {
+    // Whatever clones a failed check left: stop their servers so nothing outlives the test.
+    for (const auto& c : origin_->ListClones(origin::Caller{"zdapd", true}, true)) {
+      (void)origin_->DestroyClone(c.id, origin::Caller{"zdapd", true});
+    }
+  }
+
+  ApiResponse Call(const std::string& method, const std::string& target,
+                   const std::string& token = "", const std::string& body = "") {
+    ApiRequest r;
+    r.method = method;
+    r.target = target;
+    r.body = body;
+    if (!token.empty()) r.authorization = "Bearer " + token;
+    r.from_loopback = true;
+    return api_->Handle(r);
+  }
+  daemon::Api& api() { return *api_; }
+  origin::Origin& origin() { return *origin_; }
+  daemon::Metrics& metrics() { return metrics_; }
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  test::TempDir dir_;
+  config::DaemonConfig cfg_;
+  std::unique_ptr<origin::Origin> origin_;
+  std::unique_ptr<daemon::Authenticator> auth_;
+  daemon::Metrics metrics_;
+  std::unique_ptr<daemon::Api> api_;
+};
+
+std::string ErrorCode(const ApiResponse& r) {
+  json::value v = json::parse(r.body);
+  return std::string(v.at("error").at("code").as_string());
+}
+
+std::string Header(const ApiResponse& r, const std::string& name) {
+  for (const auto& [k, v] : r.headers) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("routes: 401 before routing, 404, 405 with Allow, 400, 403, 413") {
+  ApiFixture f;
+  // Health is public.
+  ApiResponse r = f.Call("GET", "/v1/health");
+  CHECK(r.status == 200);
+  CHECK(json::parse(r.body).at("status") == "ok");
+
+  // Unauthenticated: 401 with WWW-Authenticate, whether the path exists or not.
+  for (const char* target : {"/v1/clones", "/v1/nope", "/v1/clones/x/y/z", "/metrics"}) {
+    INFO(target);
+    r = f.Call("GET", target);
+    CHECK(r.status == 401);
+    CHECK(ErrorCode(r) == "unauthenticated");
+    CHECK(Header(r, "WWW-Authenticate").rfind("Bearer", 0) == 0);
+  }
+  r = f.Call("GET", "/v1/clones", "wrong-token");
+  CHECK(r.status == 401);
+  CHECK(f.metrics().Value("zdap_api_auth_failures_total", {{"reason", "unknown_token"}}) == 1);
+  CHECK(f.metrics().Value("zdap_api_auth_failures_total", {{"reason", "missing_token"}}) == 4);
+
+  // Authenticated: the table answers 404 and 405.
+  r = f.Call("GET", "/v1/nope", "tok-alice");
+  CHECK(r.status == 404);
+  CHECK(ErrorCode(r) == "not_found");
+  r = f.Call("PUT", "/v1/clones/x", "tok-alice");
+  CHECK(r.status == 405);
+  CHECK(Header(r, "Allow") == "GET, DELETE");
+  r = f.Call("DELETE", "/v1/health");
+  CHECK(r.status == 401);  // not public for other methods
+  r = f.Call("DELETE", "/v1/health", "tok-alice");
+  CHECK(r.status == 405);
+  CHECK(Header(r, "Allow") == "GET");
+  r = f.Call("GET", "/v1/clones/../../etc", "tok-alice");
+  CHECK(r.status == 400);
+  r = f.Call("GET", "/v1/clones/%2e%2e", "tok-alice");
+  CHECK((r.status == 400 || r.status == 404));
+  r = f.Call("GET", "not a path", "tok-alice");
+  CHECK(r.status == 400);
+
+  // Plain users may not list everyone's clones nor scrape metrics.
+  r = f.Call("GET", "/v1/clones?all=1", "tok-alice");
+  CHECK(r.status == 403);
+  CHECK(ErrorCode(r) == "forbidden");
+  CHECK(f.Call("GET", "/metrics", "tok-bob").status == 403);
+  CHECK(f.Call("GET", "/v1/clones?all=1", "tok-root").status == 200);
+
+  // Request bodies: too large, malformed, unknown fields, wrong types.
+  std::string big(daemon::kMaxRequestBodyBytes + 1, ' ');
+  r = f.Call("POST", "/v1/resources/chinook/clones", "tok-alice", big);
+  CHECK(r.status == 413);
+  CHECK(ErrorCode(r) == "too_large");
+  for (const char* body : {"{", "[]", R"({"nmae":"x"})", R"({"ttl":5})", R"({"protected":"yes"})",
+                           R"({"ttl":"8x"})"}) {
+    INFO(body);
+    r = f.Call("POST", "/v1/resources/chinook/clones", "tok-alice", body);
+    CHECK(r.status == 400);
+  }
+  r = f.Call("POST", "/v1/resources/nope/clones", "tok-alice", "{}");
+  CHECK(r.status == 404);
+}
+
+TEST_CASE("routes: long work is declared by the table") {
+  ApiFixture f;
+  CHECK(f.api().IsLongWork("POST", "/v1/resources/chinook/clones"));
+  CHECK(f.api().IsLongWork("DELETE", "/v1/clones/x"));
+  CHECK_FALSE(f.api().IsLongWork("GET", "/v1/clones/x"));
+  CHECK_FALSE(f.api().IsLongWork("GET", "/v1/health"));
+  CHECK_FALSE(f.api().IsLongWork("POST", "/nope"));
+  CHECK_FALSE(f.api().IsLongWork("POST", "%%%"));
+}
+
+TEST_CASE("routes: a user sees and touches only their own clones; admins see all") {
+  ApiFixture f;
+  auto snap = f.origin().Refresh("chinook");
+  if (!snap.ok()) FAIL(snap.status().message());
+
+  ApiResponse r =
+      f.Call("POST", "/v1/resources/chinook/clones", "tok-alice", R"({"name":"shared-1"})");
+  REQUIRE(r.status == 201);
+  auto clone = api::ParseClone(r.body);
+  REQUIRE(clone.ok());
+  CHECK(clone->owner == "alice");
+  CHECK(clone->state == "ready");
+  CHECK(clone->port > 0);
+
+  // Bob: another's clone does not exist for him, on GET, DELETE and in his list.
+  r = f.Call("GET", "/v1/clones/shared-1", "tok-bob");
+  CHECK(r.status == 404);
+  r = f.Call("DELETE", "/v1/clones/shared-1", "tok-bob");
+  CHECK(r.status == 404);
+  r = f.Call("GET", "/v1/clones", "tok-bob");
+  REQUIRE(r.status == 200);
+  CHECK(api::ParseCloneList(r.body)->empty());
+  // The name is taken, and nothing says by whom.
+  r = f.Call("POST", "/v1/resources/chinook/clones", "tok-bob", R"({"name":"shared-1"})");
+  CHECK(r.status == 409);
+  CHECK(ErrorCode(r) == "conflict");
+  CHECK(r.body.find("alice") == std::string::npos);
+  // Bob's resources and status count only his clones.
+  r = f.Call("GET", "/v1/resources", "tok-bob");
+  REQUIRE(r.status == 200);
+  auto resources = api::ParseResourceList(r.body);
+  REQUIRE(resources.ok());
+  CHECK(resources->at(0).clones.empty());
+  CHECK(resources->at(0).snapshots.at(0).clones == 0);
+  auto bob_status = api::ParseOriginStatus(f.Call("GET", "/v1/status", "tok-bob").body);
+  REQUIRE(bob_status.ok());
+  CHECK(bob_status->clone_count == 0);
+  CHECK(bob_status->resources.at(0).clones == 0);
+
+  // Alice sees hers; an admin sees all with ?all=1 and counts every clone.
+  auto alice_list = api::ParseCloneList(f.Call("GET", "/v1/clones", "tok-alice").body);
+  REQUIRE(alice_list.ok());
+  CHECK(alice_list->size() == 1);
+  auto all = api::ParseCloneList(f.Call("GET", "/v1/clones?all=1", "tok-root").body);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 1);
+  CHECK(all->at(0).owner == "alice");
+  CHECK(api::ParseOriginStatus(f.Call("GET", "/v1/status", "tok-root").body)->clone_count == 1);
+  CHECK(f.Call("GET", "/v1/clones/shared-1", "tok-root").status == 200);
+
+  // Metrics: a real scrape that promtool accepts, with the clone and the requests counted.
+  r = f.Call("GET", "/metrics", "tok-root");
+  REQUIRE(r.status == 200);
+  CHECK(r.content_type.rfind("text/plain; version=0.0.4", 0) == 0);
+  CHECK(r.body.find("zdap_clones{resource=\"chinook\",state=\"ready\"} 1") != std::string::npos);
+  CHECK(r.body.find("zdap_snapshots{resource=\"chinook\"} 1") != std::string::npos);
+  CHECK(r.body.find("zdap_clone_ports{state=\"in_use\"} 1") != std::string::npos);
+  CHECK(r.body.find("zdap_api_request_duration_seconds_count{route=\"/v1/resources/{resource}/"
+                    "clones\",method=\"POST\",code=\"201\"} 1") != std::string::npos);
+  std::string scrape = f.dir() + "/scrape.txt";
+  std::ofstream(scrape) << r.body;
+  std::string out;
+  int rc = test::Shell("promtool check metrics < " + scrape, &out);
+  INFO(out);
+  CHECK(rc == 0);
+
+  // The owner deletes it; the admin could have too.
+  r = f.Call("DELETE", "/v1/clones/shared-1", "tok-alice");
+  CHECK(r.status == 204);
+  CHECK(r.body.empty());
+  CHECK(f.Call("GET", "/v1/clones/shared-1", "tok-alice").status == 404);
+  r = f.Call("GET", "/metrics", "tok-root");
+  CHECK(r.body.find("zdap_clones{resource=\"chinook\",state=\"ready\"} 0") != std::string::npos);
+  CHECK(r.body.find("zdap_api_request_duration_seconds_count{route=\"/v1/clones/{id}\","
+                    "method=\"DELETE\",code=\"204\"} 1") != std::string::npos);
+  CHECK(r.body.find("zdap_api_request_duration_seconds_count{route=\"/v1/clones/{id}\","
+                    "method=\"DELETE\",code=\"404\"} 1") != std::string::npos);
+}
+
+}  // namespace zdap

@@ -1,0 +1,208 @@
+// libs/api: the objects round-trip; parsers are strict about types, tolerant of unknown
+// fields, and bounded against malformed, oversized and hostile JSON.
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include "api/clone.h"
+#include "api/error.h"
+#include "api/job.h"
+#include "api/json_reader.h"
+#include "api/origin_status.h"
+#include "api/resource.h"
+
+namespace json = boost::json;
+
+namespace zdap {
+namespace {
+
+api::Clone SampleClone() {
+  api::Clone c;
+  c.id = "chinook-7f3a";
+  c.resource = "chinook";
+  c.snapshot = "20261130T101010Z";
+  c.owner = "alice";
+  c.state = "ready";
+  c.host = "127.0.0.1";
+  c.port = 6001;
+  c.database = "chinook";
+  c.user = "postgres";
+  c.password = "pw";
+  c.uri = "postgresql://postgres:pw@127.0.0.1:6001/chinook";
+  c.created_at = "2026-11-30T10:10:10Z";
+  c.is_protected = true;
+  c.engine = "postgres";
+  return c;
+}
+
+std::string WithField(const api::Clone& c, const char* key, json::value v) {
+  json::object o = api::ToJson(c);
+  o[key] = std::move(v);
+  return json::serialize(o);
+}
+
+}  // namespace
+
+TEST_CASE("api: the clone object round-trips and expires_at null means never") {
+  api::Clone c = SampleClone();
+  std::string text = json::serialize(api::ToJson(c));
+  CHECK(text.find("\"expires_at\":null") != std::string::npos);
+  auto back = api::ParseClone(text);
+  REQUIRE(back.ok());
+  CHECK(back->id == c.id);
+  CHECK(back->port == 6001);
+  CHECK(back->is_protected);
+  CHECK(back->expires_at.empty());
+  c.expires_at = "2026-11-30T18:10:10Z";
+  back = api::ParseClone(json::serialize(api::ToJson(c)));
+  REQUIRE(back.ok());
+  CHECK(back->expires_at == c.expires_at);
+  auto list = api::ParseCloneList(json::serialize(api::CloneListToJson({c, SampleClone()})));
+  REQUIRE(list.ok());
+  CHECK(list->size() == 2);
+}
+
+TEST_CASE("api: unknown fields are tolerated, wrong types are not") {
+  api::Clone c = SampleClone();
+  auto extra = api::ParseClone(WithField(c, "new_field_from_a_newer_zdapd", json::array{1, 2}));
+  REQUIRE(extra.ok());
+  CHECK(extra->id == c.id);
+  for (auto [key, v] : {std::pair<const char*, json::value>{"port", "6001"},
+                        {"port", 70000},
+                        {"port", -1},
+                        {"port", 1.5},
+                        {"protected", "yes"},
+                        {"id", 7},
+                        {"id", "../etc"},
+                        {"host", json::object()},
+                        {"created_at", "yesterday"},
+                        {"expires_at", 0}}) {
+    INFO(key << " = " << json::serialize(v));
+    auto r = api::ParseClone(WithField(c, key, v));
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kUnprocessable);
+    CHECK(r.status().message().find(key) != std::string::npos);
+  }
+  CHECK_FALSE(api::ParseClone(R"({"host":"h","port":1})").ok());  // no id
+  CHECK_FALSE(api::ParseCloneList(R"({"clones":{}})").ok());
+  CHECK_FALSE(api::ParseCloneList(R"({"clones":[1]})").ok());
+  CHECK_FALSE(api::ParseCloneList(R"({})").ok());
+}
+
+TEST_CASE("api: malformed, oversized and hostile JSON is refused with a message") {
+  for (std::string bad : std::vector<std::string>{
+           "", "{", "[]", "null", "\"x\"", "{\"id\":\"a\",}", "{\"id\":\"a\"}x",
+           std::string("{\"id\":\"a\0b\"}", 13), "\xff\xfe"}) {
+    INFO(bad);
+    auto r = api::ParseClone(bad);
+    CHECK_FALSE(r.ok());
+  }
+  // Nesting deeper than the limit is refused by the parser, not by the stack.
+  std::string deep =
+      "{\"id\":\"a\",\"x\":" + std::string(10000, '[') + std::string(10000, ']') + "}";
+  auto r = api::ParseClone(deep);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("not valid JSON") != std::string::npos);
+  // More than kMaxJsonBytes of text.
+  std::string huge = "{\"id\":\"a\",\"pad\":\"" + std::string(api::kMaxJsonBytes, 'a') + "\"}";
+  r = api::ParseClone(huge);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("larger than") != std::string::npos);
+  // One string longer than kMaxStringChars.
+  r = api::ParseClone(
+      WithField(SampleClone(), "host", json::string(std::string(api::kMaxStringChars + 1, 'h'))));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("longer than") != std::string::npos);
+  // Numbers out of every integer range.
+  CHECK_FALSE(api::ParseClone(R"({"id":"a","port":1e300})").ok());
+  CHECK_FALSE(api::ParseClone(R"({"id":"a","port":18446744073709551616})").ok());
+}
+
+TEST_CASE("api: resource and snapshot lists") {
+  api::Resource res;
+  res.name = "chinook";
+  res.engine = "postgres";
+  res.ttl = "8h";
+  res.snapshots.push_back({"s1", "", "2026-11-30T10:10:10Z", 2});
+  res.clones.push_back(SampleClone());
+  auto list = api::ParseResourceList(json::serialize(api::ResourceListToJson({res})));
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 1);
+  CHECK((*list)[0].snapshots.at(0).clones == 2);
+  CHECK((*list)[0].clones.at(0).id == "chinook-7f3a");
+  CHECK_FALSE(api::ParseResourceList(R"({"resources":3})").ok());
+  CHECK_FALSE(api::ParseResourceList(R"({"resources":[{"name":"r","snapshots":[{}]}]})").ok());
+  CHECK_FALSE(api::ParseResourceList(R"({"resources":[{"name":"r","clones":"x"}]})").ok());
+  auto snaps = api::ParseSnapshotList(R"({"snapshots":[{"id":"s","clones":-1}]})");
+  CHECK_FALSE(snaps.ok());
+}
+
+TEST_CASE("api: the job object") {
+  api::Job j;
+  j.id = "job-1";
+  j.resource = "chinook";
+  j.state = api::JobState::kRunning;
+  j.phase = api::JobPhase::kImport;
+  j.bytes_done = 10;
+  j.bytes_total = 100;
+  j.started_at = "2026-11-30T10:10:10Z";
+  j.log_tail = {"line 1", "line 2"};
+  std::string text = json::serialize(api::ToJson(j));
+  CHECK(text.find("\"finished_at\":null") != std::string::npos);
+  auto back = api::ParseJob(text);
+  REQUIRE(back.ok());
+  CHECK(back->state == api::JobState::kRunning);
+  CHECK(back->phase == api::JobPhase::kImport);
+  CHECK(back->log_tail.size() == 2);
+  // POST .../snapshots answers {"job": {...}}.
+  back = api::ParseJob("{\"job\":" + text + "}");
+  REQUIRE(back.ok());
+  CHECK(back->id == "job-1");
+  CHECK_FALSE(api::ParseJob(R"({"id":"j","resource":"r","state":"sleeping"})").ok());
+  CHECK_FALSE(api::ParseJob(R"({"id":"j","resource":"r","state":"done","phase":"x"})").ok());
+  CHECK_FALSE(api::ParseJob(R"({"id":"j","resource":"r","state":"done","log_tail":[1]})").ok());
+  CHECK_FALSE(api::ParseJob(R"({"id":"j","resource":"r","state":"done","bytes_done":-5})").ok());
+  json::array many;
+  for (size_t i = 0; i <= api::kMaxJobLogLines; ++i) many.push_back("l");
+  json::object o = api::ToJson(j);
+  o["log_tail"] = many;
+  CHECK_FALSE(api::ParseJob(json::serialize(o)).ok());
+}
+
+TEST_CASE("api: the status object") {
+  api::OriginStatus s;
+  s.version = "0.1.0";
+  s.storage_driver = "copy";
+  s.storage_total_bytes = 1000;
+  s.memory_total_bytes = 5;
+  s.load = {0.5, 0.25, 0.1};
+  s.clone_count = 3;
+  s.resources.push_back({"chinook", 1, 3, 0, 2, 0});
+  auto back = api::ParseOriginStatus(json::serialize(api::ToJson(s)));
+  REQUIRE(back.ok());
+  CHECK(back->storage_total_bytes == 1000);
+  CHECK(back->memory_total_bytes == 5u);
+  CHECK_FALSE(back->memory_available_bytes);
+  CHECK(back->load.size() == 3);
+  CHECK(back->resources.at(0).pool_max == 2);
+  CHECK_FALSE(api::ParseOriginStatus(R"({"version":"1","load":[1,2,3,4]})").ok());
+  CHECK_FALSE(api::ParseOriginStatus(R"({"version":"1","counts":{"clones":"3"}})").ok());
+}
+
+TEST_CASE("api: the error object and the Status a reply stands for") {
+  std::string e = api::ErrorJson(NotFound("clone 'x' not found"));
+  CHECK(e == "{\"error\":{\"code\":\"not_found\",\"message\":\"clone 'x' not found\"}}\n");
+  Status s = api::StatusFromErrorReply(404, e);
+  CHECK(s.code() == Code::kNotFound);
+  CHECK(s.message() == "clone 'x' not found");
+  // No body, or one that is not the error object: the HTTP status decides.
+  CHECK(api::StatusFromErrorReply(409, "").code() == Code::kConflict);
+  CHECK(api::StatusFromErrorReply(401, "<html>").code() == Code::kUnauthenticated);
+  CHECK(api::StatusFromErrorReply(503, R"({"error":{"code":5}})").code() == Code::kUnavailable);
+  CHECK(api::StatusFromErrorReply(500, "x").message() == "HTTP status 500");
+  // A hostile message is cut.
+  std::string long_message = api::ErrorJson("conflict", std::string(100000, 'm'));
+  CHECK(api::StatusFromErrorReply(409, long_message).message().size() < 1100);
+}
+
+}  // namespace zdap
