@@ -79,6 +79,10 @@ class Origin {
   Origin() = default;
   engine::Engine* EngineFor(const config::Resource& resource) const;
   std::string RunDir(const std::string& name) const;
+  // Gives `path` to the user the database servers run as (no-op when that is us).
+  Status ChownToServerUser(const std::string& path) const;
+  // Removes snapshots past the resource's `refresh.keep`, newest kept; one with clones stays.
+  void PruneSnapshots(const config::Resource& resource);
   Status PrepareRunDir(const std::string& dir) const;
   // Starts the server and waits until it answers its wire protocol (bounded); on failure the
   // server is stopped and the error carries its last log lines. `clone` and `owner` label it.
