@@ -152,6 +152,28 @@ Result<json::object> StatusJson(origin::Origin& origin, const std::string& versi
   return o;
 }
 
+// The job object (GET /v1/jobs/{id}).
+json::object JobJson(const origin::JobInfo& j) {
+  json::object o;
+  o["id"] = j.id;
+  o["kind"] = j.kind;
+  o["resource"] = j.resource;
+  o["state"] = origin::JobStateName(j.state);
+  o["phase"] = j.phase;
+  o["bytes_done"] = j.bytes_done;
+  o["bytes_total"] = j.bytes_total;
+  o["created_at"] = FormatRfc3339Millis(j.created_at);
+  o["started_at"] = j.started_at ? json::value(FormatRfc3339Millis(*j.started_at)) : nullptr;
+  o["finished_at"] = j.finished_at ? json::value(FormatRfc3339Millis(*j.finished_at)) : nullptr;
+  o["elapsed_ms"] = j.elapsed.count();
+  o["snapshot"] = j.snapshot.empty() ? json::value(nullptr) : json::value(j.snapshot);
+  o["error"] = j.error.empty() ? json::value(nullptr) : json::value(j.error);
+  json::array tail;
+  for (const auto& line : j.log_tail) tail.push_back(json::value(line));
+  o["log_tail"] = std::move(tail);
+  return o;
+}
+
 }  // namespace
 
 ApiResponse ErrorResponse(int http_status, std::string_view code, std::string_view message) {
@@ -270,6 +292,44 @@ ApiResponse Api::Dispatch(const ApiRequest& req) {
     auto o = resource_json(**r);
     if (!o.ok()) return ErrorResponse(o.status());
     return JsonResponse(200, *o);
+  }
+  // Host operations. Until tokens and roles exist the daemon listens on loopback only, and a
+  // caller on this host may run them (as `zdapd refresh` could).
+  auto admin_only = [&]() -> Status {
+    if (caller.admin || req.from_loopback) return Status::Ok();
+    return Status(Code::kPermissionDenied, "this operation is for the origin's administrators");
+  };
+  if (is({"v1", "resources", "*", "snapshots"}) && req.method == "POST") {
+    if (Status st = admin_only(); !st.ok()) return ErrorResponse(st);
+    auto body = ParseBody(req.body);
+    if (!body.ok()) return ErrorResponse(body.status());
+    if (Status st = BodyReader(*body).OnlyKeys({}); !st.ok()) return ErrorResponse(st);
+    auto job = origin_.StartRefresh(s[2]);
+    if (!job.ok()) return ErrorResponse(job.status());
+    return JsonResponse(202, JobJson(*job));
+  }
+  if (is({"v1", "resources", "*", "snapshots", "*"})) {
+    if (req.method != "DELETE") return method_not_allowed();
+    if (Status st = admin_only(); !st.ok()) return ErrorResponse(st);
+    Status st = origin_.DeleteSnapshot(s[2], s[4]);
+    if (!st.ok()) return ErrorResponse(st);
+    ApiResponse r;
+    r.status = 204;
+    return r;
+  }
+  if (is({"v1", "jobs"})) {
+    if (req.method != "GET") return method_not_allowed();
+    json::array arr;
+    for (const auto& j : origin_.ListJobs()) arr.push_back(JobJson(j));
+    json::object out;
+    out["jobs"] = std::move(arr);
+    return JsonResponse(200, out);
+  }
+  if (is({"v1", "jobs", "*"})) {
+    if (req.method != "GET") return method_not_allowed();
+    auto job = origin_.GetJob(s[2]);
+    if (!job.ok()) return ErrorResponse(job.status());
+    return JsonResponse(200, JobJson(*job));
   }
   if (is({"v1", "resources", "*", "snapshots"})) {
     if (req.method != "GET") return method_not_allowed();

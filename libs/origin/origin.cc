@@ -54,7 +54,11 @@ std::string RandomSuffix() {
 
 }  // namespace
 
-Origin::~Origin() = default;
+Origin::~Origin() {
+  // A refresh in flight is waited for: its import server and volume are ours to clean up.
+  std::lock_guard lock(job_threads_mu_);
+  for (auto& [job, thread] : job_threads_) thread.join();
+}
 
 Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config) {
   std::unique_ptr<Origin> o(new Origin());
@@ -400,6 +404,8 @@ Status Origin::DestroyClone(const std::string& id, const Caller& caller) {
     return st.Wrap(fmt::format("destroy {}", id));
   }
   log::Info("clone {} destroyed (by {})", id, caller.user);
+  // The last clone of a snapshot past `refresh.keep` lets it go now.
+  if (auto res = FindResource(rec.resource); res.ok()) PruneSnapshots(**res);
   return Status::Ok();
 }
 

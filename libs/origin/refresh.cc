@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "core/file_lock.h"
@@ -24,7 +25,71 @@ constexpr auto kStopGrace = std::chrono::seconds(30);
 
 Result<std::string> Origin::Refresh(const std::string& resource_name) {
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(resource_name));
-  const config::Resource& resource = *res;
+  return RunRefresh(*res, nullptr);
+}
+
+Result<JobInfo> Origin::StartRefresh(const std::string& resource_name) {
+  ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(resource_name));
+  ZDAP_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, jobs_.Begin(res->name));
+  JobInfo info = job->Info();
+  std::lock_guard lock(job_threads_mu_);
+  // Threads of finished jobs are at their end: join them here rather than keep them.
+  for (auto it = job_threads_.begin(); it != job_threads_.end();) {
+    if (it->first->finished()) {
+      it->second.join();
+      it = job_threads_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  log::Info("refresh {}: job {} queued", res->name, job->id());
+  job_threads_.emplace_back(job, std::thread([this, res, job] {
+                              job->Start();
+                              engine::ScopedImportProgress report(&job->progress());
+                              auto id = RunRefresh(*res, job.get());
+                              if (id.ok()) {
+                                job->Succeed(*id);
+                                log::Info("refresh {}: job {} done: snapshot {}", res->name,
+                                          job->id(), *id);
+                              } else {
+                                job->Fail(id.status().message());
+                                log::Error("refresh {}: job {} failed", res->name, job->id());
+                              }
+                            }));
+  return info;
+}
+
+Result<JobInfo> Origin::GetJob(const std::string& id) const {
+  return jobs_.Get(id);
+}
+
+std::vector<JobInfo> Origin::ListJobs() const {
+  return jobs_.List();
+}
+
+Status Origin::DeleteSnapshot(const std::string& resource, const std::string& id) {
+  ZDAP_RETURN_IF_ERROR(FindResource(resource).status());
+  ZDAP_ASSIGN_OR_RETURN(auto snaps, Snapshots(resource));
+  auto it =
+      std::find_if(snaps.begin(), snaps.end(), [&](const SnapshotInfo& s) { return s.id == id; });
+  if (it == snaps.end()) {
+    return NotFound(
+        fmt::format("snapshot '{}' of resource '{}' not found", id.substr(0, 80), resource));
+  }
+  if (it->clones > 0) {
+    return Conflict(
+        fmt::format("snapshot '{}' has {} clone(s); destroy them first", id, it->clones));
+  }
+  std::lock_guard lock(prune_mu_);
+  ZDAP_RETURN_IF_ERROR(store_->DestroySnapshot(id));
+  log::Info("snapshot {} deleted", id);
+  return Status::Ok();
+}
+
+Result<std::string> Origin::RunRefresh(const config::Resource& resource, Job* job) {
+  auto phase = [job](const char* p) {
+    if (job != nullptr) job->SetPhase(p);
+  };
   ZDAP_ASSIGN_OR_RETURN(
       FileLock lock, FileLock::Acquire(config_.data_dir + "/locks/refresh-" + resource.name, false,
                                        fmt::format("a refresh of '{}' is already "
@@ -63,9 +128,11 @@ Result<std::string> Origin::Refresh(const std::string& resource_name) {
     if (!imported.ok()) return imported;
     ZDAP_ASSIGN_OR_RETURN(
         auto spec, engine->ServerCommand(resource, vol, run_dir, "", engine->default_port()));
+    phase("stop");
     ZDAP_RETURN_IF_ERROR(runtime_->Stop(*server, vol, spec.stop_signal, kStopGrace));
     server.reset();
     // initdb ran with --no-sync; make the data durable before it becomes a snapshot.
+    phase("snapshot");
     ::sync();
     ZDAP_RETURN_IF_ERROR(store_->SealVolume(id, id));
     // Kept with the snapshot (storage/driver.h VolumeMeta); the snapshot is whole without it.
@@ -96,6 +163,7 @@ Result<std::string> Origin::Refresh(const std::string& resource_name) {
 
 void Origin::PruneSnapshots(const config::Resource& resource) {
   // Keep `keep` snapshots; an older one with clones stays until it has none.
+  std::lock_guard lock(prune_mu_);
   auto snaps = Snapshots(resource.name);
   if (!snaps.ok()) return;
   for (size_t i = static_cast<size_t>(resource.keep); i < snaps->size(); ++i) {
