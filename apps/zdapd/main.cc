@@ -5,19 +5,18 @@
 
 #include <atomic>
 #include <boost/program_options.hpp>
-#include <condition_variable>
 #include <iostream>
-#include <mutex>
-#include <thread>
 
 #include "api.h"
 #include "config/daemon_config.h"
+#include "core/cron.h"
 #include "core/file_lock.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "http_server.h"
 #include "origin/origin.h"
+#include "origin/scheduler.h"
 
 namespace po = boost::program_options;
 using namespace zdap;
@@ -62,26 +61,24 @@ int Serve(const config::DaemonConfig& cfg) {
   so.listen = cfg.listen;
   daemon::HttpServer server(api, so);
 
-  // Expiry runs beside the server; it wakes once a second and stops with it.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;
-  std::thread expiry([&] {
-    std::unique_lock lk(mu);
-    while (!cv.wait_for(lk, std::chrono::seconds(1), [&] { return stopping; })) {
-      lk.unlock();
-      o.ExpireClones(SystemNow());
-      lk.lock();
-    }
-  });
+  // Cron refreshes and the expiry sweep run beside the server and stop with it.
+  std::vector<origin::ScheduledRefresh> scheduled;
+  for (const auto& r : o.resources()) {
+    if (r.refresh_cron.empty()) continue;
+    auto cron = CronSchedule::Parse(r.refresh_cron);  // validated at load
+    if (!cron.ok()) return Fail(cron.status().Wrap("resource " + r.name));
+    log::Info("refresh {}: scheduled '{}' (local time)", r.name, r.refresh_cron);
+    scheduled.push_back({r.name, *cron});
+  }
+  origin::RealClock clock;
+  origin::Scheduler scheduler(
+      clock, std::move(scheduled),
+      {[&o](const std::string& resource) { return o.StartRefresh(resource).status(); },
+       [&o](SystemTime now) { o.ExpireClones(now); }});
+  scheduler.Start();
   Status st =
       server.Run([](const std::string& bound) { log::Info("zdapd listening on {}", bound); });
-  {
-    std::lock_guard lk(mu);
-    stopping = true;
-  }
-  cv.notify_all();
-  expiry.join();
+  scheduler.Stop();
   if (!st.ok()) return Fail(st);
   log::Info("zdapd stopped; clones keep running and are adopted on the next start");
   return 0;
