@@ -14,6 +14,7 @@
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "host_client.h"
 #include "http_server.h"
 #include "origin/origin.h"
 #include "origin/scheduler.h"
@@ -31,7 +32,9 @@ constexpr const char* kUsage = R"(usage: zdapd COMMAND [options]
 
 commands:
   serve                 run the daemon (HTTP API)
-  refresh RESOURCE      import RESOURCE's source into a new snapshot
+  refresh RESOURCE      import RESOURCE's source into a new snapshot (through the
+                        running zdapd when one serves the data dir)
+  destroy CLONE         destroy a clone (likewise)
   list resources|snapshots|clones
   check-config          load and validate the configuration, then exit
   version
@@ -203,23 +206,33 @@ int main(int argc, char** argv) {
                cfg.config_dir, cfg.listen, cfg.data_dir);
     return 0;
   }
-  if (command == "refresh" || command == "list") {
+  if (command == "refresh" || command == "list" || command == "destroy") {
     if (args.size() != 1) {
       std::cerr << fmt::format("zdapd: {} takes one argument (see zdapd --help)\n", command);
       return kExitUsage;
     }
     // Opening the store recovers interrupted operations, which must never race a serving
-    // daemon's in-flight ones: host commands take the daemon's lock for their duration.
+    // daemon's in-flight ones: host commands take the daemon's lock for their duration, or
+    // (refresh, destroy) ask the daemon that holds it.
     Status dirs = MakeDirs(cfg.data_dir, 0755);
     if (!dirs.ok()) return Fail(dirs);
     auto lock = FileLock::Acquire(
         cfg.data_dir + "/zdapd.lock", false,
         fmt::format("zdapd is serving {}; stop it first, or use the API through the zdap CLI",
                     cfg.data_dir));
+    if (!lock.ok() && lock.status().code() == Code::kConflict) {
+      if (command == "refresh") return daemon::RefreshThroughDaemon(cfg, args[0]);
+      if (command == "destroy") return daemon::DestroyThroughDaemon(cfg, args[0]);
+    }
     if (!lock.ok()) return Fail(lock.status());
     auto origin = origin::Origin::Open(cfg);
     if (!origin.ok()) return Fail(origin.status());
     if (command == "list") return List(**origin, args[0]);
+    if (command == "destroy") {
+      Status st = (*origin)->DestroyClone(args[0], origin::Caller{"zdapd", true});
+      if (!st.ok()) return Fail(st);
+      return 0;
+    }
     auto id = (*origin)->Refresh(args[0]);
     if (!id.ok()) return Fail(id.status());
     fmt::print("{}\n", *id);

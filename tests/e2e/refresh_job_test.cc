@@ -157,4 +157,22 @@ TEST_CASE("a refresh job runs while clones are used and created; failures leave 
   CHECK(d.Call("DELETE", "/v1/resources/chinook/snapshots/" + second, "", &body) == 204);
   CHECK(SnapshotIds(d).empty());
   CHECK(d.Call("GET", "/v1/jobs/job-000000000000", "", &body) == 404);
+
+  // `zdapd refresh` while the daemon serves: it asks the daemon, follows the job, and prints
+  // the new snapshot's id last.
+  std::filesystem::copy_file(ChinookDir() + "/Chinook_PostgreSql.sql", dump,
+                             std::filesystem::copy_options::overwrite_existing);
+  out.clear();
+  REQUIRE(d.Host("refresh chinook", &out) == 0);
+  INFO(out);
+  CHECK_THAT(out, Catch::Contains("started on the running zdapd"));
+  CHECK_THAT(out, Catch::Contains("refresh chinook: snapshot"));
+  std::string printed = out.substr(out.rfind('\n', out.size() - 2) + 1);
+  while (!printed.empty() && printed.back() == '\n') printed.pop_back();
+  CHECK(SnapshotIds(d) == std::vector<std::string>{printed});
+  CHECK_THAT(d.LogText(), Catch::Contains("done: snapshot " + printed));
+  // A failing one exits 1 with the job's error.
+  out.clear();
+  CHECK(d.Host("refresh nosuch", &out) == 1);
+  CHECK_THAT(out, Catch::Contains("'nosuch' not found"));
 }
