@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,6 +73,10 @@ class Origin {
   Result<JobInfo> StartRefresh(const std::string& resource);
   Result<JobInfo> GetJob(const std::string& id) const;
   std::vector<JobInfo> ListJobs() const;  // unfinished and the last 50 finished, newest first
+  // Called on a job's thread as it finishes (metrics). Set once, before serving.
+  void OnJobFinished(std::function<void(const JobInfo&)> observer) {
+    job_observer_ = std::move(observer);
+  }
   // Removes a snapshot of `resource`: NotFound for an unknown id, Conflict while clones use it.
   Status DeleteSnapshot(const std::string& resource, const std::string& id);
 
@@ -123,6 +128,7 @@ class Origin {
   std::set<std::string> busy_;  // clone ids with an operation in flight
   std::mutex prune_mu_;         // one pruning at a time (refresh end, clone destroy)
   JobTable jobs_;
+  std::function<void(const JobInfo&)> job_observer_;
   std::mutex job_threads_mu_;
   std::vector<std::pair<std::shared_ptr<Job>, std::thread>> job_threads_;  // joined when done
 };

@@ -55,6 +55,7 @@ Result<JobInfo> Origin::StartRefresh(const std::string& resource_name) {
                                 job->Fail(id.status().message());
                                 log::Error("refresh {}: job {} failed", res->name, job->id());
                               }
+                              if (job_observer_) job_observer_(job->Info());
                             }));
   return info;
 }
