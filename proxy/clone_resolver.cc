@@ -2,31 +2,22 @@
 
 #include <fmt/format.h>
 
-#include <boost/json.hpp>
-
+#include "api/clone.h"
+#include "api/error.h"
 #include "core/log.h"
 #include "net/http_client.h"
 
 namespace zdap::proxy {
 
-namespace json = boost::json;
-
 Result<HostPort> ParseCloneAddress(std::string_view text) {
-  json::error_code ec;
-  json::value v = json::parse(text, ec);
-  if (ec || !v.is_object()) return InvalidArgument("the clone object is not JSON");
-  const json::object& o = v.as_object();
-  const json::value* host = o.if_contains("host");
-  const json::value* port = o.if_contains("port");
-  if (host == nullptr || !host->is_string() || port == nullptr || !port->is_int64()) {
+  ZDAP_ASSIGN_OR_RETURN(api::Clone clone, api::ParseClone(text));
+  if (clone.host.empty() || clone.port == 0) {
     return InvalidArgument("the clone object has no host and port");
   }
-  int64_t p = port->as_int64();
-  if (p < 1 || p > 65535) return InvalidArgument(fmt::format("the clone's port {} is invalid", p));
-  std::string h(host->as_string());
   // Same strict rules as a --target; an IPv6 host comes without brackets.
-  auto parsed = ParseTarget(h.find(':') != std::string::npos ? fmt::format("[{}]:{}", h, p)
-                                                             : fmt::format("{}:{}", h, p));
+  const std::string& h = clone.host;
+  auto parsed = ParseTarget(h.find(':') != std::string::npos ? fmt::format("[{}]:{}", h, clone.port)
+                                                             : fmt::format("{}:{}", h, clone.port));
   if (!parsed.ok()) return parsed.status().Wrap("the clone's address");
   return *parsed;
 }
@@ -134,18 +125,9 @@ Result<HostPort> CloneResolver::AskOrigin(const std::string& origin) const {
   ZDAP_ASSIGN_OR_RETURN(net::HttpResponse response,
                         net::HttpClient(std::move(url), options).Send(request));
   if (response.status != 200) {
-    std::string why;
-    json::error_code ec;
-    json::value v = json::parse(response.body, ec);
-    if (!ec && v.is_object()) {
-      if (auto* e = v.as_object().if_contains("error"); e && e->is_object()) {
-        if (auto* m = e->as_object().if_contains("message"); m && m->is_string()) {
-          why = std::string(m->as_string()).substr(0, 200);
-        }
-      }
-    }
-    return Unavailable(fmt::format("origin {}: HTTP {}{}{}", origin, response.status,
-                                   why.empty() ? "" : ": ", why));
+    std::string why = api::StatusFromErrorReply(response.status, response.body).message();
+    return Unavailable(
+        fmt::format("origin {}: HTTP {}: {}", origin, response.status, why.substr(0, 200)));
   }
   auto address = ParseCloneAddress(response.body);
   if (!address.ok()) return address.status().Wrap(fmt::format("origin {}", origin));

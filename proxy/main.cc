@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/version.h"
 #include "proxy/config.h"
 #include "proxy/healthcheck_command.h"
 #include "proxy/server.h"

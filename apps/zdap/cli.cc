@@ -7,6 +7,7 @@
 #include <map>
 
 #include "core/log.h"
+#include "core/version.h"
 #include "zdap/args.h"
 #include "zdap/commands.h"
 

@@ -12,6 +12,7 @@
 #include "core/file_util.h"
 #include "core/names.h"
 #include "core/time.h"
+#include "core/version.h"
 #include "zdap/args.h"
 #include "zdap/commands.h"
 #include "zdap/placement.h"

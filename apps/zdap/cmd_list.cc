@@ -5,6 +5,7 @@
 #include <functional>
 #include <iostream>
 
+#include "api/fields.h"
 #include "zdap/args.h"
 #include "zdap/commands.h"
 #include "zdap/output.h"
@@ -75,10 +76,11 @@ Status Print(OutputFormat format, const json::value& doc, const std::string& tab
   return Status::Ok();
 }
 
-json::value WithOrigin(const std::string& raw, const std::string& origin) {
-  json::value v = json::parse(raw);
-  if (v.is_object() && !v.as_object().contains("origin")) v.as_object()["origin"] = origin;
-  return v;
+// The object with "origin" set to the origin it came from unless the daemon named one.
+json::value WithOrigin(json::object o, const std::string& origin) {
+  auto* v = o.if_contains(api::field::kOrigin);
+  if (v == nullptr || !v->is_string() || v->as_string().empty()) o[api::field::kOrigin] = origin;
+  return o;
 }
 
 }  // namespace
@@ -96,7 +98,7 @@ Status CmdListResources(const Args& args) {
     ZDAP_ASSIGN_OR_RETURN(auto resources, api.ListResources());
     std::string origin = api.url().ToString();
     for (const auto& r : resources) {
-      all.push_back(WithOrigin(r.json, origin));
+      all.push_back(WithOrigin(api::ToJson(r), origin));
       rows.push_back({r.name, r.engine, r.version, std::to_string(r.snapshots.size()),
                       r.snapshots.empty() ? "-" : r.snapshots.front().created_at,
                       std::to_string(r.clones.size()), origin});
@@ -147,7 +149,7 @@ Status CmdListClones(const Args& args) {
     ZDAP_ASSIGN_OR_RETURN(auto clones, api.ListClones(s.args.Has("all")));
     std::string origin = api.url().ToString();
     for (const auto& c : clones) {
-      all.push_back(WithOrigin(c.json, origin));
+      all.push_back(WithOrigin(api::ToJson(c), origin));
       rows.push_back({c.id, c.resource, c.state, fmt::format("{}:{}", c.host, c.port), c.owner,
                       c.expires_at.empty() ? "never" : c.expires_at, origin});
     }

@@ -9,30 +9,18 @@
 #include <string_view>
 #include <vector>
 
+#include "api/clone.h"
+#include "api/resource.h"
 #include "core/result.h"
 #include "net/http_client.h"
 #include "net/http_url.h"
 
 namespace zdap::cli {
 
-struct CloneInfo {
-  std::string id, resource, snapshot, owner, state, host, database, user, password, uri;
-  std::string created_at, expires_at, origin, engine;
-  uint16_t port = 0;
-  bool is_protected = false, pooled = false;
-  std::string json;  // the object as the daemon sent it
-};
-
-struct SnapshotInfo {
-  std::string id, created_at;
-};
-
-struct ResourceInfo {
-  std::string name, engine, version, database;
-  std::vector<SnapshotInfo> snapshots;
-  std::vector<CloneInfo> clones;
-  std::string json;  // the object as the daemon sent it
-};
+// The API's objects, read with libs/api (the same code zdapd writes them with).
+using CloneInfo = api::Clone;
+using SnapshotInfo = api::Snapshot;
+using ResourceInfo = api::Resource;
 
 struct CreateCloneRequest {
   std::string resource;
@@ -67,10 +55,6 @@ class OriginApi {
   std::string user_;
 };
 
-// Parsers of the API's JSON, public for tests.
-Result<CloneInfo> ParseClone(std::string_view json);
-Result<std::vector<CloneInfo>> ParseCloneList(std::string_view json);
-Result<std::vector<ResourceInfo>> ParseResourceList(std::string_view json);
 // The Status for an error reply: code from the body's error.code (else from the HTTP status),
 // message "origin URL: <error.message>".
 Status ErrorFromReply(const std::string& origin, int http_status, std::string_view body);

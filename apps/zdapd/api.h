@@ -1,44 +1,70 @@
 // The HTTP API v1 (SPEC "HTTP API v1") as a plain function from request to response, with
-// no networking in it: the Beast server (http_server.h) feeds it, tests can call it directly.
+// no networking in it: the Beast server (http_server.h) feeds it, tests call it directly.
+//
+// Handle: authenticate (unless the route is public; an unknown path needs auth too, so an
+// unauthenticated caller learns nothing from 404 vs 405), match the route table (404, 405 +
+// Allow), run the handler, count the request in the metrics by route pattern and code.
 #pragma once
 
+#include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "api_message.h"
+#include "authenticator.h"
+#include "metrics.h"
 #include "origin/origin.h"
+#include "route_table.h"
 
 namespace zdap::daemon {
 
-struct ApiRequest {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path and query, as received
-  std::string body;
-  std::string authorization;  // Authorization header
-  std::string user_header;    // X-Zdap-User header
-  bool from_loopback = false;
-};
-
-struct ApiResponse {
-  int status = 200;
-  std::string body;  // JSON (or Prometheus text for /metrics), "" for 204
-  std::string content_type = "application/json";
-};
+struct RouteContext;
 
 class Api {
  public:
-  Api(origin::Origin& origin, std::string version)
-      : origin_(origin), version_(std::move(version)) {}
+  // `origin`, `auth` and `metrics` must outlive the Api.
+  Api(origin::Origin& origin, std::string version, Authenticator& auth, Metrics& metrics);
+  ~Api();
+  Api(const Api&) = delete;
+  Api& operator=(const Api&) = delete;
   // Never throws; never answers 500 for bad input.
   ApiResponse Handle(const ApiRequest& request);
+  // True if the route `method` `target` names does long work (create, reset, refresh,
+  // destroy), for the transport to run it off the threads that answer quick requests.
+  bool IsLongWork(std::string_view method, std::string_view target) const;
+
+  const RouteTable& routes() const { return routes_; }
+  Metrics& metrics() { return metrics_; }
 
  private:
-  ApiResponse Dispatch(const ApiRequest& request);
+  ApiResponse Dispatch(const ApiRequest& request, std::string* route_label);
+
   origin::Origin& origin_;
   std::string version_;
+  Authenticator& auth_;
+  Metrics& metrics_;
+  std::unique_ptr<RouteContext> context_;  // what the handlers refer to
+  RouteTable routes_;
 };
 
-// {"error":{"code":"not_found","message":"..."}} with the status's HTTP code.
-ApiResponse ErrorResponse(const Status& status);
-// The same shape for transport-level errors that have no Status code (431, 405).
-ApiResponse ErrorResponse(int http_status, std::string_view code, std::string_view message);
+// Authentication and route matching of one request, with no origin and no side effects (the
+// fuzz target runs it): either an early answer (401, 403, 400, 404, 405 + Allow, 413) or the
+// route, its captures and the caller. Auth runs first unless the route is public.
+struct RoutedRequest {
+  std::optional<ApiResponse> early;
+  Authenticator::Failure failure = Authenticator::Failure::kNone;
+  const RouteTable::Route* route = nullptr;  // set when matched (even with an early 413)
+  std::vector<std::string> params;
+  std::string query;
+  origin::Caller caller;
+};
+RoutedRequest RouteRequest(const RouteTable& routes, const Authenticator& auth,
+                           const ApiRequest& request);
+
+// The request-level families of the metrics registry (API latency, auth failures); the
+// origin-level ones are declared by AddStatusRoutes. Called by the Api constructor.
+void DeclareApiMetrics(Metrics& metrics);
 
 }  // namespace zdap::daemon

@@ -74,7 +74,9 @@ std::string StringField(const json::object& o, const char* key) {
 
 int64_t IntField(const json::object& o, const char* key) {
   auto* v = o.if_contains(key);
-  return v && v->is_int64() ? v->as_int64() : 0;
+  if (v && v->is_int64()) return v->as_int64();
+  if (v && v->is_uint64()) return static_cast<int64_t>(v->as_uint64());
+  return 0;
 }
 
 }  // namespace

@@ -92,6 +92,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(resp.status), version_ ? version_ : 11);
     res->set(http::field::server, "zdapd");
+    for (const auto& [name, value] : resp.headers) res->set(name, value);
     if (resp.status != 204) {
       res->set(http::field::content_type, resp.content_type);
       res->body() = std::move(resp.body);

@@ -8,23 +8,26 @@
 #include <iostream>
 
 #include "api.h"
+#include "authenticator.h"
 #include "config/daemon_config.h"
 #include "core/cron.h"
 #include "core/file_lock.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/time.h"
+#include "core/version.h"
 #include "host_client.h"
 #include "http_server.h"
+#include "metrics.h"
 #include "origin/origin.h"
 #include "origin/scheduler.h"
+#include "tokens_file.h"
 
 namespace po = boost::program_options;
 using namespace zdap;
 
 namespace {
 
-constexpr const char* kVersion = "0.1.0";
 constexpr int kExitFailure = 1;
 constexpr int kExitUsage = 2;
 
@@ -37,7 +40,11 @@ commands:
   destroy CLONE         destroy a clone (likewise)
   list resources|snapshots|clones
   check-config          load and validate the configuration, then exit
-  version
+  token add USER [--role admin] [--replace]
+                        print a new token for USER (once); store only its sha256
+  token list            users and roles of the tokens file
+  token remove USER
+  version               print the version (also --version)
 
 options (also ZDAPD_<NAME> environment variables, e.g. ZDAPD_DATA_DIR):
 )";
@@ -47,10 +54,32 @@ int Fail(const Status& st) {
   return kExitFailure;
 }
 
+// <data_dir>/admin.token: a fresh random token that makes host commands the admin "zdapd"
+// (from loopback only). Written 0600 at start, removed when serving ends.
+class HostTokenFile {
+ public:
+  explicit HostTokenFile(std::string path) : path_(std::move(path)) {}
+  ~HostTokenFile() {
+    if (written_) ::unlink(path_.c_str());
+  }
+  Result<std::string> Write() {
+    ZDAP_ASSIGN_OR_RETURN(std::string token, daemon::NewRandomToken());
+    ZDAP_RETURN_IF_ERROR(WriteFileAtomic(path_, token + "\n", 0600));
+    written_ = true;
+    return token;
+  }
+
+ private:
+  std::string path_;
+  bool written_ = false;
+};
+
 int Serve(const config::DaemonConfig& cfg) {
   auto lock = FileLock::Acquire(cfg.data_dir + "/zdapd.lock", false,
                                 fmt::format("another zdapd serves {}", cfg.data_dir));
   if (!lock.ok()) return Fail(lock.status());
+  auto auth = daemon::Authenticator::Create(cfg.tokens_file);
+  if (!auth.ok()) return Fail(auth.status());
   auto origin = origin::Origin::Open(cfg);
   if (!origin.ok()) return Fail(origin.status());
   origin::Origin& o = **origin;
@@ -59,7 +88,12 @@ int Serve(const config::DaemonConfig& cfg) {
   Status rec = o.Recover();
   if (!rec.ok()) return Fail(rec);
 
-  daemon::Api api(o, kVersion);
+  HostTokenFile host_token(cfg.data_dir + "/admin.token");
+  auto token = host_token.Write();
+  if (!token.ok()) return Fail(token.status());
+  (*auth)->SetHostToken(*token);
+  daemon::Metrics metrics;
+  daemon::Api api(o, kVersion, **auth, metrics);
   daemon::ServerOptions so;
   so.listen = cfg.listen;
   daemon::HttpServer server(api, so);
@@ -112,12 +146,50 @@ int List(origin::Origin& o, const std::string& what) {
   return 0;
 }
 
+int Token(const config::DaemonConfig& cfg, const std::vector<std::string>& args,
+          const std::string& role, bool replace) {
+  if (cfg.tokens_file.empty()) {
+    std::cerr << "zdapd: token: no tokens file; set tokens_file in the config, "
+                 "ZDAPD_TOKENS_FILE or --tokens-file\n";
+    return kExitUsage;
+  }
+  std::string verb = args.empty() ? "" : args[0];
+  if (verb == "add" && args.size() == 2) {
+    if (role != "user" && role != "admin") {
+      std::cerr << "zdapd: token add: --role is admin or user\n";
+      return kExitUsage;
+    }
+    auto token = daemon::AddToken(cfg.tokens_file, args[1], role == "admin", replace);
+    if (!token.ok()) return Fail(token.status());
+    fmt::print("{}\n", *token);
+    std::cerr << fmt::format(
+        "zdapd: token for {} ({}) stored as its sha256 in {}; this is the "
+        "only time it is shown\n",
+        args[1], role, cfg.tokens_file);
+    return 0;
+  }
+  if (verb == "list" && args.size() == 1) {
+    auto entries = daemon::LoadTokensFile(cfg.tokens_file);
+    if (!entries.ok()) return Fail(entries.status());
+    for (const auto& e : *entries) fmt::print("{}\t{}\n", e.user, e.admin ? "admin" : "user");
+    return 0;
+  }
+  if (verb == "remove" && args.size() == 2) {
+    Status st = daemon::RemoveToken(cfg.tokens_file, args[1]);
+    if (!st.ok()) return Fail(st);
+    return 0;
+  }
+  std::cerr << "zdapd: usage: zdapd token add USER [--role admin] [--replace] | token list | "
+               "token remove USER\n";
+  return kExitUsage;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   po::options_description opts;
-  opts.add_options()("help,h", "show this help")("config", po::value<std::string>(),
-                                                 "daemon config file (YAML)")(
+  opts.add_options()("help,h", "show this help")("version", "print the version and exit")(
+      "config", po::value<std::string>(), "daemon config file (YAML)")(
       "config-dir", po::value<std::string>(), "directory with resources/ (default .)")(
       "listen", po::value<std::string>(), "HTTP listen address (default 127.0.0.1:43210)")(
       "data-dir", po::value<std::string>(),
@@ -128,7 +200,10 @@ int main(int argc, char** argv) {
       "clone-ports", po::value<std::string>(), "clone port range, e.g. 6000-6999")(
       "clone-bind", po::value<std::string>(), "address clone servers listen on")(
       "advertise", po::value<std::string>(), "host name given to clients")(
-      "log-level", po::value<std::string>(), "debug, info, warn, error");
+      "log-level", po::value<std::string>(), "debug, info, warn, error")(
+      "tokens-file", po::value<std::string>(), "tokens file (sha256 of each token -> user, role)")(
+      "role", po::value<std::string>()->default_value("user"), "token add: admin or user")(
+      "replace", "token add: give a user that has a token a new one");
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::string>())("args",
                                                             po::value<std::vector<std::string>>());
@@ -143,6 +218,10 @@ int main(int argc, char** argv) {
   } catch (const po::error& e) {
     std::cerr << "zdapd: " << e.what() << " (see zdapd --help)\n";
     return kExitUsage;
+  }
+  if (vm.count("version")) {
+    fmt::print("zdapd {}\n", kVersion);
+    return 0;
   }
   if (vm.count("help") || !vm.count("command")) {
     std::cerr << kUsage << opts;
@@ -174,7 +253,8 @@ int main(int argc, char** argv) {
       {"data-dir", "data_dir"},       {"storage", "storage.driver"},
       {"runtime", "runtime.driver"},  {"runtime-user", "runtime.user"},
       {"clone-ports", "clone_ports"}, {"clone-bind", "clone_bind"},
-      {"advertise", "advertise"},     {"log-level", "log_level"}};
+      {"advertise", "advertise"},     {"log-level", "log_level"},
+      {"tokens-file", "tokens_file"}};
   for (const auto& [flag, key] : flag_keys) {
     if (vm.count(flag)) flag_settings[key] = vm[flag].as<std::string>();
   }
@@ -186,6 +266,10 @@ int main(int argc, char** argv) {
       std::cerr << "zdapd: " << st.message() << "\n";
       return kExitUsage;
     }
+  }
+  // Token commands edit the tokens file, which need not exist yet.
+  if (command == "token") {
+    return Token(cfg, args, vm["role"].as<std::string>(), vm.count("replace") > 0);
   }
   if (Status st = config::ValidateDaemonConfig(cfg); !st.ok()) return Fail(st);
   log::Level level;
@@ -202,6 +286,9 @@ int main(int argc, char** argv) {
   if (command == "check-config") {
     auto resources = config::LoadResources(cfg.config_dir);
     if (!resources.ok()) return Fail(resources.status());
+    if (auto auth = daemon::Authenticator::Create(cfg.tokens_file); !auth.ok()) {
+      return Fail(auth.status());
+    }
     fmt::print("ok: {} resource(s) in {}; listen {}; data_dir {}\n", resources->size(),
                cfg.config_dir, cfg.listen, cfg.data_dir);
     return 0;

@@ -36,7 +36,7 @@ bool ParseCloneState(const std::string& s, CloneState* out) {
 
 namespace {
 
-// The fields both forms share: the record as the catalog knows it.
+// The record as the catalog knows it.
 json::object RecordFields(const CloneRecord& r) {
   json::object o;
   o["id"] = r.id;
@@ -117,18 +117,6 @@ Result<CloneRecord> ParseRecord(const std::string& text) {
     r.pooled = it->value().as_bool();
   }
   return r;
-}
-
-json::object CloneToJson(const CloneRecord& r, const CloneAccess& a) {
-  json::object o = RecordFields(r);
-  o["host"] = a.host;
-  o["database"] = a.database;
-  o["user"] = a.user;
-  o["password"] = a.password;
-  o["uri"] = a.uri;
-  o["origin"] = a.origin;
-  o["engine"] = a.engine;
-  return o;
 }
 
 }  // namespace zdap::catalog

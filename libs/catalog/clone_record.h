@@ -1,8 +1,6 @@
-// What the catalog knows about one clone; stored as JSON beside the data and mapped onto
-// SPEC's clone object for the API.
+// What the catalog knows about one clone; stored as JSON beside the data. zdapd maps it onto
+// the API's clone object (libs/api/clone.h).
 #pragma once
-
-#include <boost/json/fwd.hpp>
 
 #include <optional>
 #include <string>
@@ -34,19 +32,5 @@ struct CloneRecord {
 // The on-disk form (internal fields included, no secrets).
 std::string SerializeRecord(const CloneRecord& r);
 Result<CloneRecord> ParseRecord(const std::string& text);
-
-// Connection details that the API adds to a record to form SPEC's clone object.
-struct CloneAccess {
-  std::string host;
-  std::string database;
-  std::string user;
-  std::string password;
-  std::string uri;
-  std::string origin;
-  std::string engine;
-};
-// SPEC "Clone object": id, resource, snapshot, owner, state, host, port, database, user,
-// password, uri, created_at, expires_at, protected, pooled, origin (+ engine).
-boost::json::object CloneToJson(const CloneRecord& r, const CloneAccess& access);
 
 }  // namespace zdap::catalog

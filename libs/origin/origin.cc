@@ -421,8 +421,8 @@ int Origin::ExpireClones(SystemTime now) {
   return n;
 }
 
-catalog::CloneAccess Origin::AccessFor(const CloneRecord& record) const {
-  catalog::CloneAccess a;
+CloneAccess Origin::AccessFor(const CloneRecord& record) const {
+  CloneAccess a;
   a.host = config_.AdvertisedHost();
   a.origin = "";
   if (auto r = FindResource(record.resource); r.ok()) {

@@ -41,6 +41,17 @@ struct CreateCloneRequest {
   bool is_protected = false;
 };
 
+// How to connect to a clone: what the API adds to a catalog record to form SPEC's clone object.
+struct CloneAccess {
+  std::string host;
+  std::string database;
+  std::string user;
+  std::string password;
+  std::string uri;
+  std::string origin;
+  std::string engine;
+};
+
 struct SnapshotInfo {
   std::string id;
   SystemTime created_at;
@@ -88,7 +99,7 @@ class Origin {
   int ExpireClones(SystemTime now);
 
   // Host, credentials and URI of a clone, for the API's clone object.
-  catalog::CloneAccess AccessFor(const catalog::CloneRecord& record) const;
+  CloneAccess AccessFor(const catalog::CloneRecord& record) const;
 
  private:
   Origin() = default;

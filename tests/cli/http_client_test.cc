@@ -128,8 +128,8 @@ TEST_CASE("origin API: requests, auth headers and errors", "[net]") {
   REQUIRE(h.status().code() == Code::kUnauthenticated);
   REQUIRE(h.status().message().find("token required") != std::string::npos);
   REQUIRE_FALSE(api.DeleteClone("../etc").ok());  // never reaches the path
-  REQUIRE_FALSE(cli::ParseClone("{").ok());
-  REQUIRE_FALSE(cli::ParseResourceList(R"({"resources":3})").ok());
+  REQUIRE_FALSE(api::ParseClone("{").ok());
+  REQUIRE_FALSE(api::ParseResourceList(R"({"resources":3})").ok());
 }
 
 }  // namespace zdap

@@ -416,7 +416,7 @@ TEST_CASE("the clone object's host and port") {
   auto a = ParseCloneAddress(R"({"id":"c","host":"127.0.0.1","port":6003,"state":"ready"})");
   REQUIRE(a.ok());
   CHECK(a->ToString() == "127.0.0.1:6003");
-  a = ParseCloneAddress(R"({"host":"::1","port":6003})");
+  a = ParseCloneAddress(R"({"id":"c","host":"::1","port":6003})");
   REQUIRE(a.ok());
   CHECK(a->ToString() == "[::1]:6003");
   for (const char* bad : {"", "[]", "{}", R"({"host":"h"})", R"({"host":"h","port":0})",

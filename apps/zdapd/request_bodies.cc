@@ -1,0 +1,53 @@
+#include "request_bodies.h"
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "api/fields.h"
+#include "api/json_reader.h"
+#include "core/time.h"
+
+namespace json = boost::json;
+
+namespace zdap::daemon {
+namespace {
+
+// The body as an object ("" is {}), refusing keys outside `allowed`.
+Result<json::value> BodyObject(std::string_view body, std::initializer_list<const char*> allowed) {
+  if (body.empty()) return json::value(json::object());
+  ZDAP_ASSIGN_OR_RETURN(json::value v,
+                        api::ParseJson(body, "request body", Code::kInvalidArgument));
+  if (!v.is_object()) return InvalidArgument("request body must be a JSON object");
+  for (const auto& kv : v.as_object()) {
+    bool known = false;
+    for (const char* k : allowed) known = known || kv.key() == k;
+    if (!known) {
+      return InvalidArgument(fmt::format("unknown field '{}' in the request body",
+                                         std::string(kv.key()).substr(0, 64)));
+    }
+  }
+  return v;
+}
+
+}  // namespace
+
+Result<origin::CreateCloneRequest> DecodeCreateClone(std::string_view resource,
+                                                     std::string_view body) {
+  using namespace api::field;
+  ZDAP_ASSIGN_OR_RETURN(json::value v, BodyObject(body, {kSnapshot, kTtl, kName, kProtected}));
+  api::ObjectReader r(v, "request body", Code::kInvalidArgument);
+  origin::CreateCloneRequest req;
+  req.resource = std::string(resource);
+  std::string ttl;
+  r.String(kSnapshot, &req.snapshot);
+  r.String(kName, &req.name);
+  r.String(kTtl, &ttl);
+  r.Bool(kProtected, &req.is_protected);
+  if (!r.status().ok()) return r.status();
+  if (!ttl.empty()) {
+    ZDAP_ASSIGN_OR_RETURN(req.ttl, ParseDuration(ttl));
+  }
+  return req;
+}
+
+}  // namespace zdap::daemon

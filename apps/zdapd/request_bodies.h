@@ -1,0 +1,18 @@
+// Decoding of request bodies: pure functions of the body text (the fuzz target calls them).
+// Bodies are JSON objects, at most kMaxRequestBodyBytes; unknown fields are refused so that a
+// typo does not pass silently; errors are InvalidArgument naming the field.
+#pragma once
+
+#include <string_view>
+
+#include "core/result.h"
+#include "origin/origin.h"
+
+namespace zdap::daemon {
+
+// POST /v1/resources/{r}/clones: {snapshot?, ttl?, name?, protected?}. `resource` is the
+// path's, not the body's.
+Result<origin::CreateCloneRequest> DecodeCreateClone(std::string_view resource,
+                                                     std::string_view body);
+
+}  // namespace zdap::daemon

@@ -1,0 +1,51 @@
+// POST /v1/resources/{r}/clones, GET /v1/clones, GET and DELETE /v1/clones/{id}.
+// A plain user sees and touches only their own clones: another's is "not found", the same
+// answer as for one that does not exist.
+#include <boost/json.hpp>
+
+#include "api/clone.h"
+#include "clone_view.h"
+#include "request_bodies.h"
+#include "routes.h"
+
+namespace json = boost::json;
+
+namespace zdap::daemon {
+
+void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
+  table.Add("POST", "/v1/resources/{resource}/clones", {.long_work = true},
+            [&ctx](const RouteCall& call) {
+              auto req = DecodeCreateClone(call.params[0], call.request.body);
+              if (!req.ok()) return ErrorResponse(req.status());
+              auto rec = ctx.origin->CreateClone(*req, call.caller);
+              if (!rec.ok()) return ErrorResponse(rec.status());
+              return JsonResponse(201, api::ToJson(CloneView(*ctx.origin, *rec)));
+            });
+  table.Add("GET", "/v1/clones", {}, [&ctx](const RouteCall& call) {
+    bool all = QueryFlag(call.query, "all");
+    if (all && !call.caller.admin) {
+      return ErrorResponse(Status(Code::kPermissionDenied,
+                                  "listing every user's clones (?all=1) needs the admin role"));
+    }
+    std::vector<api::Clone> out;
+    for (const auto& c : ctx.origin->ListClones(call.caller, all)) {
+      out.push_back(CloneView(*ctx.origin, c));
+    }
+    return JsonResponse(200, api::CloneListToJson(out));
+  });
+  table.Add("GET", "/v1/clones/{id}", {}, [&ctx](const RouteCall& call) {
+    auto rec = ctx.origin->GetClone(call.params[0], call.caller);
+    if (!rec.ok()) return ErrorResponse(rec.status());
+    return JsonResponse(200, api::ToJson(CloneView(*ctx.origin, *rec)));
+  });
+  table.Add("DELETE", "/v1/clones/{id}", {.long_work = true}, [&ctx](const RouteCall& call) {
+    Status st = ctx.origin->DestroyClone(call.params[0], call.caller);
+    if (!st.ok()) return ErrorResponse(st);
+    ApiResponse r;
+    r.status = 204;
+    r.body.clear();
+    return r;
+  });
+}
+
+}  // namespace zdap::daemon

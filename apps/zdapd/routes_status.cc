@@ -1,0 +1,128 @@
+// GET /v1/health, /v1/status, /metrics.
+#include <fmt/format.h>
+#include <stdlib.h>
+#include <boost/json.hpp>
+
+#include <cstring>
+#include <map>
+
+#include "api/origin_status.h"
+#include "core/file_util.h"
+#include "routes.h"
+
+namespace json = boost::json;
+
+namespace zdap::daemon {
+namespace {
+
+// MemTotal and MemAvailable of /proc/meminfo in bytes; unset if unreadable.
+void HostMemory(api::OriginStatus* s) {
+  auto text = ReadFile("/proc/meminfo", 1 << 16);
+  if (!text.ok()) return;
+  for (auto [name, out] : {std::pair{"MemTotal:", &s->memory_total_bytes},
+                           std::pair{"MemAvailable:", &s->memory_available_bytes}}) {
+    size_t at = text->find(name);
+    if (at != std::string::npos) {
+      *out = std::strtoull(text->c_str() + at + std::strlen(name), nullptr, 10) * 1024;
+    }
+  }
+}
+
+// GET /v1/status: what this origin runs and has room for. Clone counts are the caller's own
+// unless they are an admin (no existence leaks).
+Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::string& version,
+                                          const origin::Caller& caller) {
+  api::OriginStatus s;
+  s.version = version;
+  storage::Driver& store = origin.store();
+  ZDAP_ASSIGN_OR_RETURN(storage::Space space, store.StoreSpace());
+  s.storage_driver = origin.storage_driver();
+  s.storage_path = store.root();
+  s.storage_total_bytes = space.total_bytes;
+  s.storage_free_bytes = space.free_bytes;
+  s.storage_used_bytes = space.used_bytes;
+  s.runtime_driver = origin.runtime_driver();
+  HostMemory(&s);
+  double load[3] = {0, 0, 0};
+  if (::getloadavg(load, 3) == 3) s.load = {load[0], load[1], load[2]};
+  std::map<std::string, int64_t> clones_of;
+  for (const auto& c : origin.ListClones(caller, caller.admin)) ++clones_of[c.resource];
+  for (const auto& r : origin.resources()) {
+    ZDAP_ASSIGN_OR_RETURN(auto snaps, origin.Snapshots(r.name));
+    api::ResourceCounts rc;
+    rc.name = r.name;
+    rc.snapshots = static_cast<int64_t>(snaps.size());
+    rc.clones = clones_of[r.name];
+    rc.pool_min = r.pool_min;
+    rc.pool_max = r.pool_max;
+    rc.pool_ready = 0;  // pools are not implemented yet: none is ever filled
+    s.snapshot_count += rc.snapshots;
+    s.clone_count += rc.clones;
+    s.resources.push_back(std::move(rc));
+  }
+  s.resource_count = static_cast<int64_t>(origin.resources().size());
+  return s;
+}
+
+// The origin-level metric families, computed at scrape time from the catalog.
+void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
+  metrics.DeclareCollectedGauge("zdap_clones", "Clones by resource and state.", [origin] {
+    std::map<std::pair<std::string, std::string>, int> n;
+    for (const auto& r : origin->resources()) {
+      for (const char* st : {"creating", "ready", "failed", "deleting"}) n[{r.name, st}] = 0;
+    }
+    for (const auto& c : origin->ListClones(origin::Caller{"zdapd", true}, true)) {
+      ++n[{c.resource, catalog::CloneStateName(c.state)}];
+    }
+    std::vector<GaugeSample> out;
+    for (const auto& [k, v] : n) {
+      out.push_back({{{"resource", k.first}, {"state", k.second}}, static_cast<double>(v)});
+    }
+    return out;
+  });
+  metrics.DeclareCollectedGauge("zdap_snapshots", "Snapshots per resource.", [origin] {
+    std::vector<GaugeSample> out;
+    for (const auto& r : origin->resources()) {
+      auto snaps = origin->Snapshots(r.name);
+      if (snaps.ok()) out.push_back({{{"resource", r.name}}, static_cast<double>(snaps->size())});
+    }
+    return out;
+  });
+  metrics.DeclareCollectedGauge(
+      "zdap_clone_ports", "Clone ports of the configured range, in use and free.", [origin] {
+        const auto& cfg = origin->config();
+        int total = cfg.clone_port_last - cfg.clone_port_first + 1;
+        int used = 0;
+        for (const auto& c : origin->ListClones(origin::Caller{"zdapd", true}, true)) {
+          if (c.port >= cfg.clone_port_first && c.port <= cfg.clone_port_last) ++used;
+        }
+        return std::vector<GaugeSample>{{{{"state", "in_use"}}, static_cast<double>(used)},
+                                        {{{"state", "free"}}, static_cast<double>(total - used)}};
+      });
+}
+
+}  // namespace
+
+void AddStatusRoutes(RouteTable& table, RouteContext& ctx) {
+  DeclareOriginMetrics(ctx.metrics, ctx.origin);
+  table.Add("GET", "/v1/health", {.needs_auth = false}, [&ctx](const RouteCall&) {
+    return JsonResponse(200, json::object{{"status", "ok"}, {"version", ctx.version}});
+  });
+  table.Add("GET", "/v1/status", {}, [&ctx](const RouteCall& call) {
+    auto s = OriginStatusFor(*ctx.origin, ctx.version, call.caller);
+    if (!s.ok()) return ErrorResponse(s.status());
+    return JsonResponse(200, api::ToJson(*s));
+  });
+  // Admins only: the families count every user's clones.
+  table.Add("GET", "/metrics", {}, [&ctx](const RouteCall& call) {
+    if (!call.caller.admin) {
+      return ErrorResponse(Status(Code::kPermissionDenied, "/metrics needs the admin role"));
+    }
+    ApiResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = ctx.metrics.Render();
+    return r;
+  });
+}
+
+}  // namespace zdap::daemon

@@ -1,0 +1,86 @@
+#include "api/clone.h"
+
+#include <fmt/format.h>
+#include <boost/json.hpp>
+
+#include "api/fields.h"
+#include "api/json_reader.h"
+#include "core/names.h"
+
+namespace json = boost::json;
+
+namespace zdap::api {
+
+json::object ToJson(const Clone& c) {
+  json::object o;
+  o[field::kId] = c.id;
+  o[field::kResource] = c.resource;
+  o[field::kSnapshot] = c.snapshot;
+  o[field::kOwner] = c.owner;
+  o[field::kState] = c.state;
+  o[field::kHost] = c.host;
+  o[field::kPort] = c.port;
+  o[field::kDatabase] = c.database;
+  o[field::kUser] = c.user;
+  o[field::kPassword] = c.password;
+  o[field::kUri] = c.uri;
+  o[field::kCreatedAt] = c.created_at;
+  if (c.expires_at.empty()) {
+    o[field::kExpiresAt] = nullptr;
+  } else {
+    o[field::kExpiresAt] = c.expires_at;
+  }
+  o[field::kProtected] = c.is_protected;
+  o[field::kPooled] = c.pooled;
+  o[field::kOrigin] = c.origin;
+  o[field::kEngine] = c.engine;
+  return o;
+}
+
+Result<Clone> CloneFromJson(const json::value& v) {
+  ObjectReader r(v, "clone", Code::kUnprocessable);
+  Clone c;
+  int64_t port = 0;
+  r.String(field::kId, &c.id, /*required=*/true);
+  r.String(field::kResource, &c.resource);
+  r.String(field::kSnapshot, &c.snapshot);
+  r.String(field::kOwner, &c.owner);
+  r.String(field::kState, &c.state);
+  r.String(field::kHost, &c.host);
+  r.Int(field::kPort, &port, false, 0, 65535);
+  r.String(field::kDatabase, &c.database);
+  r.String(field::kUser, &c.user);
+  r.String(field::kPassword, &c.password);
+  r.String(field::kUri, &c.uri);
+  r.Time(field::kCreatedAt, &c.created_at);
+  r.Time(field::kExpiresAt, &c.expires_at);
+  r.Bool(field::kProtected, &c.is_protected);
+  r.Bool(field::kPooled, &c.pooled);
+  r.String(field::kOrigin, &c.origin);
+  r.String(field::kEngine, &c.engine);
+  if (r.status().ok() && !IsValidName(c.id)) r.Fail("'id' is not a valid clone name");
+  if (!r.status().ok()) return r.status();
+  c.port = static_cast<int>(port);
+  return c;
+}
+
+Result<Clone> ParseClone(std::string_view text) {
+  ZDAP_ASSIGN_OR_RETURN(json::value v, ParseJson(text, "the clone"));
+  return CloneFromJson(v);
+}
+
+json::object CloneListToJson(const std::vector<Clone>& clones) {
+  json::array a;
+  for (const Clone& c : clones) a.push_back(ToJson(c));
+  return json::object{{field::kClones, std::move(a)}};
+}
+
+Result<std::vector<Clone>> ClonesFromJson(const json::array& a) {
+  return ElementsOf(a, &CloneFromJson);
+}
+
+Result<std::vector<Clone>> ParseCloneList(std::string_view text) {
+  return ParseListField(text, "the clone list", field::kClones, &CloneFromJson);
+}
+
+}  // namespace zdap::api

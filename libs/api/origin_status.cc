@@ -1,0 +1,115 @@
+#include "api/origin_status.h"
+
+#include <boost/json.hpp>
+
+#include "api/fields.h"
+#include "api/json_reader.h"
+
+namespace json = boost::json;
+
+namespace zdap::api {
+
+json::object ToJson(const OriginStatus& s) {
+  json::object o;
+  o[field::kVersion] = s.version;
+  o[field::kStorage] = json::object{{field::kDriver, s.storage_driver},
+                                    {field::kPath, s.storage_path},
+                                    {field::kTotalBytes, s.storage_total_bytes},
+                                    {field::kFreeBytes, s.storage_free_bytes},
+                                    {field::kUsedBytes, s.storage_used_bytes}};
+  o[field::kRuntime] = json::object{{field::kDriver, s.runtime_driver}};
+  json::object mem;
+  if (s.memory_total_bytes) mem[field::kTotalBytes] = *s.memory_total_bytes;
+  if (s.memory_available_bytes) mem[field::kAvailableBytes] = *s.memory_available_bytes;
+  o[field::kMemory] = std::move(mem);
+  json::array load;
+  for (double l : s.load) load.push_back(l);
+  o[field::kLoad] = std::move(load);
+  o[field::kCounts] = json::object{{field::kResources, s.resource_count},
+                                   {field::kSnapshots, s.snapshot_count},
+                                   {field::kClones, s.clone_count}};
+  json::array ra;
+  for (const ResourceCounts& r : s.resources) {
+    ra.push_back(json::object{{field::kName, r.name},
+                              {field::kSnapshots, r.snapshots},
+                              {field::kClones, r.clones},
+                              {field::kPool, json::object{{field::kMin, r.pool_min},
+                                                          {field::kMax, r.pool_max},
+                                                          {field::kReady, r.pool_ready}}}});
+  }
+  o[field::kResources] = std::move(ra);
+  return o;
+}
+
+Result<OriginStatus> OriginStatusFromJson(const json::value& v) {
+  ObjectReader r(v, "status", Code::kUnprocessable);
+  OriginStatus s;
+  r.String(field::kVersion, &s.version, /*required=*/true);
+  if (const json::object* st = r.Object(field::kStorage)) {
+    ObjectReader sr(*st, "status storage", Code::kUnprocessable);
+    sr.String(field::kDriver, &s.storage_driver);
+    sr.String(field::kPath, &s.storage_path);
+    sr.Uint(field::kTotalBytes, &s.storage_total_bytes);
+    sr.Uint(field::kFreeBytes, &s.storage_free_bytes);
+    sr.Uint(field::kUsedBytes, &s.storage_used_bytes);
+    if (!sr.status().ok()) return sr.status();
+  }
+  if (const json::object* rt = r.Object(field::kRuntime)) {
+    ObjectReader rr(*rt, "status runtime", Code::kUnprocessable);
+    rr.String(field::kDriver, &s.runtime_driver);
+    if (!rr.status().ok()) return rr.status();
+  }
+  if (const json::object* mem = r.Object(field::kMemory)) {
+    ObjectReader mr(*mem, "status memory", Code::kUnprocessable);
+    uint64_t total = 0, avail = 0;
+    mr.Uint(field::kTotalBytes, &total);
+    mr.Uint(field::kAvailableBytes, &avail);
+    if (!mr.status().ok()) return mr.status();
+    if (mem->contains(field::kTotalBytes)) s.memory_total_bytes = total;
+    if (mem->contains(field::kAvailableBytes)) s.memory_available_bytes = avail;
+  }
+  if (const json::array* load = r.Array(field::kLoad)) {
+    if (load->size() > 3) r.Fail("'load' has more than 3 numbers");
+    for (const json::value& l : *load) {
+      if (!l.is_number()) {
+        r.Fail("'load' must be a list of numbers");
+        break;
+      }
+      s.load.push_back(l.to_number<double>());
+    }
+  }
+  if (const json::object* counts = r.Object(field::kCounts)) {
+    ObjectReader cr(*counts, "status counts", Code::kUnprocessable);
+    cr.Int(field::kResources, &s.resource_count, false, 0);
+    cr.Int(field::kSnapshots, &s.snapshot_count, false, 0);
+    cr.Int(field::kClones, &s.clone_count, false, 0);
+    if (!cr.status().ok()) return cr.status();
+  }
+  if (const json::array* ra = r.Array(field::kResources)) {
+    for (const json::value& e : *ra) {
+      ObjectReader er(e, "status resource", Code::kUnprocessable);
+      ResourceCounts rc;
+      er.String(field::kName, &rc.name, /*required=*/true);
+      er.Int(field::kSnapshots, &rc.snapshots, false, 0);
+      er.Int(field::kClones, &rc.clones, false, 0);
+      if (const json::object* pool = er.Object(field::kPool)) {
+        ObjectReader pr(*pool, "status pool", Code::kUnprocessable);
+        pr.Int(field::kMin, &rc.pool_min, false, 0);
+        pr.Int(field::kMax, &rc.pool_max, false, 0);
+        pr.Int(field::kReady, &rc.pool_ready, false, 0);
+        if (!pr.status().ok()) return pr.status();
+      }
+      if (!er.status().ok()) return er.status();
+      s.resources.push_back(std::move(rc));
+    }
+  }
+  if (!r.status().ok()) return r.status();
+  return s;
+}
+
+Result<OriginStatus> ParseOriginStatus(std::string_view text) {
+  ZDAP_ASSIGN_OR_RETURN(json::value v, ParseJson(text, "the status"));
+  return OriginStatusFromJson(v);
+}
+
+}  // namespace zdap::api

@@ -1,0 +1,46 @@
+// API v1's status object (GET /v1/status): what an origin runs and has room for.
+#pragma once
+
+#include <boost/json/fwd.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+
+namespace zdap::api {
+
+struct ResourceCounts {
+  std::string name;
+  int64_t snapshots = 0;
+  int64_t clones = 0;  // the caller's, for a plain user
+  int64_t pool_min = 0;
+  int64_t pool_max = 0;
+  int64_t pool_ready = 0;
+};
+
+struct OriginStatus {
+  std::string version;
+  std::string storage_driver;
+  std::string storage_path;
+  uint64_t storage_total_bytes = 0;
+  uint64_t storage_free_bytes = 0;
+  uint64_t storage_used_bytes = 0;
+  std::string runtime_driver;
+  std::optional<uint64_t> memory_total_bytes;      // absent when /proc/meminfo is unreadable
+  std::optional<uint64_t> memory_available_bytes;  // same
+  std::vector<double> load;                        // 1, 5, 15 min; empty when unknown
+  int64_t resource_count = 0;
+  int64_t snapshot_count = 0;
+  int64_t clone_count = 0;  // the caller's, for a plain user
+  std::vector<ResourceCounts> resources;
+};
+
+boost::json::object ToJson(const OriginStatus& status);
+Result<OriginStatus> OriginStatusFromJson(const boost::json::value& v);
+Result<OriginStatus> ParseOriginStatus(std::string_view text);
+
+}  // namespace zdap::api

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# package_test: the Debian package (packaging/build-deb) installs with apt-get on a clean
+# Debian 12 root (a debootstrap chroot: scripts/build-test-images package-root), and there
+#   - zdapd, zdap and zdap-proxyd answer --version with the project version;
+#   - /etc/zdap/zdapd.yaml is a conffile (a reinstall keeps edits), and the sample loads with `zdapd check-config`
+#     (without tls and tokens_file, which this build refuses);
+#   - `systemd-analyze verify` accepts zdapd.service as installed;
+#   - removing the package leaves /var/lib/zdap and stops nothing that is not there.
+# Usage: package_test.sh VERSION. The package: $ZDAP_DEB, else build-deb/zdap_VERSION_<arch>.deb,
+# built with packaging/build-deb when missing. Needs root (chroot, mount), debootstrap.
+# shellcheck disable=SC2016  # ${Status}, $MAINPID: dpkg-query formats and unit text, not shell
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+version=${1:?usage: package_test.sh VERSION}
+fail() { echo "FAIL: $*" >&2; exit 1; }
+[ "$(id -u)" = 0 ] || fail "needs root (chroot, mount)"
+
+deb=${ZDAP_DEB:-$src/build-deb/zdap_${version}_$(dpkg --print-architecture).deb}
+if [ ! -s "$deb" ]; then
+  deb=$("$src/packaging/build-deb")
+fi
+[[ $(dpkg-deb -f "$deb" Version) == "$version" ]] || fail "$deb is not version $version"
+
+cache=${ZDAP_TEST_IMAGE_CACHE:-/var/cache/zdap-test-images}
+"$src/scripts/build-test-images" package-root  # once per machine, then cached
+tarball="$cache/zdap-test_package-root_12.tar"
+[ -s "$tarball" ] || fail "no root file system tarball $tarball"
+# The Depends apt downloads are kept here between runs (the chroot is thrown away).
+debs="$cache/package-root-debs"
+mkdir -p "$debs"
+
+root=$(mktemp -d /var/tmp/zdap-package-test.XXXXXX)
+cleanup() {
+  if mountpoint -q "$root/proc"; then umount "$root/proc"; fi
+  # Never follow a mount out of the chroot.
+  mountpoint -q "$root/proc" || rm -rf --one-file-system "$root"
+}
+trap cleanup EXIT
+tar -C "$root" -xf "$tarball"
+mount -t proc proc "$root/proc"
+cp /etc/resolv.conf "$root/etc/resolv.conf"
+cp "$deb" "$root/tmp/zdap.deb"
+find "$debs" -name '*.deb' -exec cp {} "$root/var/cache/apt/archives/" \;
+in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+
+# apt resolves the Depends; the cached lists may name versions the mirror has replaced since,
+# so one `apt-get update` and a second try when the first fails.
+install_deb() {
+  in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+    /tmp/zdap.deb >"$root/tmp/apt.log" 2>&1
+}
+if ! install_deb; then
+  in_root apt-get update -q >/dev/null 2>&1 || { tail -n 20 "$root/tmp/apt.log" >&2; fail "apt-get update"; }
+  install_deb || { tail -n 30 "$root/tmp/apt.log" >&2; fail "apt-get install ./zdap.deb"; }
+fi
+cp -n "$root"/var/cache/apt/archives/*.deb "$debs/" 2>/dev/null || true
+[[ $(in_root dpkg-query -W -f='${Status}' zdap) == "install ok installed" ]] ||
+  fail "dpkg does not list zdap as installed"
+
+for program in zdapd zdap zdap-proxyd; do
+  got=$(in_root "$program" --version) || fail "$program --version failed: $got"
+  [[ $got == "$program $version" ]] || fail "$program --version printed '$got'"
+done
+[[ $(in_root zdapd version) == "zdapd $version" ]] || fail "zdapd version"
+[ -x "$root/usr/sbin/zdapd" ] || fail "zdapd is not in /usr/sbin"
+
+in_root dpkg-query -W -f='${Conffiles}\n' zdap | grep -q '^ /etc/zdap/zdapd.yaml ' ||
+  fail "/etc/zdap/zdapd.yaml is not a conffile"
+[ -d "$root/etc/zdap/resources" ] || fail "no /etc/zdap/resources"
+for f in zdapd.service:lib/systemd/system zdapd.yaml:etc/zdap; do
+  cmp -s "$src/packaging/${f%%:*}" "$root/${f#*:}/${f%%:*}" ||
+    fail "$deb holds another ${f%%:*} than packaging/: rebuild it (packaging/build-deb)"
+done
+
+# The sample with the settings this build accepts: without tls and tokens_file, on loopback.
+sed -e '/^tls:/,/^[^ ]/{/^tls:/d;/^ /d}' -e '/^tokens_file:/d' \
+  -e 's/^listen: .*/listen: 127.0.0.1:43210/' "$root/etc/zdap/zdapd.yaml" >"$root/tmp/today.yaml"
+! grep -qE '^(tls|tokens_file):|^  (cert|key):' "$root/tmp/today.yaml" || fail "trimming the sample"
+out=$(in_root zdapd --config /tmp/today.yaml check-config 2>&1) || fail "sample: $out"
+[[ $out == "ok: 0 resource(s) in /etc/zdap; listen 127.0.0.1:43210; data_dir /var/lib/zdap" ]] ||
+  fail "check-config of the sample printed '$out'"
+
+# The unit as installed, with systemd's own checks (paths, options, dependencies).
+out=$(in_root systemd-analyze verify --man=no /lib/systemd/system/zdapd.service 2>&1) ||
+  fail "systemd-analyze verify: $out"
+! grep -q 'zdapd.service' <<<"$out" || fail "systemd-analyze verify warns: $out"
+for key in 'KillMode=process' 'ExecReload=/bin/kill -HUP $MAINPID' 'Restart=on-failure' \
+  'ExecStart=/usr/sbin/zdapd --config /etc/zdap/zdapd.yaml serve' 'StateDirectory=zdap'; do
+  grep -qxF "$key" "$root/lib/systemd/system/zdapd.service" || fail "the unit lacks $key"
+done
+
+# Installing again (as an upgrade does) keeps the operator's edits of the conffile.
+echo '# edited by the operator' >>"$root/etc/zdap/zdapd.yaml"
+in_root env DEBIAN_FRONTEND=noninteractive dpkg -i /tmp/zdap.deb >"$root/tmp/dpkg.log" 2>&1 ||
+  { tail -n 20 "$root/tmp/dpkg.log" >&2; fail "dpkg -i over the installed package"; }
+tail -n 1 "$root/etc/zdap/zdapd.yaml" | grep -qx '# edited by the operator' ||
+  fail "reinstalling replaced the edited /etc/zdap/zdapd.yaml"
+
+# Removal: the programs go, the data dir stays (it may hold clones).
+mkdir -p "$root/var/lib/zdap/store"
+in_root env DEBIAN_FRONTEND=noninteractive apt-get purge -y -q zdap >"$root/tmp/apt.log" 2>&1 ||
+  { tail -n 20 "$root/tmp/apt.log" >&2; fail "apt-get purge zdap"; }
+[ ! -e "$root/usr/sbin/zdapd" ] || fail "zdapd left behind after purge"
+[ -d "$root/var/lib/zdap/store" ] || fail "purge removed /var/lib/zdap"
+echo "ok: zdap $version installs on Debian 12, runs, and its unit verifies"
