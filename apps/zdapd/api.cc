@@ -54,6 +54,7 @@ Api::Api(origin::Origin& origin, std::string version, Authenticator& auth, Metri
   AddStatusRoutes(routes_, *context_);
   AddResourceRoutes(routes_, *context_);
   AddCloneRoutes(routes_, *context_);
+  AddJobRoutes(routes_, *context_);
 }
 
 Api::~Api() = default;

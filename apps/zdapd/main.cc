@@ -5,22 +5,22 @@
 
 #include <atomic>
 #include <boost/program_options.hpp>
-#include <condition_variable>
 #include <iostream>
-#include <mutex>
-#include <thread>
 
 #include "api.h"
 #include "authenticator.h"
 #include "config/daemon_config.h"
+#include "core/cron.h"
 #include "core/file_lock.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "core/version.h"
+#include "host_client.h"
 #include "http_server.h"
 #include "metrics.h"
 #include "origin/origin.h"
+#include "origin/scheduler.h"
 #include "tokens_file.h"
 
 namespace po = boost::program_options;
@@ -35,7 +35,9 @@ constexpr const char* kUsage = R"(usage: zdapd COMMAND [options]
 
 commands:
   serve                 run the daemon (HTTP API)
-  refresh RESOURCE      import RESOURCE's source into a new snapshot
+  refresh RESOURCE      import RESOURCE's source into a new snapshot (through the
+                        running zdapd when one serves the data dir)
+  destroy CLONE         destroy a clone (likewise)
   list resources|snapshots|clones
   check-config          load and validate the configuration, then exit
   token add USER [--role admin] [--replace]
@@ -96,26 +98,24 @@ int Serve(const config::DaemonConfig& cfg) {
   so.listen = cfg.listen;
   daemon::HttpServer server(api, so);
 
-  // Expiry runs beside the server; it wakes once a second and stops with it.
-  std::mutex mu;
-  std::condition_variable cv;
-  bool stopping = false;
-  std::thread expiry([&] {
-    std::unique_lock lk(mu);
-    while (!cv.wait_for(lk, std::chrono::seconds(1), [&] { return stopping; })) {
-      lk.unlock();
-      o.ExpireClones(SystemNow());
-      lk.lock();
-    }
-  });
+  // Cron refreshes and the expiry sweep run beside the server and stop with it.
+  std::vector<origin::ScheduledRefresh> scheduled;
+  for (const auto& r : o.resources()) {
+    if (r.refresh_cron.empty()) continue;
+    auto cron = CronSchedule::Parse(r.refresh_cron);  // validated at load
+    if (!cron.ok()) return Fail(cron.status().Wrap("resource " + r.name));
+    log::Info("refresh {}: scheduled '{}' (local time)", r.name, r.refresh_cron);
+    scheduled.push_back({r.name, *cron});
+  }
+  origin::RealClock clock;
+  origin::Scheduler scheduler(
+      clock, std::move(scheduled),
+      {[&o](const std::string& resource) { return o.StartRefresh(resource).status(); },
+       [&o](SystemTime now) { o.ExpireClones(now); }});
+  scheduler.Start();
   Status st =
       server.Run([](const std::string& bound) { log::Info("zdapd listening on {}", bound); });
-  {
-    std::lock_guard lk(mu);
-    stopping = true;
-  }
-  cv.notify_all();
-  expiry.join();
+  scheduler.Stop();
   if (!st.ok()) return Fail(st);
   log::Info("zdapd stopped; clones keep running and are adopted on the next start");
   return 0;
@@ -293,23 +293,33 @@ int main(int argc, char** argv) {
                cfg.config_dir, cfg.listen, cfg.data_dir);
     return 0;
   }
-  if (command == "refresh" || command == "list") {
+  if (command == "refresh" || command == "list" || command == "destroy") {
     if (args.size() != 1) {
       std::cerr << fmt::format("zdapd: {} takes one argument (see zdapd --help)\n", command);
       return kExitUsage;
     }
     // Opening the store recovers interrupted operations, which must never race a serving
-    // daemon's in-flight ones: host commands take the daemon's lock for their duration.
+    // daemon's in-flight ones: host commands take the daemon's lock for their duration, or
+    // (refresh, destroy) ask the daemon that holds it.
     Status dirs = MakeDirs(cfg.data_dir, 0755);
     if (!dirs.ok()) return Fail(dirs);
     auto lock = FileLock::Acquire(
         cfg.data_dir + "/zdapd.lock", false,
         fmt::format("zdapd is serving {}; stop it first, or use the API through the zdap CLI",
                     cfg.data_dir));
+    if (!lock.ok() && lock.status().code() == Code::kConflict) {
+      if (command == "refresh") return daemon::RefreshThroughDaemon(cfg, args[0]);
+      if (command == "destroy") return daemon::DestroyThroughDaemon(cfg, args[0]);
+    }
     if (!lock.ok()) return Fail(lock.status());
     auto origin = origin::Origin::Open(cfg);
     if (!origin.ok()) return Fail(origin.status());
     if (command == "list") return List(**origin, args[0]);
+    if (command == "destroy") {
+      Status st = (*origin)->DestroyClone(args[0], origin::Caller{"zdapd", true});
+      if (!st.ok()) return Fail(st);
+      return 0;
+    }
     auto id = (*origin)->Refresh(args[0]);
     if (!id.ok()) return Fail(id.status());
     fmt::print("{}\n", *id);

@@ -1,6 +1,7 @@
 // The route table's entries, one file per resource: routes_status.cc (health, status,
-// metrics), routes_resources.cc (resources and snapshots), routes_clones.cc (clones).
-// Each Add*Routes adds its routes with their handlers over `context`.
+// metrics), routes_resources.cc (resources and snapshots), routes_clones.cc (clones),
+// routes_jobs.cc (refresh jobs, snapshot deletion). Each Add*Routes adds its routes with their
+// handlers over `context`.
 #pragma once
 
 #include <string>
@@ -21,5 +22,6 @@ struct RouteContext {
 void AddStatusRoutes(RouteTable& table, RouteContext& context);
 void AddResourceRoutes(RouteTable& table, RouteContext& context);
 void AddCloneRoutes(RouteTable& table, RouteContext& context);
+void AddJobRoutes(RouteTable& table, RouteContext& context);
 
 }  // namespace zdap::daemon

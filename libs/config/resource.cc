@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "config/yaml_reader.h"
+#include "core/cron.h"
 #include "core/file_util.h"
 #include "core/names.h"
 
@@ -17,26 +18,10 @@ std::string Resolve(const std::string& config_dir, const std::string& p) {
   return (std::filesystem::path(config_dir) / p).lexically_normal().string();
 }
 
+// The scheduler evaluates the expression; a bad one is refused here, at load, with its place.
 Status ValidateCron(MapReader& r, const std::string& cron) {
-  // Five fields of digits, '*', ',', '-', '/'. Full evaluation belongs to the scheduler.
-  int fields = 0;
-  bool in_field = false;
-  for (char c : cron) {
-    if (c == ' ' || c == '\t') {
-      in_field = false;
-      continue;
-    }
-    if (!((c >= '0' && c <= '9') || c == '*' || c == ',' || c == '-' || c == '/')) {
-      return r.ErrorAt("cron", fmt::format("'{}' is not a 5-field cron expression", cron));
-    }
-    if (!in_field) ++fields;
-    in_field = true;
-  }
-  if (fields != 5) {
-    return r.ErrorAt("cron", fmt::format("'{}' has {} fields; a cron expression has 5 "
-                                         "(minute hour day-of-month month day-of-week)",
-                                         cron, fields));
-  }
+  auto parsed = CronSchedule::Parse(cron);
+  if (!parsed.ok()) return r.ErrorAt("cron", parsed.status().message());
   return Status::Ok();
 }
 

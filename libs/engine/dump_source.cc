@@ -63,6 +63,8 @@ std::string Describe(const std::vector<std::string>& argv) {
   return s.size() > 200 ? s.substr(0, 200) + "..." : s;
 }
 
+thread_local ImportProgress* current_progress = nullptr;
+
 struct Helper {
   std::string name;  // "gzip -dc", "command 'pg_dump ...'"
   Subprocess process;
@@ -84,6 +86,7 @@ struct DumpInput::State {
   int stream_fd = -1;   // the read end a client gets
   std::thread pump;
   bool stdin_given = false;
+  ImportProgress* progress = nullptr;  // the opening thread's, if any
 
   ~State() {
     CloseFd(&stream_fd);
@@ -127,7 +130,7 @@ struct DumpInput::State {
     ZDAP_RETURN_IF_ERROR(MakePipe(out_read_end, &w));
     int from = command_fd;
     command_fd = -1;
-    pump = std::thread([from, w, head = head]() {
+    pump = std::thread([from, w, head = head, progress = progress]() {
       // A client that quits early must turn into EPIPE here, not a process-wide SIGPIPE.
       sigset_t pipe_set;
       sigemptyset(&pipe_set);
@@ -149,6 +152,7 @@ struct DumpInput::State {
         ssize_t n = ::read(from, buf.data(), buf.size());
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;
+        if (progress != nullptr) progress->bytes_done += n;
         ok = write_all(buf.data(), static_cast<size_t>(n));
       }
       ::close(from);
@@ -222,6 +226,10 @@ Result<DumpInput> DumpInput::Open(const config::Resource& resource,
                                   const std::string& scratch_dir) {
   auto s = std::make_unique<State>();
   s->scratch_dir = scratch_dir;
+  // The first input of an import is the dump; its bytes are the progress a job reports.
+  if (current_progress != nullptr && current_progress->inputs_opened++ == 0) {
+    s->progress = current_progress;
+  }
   const auto& src = resource.source;
   if (!src.url.empty()) {
     return Unprocessable(fmt::format(
@@ -295,12 +303,29 @@ Result<std::string> DumpInput::StdinPath() {
   if (s.stdin_given) return Internal("a dump input is read only once");
   s.stdin_given = true;
   std::string source;  // path of the (possibly compressed) bytes
-  if (!s.path.empty()) {
+  // pg_restore may seek in a custom archive: it keeps the file itself (progress: none).
+  bool count = s.progress != nullptr && s.format != DumpFormat::kPgCustom;
+  if (!s.path.empty() && !count) {
     if (s.format == DumpFormat::kSql || s.format == DumpFormat::kPgCustom) return s.path;
     if (s.format == DumpFormat::kPgDirectory) {
       return Unprocessable(s.label + " is a directory: it cannot be read as a stream");
     }
     source = s.path;
+  } else if (!s.path.empty()) {
+    if (s.format == DumpFormat::kPgDirectory) {
+      return Unprocessable(s.label + " is a directory: it cannot be read as a stream");
+    }
+    // A file read through the counting pump, so the job can say how far the client got.
+    int fd = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return ErrnoError("open dump " + s.path, errno);
+    struct stat st;
+    if (::fstat(fd, &st) == 0) s.progress->bytes_total = st.st_size;
+    s.command_fd = fd;
+    s.head.clear();
+    int r = -1;
+    ZDAP_RETURN_IF_ERROR(s.StartPump(&r));
+    s.stream_fd = r;
+    source = FdPath(r);
   } else {
     int r = -1;
     ZDAP_RETURN_IF_ERROR(s.StartPump(&r));
@@ -371,11 +396,45 @@ Status RunSetupStep(SpawnOptions step, std::chrono::milliseconds limit, const st
   return Status::Ok();
 }
 
-std::string ClientErrorSummary(const std::string& output, const std::string& source) {
+namespace {
+// psql reads the dump from its standard input: its messages say "<stdin>" for the dump.
+std::string NameStdin(const std::string& output, const std::string& source) {
   std::string text = output;
-  for (size_t pos; (pos = text.find("<stdin>")) != std::string::npos;) {
+  for (size_t pos = 0; (pos = text.find("<stdin>", pos)) != std::string::npos;) {
     text.replace(pos, 7, source);
+    pos += source.size();
   }
+  return text;
+}
+}  // namespace
+
+void ImportProgress::AddOutput(std::string_view text) {
+  std::lock_guard lock(mu_);
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start) tail_.emplace_back(text.substr(start, std::min<size_t>(end - start, 500)));
+    while (tail_.size() > kTailLines) tail_.pop_front();
+    start = end + 1;
+  }
+}
+
+std::vector<std::string> ImportProgress::Tail() const {
+  std::lock_guard lock(mu_);
+  return {tail_.begin(), tail_.end()};
+}
+
+ScopedImportProgress::ScopedImportProgress(ImportProgress* progress) : previous_(current_progress) {
+  current_progress = progress;
+}
+
+ScopedImportProgress::~ScopedImportProgress() {
+  current_progress = previous_;
+}
+
+std::string ClientErrorSummary(const std::string& output, const std::string& source) {
+  std::string text = NameStdin(output, source);
   std::vector<std::string> lines;
   size_t start = 0;
   while (start < text.size()) {
@@ -405,6 +464,9 @@ Status RunImportClient(DumpInput* input, SpawnOptions client, const std::string&
   client.die_with_parent = true;
   auto r = Run(client, kImportTimeout);
   bool ok = r.ok() && r->ok();
+  if (current_progress != nullptr && r.ok()) {
+    current_progress->AddOutput(NameStdin(r->output, input->label()));
+  }
   Status helpers = input->Finish(ok);
   if (!r.ok()) return r.status().Wrap(client_name);
   if (!r->ok()) {

@@ -3,10 +3,14 @@
 // dump) and how a database client gets it as its standard input.
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/resource.h"
 #include "core/result.h"
@@ -27,6 +31,38 @@ const char* DumpFormatName(DumpFormat format);
 DumpFormat SniffDumpFormat(std::string_view head);
 // The format of the dump file or directory at `path`; NotFound names the path.
 Result<DumpFormat> DetectDumpFormat(const std::string& path);
+
+// How far an import has got, for a refresh job to report. Installed for the calling thread by
+// ScopedImportProgress (so Engine::Import needs no extra parameter); DumpInput reports into
+// it: each input opened (the dump, then each `after` script), the bytes handed to the client
+// (of the file as stored: compressed bytes for .gz/.zst), and the client's output lines.
+class ImportProgress {
+ public:
+  static constexpr size_t kTailLines = 50;
+  std::atomic<int64_t> bytes_done{0};
+  std::atomic<int64_t> bytes_total{0};  // 0 = unknown (a command's stream)
+  std::atomic<int> inputs_opened{0};    // 1 = the dump, more = `after` scripts
+
+  // Appends `text`'s lines to the tail, keeping the last kTailLines (each cut to 500 bytes).
+  void AddOutput(std::string_view text);
+  std::vector<std::string> Tail() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::deque<std::string> tail_;
+};
+
+// Reports imports run on this thread into `progress` while it lives.
+class ScopedImportProgress {
+ public:
+  explicit ScopedImportProgress(ImportProgress* progress);
+  ~ScopedImportProgress();
+  ScopedImportProgress(const ScopedImportProgress&) = delete;
+  ScopedImportProgress& operator=(const ScopedImportProgress&) = delete;
+
+ private:
+  ImportProgress* previous_;
+};
 
 // A resource's dump, ready to be read once by one client. Helper processes (a script, a
 // command, gzip -dc, zstd -dc) run as the daemon's user: they only read what the operator

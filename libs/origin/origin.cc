@@ -52,15 +52,13 @@ std::string RandomSuffix() {
   return fmt::format("{:04x}", rng() & 0xffff);
 }
 
-Status ChownTree(const std::string& path, const std::optional<RunAs>& who) {
-  if (!who) return Status::Ok();
-  if (::chown(path.c_str(), who->uid, who->gid) != 0) return ErrnoError("chown " + path, errno);
-  return Status::Ok();
-}
-
 }  // namespace
 
-Origin::~Origin() = default;
+Origin::~Origin() {
+  // A refresh in flight is waited for: its import server and volume are ours to clean up.
+  std::lock_guard lock(job_threads_mu_);
+  for (auto& [job, thread] : job_threads_) thread.join();
+}
 
 Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config) {
   std::unique_ptr<Origin> o(new Origin());
@@ -124,6 +122,14 @@ engine::Engine* Origin::EngineFor(const config::Resource& resource) const {
   return engines_.at(resource.engine).get();
 }
 
+Status Origin::ChownToServerUser(const std::string& path) const {
+  if (!run_as_) return Status::Ok();
+  if (::chown(path.c_str(), run_as_->uid, run_as_->gid) != 0) {
+    return ErrnoError("chown " + path, errno);
+  }
+  return Status::Ok();
+}
+
 std::string Origin::RunDir(const std::string& name) const {
   return config_.data_dir + "/run/" + name;
 }
@@ -131,7 +137,7 @@ std::string Origin::RunDir(const std::string& name) const {
 Status Origin::PrepareRunDir(const std::string& dir) const {
   ZDAP_RETURN_IF_ERROR(RemoveTree(dir));
   if (::mkdir(dir.c_str(), 0700) != 0) return ErrnoError("mkdir " + dir, errno);
-  ZDAP_RETURN_IF_ERROR(ChownTree(dir, run_as_));
+  ZDAP_RETURN_IF_ERROR(ChownToServerUser(dir));
   // unix socket paths are limited to 107 bytes.
   if (dir.size() + 20 > 107) {
     return InvalidArgument(
@@ -245,90 +251,6 @@ Result<runtime::ServerHandle> Origin::StartAndWait(
   }
 }
 
-Result<std::string> Origin::Refresh(const std::string& resource_name) {
-  ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(resource_name));
-  const config::Resource& resource = *res;
-  ZDAP_ASSIGN_OR_RETURN(
-      FileLock lock, FileLock::Acquire(config_.data_dir + "/locks/refresh-" + resource.name, false,
-                                       fmt::format("a refresh of '{}' is already "
-                                                   "running",
-                                                   resource.name)));
-  // Ids have one-second resolution; wait out a collision rather than failing.
-  std::string id;
-  for (int i = 0; i < 3; ++i) {
-    id = resource.name + "@" + FormatCompactUtc(SystemNow());
-    if (!PathExists(store_->SnapshotPath(id))) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-  }
-  auto started = Clock::now();
-  log::Info("refresh {}: importing into {}", resource.name, id);
-  std::string run_dir = RunDir("import-" + resource.name);
-  engine::Engine* engine = EngineFor(resource);
-  std::optional<runtime::ServerHandle> server;
-  std::string vol;
-  bool volume_made = false;
-
-  auto body = [&]() -> Status {
-    ZDAP_RETURN_IF_ERROR(PrepareRunDir(run_dir));
-    ZDAP_ASSIGN_OR_RETURN(vol, store_->CreateVolume(id));
-    volume_made = true;
-    ZDAP_RETURN_IF_ERROR(ChownTree(vol, run_as_));
-    if (::chmod(vol.c_str(), 0700) != 0) return ErrnoError("chmod " + vol, errno);
-    RunAs who = run_as_.value_or(RunAs{::geteuid(), ::getegid(), "", "/"});
-    ZDAP_RETURN_IF_ERROR(engine->InitDataDir(resource, vol, run_dir, who));
-    // The import server listens on its unix socket only: nobody else can see a half import.
-    ZDAP_ASSIGN_OR_RETURN(server, StartAndWait(resource, vol, run_dir, "", engine->default_port(),
-                                               "import-" + resource.name, ""));
-    engine::Endpoint ep;
-    ep.socket_dir = run_dir;
-    ep.port = engine->default_port();
-    Status imported = engine->Import(resource, ep, who);
-    if (!imported.ok()) return imported;
-    ZDAP_ASSIGN_OR_RETURN(
-        auto spec, engine->ServerCommand(resource, vol, run_dir, "", engine->default_port()));
-    ZDAP_RETURN_IF_ERROR(runtime_->Stop(*server, vol, spec.stop_signal, kStopGrace));
-    server.reset();
-    // initdb ran with --no-sync; make the data durable before it becomes a snapshot.
-    ::sync();
-    ZDAP_RETURN_IF_ERROR(store_->SealVolume(id, id));
-    // Kept with the snapshot (storage/driver.h VolumeMeta); the snapshot is whole without it.
-    Status meta = store_->WriteMeta(storage::Area::kSnapshot, id,
-                                    {{"resource", resource.name}, {"state", "sealed"}});
-    if (!meta.ok()) log::Warn("refresh {}: snapshot metadata: {}", resource.name, meta.message());
-    return Status::Ok();
-  };
-  Status st = body();
-  if (!st.ok()) {
-    log::Error("refresh {} failed: {}", resource.name, st.message());
-    if (server) (void)runtime_->Stop(*server, vol, SIGKILL, std::chrono::seconds(10));
-    if (volume_made) {
-      Status d = store_->DestroyVolume(id);
-      if (!d.ok())
-        log::Error("refresh {}: cleanup of volume {} failed: {}", resource.name, id, d.message());
-    }
-    (void)RemoveTree(run_dir);
-    return st.Wrap(fmt::format("refresh {}", resource.name));
-  }
-  (void)RemoveTree(run_dir);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
-  log::Info("refresh {}: snapshot {} ready in {} ms", resource.name, id, ms);
-
-  // Keep `keep` snapshots; an older one with clones stays until it has none.
-  if (auto snaps = Snapshots(resource.name); snaps.ok()) {
-    for (size_t i = static_cast<size_t>(resource.keep); i < snaps->size(); ++i) {
-      const auto& s = (*snaps)[i];
-      if (s.clones > 0) continue;
-      Status d = store_->DestroySnapshot(s.id);
-      if (d.ok())
-        log::Info("refresh {}: removed old snapshot {}", resource.name, s.id);
-      else
-        log::Warn("refresh {}: could not remove old snapshot {}: {}", resource.name, s.id,
-                  d.message());
-    }
-  }
-  return id;
-}
-
 Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Caller& caller) {
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(req.resource));
   const config::Resource& resource = *res;
@@ -397,12 +319,10 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
     rec.container_id = h.container_id;
     rec.state = CloneState::kReady;
     // Kept with the clone's volume too, so the store alone says what it is.
-    storage::VolumeMeta meta = {{"resource", rec.resource},
-                                {"snapshot", rec.snapshot},
-                                {"owner", rec.owner},
-                                {"port", std::to_string(rec.port)},
-                                {"state", "ready"},
-                                {"created_at", FormatRfc3339(rec.created_at)}};
+    storage::VolumeMeta meta = {
+        {"resource", rec.resource}, {"snapshot", rec.snapshot},
+        {"owner", rec.owner},       {"port", std::to_string(rec.port)},
+        {"state", "ready"},         {"created_at", FormatRfc3339(rec.created_at)}};
     if (rec.expires_at) meta["expires_at"] = FormatRfc3339(*rec.expires_at);
     ZDAP_RETURN_IF_ERROR(store_->WriteMeta(storage::Area::kClone, id, meta));
     return catalog_->Update(rec);
@@ -484,6 +404,8 @@ Status Origin::DestroyClone(const std::string& id, const Caller& caller) {
     return st.Wrap(fmt::format("destroy {}", id));
   }
   log::Info("clone {} destroyed (by {})", id, caller.user);
+  // The last clone of a snapshot past `refresh.keep` lets it go now.
+  if (auto res = FindResource(rec.resource); res.ok()) PruneSnapshots(**res);
   return Status::Ok();
 }
 

@@ -8,11 +8,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "catalog/catalog.h"
@@ -20,6 +22,7 @@
 #include "config/daemon_config.h"
 #include "config/resource.h"
 #include "engine/engine.h"
+#include "origin/job.h"
 #include "runtime/runtime.h"
 #include "storage/driver.h"
 
@@ -75,6 +78,18 @@ class Origin {
   Result<std::vector<SnapshotInfo>> Snapshots(const std::string& resource) const;
   // Imports the resource's source into a new snapshot; returns its id. Blocks until done.
   Result<std::string> Refresh(const std::string& resource);
+  // Starts a refresh on its own thread and returns its job at once (queued or running).
+  // Conflict, naming the job, while the resource's previous refresh has not finished.
+  // Clones keep being made from the newest finished snapshot meanwhile.
+  Result<JobInfo> StartRefresh(const std::string& resource);
+  Result<JobInfo> GetJob(const std::string& id) const;
+  std::vector<JobInfo> ListJobs() const;  // unfinished and the last 50 finished, newest first
+  // Called on a job's thread as it finishes (metrics). Set once, before serving.
+  void OnJobFinished(std::function<void(const JobInfo&)> observer) {
+    job_observer_ = std::move(observer);
+  }
+  // Removes a snapshot of `resource`: NotFound for an unknown id, Conflict while clones use it.
+  Status DeleteSnapshot(const std::string& resource, const std::string& id);
 
   Result<catalog::CloneRecord> CreateClone(const CreateCloneRequest& request, const Caller& caller);
   Result<catalog::CloneRecord> GetClone(const std::string& id, const Caller& caller) const;
@@ -90,6 +105,12 @@ class Origin {
   Origin() = default;
   engine::Engine* EngineFor(const config::Resource& resource) const;
   std::string RunDir(const std::string& name) const;
+  // Gives `path` to the user the database servers run as (no-op when that is us).
+  Status ChownToServerUser(const std::string& path) const;
+  // Removes snapshots past the resource's `refresh.keep`, newest kept; one with clones stays.
+  void PruneSnapshots(const config::Resource& resource);
+  // The refresh itself; `job` (may be null) is told its phases and gets the import's progress.
+  Result<std::string> RunRefresh(const config::Resource& resource, Job* job);
   Status PrepareRunDir(const std::string& dir) const;
   // Starts the server and waits until it answers its wire protocol (bounded); on failure the
   // server is stopped and the error carries its last log lines. `clone` and `owner` label it.
@@ -116,6 +137,11 @@ class Origin {
   std::map<std::string, std::unique_ptr<engine::Engine>> engines_;
   mutable std::mutex busy_mu_;
   std::set<std::string> busy_;  // clone ids with an operation in flight
+  std::mutex prune_mu_;         // one pruning at a time (refresh end, clone destroy)
+  JobTable jobs_;
+  std::function<void(const JobInfo&)> job_observer_;
+  std::mutex job_threads_mu_;
+  std::vector<std::pair<std::shared_ptr<Job>, std::thread>> job_threads_;  // joined when done
 };
 
 }  // namespace zdap::origin

@@ -1,0 +1,19 @@
+// Host commands against the zdapd that serves the data dir: `zdapd refresh` and `zdapd
+// destroy` call its API on its listen address as the host's administrator (the Bearer token
+// the daemon keeps in <data_dir>/admin.token, sent when that file exists) instead of opening
+// the store beside it.
+#pragma once
+
+#include <string>
+
+#include "config/daemon_config.h"
+
+namespace zdap::daemon {
+
+// Starts a refresh job and follows it: phase and bytes on stderr, the new snapshot's id on
+// stdout. Returns the process exit code (1 with the job's error).
+int RefreshThroughDaemon(const config::DaemonConfig& config, const std::string& resource);
+// Destroys a clone through the daemon. Returns the process exit code.
+int DestroyThroughDaemon(const config::DaemonConfig& config, const std::string& clone);
+
+}  // namespace zdap::daemon

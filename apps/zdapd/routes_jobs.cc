@@ -1,0 +1,98 @@
+// Refresh jobs: POST /v1/resources/{r}/snapshots starts one (admin, 202 with the job), GET
+// /v1/jobs and /v1/jobs/{id} follow them, DELETE /v1/resources/{r}/snapshots/{id} removes a
+// snapshot no clone uses (admin; 409 while clones depend on it). The refresh duration
+// histogram and last-success gauge are fed as each job ends.
+#include <boost/json.hpp>
+
+#include <chrono>
+
+#include "api/job.h"
+#include "core/time.h"
+#include "routes.h"
+
+namespace json = boost::json;
+
+namespace zdap::daemon {
+namespace {
+
+constexpr const char* kRefreshSeconds = "zdap_refresh_duration_seconds";
+constexpr const char* kRefreshLastSuccess = "zdap_refresh_last_success_timestamp_seconds";
+
+api::Job ToApi(const origin::JobInfo& j) {
+  api::Job out;
+  out.id = j.id;
+  out.resource = j.resource;
+  out.kind = j.kind;
+  api::ParseJobState(origin::JobStateName(j.state), &out.state);
+  if (!api::ParseJobPhase(j.phase, &out.phase)) out.phase = api::JobPhase::kNone;
+  out.bytes_done = static_cast<uint64_t>(j.bytes_done);
+  out.bytes_total = static_cast<uint64_t>(j.bytes_total);
+  out.started_at = j.started_at ? FormatRfc3339Millis(*j.started_at) : "";
+  out.finished_at = j.finished_at ? FormatRfc3339Millis(*j.finished_at) : "";
+  out.elapsed_ms = j.elapsed.count();
+  out.snapshot = j.snapshot;
+  out.error = j.error;
+  out.log_tail = j.log_tail;
+  return out;
+}
+
+Status NeedsAdmin(const origin::Caller& caller, const char* what) {
+  if (caller.admin) return Status::Ok();
+  return Status(Code::kPermissionDenied, std::string(what) + " needs the admin role");
+}
+
+}  // namespace
+
+void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
+  ctx.metrics.DeclareHistogram(kRefreshSeconds, "Duration of finished refreshes, by resource.",
+                               {10, 30, 60, 300, 900, 1800, 3600, 7200, 14400});
+  ctx.metrics.DeclareGauge(kRefreshLastSuccess,
+                           "Unix time of the last successful refresh, by resource.");
+  if (ctx.origin != nullptr) {
+    Metrics* metrics = &ctx.metrics;
+    ctx.origin->OnJobFinished([metrics](const origin::JobInfo& j) {
+      MetricLabels labels = {{"resource", j.resource}};
+      if (j.state == origin::JobState::kDone) {
+        metrics->Observe(kRefreshSeconds, labels, j.elapsed.count() / 1000.0);
+        if (j.finished_at) {
+          metrics->Set(kRefreshLastSuccess, labels,
+                       std::chrono::duration<double>(j.finished_at->time_since_epoch()).count());
+        }
+      }
+    });
+  }
+  table.Add("POST", "/v1/resources/{resource}/snapshots", {}, [&ctx](const RouteCall& call) {
+    if (Status st = NeedsAdmin(call.caller, "starting a refresh"); !st.ok()) {
+      return ErrorResponse(st);
+    }
+    auto job = ctx.origin->StartRefresh(call.params[0]);
+    if (!job.ok()) return ErrorResponse(job.status());
+    return JsonResponse(202, api::ToJson(ToApi(*job)));
+  });
+  table.Add("DELETE", "/v1/resources/{resource}/snapshots/{id}", {.long_work = true},
+            [&ctx](const RouteCall& call) {
+              if (Status st = NeedsAdmin(call.caller, "deleting a snapshot"); !st.ok()) {
+                return ErrorResponse(st);
+              }
+              Status st = ctx.origin->DeleteSnapshot(call.params[0], call.params[1]);
+              if (!st.ok()) return ErrorResponse(st);
+              ApiResponse r;
+              r.status = 204;
+              r.body.clear();
+              return r;
+            });
+  table.Add("GET", "/v1/jobs", {}, [&ctx](const RouteCall&) {
+    json::array arr;
+    for (const auto& j : ctx.origin->ListJobs()) arr.push_back(api::ToJson(ToApi(j)));
+    json::object out;
+    out["jobs"] = std::move(arr);
+    return JsonResponse(200, out);
+  });
+  table.Add("GET", "/v1/jobs/{id}", {}, [&ctx](const RouteCall& call) {
+    auto job = ctx.origin->GetJob(call.params[0]);
+    if (!job.ok()) return ErrorResponse(job.status());
+    return JsonResponse(200, api::ToJson(ToApi(*job)));
+  });
+}
+
+}  // namespace zdap::daemon

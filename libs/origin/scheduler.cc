@@ -1,0 +1,108 @@
+#include "origin/scheduler.h"
+
+#include "core/log.h"
+
+namespace zdap::origin {
+
+SystemTime RealClock::Now() {
+  return SystemNow();
+}
+
+void RealClock::SleepUntil(SystemTime deadline) {
+  std::unique_lock lock(mu_);
+  cv_.wait_until(lock, deadline, [&] { return woken_; });
+  woken_ = false;
+}
+
+void RealClock::Wake() {
+  std::lock_guard lock(mu_);
+  woken_ = true;
+  cv_.notify_all();
+}
+
+SystemTime FakeClock::Now() {
+  std::lock_guard lock(mu_);
+  return now_;
+}
+
+void FakeClock::SleepUntil(SystemTime deadline) {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return woken_ || now_ >= deadline; });
+  woken_ = false;
+}
+
+void FakeClock::Wake() {
+  std::lock_guard lock(mu_);
+  woken_ = true;
+  cv_.notify_all();
+}
+
+void FakeClock::Advance(std::chrono::seconds by) {
+  std::lock_guard lock(mu_);
+  now_ += by;
+  cv_.notify_all();
+}
+
+Scheduler::Scheduler(Clock& clock, std::vector<ScheduledRefresh> refreshes,
+                     SchedulerActions actions)
+    : clock_(clock), actions_(std::move(actions)) {
+  SystemTime now = clock_.Now();
+  for (auto& r : refreshes) {
+    Entry e{std::move(r), std::nullopt};
+    e.due = e.refresh.cron.NextAfter(now);
+    entries_.push_back(std::move(e));
+  }
+}
+
+Scheduler::~Scheduler() {
+  Stop();
+}
+
+void Scheduler::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+void Scheduler::Stop() {
+  stopping_ = true;
+  clock_.Wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+SystemTime Scheduler::last_pass() const {
+  std::lock_guard lock(mu_);
+  return last_pass_;
+}
+
+void Scheduler::Loop() {
+  while (!stopping_) {
+    SystemTime now = clock_.Now();
+    SystemTime next = Pass(now);
+    {
+      std::lock_guard lock(mu_);
+      last_pass_ = now;
+    }
+    if (stopping_) break;
+    clock_.SleepUntil(next);
+  }
+}
+
+SystemTime Scheduler::Pass(SystemTime now) {
+  SystemTime next = now + kExpiryInterval;
+  for (auto& e : entries_) {
+    if (e.due && *e.due <= now) {
+      // One start per due time however late we are: a clock jump does not replay a backlog.
+      Status st = actions_.start_refresh(e.refresh.resource);
+      if (st.code() == Code::kConflict) {
+        log::Info("cron: refresh of '{}' skipped: {}", e.refresh.resource, st.message());
+      } else if (!st.ok()) {
+        log::Error("cron: refresh of '{}' did not start: {}", e.refresh.resource, st.message());
+      }
+      e.due = e.refresh.cron.NextAfter(now);
+    }
+    if (e.due && *e.due < next) next = *e.due;
+  }
+  if (actions_.expire_clones) actions_.expire_clones(now);
+  return next;
+}
+
+}  // namespace zdap::origin
