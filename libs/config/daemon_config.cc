@@ -198,6 +198,13 @@ Status ValidateDaemonConfig(const DaemonConfig& c) {
         "(or listen on 127.0.0.1)",
         c.listen));
   }
+  // Clone servers on other addresses hand out databases: only to callers with a token.
+  if (!IsLoopbackHost(c.clone_bind) && c.tokens_file.empty()) {
+    return InvalidArgument(fmt::format(
+        "clone_bind {} makes clones reachable from other hosts and needs a tokens file: set "
+        "tokens_file (or clone_bind: 127.0.0.1)",
+        c.clone_bind));
+  }
   if (!c.tokens_file.empty()) {
     // Token authentication (sha256 per token, constant-time compare) is not built yet; a
     // daemon that answered 401 to everyone would only hide that.

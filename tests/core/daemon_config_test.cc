@@ -27,6 +27,20 @@ TEST_CASE("listening beyond loopback requires a tokens file") {
   CHECK(ValidateDaemonConfig(c).message().find("not supported") != std::string::npos);
 }
 
+TEST_CASE("clone servers beyond loopback require a tokens file") {
+  DaemonConfig c;
+  for (const char* bind : {"0.0.0.0", "::", "192.0.2.7"}) {
+    c.clone_bind = bind;
+    auto st = ValidateDaemonConfig(c);
+    CHECK(st.message().find("clone_bind") != std::string::npos);
+    CHECK(st.message().find("set tokens_file") != std::string::npos);
+  }
+  for (const char* bind : {"127.0.0.1", "::1", "localhost"}) {
+    c.clone_bind = bind;
+    CHECK(ValidateDaemonConfig(c).ok());
+  }
+}
+
 TEST_CASE("host:port parsing refuses garbage") {
   std::string h;
   int p;
