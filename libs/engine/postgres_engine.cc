@@ -168,8 +168,11 @@ ProbeResult PostgresEngine::Probe(const Endpoint& endpoint, const config::Resour
       out.readiness = Readiness::kReady;
       break;
     case pgwire::ReplyKind::kError:
-      // 57P03 cannot_connect_now: starting up, shutting down or in recovery.
-      out.readiness = reply.sqlstate == "57P03" ? Readiness::kStarting : Readiness::kReady;
+      // 57P03 cannot_connect_now: starting up, shutting down or in recovery. 28000 from
+      // pg_hba.conf: a clone whose password is not set yet (ActivateClone) refuses TCP.
+      out.readiness = reply.sqlstate == "57P03" || reply.sqlstate == "28000"
+                          ? Readiness::kStarting
+                          : Readiness::kReady;
       out.detail = reply.message;
       break;
     case pgwire::ReplyKind::kIncomplete:

@@ -65,7 +65,7 @@ std::string CloneAndQuery(ZdapdFixture& d, const std::string& store_path) {
   REQUIRE(code == 201);
   int port = std::stoi(JsonField(body, "port"));
   std::string rows;
-  CHECK(Psql(port, "select count(*) from invoice_line", &rows) == 0);
+  CHECK(Psql(port, JsonField(body, "password"), "select count(*) from invoice_line", &rows) == 0);
   CHECK(Trim(rows) == "2240");
   CHECK(JsonField(body, "id") == "auto-1");
   // The clone's metadata is kept beside it in the store, not in its data dir.
