@@ -80,6 +80,7 @@ Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config)
   storage::StorageConfig sc;
   sc.driver = config.storage_driver;
   sc.path = config.StorePath();
+  sc.dataset = config.storage_dataset;
   ZDAP_ASSIGN_OR_RETURN(o->store_, storage::OpenStore(sc));
   ZDAP_ASSIGN_OR_RETURN(o->run_as_, runtime::ResolveServerUser(config.runtime_user));
   if (config.runtime_driver == "docker") {
