@@ -1,6 +1,8 @@
 // The postgres engine: PostgreSQL 13+ from Debian's layout (/usr/lib/postgresql/<v>/bin).
 #pragma once
 
+#include <functional>
+
 #include "engine/engine.h"
 
 namespace zdap::engine {
@@ -30,6 +32,15 @@ class PostgresEngine : public Engine {
                 const RunAs& run_as) override;
   std::string ConnectionUri(const config::Resource& resource, const std::string& host,
                             int port) const override;
+
+  // After a plain SQL import into the maintenance database: makes sure the resource's
+  // database exists. A dump that made it (pg_dump --create: CREATE DATABASE, \c) is left as
+  // is; a dump of one database (no CREATE DATABASE) had its objects land in "postgres",
+  // which is renamed to the resource's database and made again empty. `psql(db)` is a client
+  // reading a script from stdin ("-f -" last); `label` names the dump in errors.
+  static Status AdoptPlainDump(const config::Resource& resource,
+                               const std::function<SpawnOptions(const std::string&)>& psql,
+                               const std::string& label);
 
   // /usr/lib/postgresql/<version>/bin, or the newest installed when version is empty.
   static Result<std::string> BinDir(const std::string& version);
