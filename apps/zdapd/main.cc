@@ -194,7 +194,7 @@ int main(int argc, char** argv) {
       "listen", po::value<std::string>(), "HTTP listen address (default 127.0.0.1:43210)")(
       "data-dir", po::value<std::string>(),
       "where snapshots, clones and the catalog live (default ./zdap-data)")(
-      "storage", po::value<std::string>(), "storage driver: auto, btrfs, copy")(
+      "storage", po::value<std::string>(), "storage driver: auto, btrfs, reflink, overlay, zfs, copy")(
       "runtime", po::value<std::string>(), "runtime driver: process, docker")(
       "runtime-user", po::value<std::string>(), "user the database servers run as")(
       "clone-ports", po::value<std::string>(), "clone port range, e.g. 6000-6999")(

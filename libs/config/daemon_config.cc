@@ -24,6 +24,7 @@ constexpr Key kKeys[] = {
     {"data_dir", "ZDAPD_DATA_DIR"},
     {"storage.driver", "ZDAPD_STORAGE_DRIVER"},
     {"storage.path", "ZDAPD_STORAGE_PATH"},
+    {"storage.dataset", "ZDAPD_STORAGE_DATASET"},
     {"runtime.driver", "ZDAPD_RUNTIME_DRIVER"},
     {"runtime.user", "ZDAPD_RUNTIME_USER"},
     {"runtime.socket", "ZDAPD_RUNTIME_SOCKET"},
@@ -151,8 +152,10 @@ Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin
                         value));
       }
       c->storage_driver = value;
-    } else if (key == "storage.path" || key == "storage.dataset")
+    } else if (key == "storage.path")
       c->storage_path = value;
+    else if (key == "storage.dataset")
+      c->storage_dataset = value;
     else if (key == "runtime.driver") {
       if (value != "process" && value != "docker") {
         return err(fmt::format("'{}' is not a runtime: use process or docker", value));
@@ -204,6 +207,22 @@ Status ValidateDaemonConfig(const DaemonConfig& c) {
   if (!c.tokens_file.empty() && !PathExists(c.tokens_file)) {
     return InvalidArgument(fmt::format(
         "tokens_file {} does not exist; create it with `zdapd token add USER`", c.tokens_file));
+  }
+  // Clone servers on other addresses hand out databases: only to callers with a token.
+  if (!IsLoopbackHost(c.clone_bind) && c.tokens_file.empty()) {
+    return InvalidArgument(fmt::format(
+        "clone_bind {} makes clones reachable from other hosts and needs a tokens file: set "
+        "tokens_file (or clone_bind: 127.0.0.1)",
+        c.clone_bind));
+  }
+  if (c.storage_driver == "zfs" && c.storage_dataset.empty()) {
+    return InvalidArgument(
+        "storage driver zfs needs storage.dataset naming its parent dataset, like tank/zdap");
+  }
+  if (c.storage_driver != "zfs" && !c.storage_dataset.empty()) {
+    return InvalidArgument(fmt::format(
+        "storage.dataset is for driver zfs only; driver {} keeps its store in storage.path",
+        c.storage_driver));
   }
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return InvalidArgument("tls needs both cert and key");

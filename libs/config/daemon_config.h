@@ -16,7 +16,8 @@ struct DaemonConfig {
   std::string advertise;  // host given to clients; "" = derived from clone_bind/listen
   std::string data_dir = "./zdap-data";
   std::string storage_driver = "auto";
-  std::string storage_path;  // "" = <data_dir>/store
+  std::string storage_path;     // "" = <data_dir>/store
+  std::string storage_dataset;  // zfs only: the parent dataset, e.g. tank/zdap
   std::string runtime_driver = "process";
   std::string runtime_user;  // user the database servers run as; "" = postgres (if root)
   std::string docker_socket = "/var/run/docker.sock";

@@ -63,6 +63,9 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   ZDAP_RETURN_IF_ERROR(src.GetString("dump", &dump));
   ZDAP_RETURN_IF_ERROR(src.GetString("script", &script));
   ZDAP_RETURN_IF_ERROR(src.GetString("url", &url));
+  if (!url.empty()) {
+    return src.ErrorAt("url", "is not supported yet; use dump, script or command");
+  }
   ZDAP_RETURN_IF_ERROR(src.GetStringList("command", &res.source.command));
   int kinds = !dump.empty() + !script.empty() + !url.empty() + !res.source.command.empty();
   if (kinds != 1) {
@@ -95,6 +98,10 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   ZDAP_RETURN_IF_ERROR(clone.GetDuration("ttl", &ttl));
   ZDAP_RETURN_IF_ERROR(clone.GetDuration("max_ttl", &max_ttl));
   ZDAP_RETURN_IF_ERROR(clone.GetDuration("idle_timeout", &res.idle_timeout));
+  if (res.idle_timeout && res.idle_timeout->count() > 0) {
+    return clone.ErrorAt("idle_timeout",
+                         "is not supported yet (idle clones are not stopped); remove it");
+  }
   res.clone_ttl = ttl.value_or(std::chrono::hours(8));
   res.clone_max_ttl = max_ttl.value_or(std::chrono::seconds(0));
   if (res.clone_max_ttl.count() > 0 &&
@@ -119,6 +126,10 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   ZDAP_RETURN_IF_ERROR(pool.GetInt("min", &pmin, 0, 1000));
   ZDAP_RETURN_IF_ERROR(pool.GetInt("max", &pmax, 0, 1000));
   if (pmax != 0 && pmax < pmin) return pool.ErrorAt("max", "must be at least min");
+  if (pmin != 0 || pmax != 0) {
+    return pool.ErrorAt(pmin != 0 ? "min" : "max",
+                        "is not supported yet (no clones are kept warm); remove pool or set 0");
+  }
   res.pool_min = static_cast<int>(pmin);
   res.pool_max = static_cast<int>(pmax);
 

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ struct ServerSpec {
   // Where the server writes its own pid (inside the run dir): how a restarted daemon finds a
   // server whose record it lost.
   std::string pid_file;
+  // Files that carry a clone's password to the server at start (MariaDB's --init-file):
+  // removed once the server is ready.
+  std::vector<std::string> secret_files;
   // Files in the data dir that a server killed without a clean shutdown leaves behind and
   // that would stop the next start (postgres: postmaster.pid). Removed before every start.
   std::vector<std::string> stale_files;
@@ -63,6 +67,27 @@ class Engine {
   virtual Result<ServerSpec> ServerCommand(const config::Resource& resource,
                                            const std::string& data_dir, const std::string& run_dir,
                                            const std::string& bind, int port) const = 0;
+
+  // A clone's own password (SPEC "A secret per clone"), in two steps around the server's
+  // start so that no TCP login succeeds with anything but `password`.
+  // PrepareClone, before the start: either TCP logins are refused until ActivateClone has
+  // run (postgres: pg_hba.conf), or the server sets the password itself as it starts
+  // (MariaDB: --init-file, added to `spec`). Files holding the password are 0600 in
+  // `run_dir`, owned by `run_as`, and listed in spec->secret_files.
+  virtual Status PrepareClone(const config::Resource& resource, const std::string& password,
+                              const std::string& run_dir, const std::optional<RunAs>& run_as,
+                              ServerSpec* spec) const = 0;
+  // True if ActivateClone must run once the server answers on its unix socket; until then
+  // TCP logins are refused.
+  virtual bool activates_after_start() const = 0;
+  // Sets `password` over the unix socket at `socket` (never in argv or logs) and lets the
+  // resource's user log in over TCP with it. Called only if activates_after_start().
+  virtual Status ActivateClone(const config::Resource& resource, const Endpoint& socket,
+                               const std::string& data_dir, const std::string& password,
+                               const std::optional<RunAs>& run_as,
+                               std::chrono::milliseconds timeout) const {
+    return Status::Ok();
+  }
 
   // One readiness probe over the wire protocol, bounded by `timeout`.
   virtual ProbeResult Probe(const Endpoint& endpoint, const config::Resource& resource,

@@ -190,6 +190,26 @@ Result<ServerSpec> MariadbEngine::ServerCommand(const config::Resource& resource
   return spec;
 }
 
+Status MariadbEngine::PrepareClone(const config::Resource& resource, const std::string& password,
+                                   const std::string& run_dir, const std::optional<RunAs>& run_as,
+                                   ServerSpec* spec) const {
+  // The server runs this file before it accepts connections: TCP logins (the '%' account)
+  // take the clone's password from the first one on. The socket account ('localhost') is
+  // reachable only through the private run dir.
+  std::string file = run_dir + "/clone-init.sql";
+  std::string sql = fmt::format(
+      "ALTER USER {}@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD({});\n",
+      SqlString(resource.user), SqlString(password));
+  ZDAP_RETURN_IF_ERROR(WriteFileAtomic(file, sql, 0600));
+  if (run_as && ::chown(file.c_str(), run_as->uid, run_as->gid) != 0) {
+    ::unlink(file.c_str());
+    return ErrnoError("chown " + file, errno);
+  }
+  spec->argv.push_back("--init-file=" + file);
+  spec->secret_files.push_back(file);
+  return Status::Ok();
+}
+
 ProbeResult MariadbEngine::Probe(const Endpoint& endpoint, const config::Resource& resource,
                                  std::chrono::milliseconds timeout) const {
   ProbeResult out;

@@ -20,6 +20,10 @@ class MariadbEngine : public Engine {
   Result<ServerSpec> ServerCommand(const config::Resource& resource, const std::string& data_dir,
                                    const std::string& run_dir, const std::string& bind,
                                    int port) const override;
+  Status PrepareClone(const config::Resource& resource, const std::string& password,
+                      const std::string& run_dir, const std::optional<RunAs>& run_as,
+                      ServerSpec* spec) const override;
+  bool activates_after_start() const override { return false; }
   ProbeResult Probe(const Endpoint& endpoint, const config::Resource& resource,
                     std::chrono::milliseconds timeout) const override;
   Status Import(const config::Resource& resource, const Endpoint& endpoint,

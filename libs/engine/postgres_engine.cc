@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <thread>
 
 #include "core/file_util.h"
@@ -168,8 +169,10 @@ ProbeResult PostgresEngine::Probe(const Endpoint& endpoint, const config::Resour
       out.readiness = Readiness::kReady;
       break;
     case pgwire::ReplyKind::kError:
-      // 57P03 cannot_connect_now: starting up, shutting down or in recovery.
-      out.readiness = reply.sqlstate == "57P03" ? Readiness::kStarting : Readiness::kReady;
+      // 57P03 cannot_connect_now: starting up, shutting down or in recovery. 28000 from
+      // pg_hba.conf: a clone whose password is not set yet (ActivateClone) refuses TCP.
+      out.readiness = reply.sqlstate == "57P03" || reply.sqlstate == "28000" ? Readiness::kStarting
+                                                                             : Readiness::kReady;
       out.detail = reply.message;
       break;
     case pgwire::ReplyKind::kIncomplete:
@@ -182,6 +185,78 @@ ProbeResult PostgresEngine::Probe(const Endpoint& endpoint, const config::Resour
       break;
   }
   return out;
+}
+
+namespace {
+
+// One query as the resource's user; its unaligned, tuples-only output.
+Result<std::string> QueryOne(const std::function<SpawnOptions(const std::string&)>& psql,
+                             const std::string& database, const std::string& sql) {
+  SpawnOptions q = psql(database);
+  q.argv.resize(q.argv.size() - 2);  // no "-f -"
+  for (const char* a : {"-A", "-t"}) q.argv.push_back(a);
+  q.argv.push_back("-c");
+  q.argv.push_back(sql);
+  q.capture_output = true;
+  q.die_with_parent = true;
+  auto r = Run(q, std::chrono::minutes(1));
+  if (!r.ok()) return r.status().Wrap("psql");
+  if (!r->ok())
+    return IoError(fmt::format("psql on {}: {}", database, ClientErrorSummary(r->output, "psql")));
+  std::string out = r->output;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+Status PostgresEngine::AdoptPlainDump(const config::Resource& resource,
+                                      const std::function<SpawnOptions(const std::string&)>& psql,
+                                      const std::string& label) {
+  const std::string& db = resource.source.database;
+  std::string literal = "'";
+  for (char c : db) {
+    if (c == '\'') literal.push_back('\'');
+    literal.push_back(c);
+  }
+  literal += "'";
+  ZDAP_ASSIGN_OR_RETURN(
+      std::string exists,
+      QueryOne(psql, "postgres", "SELECT count(*) FROM pg_database WHERE datname = " + literal));
+  if (exists == "1" || db == "postgres") return Status::Ok();
+  // Not made by the dump: if the dump's objects went into the maintenance database, that
+  // database becomes the resource's, and an empty maintenance database is made again.
+  ZDAP_ASSIGN_OR_RETURN(
+      std::string objects,
+      QueryOne(psql, "postgres",
+               "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname NOT IN ('pg_catalog', "
+               "'information_schema', 'public') AND nspname NOT LIKE 'pg\\_%') + "
+               "(SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace) + "
+               "(SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace) + "
+               "(SELECT count(*) FROM pg_type WHERE typnamespace = 'public'::regnamespace)"));
+  if (objects == "0") {
+    return Unprocessable(fmt::format(
+        "{} neither creates database {} nor holds objects for it: set source.database to the "
+        "database the dump creates",
+        label, db));
+  }
+  log::Info("postgres: {} is a dump of one database; it becomes database {}", label, db);
+  SpawnOptions rename = psql("template1");
+  rename.argv.resize(rename.argv.size() - 2);
+  for (const std::string& sql : {fmt::format("ALTER DATABASE postgres RENAME TO \"{}\"", db),
+                                 std::string("CREATE DATABASE postgres")}) {
+    rename.argv.push_back("-c");
+    rename.argv.push_back(sql);
+  }
+  ZDAP_RETURN_IF_ERROR(RunSetupStep(rename, std::chrono::minutes(1), "psql",
+                                    "moving the imported objects into database " + db));
+  ZDAP_ASSIGN_OR_RETURN(
+      exists,
+      QueryOne(psql, "postgres", "SELECT count(*) FROM pg_database WHERE datname = " + literal));
+  if (exists != "1") {
+    return Internal(fmt::format("after the import of {}, database {} does not exist", label, db));
+  }
+  return Status::Ok();
 }
 
 Status PostgresEngine::Import(const config::Resource& resource, const Endpoint& endpoint,
@@ -249,8 +324,10 @@ Status PostgresEngine::Import(const config::Resource& resource, const Endpoint& 
       }
     }
   } else {
-    // The dump may CREATE DATABASE and \c into it; start in the maintenance database.
+    // The dump may CREATE DATABASE and \c into it (pg_dump --create); start in the
+    // maintenance database. A dump of one database (plain pg_dump) lands there instead.
     ZDAP_RETURN_IF_ERROR(RunImportClient(&input, psql("postgres"), "psql"));
+    ZDAP_RETURN_IF_ERROR(AdoptPlainDump(resource, psql, input.label()));
   }
   for (const auto& after : resource.source.after) {
     log::Info("postgres: running {} on database {}", after, resource.source.database);

@@ -1,6 +1,8 @@
 // The postgres engine: PostgreSQL 13+ from Debian's layout (/usr/lib/postgresql/<v>/bin).
 #pragma once
 
+#include <functional>
+
 #include "engine/engine.h"
 
 namespace zdap::engine {
@@ -16,12 +18,29 @@ class PostgresEngine : public Engine {
   Result<ServerSpec> ServerCommand(const config::Resource& resource, const std::string& data_dir,
                                    const std::string& run_dir, const std::string& bind,
                                    int port) const override;
+  Status PrepareClone(const config::Resource& resource, const std::string& password,
+                      const std::string& run_dir, const std::optional<RunAs>& run_as,
+                      ServerSpec* spec) const override;
+  bool activates_after_start() const override { return true; }
+  Status ActivateClone(const config::Resource& resource, const Endpoint& socket,
+                       const std::string& data_dir, const std::string& password,
+                       const std::optional<RunAs>& run_as,
+                       std::chrono::milliseconds timeout) const override;
   ProbeResult Probe(const Endpoint& endpoint, const config::Resource& resource,
                     std::chrono::milliseconds timeout) const override;
   Status Import(const config::Resource& resource, const Endpoint& endpoint,
                 const RunAs& run_as) override;
   std::string ConnectionUri(const config::Resource& resource, const std::string& host,
                             int port) const override;
+
+  // After a plain SQL import into the maintenance database: makes sure the resource's
+  // database exists. A dump that made it (pg_dump --create: CREATE DATABASE, \c) is left as
+  // is; a dump of one database (no CREATE DATABASE) had its objects land in "postgres",
+  // which is renamed to the resource's database and made again empty. `psql(db)` is a client
+  // reading a script from stdin ("-f -" last); `label` names the dump in errors.
+  static Status AdoptPlainDump(const config::Resource& resource,
+                               const std::function<SpawnOptions(const std::string&)>& psql,
+                               const std::string& label);
 
   // /usr/lib/postgresql/<version>/bin, or the newest installed when version is empty.
   static Result<std::string> BinDir(const std::string& version);

@@ -14,6 +14,7 @@
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/names.h"
+#include "core/random_secret.h"
 
 namespace zdap::origin {
 namespace {
@@ -73,9 +74,11 @@ Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config)
   ZDAP_RETURN_IF_ERROR(MakeDirs(config.data_dir, 0755));
   ZDAP_RETURN_IF_ERROR(MakeDirs(config.data_dir + "/run", 0755));
   ZDAP_RETURN_IF_ERROR(MakeDirs(config.data_dir + "/locks", 0700));
+  ZDAP_RETURN_IF_ERROR(MakeDirs(config.data_dir + "/secrets", 0700));
   storage::StorageConfig sc;
   sc.driver = config.storage_driver;
   sc.path = config.StorePath();
+  sc.dataset = config.storage_dataset;
   ZDAP_ASSIGN_OR_RETURN(o->store_, storage::OpenStore(sc));
   ZDAP_ASSIGN_OR_RETURN(o->run_as_, runtime::ResolveServerUser(config.runtime_user));
   if (config.runtime_driver == "docker") {
@@ -132,6 +135,17 @@ Status Origin::ChownToServerUser(const std::string& path) const {
 
 std::string Origin::RunDir(const std::string& name) const {
   return config_.data_dir + "/run/" + name;
+}
+
+std::string Origin::SecretPath(const std::string& clone) const {
+  return config_.data_dir + "/secrets/" + clone;
+}
+
+Result<std::string> Origin::MakeClonePassword(const std::string& clone) const {
+  // 24 bytes: 192 bits, 32 URL-safe characters.
+  ZDAP_ASSIGN_OR_RETURN(std::string password, RandomUrlSafeSecret(24));
+  ZDAP_RETURN_IF_ERROR(WriteFileAtomic(SecretPath(clone), password, 0600));
+  return password;
 }
 
 Status Origin::PrepareRunDir(const std::string& dir) const {
@@ -204,10 +218,14 @@ void Origin::StopOrphanServer(const std::string& data_dir, const std::string& ru
 
 Result<runtime::ServerHandle> Origin::StartAndWait(
     const config::Resource& resource, const std::string& data_dir, const std::string& run_dir,
-    const std::string& bind, int port, const std::string& clone, const std::string& owner) {
+    const std::string& bind, int port, const std::string& clone, const std::string& owner,
+    const std::string& password) {
   engine::Engine* engine = EngineFor(resource);
   ZDAP_ASSIGN_OR_RETURN(engine::ServerSpec spec,
                         engine->ServerCommand(resource, data_dir, run_dir, bind, port));
+  if (!password.empty()) {
+    ZDAP_RETURN_IF_ERROR(engine->PrepareClone(resource, password, run_dir, run_as_, &spec));
+  }
   // A server killed without a clean shutdown (or a snapshot taken from one) leaves files that
   // would stop this start; nothing runs from this data dir now, so they are stale.
   for (const auto& stale : spec.stale_files) ::unlink(stale.c_str());
@@ -217,38 +235,52 @@ Result<runtime::ServerHandle> Origin::StartAndWait(
   where.clone = clone;
   where.owner = owner;
   ZDAP_ASSIGN_OR_RETURN(runtime::ServerHandle handle, runtime_->Start(spec, where));
-  engine::Endpoint ep;
-  ep.port = port;
-  if (bind.empty()) {
-    ep.socket_dir = run_dir;
-  } else {
+  engine::Endpoint socket_ep;
+  socket_ep.port = port;
+  socket_ep.socket_dir = run_dir;
+  engine::Endpoint ep = socket_ep;
+  if (!bind.empty()) {
+    ep.socket_dir.clear();
     ep.host = (bind == "0.0.0.0" || bind == "*") ? "127.0.0.1" : (bind == "::" ? "::1" : bind);
   }
   auto until = Clock::now() + kStartDeadline;
-  // Probe with a short, growing back-off: a connect on loopback costs microseconds, and a
+  auto fail = [&](const std::string& why) -> Status {
+    std::string tail = runtime_->LogTail(handle, spec, 12);
+    (void)runtime_->Stop(handle, data_dir, SIGKILL, std::chrono::seconds(5));  // docker: rm
+    for (const auto& f : spec.secret_files) ::unlink(f.c_str());
+    return Unavailable(fmt::format("the {} server {}: {}", engine->name(), why, tail));
+  };
+  // Probes with a short, growing back-off: a connect on loopback costs microseconds, and a
   // fresh clone of a cleanly stopped server is usually up within tens of milliseconds.
-  auto pause = std::chrono::microseconds(500);
-  engine::ProbeResult last;
+  auto wait_ready = [&](const engine::Endpoint& where, const config::Resource& probe_as) {
+    auto pause = std::chrono::microseconds(500);
+    for (;;) {
+      engine::ProbeResult last = engine->Probe(where, probe_as, std::chrono::seconds(2));
+      if (last.readiness == engine::Readiness::kReady) return Status::Ok();
+      if (!runtime_->IsRunning(handle)) return fail("exited during start-up");
+      if (Clock::now() >= until) {
+        return fail(fmt::format("did not become ready within {} s ({})", kStartDeadline.count(),
+                                last.detail));
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(10000));
+    }
+  };
   config::Resource probe_as = resource;
   if (bind.empty()) probe_as.source.database = engine->admin_database();  // import: no db yet
-  for (;;) {
-    last = engine->Probe(ep, probe_as, std::chrono::seconds(2));
-    if (last.readiness == engine::Readiness::kReady) return handle;
-    if (!runtime_->IsRunning(handle)) {
-      std::string tail = runtime_->LogTail(handle, spec, 12);
-      (void)runtime_->Stop(handle, data_dir, SIGKILL, std::chrono::seconds(5));  // docker: rm
-      return Unavailable(
-          fmt::format("the {} server exited during start-up: {}", engine->name(), tail));
+  if (!password.empty()) {
+    probe_as.password = password;
+    if (engine->activates_after_start()) {
+      // TCP is refused until the password is set over the socket; then readiness is TCP's.
+      ZDAP_RETURN_IF_ERROR(wait_ready(socket_ep, probe_as));
+      Status activated = engine->ActivateClone(resource, socket_ep, data_dir, password, run_as_,
+                                               std::chrono::seconds(10));
+      if (!activated.ok()) return fail(activated.message());
     }
-    if (Clock::now() >= until) {
-      std::string tail = runtime_->LogTail(handle, spec, 12);
-      (void)runtime_->Stop(handle, data_dir, SIGKILL, std::chrono::seconds(5));
-      return Unavailable(fmt::format("the {} server did not become ready within {} s ({}): {}",
-                                     engine->name(), kStartDeadline.count(), last.detail, tail));
-    }
-    std::this_thread::sleep_for(pause);
-    pause = std::min(pause * 2, std::chrono::microseconds(10000));
   }
+  ZDAP_RETURN_IF_ERROR(wait_ready(ep, probe_as));
+  for (const auto& f : spec.secret_files) ::unlink(f.c_str());
+  return handle;
 }
 
 Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Caller& caller) {
@@ -311,10 +343,11 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
   auto body = [&]() -> Status {
     std::string run_dir = RunDir(id);
     ZDAP_RETURN_IF_ERROR(PrepareRunDir(run_dir));
+    ZDAP_ASSIGN_OR_RETURN(std::string password, MakeClonePassword(id));
     ZDAP_ASSIGN_OR_RETURN(std::string path, store_->Clone(snapshot, id));
-    ZDAP_ASSIGN_OR_RETURN(
-        runtime::ServerHandle h,
-        StartAndWait(resource, path, run_dir, config_.clone_bind, port, id, rec.owner));
+    ZDAP_ASSIGN_OR_RETURN(runtime::ServerHandle h,
+                          StartAndWait(resource, path, run_dir, config_.clone_bind, port, id,
+                                       rec.owner, password));
     rec.pid = h.pid;
     rec.container_id = h.container_id;
     rec.state = CloneState::kReady;
@@ -364,6 +397,9 @@ Status Origin::TearDown(const CloneRecord& record) {
   }
   if (PathExists(path)) note(store_->DestroyClone(record.id));
   note(RemoveTree(RunDir(record.id)));
+  if (::unlink(SecretPath(record.id).c_str()) != 0 && errno != ENOENT) {
+    note(ErrnoError("unlink " + SecretPath(record.id), errno));
+  }
   if (first.ok()) {
     note(catalog_->Remove(record.id));
     ports_->Release(record.port);
@@ -429,9 +465,17 @@ CloneAccess Origin::AccessFor(const CloneRecord& record) const {
     const config::Resource& res = **r;
     a.database = res.source.database;
     a.user = res.user;
-    a.password = res.password;
     a.engine = res.engine;
-    a.uri = EngineFor(res)->ConnectionUri(res, a.host, record.port);
+    config::Resource as_clone = res;
+    if (auto pw = ReadFile(SecretPath(record.id), 4096); pw.ok()) {
+      as_clone.password = *pw;
+    } else {
+      // The resource's password does not open a clone: say so rather than hand it out.
+      as_clone.password.clear();
+      log::Warn("clone {}: no password file: {}", record.id, pw.status().message());
+    }
+    a.password = as_clone.password;
+    a.uri = EngineFor(res)->ConnectionUri(as_clone, a.host, record.port);
   }
   return a;
 }
@@ -451,9 +495,12 @@ Status Origin::Recover() {
       (void)runtime_->Stop(HandleOf(rec), path, SIGKILL, std::chrono::seconds(10));
       auto res = FindResource(rec.resource);
       if (res.ok() && PathExists(path)) {
-        Status prep = PrepareRunDir(RunDir(rec.id));
+        // The clone keeps its password; one made before clones had their own gets one now.
+        auto password = ReadFile(SecretPath(rec.id), 4096);
+        if (!password.ok()) password = MakeClonePassword(rec.id);
+        Status prep = password.ok() ? PrepareRunDir(RunDir(rec.id)) : password.status();
         auto h = prep.ok() ? StartAndWait(**res, path, RunDir(rec.id), config_.clone_bind, rec.port,
-                                          rec.id, rec.owner)
+                                          rec.id, rec.owner, *password)
                            : Result<runtime::ServerHandle>(prep);
         if (h.ok()) {
           rec.pid = h->pid;
@@ -503,6 +550,10 @@ Status Origin::Recover() {
     }
   }
   std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(config_.data_dir + "/secrets", ec)) {
+    if (catalog_->Get(e.path().filename().string())) continue;
+    ::unlink(e.path().c_str());
+  }
   for (const auto& e : std::filesystem::directory_iterator(config_.data_dir + "/run", ec)) {
     std::string name = e.path().filename().string();
     if (name.rfind("import-", 0) == 0 || catalog_->Get(name)) continue;

@@ -112,13 +112,20 @@ class Origin {
   // The refresh itself; `job` (may be null) is told its phases and gets the import's progress.
   Result<std::string> RunRefresh(const config::Resource& resource, Job* job);
   Status PrepareRunDir(const std::string& dir) const;
+  // The clone's own password: a 0600 file under <data_dir>/secrets, never in the catalog.
+  std::string SecretPath(const std::string& clone) const;
+  // Makes a new random password for `clone` and stores it in SecretPath.
+  Result<std::string> MakeClonePassword(const std::string& clone) const;
   // Starts the server and waits until it answers its wire protocol (bounded); on failure the
   // server is stopped and the error carries its last log lines. `clone` and `owner` label it.
+  // A non-empty `password` is the clone's own (Engine::PrepareClone/ActivateClone): the
+  // server is ready once it answers on TCP with it in force. Empty: an import's server.
   Result<runtime::ServerHandle> StartAndWait(const config::Resource& resource,
                                              const std::string& data_dir,
                                              const std::string& run_dir, const std::string& bind,
                                              int port, const std::string& clone,
-                                             const std::string& owner);
+                                             const std::string& owner,
+                                             const std::string& password = "");
   // Stops the server and removes volume, run dir, port and record. Used by destroy and undo.
   Status TearDown(const catalog::CloneRecord& record);
   static runtime::ServerHandle HandleOf(const catalog::CloneRecord& record);

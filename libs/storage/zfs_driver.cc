@@ -47,6 +47,7 @@ ZfsRunner SystemZfsRunner() {
   return [](const std::vector<std::string>& argv) -> Result<std::string> {
     SpawnOptions options;
     options.argv = argv;
+    options.inherit_env = true;  // zfs is found through the daemon's own PATH
     options.capture_output = true;
     auto run = Run(options, std::chrono::minutes(5));
     if (!run.ok()) {

@@ -27,6 +27,39 @@ TEST_CASE("listening beyond loopback requires a tokens file") {
   CHECK(ValidateDaemonConfig(c).message().find("not supported") != std::string::npos);
 }
 
+TEST_CASE("clone servers beyond loopback require a tokens file") {
+  DaemonConfig c;
+  for (const char* bind : {"0.0.0.0", "::", "192.0.2.7"}) {
+    c.clone_bind = bind;
+    auto st = ValidateDaemonConfig(c);
+    CHECK(st.message().find("clone_bind") != std::string::npos);
+    CHECK(st.message().find("set tokens_file") != std::string::npos);
+  }
+  for (const char* bind : {"127.0.0.1", "::1", "localhost"}) {
+    c.clone_bind = bind;
+    CHECK(ValidateDaemonConfig(c).ok());
+  }
+}
+
+TEST_CASE("storage.dataset is kept for the zfs driver, and only for it") {
+  zdap::test::TempDir dir;
+  std::string file = dir.path() + "/zdapd.yaml";
+  std::ofstream(file) << "storage: {driver: zfs, dataset: tank/zdap}\n";
+  SettingMap s;
+  REQUIRE(ReadDaemonConfigFile(file, &s).ok());
+  DaemonConfig c;
+  REQUIRE(ApplyDaemonSettings(s, file, &c).ok());
+  CHECK(c.storage_driver == "zfs");
+  CHECK(c.storage_dataset == "tank/zdap");
+  CHECK(c.StorePath() == c.data_dir + "/store");  // the dataset is not a path
+  CHECK(ValidateDaemonConfig(c).ok());
+  c.storage_dataset.clear();
+  CHECK(ValidateDaemonConfig(c).message().find("needs storage.dataset") != std::string::npos);
+  c.storage_driver = "btrfs";
+  c.storage_dataset = "tank/zdap";
+  CHECK(ValidateDaemonConfig(c).message().find("zfs only") != std::string::npos);
+}
+
 TEST_CASE("host:port parsing refuses garbage") {
   std::string h;
   int p;

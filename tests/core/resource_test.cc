@@ -20,9 +20,8 @@ refresh:
 clone:
   ttl: 8h
   max_ttl: 7d
-  idle_timeout: 2h
   settings: {shared_buffers: 32MB}
-pool: {min: 0, max: 2}
+pool: {min: 0, max: 0}
 credentials: {user: postgres, password: zdap}
 docker: {image: "postgres:15", env: [], shm: 256MB}
 )";
@@ -48,7 +47,7 @@ TEST_CASE("SPEC's example resource file loads with every field") {
   CHECK(r->clone_ttl == std::chrono::hours(8));
   CHECK(r->clone_max_ttl == std::chrono::hours(7 * 24));
   CHECK(r->settings.at("shared_buffers") == "32MB");
-  CHECK(r->pool_max == 2);
+  CHECK(r->pool_max == 0);
   CHECK(r->password == "zdap");
 }
 
@@ -62,10 +61,34 @@ TEST_CASE("a misspelt key is an error naming file, line and key") {
 
 TEST_CASE("a nested bad key names its dotted path and line") {
   std::string text = kGood;
-  text.replace(text.find("  idle_timeout"), 14, "  idle_timout");
+  text.replace(text.find("  max_ttl"), 9, "  max_tll");
+  auto msg = ErrorOf(text);
+  CHECK(msg.find("resources/chinook.yaml:13:") != std::string::npos);
+  CHECK(msg.find("clone.max_tll") != std::string::npos);
+}
+
+TEST_CASE("keys that have no effect yet are refused at load with file, line and key") {
+  std::string text = kGood;
+  text.replace(text.find("  max_ttl: 7d"), 13, "  max_ttl: 7d\n  idle_timeout: 2h");
   auto msg = ErrorOf(text);
   CHECK(msg.find("resources/chinook.yaml:14:") != std::string::npos);
-  CHECK(msg.find("clone.idle_timout") != std::string::npos);
+  CHECK(msg.find("clone.idle_timeout") != std::string::npos);
+  CHECK(msg.find("not supported yet") != std::string::npos);
+
+  text = kGood;
+  text.replace(text.find("max: 0}"), 7, "max: 2}");
+  msg = ErrorOf(text);
+  CHECK(msg.find("resources/chinook.yaml:15:") != std::string::npos);
+  CHECK(msg.find("pool.max") != std::string::npos);
+  CHECK(msg.find("not supported yet") != std::string::npos);
+
+  text = kGood;
+  text.replace(text.find("  database: chinook"), 19,
+               "  database: chinook\n  url: https://example.com/d.sql");
+  msg = ErrorOf(text);
+  CHECK(msg.find("resources/chinook.yaml:7:") != std::string::npos);
+  CHECK(msg.find("source.url") != std::string::npos);
+  CHECK(msg.find("not supported yet") != std::string::npos);
 }
 
 TEST_CASE("a wrong type is an error naming file, line and key") {

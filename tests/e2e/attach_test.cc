@@ -10,6 +10,8 @@
 #include <fstream>
 #include <thread>
 
+#include <boost/json.hpp>
+
 #include "e2e/zdapd_fixture.h"
 
 using namespace zdap::test;
@@ -38,6 +40,13 @@ TEST_CASE("attach with the CLI, query through zdap-proxyd, detach leaves the pro
   while (!target.empty() && target.back() == '\n') target.pop_back();
   REQUIRE_FALSE(target.empty());
 
+  // The attached clone's own password (the resource's one opens no clone).
+  std::string list;
+  REQUIRE(d.Call("GET", "/v1/clones", "", &list) == 200);
+  auto clones = boost::json::parse(list).at("clones").as_array();
+  REQUIRE(clones.size() == 1);
+  std::string password(clones[0].at("password").as_string());
+
   int listen = FreeTcpPort();
   pid_t proxy = ::fork();
   if (proxy == 0) {
@@ -52,7 +61,7 @@ TEST_CASE("attach with the CLI, query through zdap-proxyd, detach leaves the pro
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
   while (std::chrono::steady_clock::now() < deadline) {
     count.clear();
-    if (Psql(listen, "select count(*) from invoice_line", &count) == 0) break;
+    if (Psql(listen, password, "select count(*) from invoice_line", &count) == 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ::kill(proxy, SIGTERM);

@@ -29,9 +29,9 @@ int CreateClone(ZdapdFixture& d, const std::string& name, const std::string& use
   return std::stoi(JsonField(body, "port"));
 }
 
-std::string Count(int port) {
+std::string Count(int port, const std::string& password) {
   std::string out;
-  Psql(port, "select count(*) from invoice_line", &out);
+  Psql(port, password, "select count(*) from invoice_line", &out);
   return Trim(out);
 }
 
@@ -47,20 +47,20 @@ TEST_CASE("a write in one clone is invisible in another clone and in the snapsho
   int a = CreateClone(d, "iso-a");
   int b = CreateClone(d, "iso-b");
   REQUIRE(a != b);
-  REQUIRE(Count(a) == "2240");
-  REQUIRE(Psql(a,
+  REQUIRE(Count(a, d.Password("iso-a")) == "2240");
+  REQUIRE(Psql(a, d.Password("iso-a"),
                "create table scratch(x int); insert into scratch values (42); "
                "delete from invoice_line",
                &out) == 0);
-  CHECK(Count(a) == "0");
-  CHECK(Count(b) == "2240");
+  CHECK(Count(a, d.Password("iso-a")) == "0");
+  CHECK(Count(b, d.Password("iso-b")) == "2240");
   out.clear();
-  Psql(b, "select coalesce(to_regclass('scratch')::text, 'absent')", &out);
+  Psql(b, d.Password("iso-b"), "select coalesce(to_regclass('scratch')::text, 'absent')", &out);
   CHECK(Trim(out) == "absent");
 
   // A clone made now from the same snapshot sees the snapshot as it was imported.
   int c = CreateClone(d, "iso-c");
-  CHECK(Count(c) == "2240");
+  CHECK(Count(c, d.Password("iso-c")) == "2240");
 
   std::string body;
   for (const char* id : {"iso-a", "iso-b", "iso-c"}) {
@@ -86,14 +86,67 @@ TEST_CASE("users see and touch only their own clones") {
   CHECK(d.Call("DELETE", "/v1/clones/owned-by-alice", "", &body, "alice") == 204);
 }
 
+TEST_CASE("each clone has its own password and no other clone's opens it") {
+  ZdapdFixture d;
+  REQUIRE(d.Host("refresh chinook") == 0);
+  d.Start();
+  int a = CreateClone(d, "secret-a", "alice");
+  int b = CreateClone(d, "secret-b", "bob");
+  std::string pa = d.Password("secret-a", "alice");
+  std::string pb = d.Password("secret-b", "bob");
+  REQUIRE(pa.size() >= 22);  // >= 128 bits of base64url
+  REQUIRE(pb.size() >= 22);
+  CHECK(pa.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+        std::string::npos);
+  CHECK(pa != pb);
+  CHECK(Count(a, pa) == "2240");
+  CHECK(Count(b, pb) == "2240");
+  std::string out;
+  CHECK(Psql(a, pb, "select 1", &out) != 0);
+  CHECK(out.find("password authentication failed") != std::string::npos);
+  out.clear();
+  CHECK(Psql(b, pa, "select 1", &out) != 0);
+  CHECK(out.find("password authentication failed") != std::string::npos);
+  // The resource's import password opens no clone.
+  out.clear();
+  CHECK(Psql(a, "zdap", "select 1", &out) != 0);
+  // The URI carries the clone's password; the catalog record on disk carries none.
+  std::string body;
+  REQUIRE(d.Call("GET", "/v1/clones/secret-a", "", &body, "alice") == 200);
+  CHECK(JsonField(body, "uri").find(":" + pa + "@") != std::string::npos);
+  std::string record;
+  REQUIRE(Shell("cat " + d.data_dir() + "/catalog/secret-a.json", &record) == 0);
+  CHECK(record.find(pa) == std::string::npos);
+  std::string mode;
+  REQUIRE(Shell("stat -c %a " + d.data_dir() + "/secrets/secret-a", &mode) == 0);
+  CHECK(mode == "600\n");
+  // No file with the password is left in the clone's run dir.
+  CHECK(Shell("grep -rl -- '" + pa + "' " + d.data_dir() + "/run/secret-a") != 0);
+  // A restarted daemon (clones adopted) and a restarted server (kill -9) keep the password.
+  d.Kill(SIGKILL);
+  REQUIRE(Shell("kill -9 $(head -1 " + d.data_dir() + "/run/secret-b/postgres.pid)") == 0);
+  for (int i = 0; i < 200 && ServersRunUnder(d.data_dir() + "/store/clones/secret-b"); ++i) {
+    ::usleep(50000);  // bounded: 10 s
+  }
+  REQUIRE_FALSE(ServersRunUnder(d.data_dir() + "/store/clones/secret-b"));
+  d.Start();
+  CHECK(d.Password("secret-a", "alice") == pa);
+  CHECK(Count(a, pa) == "2240");
+  CHECK(Count(b, pb) == "2240");
+  CHECK(d.Call("DELETE", "/v1/clones/secret-a", "", &body, "alice") == 204);
+  CHECK_FALSE(std::filesystem::exists(d.data_dir() + "/secrets/secret-a"));
+  CHECK(d.Call("DELETE", "/v1/clones/secret-b", "", &body, "bob") == 204);
+}
+
 TEST_CASE("after kill -9 of zdapd its clones are adopted and still answer") {
   ZdapdFixture d;
   REQUIRE(d.Host("refresh chinook") == 0);
   d.Start();
   int port = CreateClone(d, "survivor");
   CreateClone(d, "vanished");
+  std::string password = d.Password("survivor");
   d.Kill(SIGKILL);
-  CHECK(Count(port) == "2240");  // the server outlives the daemon
+  CHECK(Count(port, password) == "2240");  // the server outlives the daemon
   // "vanished" is destroyed while the daemon is down, as an operator would by hand: its
   // record goes. The restarted daemon must stop its server and remove its volume.
   REQUIRE(::unlink((d.data_dir() + "/catalog/vanished.json").c_str()) == 0);
@@ -103,7 +156,7 @@ TEST_CASE("after kill -9 of zdapd its clones are adopted and still answer") {
   std::string body;
   REQUIRE(d.Call("GET", "/v1/clones/survivor", "", &body) == 200);
   CHECK(JsonField(body, "state") == "ready");
-  CHECK(Count(port) == "2240");
+  CHECK(Count(port, password) == "2240");
   CHECK(d.LogText().find("adopted") != std::string::npos);
   CHECK(d.Call("DELETE", "/v1/clones/survivor", "", &body) == 204);
   CHECK_FALSE(ServersRunUnder(d.data_dir() + "/store/clones/"));

@@ -21,9 +21,9 @@ std::string ChinookDockerResource() {
          "docker: {image: \"zdap-test/postgres:15\", shm: 128MB}\n";
 }
 
-std::string DockerCount(int port) {
+std::string DockerCount(int port, const std::string& password) {
   std::string out;
-  Psql(port, "select count(*) from invoice_line", &out);
+  Psql(port, password, "select count(*) from invoice_line", &out);
   while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
   return out;
 }
@@ -52,21 +52,30 @@ TEST_CASE("docker runtime: clones answer, survive kill -9 of zdapd, and vanished
   int a = std::stoi(JsonField(body, "port"));
   REQUIRE(d.Call("GET", "/v1/clones/dock-b", "", &body) == 200);
   int b = std::stoi(JsonField(body, "port"));
-  CHECK(DockerCount(a) == "2240");
+  std::string pa = d.Password("dock-a");
+  std::string pb = d.Password("dock-b");
+  CHECK(DockerCount(a, pa) == "2240");
+  // Each clone has its own password, and one clone's does not open the other.
+  CHECK(pa.size() >= 22);
+  CHECK(pa != pb);
+  CHECK(DockerCount(b, pb) == "2240");
+  CHECK(DockerCount(b, pa).find("password authentication failed") != std::string::npos);
+  CHECK(DockerCount(a, "zdap").find("password authentication failed") != std::string::npos);
   CHECK(ContainersOf(d.data_dir()) == 2);
 
   // kill -9: the containers keep serving; dock-b is destroyed while the daemon is down the
   // way an operator would by hand (its record removed), so only its container is orphaned.
   d.Kill(SIGKILL);
-  CHECK(DockerCount(a) == "2240");
+  CHECK(DockerCount(a, pa) == "2240");
   REQUIRE(::unlink((d.data_dir() + "/catalog/dock-b.json").c_str()) == 0);
   d.Start();
   REQUIRE(d.Call("GET", "/v1/clones/dock-a", "", &body) == 200);
   CHECK(JsonField(body, "state") == "ready");
-  CHECK(DockerCount(a) == "2240");
+  CHECK(DockerCount(a, pa) == "2240");
+  CHECK(d.Password("dock-a") == pa);
   CHECK(d.LogText().find("adopted") != std::string::npos);
   CHECK(d.Call("GET", "/v1/clones/dock-b", "", &body) == 404);
-  CHECK(DockerCount(b).find("2240") == std::string::npos);
+  CHECK(DockerCount(b, pb).find("2240") == std::string::npos);
   CHECK(ContainersOf(d.data_dir()) == 1);
 
   CHECK(d.Call("DELETE", "/v1/clones/dock-a", "", &body) == 204);
@@ -124,7 +133,10 @@ TEST_CASE("docker runtime: a MariaDB clone answers through the mariadb client", 
   int port = std::stoi(JsonField(body, "port"));
   CHECK(ContainersOf(d.data_dir()) == 1);
   std::string count;
-  CHECK(Shell("MYSQL_PWD=zdap mariadb --no-defaults -N -B --connect-timeout=10 -h127.0.0.1 -P" +
+  std::string password = JsonField(body, "password");
+  CHECK(password.size() >= 22);
+  CHECK(Shell("MYSQL_PWD='" + password +
+                  "' mariadb --no-defaults -N -B --connect-timeout=10 -h127.0.0.1 -P" +
                   std::to_string(port) + " -uroot Chinook -e 'SELECT COUNT(*) FROM InvoiceLine'",
               &count) == 0);
   CHECK(count == "2240\n");

@@ -1,6 +1,6 @@
 // End to end through the real zdapd with the mariadb engine on the process runtime: refresh
 // from the Chinook MySQL dump, clones as running MariaDB servers, queried with the mariadb
-// client over TCP with the resource's password.
+// client over TCP with each clone's own password.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
@@ -17,11 +17,17 @@ std::string MariadbResource(const std::string& dump, const std::string& database
          "\nclone:\n  ttl: 1h\ncredentials: {user: root, password: zdap}\n";
 }
 
-std::string CountInvoiceLines(int port) {
+// mariadb as root over TCP with `password` (MYSQL_PWD); exit status, output in *out.
+int Mariadb(int port, const std::string& password, const std::string& sql, std::string* out) {
+  return Shell("MYSQL_PWD='" + password +
+                   "' mariadb --no-defaults -N -B --connect-timeout=10 -h127.0.0.1 -P" +
+                   std::to_string(port) + " -uroot Chinook -e '" + sql + "' 2>&1",
+               out);
+}
+
+std::string CountInvoiceLines(int port, const std::string& password) {
   std::string out;
-  int rc = Shell("MYSQL_PWD=zdap mariadb --no-defaults -N -B --connect-timeout=10 -h127.0.0.1 -P" +
-                     std::to_string(port) + " -uroot Chinook -e 'SELECT COUNT(*) FROM InvoiceLine'",
-                 &out);
+  int rc = Mariadb(port, password, "SELECT COUNT(*) FROM InvoiceLine", &out);
   INFO(out);
   CHECK(rc == 0);
   while (!out.empty() && out.back() == '\n') out.pop_back();
@@ -46,27 +52,41 @@ TEST_CASE("mariadb: refresh, clones answer the mariadb client, destroy leaves no
 
   std::string body;
   std::vector<int> ports;
+  std::vector<std::string> passwords;
+  const char* owners[] = {"alice", "bob"};
   for (const char* name : {"maria-a", "maria-b"}) {
     t = Clock::now();
     int code = d.Call("POST", "/v1/resources/chinook/clones",
-                      std::string("{\"name\":\"") + name + "\"}", &body);
+                      std::string("{\"name\":\"") + name + "\"}", &body, owners[ports.size()]);
     INFO(body << d.LogText());
     REQUIRE(code == 201);
     REQUIRE(JsonField(body, "state") == "ready");
     WARN("mariadb: clone " << name << " ready in " << MillisSince(t) << " ms");
-    CHECK(JsonField(body, "uri").rfind("mysql://root:zdap@", 0) == 0);
+    passwords.push_back(JsonField(body, "password"));
+    CHECK(passwords.back().size() >= 22);
+    CHECK(JsonField(body, "uri").rfind("mysql://root:" + passwords.back() + "@", 0) == 0);
     ports.push_back(std::stoi(JsonField(body, "port")));
   }
-  CHECK(CountInvoiceLines(ports[0]) == "2240");
-  // A write in one clone stays in that clone.
-  REQUIRE(Shell("MYSQL_PWD=zdap mariadb --no-defaults -h127.0.0.1 -P" + std::to_string(ports[0]) +
-                " -uroot Chinook -e 'DELETE FROM InvoiceLine'") == 0);
-  CHECK(CountInvoiceLines(ports[0]) == "0");
-  CHECK(CountInvoiceLines(ports[1]) == "2240");
-
-  for (const char* name : {"maria-a", "maria-b"}) {
-    CHECK(d.Call("DELETE", std::string("/v1/clones/") + name, "", &body) == 204);
+  // Each clone has its own password; neither opens the other, nor does the resource's.
+  REQUIRE(passwords[0] != passwords[1]);
+  for (int i = 0; i < 2; ++i) {
+    std::string refused;
+    CHECK(Mariadb(ports[i], passwords[1 - i], "SELECT 1", &refused) != 0);
+    CHECK(refused.find("Access denied") != std::string::npos);
+    refused.clear();
+    CHECK(Mariadb(ports[i], "zdap", "SELECT 1", &refused) != 0);
+    CHECK(refused.find("Access denied") != std::string::npos);
   }
+  // No file with the password is left in the clone's run dir.
+  CHECK(Shell("grep -rl -- '" + passwords[0] + "' " + d.data_dir() + "/run/maria-a") != 0);
+  CHECK(CountInvoiceLines(ports[0], passwords[0]) == "2240");
+  // A write in one clone stays in that clone.
+  REQUIRE(Mariadb(ports[0], passwords[0], "DELETE FROM InvoiceLine", &out) == 0);
+  CHECK(CountInvoiceLines(ports[0], passwords[0]) == "0");
+  CHECK(CountInvoiceLines(ports[1], passwords[1]) == "2240");
+
+  CHECK(d.Call("DELETE", "/v1/clones/maria-a", "", &body, "alice") == 204);
+  CHECK(d.Call("DELETE", "/v1/clones/maria-b", "", &body, "bob") == 204);
   CHECK_FALSE(ServersRunUnder(d.data_dir() + "/"));
 }
 

@@ -26,12 +26,12 @@ int CreateClone(ZdapdFixture& d, const std::string& name) {
 
 // psql through the proxy until it answers (each try is one new client connection, which is
 // what makes the proxy find the clone again); bounded.
-std::string CountThrough(uint16_t port, std::chrono::seconds limit) {
+std::string CountThrough(uint16_t port, const std::string& password, std::chrono::seconds limit) {
   std::string out;
   auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
     out.clear();
-    if (Psql(port, "select count(*) from invoice_line", &out) == 0) return out;
+    if (Psql(port, password, "select count(*) from invoice_line", &out) == 0) return out;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return "failed: " + out;
@@ -56,7 +56,7 @@ TEST_CASE("zdap-proxyd --clone follows the clone across destroy/recreate and a d
   uint16_t port = proxy.WaitListening();
   INFO(proxy.output());
   REQUIRE(port != 0);
-  CHECK(CountThrough(port, std::chrono::seconds(30)) == "2240\n");
+  CHECK(CountThrough(port, d.Password("followed"), std::chrono::seconds(30)) == "2240\n");
   CHECK(proxy.WaitOutput("clone followed is at 127.0.0.1:" + std::to_string(first_port),
                          std::chrono::milliseconds(5000)));
 
@@ -65,27 +65,29 @@ TEST_CASE("zdap-proxyd --clone follows the clone across destroy/recreate and a d
   REQUIRE(d.Call("DELETE", "/v1/clones/followed", "", &body) == 204);
   int second_port = CreateClone(d, "followed");
   REQUIRE(second_port != first_port);
-  CHECK(CountThrough(port, std::chrono::seconds(30)) == "2240\n");
+  // The clone made again has a password of its own.
+  std::string password = d.Password("followed");
+  CHECK(CountThrough(port, password, std::chrono::seconds(30)) == "2240\n");
   CHECK(proxy.WaitOutput("clone followed is at 127.0.0.1:" + std::to_string(second_port),
                          std::chrono::milliseconds(5000)));
 
   // A change made through the proxy is in the clone itself.
   std::string out;
-  REQUIRE(Psql(port, "create table followed_marker(x int)", &out) == 0);
+  REQUIRE(Psql(port, password, "create table followed_marker(x int)", &out) == 0);
   out.clear();
-  Psql(second_port, "select count(*) from followed_marker", &out);
+  Psql(second_port, password, "select count(*) from followed_marker", &out);
   CHECK(out == "0\n");
 
   // The daemon restarts (adopting the clone); the proxy keeps working through it.
   d.Kill(SIGTERM);
   d.Start();
-  CHECK(CountThrough(port, std::chrono::seconds(30)) == "2240\n");
+  CHECK(CountThrough(port, password, std::chrono::seconds(30)) == "2240\n");
 
   // A clone nobody has: the client is refused (connection closed), the proxy stays up and
   // says why in its log.
   REQUIRE(d.Call("DELETE", "/v1/clones/followed", "", &body) == 204);
   out.clear();
-  CHECK(Psql(port, "select 1", &out) != 0);
+  CHECK(Psql(port, password, "select 1", &out) != 0);
   CHECK(proxy.WaitOutput("clone 'followed' not found", std::chrono::milliseconds(10000)));
   CHECK(proxy.WaitOutput("Connection refused", std::chrono::milliseconds(1000)));
 

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "e2e/zdapd_fixture.h"
@@ -65,7 +66,7 @@ std::string CloneAndQuery(ZdapdFixture& d, const std::string& store_path) {
   REQUIRE(code == 201);
   int port = std::stoi(JsonField(body, "port"));
   std::string rows;
-  CHECK(Psql(port, "select count(*) from invoice_line", &rows) == 0);
+  CHECK(Psql(port, JsonField(body, "password"), "select count(*) from invoice_line", &rows) == 0);
   CHECK(Trim(rows) == "2240");
   CHECK(JsonField(body, "id") == "auto-1");
   // The clone's metadata is kept beside it in the store, not in its data dir.
@@ -126,5 +127,56 @@ TEST_CASE("zdapd serves clones with storage overlay and copy on ext4", "[e2e][st
       ZdapdFixture d;
       CHECK(CloneAndQuery(d, store) == driver);
     }
+  }
+}
+
+TEST_CASE("storage.dataset from the config file reaches the zfs driver") {
+  // No zfs module here: a fake `zfs` first on PATH (named as such) records its arguments and
+  // answers like zfs does for a dataset that does not exist.
+  ZdapdFixture d;
+  TempDir bin("fake-zfs");
+  std::string calls = bin.path() + "/calls";
+  {
+    std::ofstream fake(bin.path() + "/zfs");
+    fake << "#!/bin/sh\n# fake zfs for this test: records argv, fails like a missing dataset\n"
+            "echo \"$*\" >> "
+         << calls << "\necho \"cannot open '$5': dataset does not exist\" >&2\nexit 1\n";
+  }
+  REQUIRE(::chmod((bin.path() + "/zfs").c_str(), 0755) == 0);
+  std::string config = bin.path() + "/zdapd.yaml";
+  std::ofstream(config) << "storage: {driver: zfs, dataset: tank/zdap}\n";
+  std::string out;
+  int rc = Shell("PATH=" + bin.path() + ":$PATH " + ProgramPath("apps/zdapd/zdapd") +
+                     " list chinook --config " + config + " --config-dir " + d.config_dir() +
+                     " --data-dir " + d.data_dir() + " 2>&1",
+                 &out);
+  INFO(out);
+  CHECK(rc != 0);
+  CHECK(out.find("tank/zdap") != std::string::npos);
+  std::string ran;
+  REQUIRE(Shell("cat " + calls, &ran) == 0);
+  CHECK(ran == "list -Hp -o name,mountpoint tank/zdap\n");
+
+  // A zfs store without a dataset, and a dataset for another driver, are refused at load.
+  std::ofstream(config) << "storage: {driver: zfs}\n";
+  out.clear();
+  CHECK(Shell(ProgramPath("apps/zdapd/zdapd") + " check-config --config " + config +
+                  " --config-dir " + d.config_dir() + " 2>&1",
+              &out) != 0);
+  CHECK(out.find("needs storage.dataset") != std::string::npos);
+  std::ofstream(config) << "storage: {driver: copy, dataset: tank/zdap}\n";
+  out.clear();
+  CHECK(Shell(ProgramPath("apps/zdapd/zdapd") + " check-config --config " + config +
+                  " --config-dir " + d.config_dir() + " 2>&1",
+              &out) != 0);
+  CHECK(out.find("storage.dataset is for driver zfs only") != std::string::npos);
+}
+
+TEST_CASE("zdapd --help names every storage and runtime driver") {
+  std::string out;
+  REQUIRE(Shell(ProgramPath("apps/zdapd/zdapd") + " --help 2>&1", &out) == 0);
+  for (const char* driver :
+       {"auto", "btrfs", "reflink", "overlay", "zfs", "copy", "process", "docker"}) {
+    CHECK(out.find(driver) != std::string::npos);
   }
 }

@@ -131,10 +131,18 @@ int ContainersOf(const std::string& data_dir) {
   return std::atoi(out.c_str());
 }
 
-int Psql(int port, const std::string& sql, std::string* out, const std::string& db) {
-  std::string cmd = "PGPASSWORD=zdap PGCONNECT_TIMEOUT=10 psql -X -A -t -q -h 127.0.0.1 -p " +
+int Psql(int port, const std::string& password, const std::string& sql, std::string* out,
+         const std::string& db) {
+  std::string cmd = "PGPASSWORD='" + password +
+                    "' PGCONNECT_TIMEOUT=10 psql -X -A -t -q -h 127.0.0.1 -p " +
                     std::to_string(port) + " -U postgres -d " + db + " -c \"" + sql + "\"";
   return Shell(cmd, out);
+}
+
+std::string ZdapdFixture::Password(const std::string& clone, const std::string& user) const {
+  std::string body;
+  if (Call("GET", "/v1/clones/" + clone, "", &body, user) != 200) return "";
+  return JsonField(body, "password");
 }
 
 std::string JsonField(const std::string& json, const std::string& key) {

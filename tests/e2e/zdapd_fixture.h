@@ -31,6 +31,8 @@ class ZdapdFixture {
   void UseRuntime(const std::string& driver) { runtime_ = driver; }
   const std::string& config_dir() const { return config_dir_; }
   std::string LogText() const;
+  // The clone's own password from its API object (GET /v1/clones/ID as `user`).
+  std::string Password(const std::string& clone, const std::string& user = "alice") const;
 
  private:
   TempDir dir_;
@@ -47,8 +49,10 @@ class ZdapdFixture {
 bool ServersRunUnder(const std::string& dir);
 // Containers (running or not) that the zdapd with this data dir labelled as its own.
 int ContainersOf(const std::string& data_dir);
-// psql against a clone on 127.0.0.1:port (password zdap); returns exit status, output in *out.
-int Psql(int port, const std::string& sql, std::string* out, const std::string& db = "chinook");
+// psql as postgres against a clone on 127.0.0.1:port with `password` (PGPASSWORD); returns
+// exit status, output in *out.
+int Psql(int port, const std::string& password, const std::string& sql, std::string* out,
+         const std::string& db = "chinook");
 // Value of a top-level scalar field in a JSON object (tests only; no nesting needed).
 std::string JsonField(const std::string& json, const std::string& key);
 

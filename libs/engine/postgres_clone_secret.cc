@@ -1,0 +1,148 @@
+// PostgresEngine's half of "a secret per clone": the clone starts with TCP rejected by
+// pg_hba.conf; once it answers on its private unix socket, one pipelined exchange sets the
+// role's SCRAM verifier and reloads a pg_hba.conf that admits only that role over TCP.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "core/file_util.h"
+#include "engine/postgres_engine.h"
+#include "engine/postgres_wire.h"
+#include "engine/probe_socket.h"
+#include "engine/scram_verifier.h"
+
+namespace zdap::engine {
+namespace {
+
+// Before the password is set: the daemon over the unix socket in the private (0700) run dir,
+// nobody over TCP.
+constexpr const char* kHbaLocked =
+    "# zdap clone: only the daemon, over the private unix socket, until the clone's password "
+    "is set\n"
+    "local all all trust\n"
+    "host all all all reject\n";
+
+Status WriteOwnedFile(const std::string& path, const std::string& text,
+                      const std::optional<RunAs>& run_as) {
+  ZDAP_RETURN_IF_ERROR(WriteFileAtomic(path, text, 0600));
+  if (run_as && ::chown(path.c_str(), run_as->uid, run_as->gid) != 0) {
+    return ErrnoError("chown " + path, errno);
+  }
+  return Status::Ok();
+}
+
+std::string QuoteIdent(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  return out + "\"";
+}
+
+void PutInt32(std::string* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<char>(v >> shift));
+}
+
+std::string Message(char type, std::string_view body) {
+  std::string m(1, type);
+  PutInt32(&m, static_cast<uint32_t>(body.size() + 4));
+  m.append(body);
+  return m;
+}
+
+uint32_t GetInt32(std::string_view b, size_t at) {
+  return (uint32_t(uint8_t(b[at])) << 24) | (uint32_t(uint8_t(b[at + 1])) << 16) |
+         (uint32_t(uint8_t(b[at + 2])) << 8) | uint32_t(uint8_t(b[at + 3]));
+}
+
+// Walks the backend messages in `bytes`: the number of ReadyForQuery seen, or the first
+// ErrorResponse as an error. `complete` is false while a message is cut off.
+struct Replies {
+  int ready_for_query = 0;
+  bool complete = true;
+  std::optional<pgwire::Reply> error;
+  bool malformed = false;
+};
+
+Replies ScanReplies(std::string_view bytes) {
+  Replies r;
+  size_t at = 0;
+  while (at < bytes.size()) {
+    if (bytes.size() - at < 5) {
+      r.complete = false;
+      break;
+    }
+    uint32_t len = GetInt32(bytes, at + 1);
+    if (len < 4 || len > (1u << 20)) {
+      r.malformed = true;
+      break;
+    }
+    if (bytes.size() - at < 1 + size_t{len}) {
+      r.complete = false;
+      break;
+    }
+    char type = bytes[at];
+    if (type == 'E' && !r.error) r.error = pgwire::ParseStartupReply(bytes.substr(at, 1 + len));
+    if (type == 'Z') ++r.ready_for_query;
+    at += 1 + len;
+  }
+  return r;
+}
+
+}  // namespace
+
+Status PostgresEngine::PrepareClone(const config::Resource& resource, const std::string& password,
+                                    const std::string& run_dir, const std::optional<RunAs>& run_as,
+                                    ServerSpec* spec) const {
+  (void)resource;
+  (void)password;
+  (void)run_dir;
+  return WriteOwnedFile(spec->data_dir + "/pg_hba.conf", kHbaLocked, run_as);
+}
+
+Status PostgresEngine::ActivateClone(const config::Resource& resource, const Endpoint& socket,
+                                     const std::string& data_dir, const std::string& password,
+                                     const std::optional<RunAs>& run_as,
+                                     std::chrono::milliseconds timeout) const {
+  ZDAP_ASSIGN_OR_RETURN(std::string verifier, ScramSha256Verifier(password));
+  // Written before the reload that reads it; until then the locked file is in force.
+  ZDAP_RETURN_IF_ERROR(WriteOwnedFile(
+      data_dir + "/pg_hba.conf",
+      fmt::format("# zdap clone: the daemon over the private unix socket; over TCP only {}, "
+                  "with the clone's password\n"
+                  "local all all trust\n"
+                  "host all {} all scram-sha-256\n",
+                  resource.user, QuoteIdent(resource.user)),
+      run_as));
+  // Startup, query and terminate in one write: with trust auth the server needs nothing in
+  // between, so this costs one round trip.
+  std::string sql = fmt::format("ALTER ROLE {} PASSWORD '{}'; SELECT pg_reload_conf()",
+                                QuoteIdent(resource.user), verifier);
+  std::string request = pgwire::StartupMessage(resource.user, admin_database());
+  request += Message('Q', sql + '\0');
+  request += Message('X', "");
+  std::string unix_path = fmt::format("{}/.s.PGSQL.{}", socket.socket_dir, socket.port);
+  ProbeConnection conn("", socket.port, unix_path, std::chrono::steady_clock::now() + timeout);
+  auto failed = [&](const std::string& why) {
+    return Unavailable(
+        fmt::format("setting the clone's password over {} failed: {}", unix_path, why));
+  };
+  if (!conn.ok()) return failed(conn.error());
+  if (!conn.Send(request)) return failed(conn.error());
+  if (!conn.Receive([](std::string_view b) {
+        Replies r = ScanReplies(b);
+        return r.malformed || r.error || r.ready_for_query >= 2;
+      })) {
+    return failed(conn.error());
+  }
+  Replies r = ScanReplies(conn.received());
+  if (r.error) {
+    return failed(fmt::format("{} ({})", r.error->message, r.error->sqlstate));
+  }
+  if (r.malformed || r.ready_for_query < 2) {
+    return failed("the server's reply is not a finished PostgreSQL exchange");
+  }
+  return Status::Ok();
+}
+
+}  // namespace zdap::engine
