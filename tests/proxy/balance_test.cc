@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 
@@ -276,7 +277,7 @@ std::string Be32(uint32_t v) {
           static_cast<char>(v)};
 }
 
-// A fake PostgreSQL server: health checks (StartupMessage) get `reply`; other connections get
+// A fake PostgreSQL server: health checks (an SSLRequest) get `reply`; other connections get
 // the server's name.
 std::unique_ptr<TcpServer> FakePostgres(char name, std::string reply) {
   return std::make_unique<TcpServer>([name, reply](int fd) {
@@ -299,9 +300,6 @@ std::unique_ptr<TcpServer> FakePostgres(char name, std::string reply) {
   });
 }
 
-std::string PgAuthMd5() {
-  return Msg('R') + Be32(12) + Be32(5) + "salt";
-}
 std::string PgError(const std::string& sqlstate) {
   std::string fields = std::string("SFATAL") + '\0' + "C" + sqlstate + '\0' +
                        "Mthe database system is starting up" + '\0' + '\0';
@@ -309,13 +307,27 @@ std::string PgError(const std::string& sqlstate) {
 }
 
 // A fake MySQL server: sends `greeting` first; client traffic is told apart by the first
-// byte the client sends ('?' asks for the name).
-std::unique_ptr<TcpServer> FakeMysql(char name, std::string greeting) {
-  return std::make_unique<TcpServer>([name, greeting](int fd) {
+// byte the client sends ('?' asks for the name); a login packet gets an OK packet and must be
+// followed by COM_QUIT, counted in *quits.
+std::unique_ptr<TcpServer> FakeMysql(char name, std::string greeting,
+                                     std::shared_ptr<std::atomic<int>> quits = nullptr) {
+  return std::make_unique<TcpServer>([name, greeting, quits](int fd) {
     if (!SendAll(fd, greeting)) return;
     std::string first;
     if (!ReadExactly(fd, 1, &first, seconds(10))) return;
     if (first == "?") SendAll(fd, std::string(1, name));
+    std::string rest;
+    if (first != "?" && ReadExactly(fd, 3, &rest, seconds(10))) {
+      size_t len =
+          uint8_t(first[0]) | (size_t(uint8_t(rest[0])) << 8) | (size_t(uint8_t(rest[1])) << 16);
+      if (!ReadExactly(fd, len, &rest, seconds(10))) return;
+      SendAll(fd, std::string("\x07\0\0\x02\0\0\0\x02\0\0\0", 11));  // OK
+      std::string quit;
+      if (quits && ReadExactly(fd, 5, &quit, seconds(10)) &&
+          quit == std::string("\x01\0\0\0\x01", 5)) {
+        ++*quits;
+      }
+    }
     std::string ignored;
     ReadToEof(fd, &ignored, seconds(30));
   });
@@ -327,6 +339,7 @@ std::string MysqlPacket(const std::string& payload) {
   return p + payload;
 }
 
+// A MariaDB 10.11-like HandshakeV10 greeting (what the real server sends, field by field).
 std::string MysqlGreeting() {
   std::string p = "\x0a";
   p += "10.11.4-MariaDB";
@@ -334,8 +347,16 @@ std::string MysqlGreeting() {
   p += std::string("\x01\x00\x00\x00", 4);  // connection id
   p += "abcdefgh";                          // auth data 1
   p += '\0';                                // filler
-  p += std::string("\xff\xf7", 2);          // capabilities
-  p += std::string(20, '\0');
+  p += std::string("\xff\xf7", 2);          // capabilities, low
+  p += '\x2d';                              // charset
+  p += std::string("\x02\x00", 2);          // status
+  p += std::string("\xff\x81", 2);          // capabilities, high (plugin auth)
+  p += '\x15';                              // auth data length
+  p += std::string(10, '\0');               // reserved
+  p += "ijklmnopqrst";                      // auth data 2
+  p += '\0';
+  p += "mysql_native_password";
+  p += '\0';
   return MysqlPacket(p);
 }
 
@@ -361,9 +382,9 @@ char ReachWith(uint16_t port, const std::string& hello) {
 
 }  // namespace
 
-TEST_CASE("postgres check skips a server that is starting up") {
+TEST_CASE("postgres check skips a server that refuses the SSLRequest with 57P03") {
   auto starting = FakePostgres('S', PgError("57P03"));
-  auto ready = FakePostgres('R', PgAuthMd5());
+  auto ready = FakePostgres('R', "N");
   auto bad_password_is_fine = FakePostgres('P', PgError("28P01"));
   Proxy p;
   StartProxy(&p, {"--target", Target(*starting), "--target", Target(*ready), "--target",
@@ -382,7 +403,8 @@ TEST_CASE("postgres check skips a server that is starting up") {
 
 TEST_CASE("mysql check reads the greeting and skips a server that refuses") {
   auto full = FakeMysql('F', MysqlTooMany());
-  auto ok = FakeMysql('M', MysqlGreeting());
+  auto quits = std::make_shared<std::atomic<int>>(0);
+  auto ok = FakeMysql('M', MysqlGreeting(), quits);
   Proxy p;
   StartProxy(&p, {"--target", Target(*full), "--target", Target(*ok), "--balance", "first",
                   "--check", "mysql", "--check-interval", "100ms", "--fall", "1", "--rise", "1"});
@@ -391,6 +413,7 @@ TEST_CASE("mysql check reads the greeting and skips a server that refuses") {
   }));
   CHECK(Metric(p.metrics, Series("zdap_proxy_target_up", kListener, Target(*ok))) == 1);
   for (int i = 0; i < 3; ++i) CHECK(ReachWith(p.port, "?") == 'M');
+  CHECK(Eventually([&] { return *quits >= 2; }));  // checks log in and say goodbye
   StopProxy(&p);
 }
 
