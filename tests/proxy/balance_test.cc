@@ -495,3 +495,176 @@ TEST_CASE("a YAML file declares several listeners") {
   proxy.Signal(SIGTERM);
   CHECK(proxy.Wait(seconds(20)) == 0);
 }
+
+// --check postgres|mysql against real servers the test starts: healthy, stopped -> unhealthy,
+// started -> healthy, and 100+ checks leave no authentication failure in the server's log.
+namespace {
+
+// Runs `command`; FAILs the test with its output when it does not exit 0.
+bool Run(const std::string& command) {
+  std::string out;
+  int rc = Shell(command, &out);
+  INFO(command << "\n" << out);
+  CHECK(rc == 0);
+  return rc == 0;
+}
+
+std::string FileText(const std::string& path) {
+  std::string out;
+  Shell("cat " + path, &out);
+  return out;
+}
+
+size_t Count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// A free loopback port: bound to 0, then released for the server (which retries on collision).
+uint16_t FreePort() {
+  int holder = -1;
+  uint16_t port = DeadPort(&holder);
+  ::close(holder);
+  return port;
+}
+
+// A scratch PostgreSQL 15 cluster on 127.0.0.1, owned by the postgres user, logging every
+// connection so that the test can count the checks.
+struct Postgres {
+  TempDir dir;
+  uint16_t port = 0;
+  std::string bin = "/usr/lib/postgresql/15/bin/";
+  std::string As(const std::string& cmd) const { return "su postgres -s /bin/sh -c '" + cmd + "'"; }
+  std::string Log() const { return dir.path() + "/pg.log"; }
+  bool Init() {
+    return Run("chown postgres " + dir.path()) &&
+           Run(As(bin + "initdb -D " + dir.path() + "/data -A trust -U postgres >/dev/null"));
+  }
+  bool Start() {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (port == 0 || attempt > 0) port = FreePort();
+      std::string opts = "-p " + std::to_string(port) + " -k " + dir.path() +
+                         " -c listen_addresses=127.0.0.1 -c log_connections=on";
+      if (Shell(As(bin + "pg_ctl -D " + dir.path() + "/data -l " + Log() + " -w -t 60 -o \"" +
+                   opts + "\" start")) == 0) {
+        return true;
+      }
+    }
+    FAIL("postgres did not start: " << FileText(Log()));
+    return false;
+  }
+  bool Stop() { return Run(As(bin + "pg_ctl -D " + dir.path() + "/data -m fast -w stop")); }
+  ~Postgres() { Shell(As(bin + "pg_ctl -D " + dir.path() + "/data -m immediate -w stop")); }
+};
+
+// A scratch MariaDB 10.11 server on 127.0.0.1 with the check's user, created without
+// privileges, and no anonymous users.
+struct Mariadb {
+  TempDir dir;
+  uint16_t port = 0;
+  std::string Log() const { return dir.path() + "/error.log"; }
+  std::string Client(const std::string& sql) const {
+    return "mariadb --no-defaults -uroot -S " + dir.path() + "/sock -N -B -e \"" + sql + "\"";
+  }
+  bool Init() {
+    return Run("mariadb-install-db --no-defaults --user=root --datadir=" + dir.path() +
+               "/data --auth-root-authentication-method=socket >/dev/null");
+  }
+  bool Start() {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (port == 0 || attempt > 0) port = FreePort();
+      Shell("setsid mariadbd --no-defaults --user=root --datadir=" + dir.path() +
+            "/data --port=" + std::to_string(port) +
+            " --bind-address=127.0.0.1 --socket=" + dir.path() + "/sock --pid-file=" + dir.path() +
+            "/pid --log-error=" + Log() + " --skip-log-bin </dev/null >/dev/null 2>&1 &");
+      if (Eventually([&] { return Shell(Client("select 1") + " >/dev/null 2>&1") == 0; },
+                     seconds(60))) {
+        return true;
+      }
+      Shell("kill $(cat " + dir.path() + "/pid) 2>/dev/null");
+    }
+    FAIL("mariadbd did not start: " << FileText(Log()));
+    return false;
+  }
+  bool Stop() {
+    std::string pid = std::to_string(std::atol(FileText(dir.path() + "/pid").c_str()));
+    if (!Run("kill " + pid)) return false;
+    return Eventually([&] { return Shell("kill -0 " + pid + " 2>/dev/null") != 0; }, seconds(60));
+  }
+  ~Mariadb() { Shell("kill -9 $(cat " + dir.path() + "/pid 2>/dev/null) 2>/dev/null"); }
+};
+
+}  // namespace
+
+TEST_CASE("postgres check against a real PostgreSQL 15: up, stopped, up; nothing logged") {
+  Postgres pg;
+  REQUIRE(pg.Init());
+  REQUIRE(pg.Start());
+  Proxy p;
+  StartProxy(&p, {"--target", Target(pg.port), "--check", "postgres", "--check-interval", "20ms",
+                  "--fall", "1", "--rise", "1"});
+  std::string series = Series("zdap_proxy_target_up", kListener, Target(pg.port));
+  REQUIRE(Eventually([&] { return Metric(p.metrics, series) == 1; }));
+  // 100 checks: each one is a connection the server logs ("connection received").
+  REQUIRE(Eventually([&] { return Count(FileText(pg.Log()), "connection received") >= 100; },
+                     seconds(60)));
+  std::string log = FileText(pg.Log());
+  INFO(log.substr(log.size() > 4000 ? log.size() - 4000 : 0));
+  CHECK(Count(log, "FATAL") == 0);
+  CHECK(Count(log, "zdap-healthcheck") == 0);
+  CHECK(Count(log, "incomplete startup packet") == 0);
+  CHECK(Count(log, "ERROR") == 0);
+
+  REQUIRE(pg.Stop());
+  CHECK(Eventually([&] { return Metric(p.metrics, series) == 0; }));
+  uint16_t port = pg.port;
+  REQUIRE(pg.Start());
+  if (pg.port == port) {
+    CHECK(Eventually([&] { return Metric(p.metrics, series) == 1; }, seconds(30)));
+  } else {
+    FAIL("port " << port << " was taken while the server was down; cannot test the recovery");
+  }
+  StopProxy(&p);
+}
+
+TEST_CASE("mysql check against a real MariaDB 10.11: up, stopped, up; nothing logged") {
+  Mariadb db;
+  REQUIRE(db.Init());
+  REQUIRE(db.Start());
+  REQUIRE(
+      Run(db.Client("DELETE FROM mysql.global_priv WHERE User=''; FLUSH PRIVILEGES; "
+                    "CREATE USER 'zdap-healthcheck'@'%'")));
+  std::string before = FileText(db.Log());
+  auto status = [&](const std::string& name) {
+    std::string out;
+    Shell(db.Client("SHOW GLOBAL STATUS LIKE '" + name + "'") + " | cut -f2", &out);
+    return std::atoll(out.c_str());
+  };
+  long long connections_before = status("Connections");
+  long long aborted_before = status("Aborted_connects") + status("Aborted_clients");
+
+  Proxy p;
+  StartProxy(&p, {"--target", Target(db.port), "--check", "mysql", "--check-interval", "20ms",
+                  "--fall", "1", "--rise", "1"});
+  std::string series = Series("zdap_proxy_target_up", kListener, Target(db.port));
+  REQUIRE(Eventually([&] { return Metric(p.metrics, series) == 1; }));
+  REQUIRE(
+      Eventually([&] { return status("Connections") - connections_before >= 100; }, seconds(60)));
+  std::string log = FileText(db.Log()).substr(before.size());
+  INFO(log.substr(0, 4000));
+  CHECK(Count(log, "Aborted connection") == 0);
+  CHECK(Count(log, "Access denied") == 0);
+  CHECK(status("Aborted_connects") + status("Aborted_clients") == aborted_before);
+
+  REQUIRE(db.Stop());
+  CHECK(Eventually([&] { return Metric(p.metrics, series) == 0; }));
+  uint16_t port = db.port;
+  REQUIRE(db.Start());
+  if (db.port == port) {
+    CHECK(Eventually([&] { return Metric(p.metrics, series) == 1; }, seconds(30)));
+  } else {
+    FAIL("port " << port << " was taken while the server was down; cannot test the recovery");
+  }
+  StopProxy(&p);
+}
