@@ -668,3 +668,26 @@ TEST_CASE("mysql check against a real MariaDB 10.11: up, stopped, up; nothing lo
   }
   StopProxy(&p);
 }
+
+TEST_CASE("metrics port refuses bad requests with clear statuses") {
+  auto a = NamedServer('A');
+  Proxy p;
+  StartProxy(&p, {"--target", Target(*a), "--check", "none"});
+  auto status_of = [&](const std::string& request) {
+    int fd = ConnectLocal(p.metrics);
+    if (fd < 0) return std::string("no connection");
+    std::string reply;
+    SendAll(fd, request);
+    ReadToEof(fd, &reply, seconds(10));
+    ::close(fd);
+    return reply.substr(0, reply.find("\r\n"));
+  };
+  CHECK(status_of("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n") == "HTTP/1.1 200 OK");
+  CHECK(status_of("POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n") ==
+        "HTTP/1.1 405 Method Not Allowed");
+  CHECK(status_of("GET /nope HTTP/1.1\r\n\r\n") == "HTTP/1.1 404 Not Found");
+  CHECK(status_of("GARBAGE\r\n\r\n") == "HTTP/1.1 400 Bad Request");
+  CHECK(status_of("GET /metrics HTTP/1.1\r\nX: " + std::string(9000, 'a') + "\r\n\r\n") ==
+        "HTTP/1.1 413 Payload Too Large");
+  StopProxy(&p);
+}
