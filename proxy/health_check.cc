@@ -4,7 +4,6 @@
 #include <boost/asio/write.hpp>
 
 #include "core/log.h"
-#include "proxy/check_protocol.h"
 
 namespace zdap::proxy {
 
@@ -38,7 +37,6 @@ void HealthChecker::RunCheck() {
   if (stopped_) return;
   uint64_t gen = ++gen_;
   running_ = true;
-  reply_.clear();
   const HealthCheckConfig& check = listener_->config.check;
   const HostPort& address = listener_->targets.at(index_).address;
 
@@ -81,23 +79,34 @@ void HealthChecker::OnConnected(uint64_t gen, error_code ec) {
     case CheckKind::kTcp:
       Finish(gen, true, {});
       return;
-    case CheckKind::kPostgres: {
-      auto msg = std::make_shared<std::string>(PostgresStartupMessage());
-      asio::async_write(socket_, asio::buffer(*msg),
-                        [self = shared_from_this(), gen, msg](error_code ec, size_t) {
-                          if (gen != self->gen_) return;
-                          if (ec) {
-                            self->Finish(gen, false, "write: " + ec.message());
-                            return;
-                          }
-                          self->ReadReply(gen);
-                        });
-      return;
-    }
+    case CheckKind::kPostgres:
+      probe_ = wire::NewPostgresProbe();
+      break;
     case CheckKind::kMysql:
-      ReadReply(gen);
-      return;
+      probe_ = wire::NewMysqlProbe();
+      break;
   }
+  std::string opening = probe_->Opening();
+  if (opening.empty()) {
+    ReadReply(gen);
+  } else {
+    Send(gen, std::move(opening), false, false);
+  }
+}
+
+void HealthChecker::Send(uint64_t gen, std::string bytes, bool last, bool passed) {
+  auto msg = std::make_shared<std::string>(std::move(bytes));
+  asio::async_write(socket_, asio::buffer(*msg),
+                    [self = shared_from_this(), gen, msg, last, passed](error_code ec, size_t) {
+                      if (gen != self->gen_) return;
+                      if (last) {
+                        self->Finish(gen, passed, {});
+                      } else if (ec) {
+                        self->Finish(gen, false, "write: " + ec.message());
+                      } else {
+                        self->ReadReply(gen);
+                      }
+                    });
 }
 
 void HealthChecker::ReadReply(uint64_t gen) {
@@ -109,25 +118,23 @@ void HealthChecker::ReadReply(uint64_t gen) {
                    ec == asio::error::eof ? "closed before answering" : "read: " + ec.message());
       return;
     }
-    self->reply_.append(self->buffer_.data(), n);
-    bool postgres = self->listener_->config.check.kind == CheckKind::kPostgres;
-    ProbeResult r = postgres ? ParsePostgresReply(self->reply_) : ParseMysqlGreeting(self->reply_);
-    if (r.verdict == Verdict::kNeedMore) {
-      if (self->reply_.size() > kMaxProbeReply) {
-        self->Finish(gen, false, "reply too long");
-        return;
+    wire::ProbeStep step = self->probe_->Feed(std::string_view(self->buffer_.data(), n));
+    if (step.verdict == wire::Verdict::kNeedMore) {
+      if (step.send.empty()) {
+        self->ReadReply(gen);
+      } else {
+        self->Send(gen, std::move(step.send), false, false);
       }
-      self->ReadReply(gen);
       return;
     }
-    if (r.verdict == Verdict::kPass && !postgres) {
-      // Log in as someone unknown, so the server does not count an aborted handshake.
-      // A few dozen bytes into an empty socket buffer: written at once, never blocks.
-      std::string login = MysqlLoginPacket();
-      error_code ignored;
-      asio::write(self->socket_, asio::buffer(login), ignored);
+    bool passed = step.verdict == wire::Verdict::kPass;
+    if (!step.send.empty()) {
+      // The polite goodbye (Terminate, COM_QUIT) before the close; a write error after a
+      // verdict does not change it.
+      self->Send(gen, std::move(step.send), true, passed);
+      return;
     }
-    self->Finish(gen, r.verdict == Verdict::kPass, std::move(r.reason));
+    self->Finish(gen, passed, std::move(step.reason));
   });
 }
 
@@ -140,6 +147,7 @@ void HealthChecker::Finish(uint64_t gen, bool passed, std::string reason) {
   resolver_.cancel();
   socket_.close(ignored);
   socket_ = tcp::socket(socket_.get_executor());
+  probe_.reset();
 
   Target& target = listener_->targets.at(index_);
   bool was_up = target.up.load(std::memory_order_relaxed);

@@ -1,5 +1,5 @@
 // HealthChecker: the active health check of one target (SPEC: tcp, postgres, mysql). Every
-// `interval` it connects within `timeout`, runs the protocol exchange of check_protocol.h and
+// `interval` it connects within `timeout`, runs the protocol exchange of wire/health_probe.h and
 // reports pass or fail to the TargetSet, logging each change of state. Runs on one event loop;
 // owned by shared_ptrs held in its pending handlers, ended by Stop().
 #pragma once
@@ -12,6 +12,7 @@
 #include <string>
 
 #include "proxy/listener.h"
+#include "wire/health_probe.h"
 
 namespace zdap::proxy {
 
@@ -28,6 +29,8 @@ class HealthChecker : public std::enable_shared_from_this<HealthChecker> {
   void RunCheck();
   void OnConnected(uint64_t gen, boost::system::error_code ec);
   void ReadReply(uint64_t gen);
+  // Writes `bytes`, then reads the reply or, when `last`, ends the check with `passed`.
+  void Send(uint64_t gen, std::string bytes, bool last, bool passed);
   void Finish(uint64_t gen, bool passed, std::string reason);
 
   tcp::socket socket_;
@@ -39,7 +42,7 @@ class HealthChecker : public std::enable_shared_from_this<HealthChecker> {
   uint64_t gen_ = 0;  // number of the check under way; stale handlers see another number
   bool running_ = false;
   bool stopped_ = false;
-  std::string reply_;
+  std::unique_ptr<wire::HealthProbe> probe_;  // the conversation of the check under way
   std::array<char, 1024> buffer_;
 };
 

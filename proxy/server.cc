@@ -4,11 +4,16 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/read_until.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
 
 #include <signal.h>
 
@@ -25,6 +30,7 @@
 namespace zdap::proxy {
 
 namespace asio = boost::asio;
+namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
@@ -80,14 +86,15 @@ bool IsResourceExhaustion(const error_code& ec) {
 
 }  // namespace
 
-// One HTTP/1.x request on the metrics port: GET /metrics or GET /healthz, then close.
+// One HTTP/1.x request on the metrics port: GET /metrics or GET /healthz, then close. Beast
+// parses the request (headers limited to 8 KiB, no body); this is the only file that includes
+// it in zdap-proxyd.
 class MetricsConnection : public std::enable_shared_from_this<MetricsConnection> {
  public:
   MetricsConnection(tcp::socket socket, std::function<std::string()> render,
                     std::function<bool()> healthy)
       : socket_(std::move(socket)),
         timer_(socket_.get_executor()),
-        request_(8192),
         render_(std::move(render)),
         healthy_(std::move(healthy)) {}
 
@@ -99,57 +106,65 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
         self->socket_.close(ignored);
       }
     });
-    asio::async_read_until(
-        socket_, request_, "\r\n\r\n",
-        [self = shared_from_this()](error_code ec, size_t n) { self->OnRequest(ec, n); });
+    parser_.header_limit(8192);
+    parser_.body_limit(0);
+    http::async_read(socket_, buffer_, parser_,
+                     [self = shared_from_this()](error_code ec, size_t) { self->OnRequest(ec); });
   }
 
  private:
-  void OnRequest(error_code ec, size_t n) {
+  void OnRequest(error_code ec) {
+    if (ec == http::error::header_limit || ec == http::error::body_limit) {
+      Respond(http::status::payload_too_large, "too large\n");
+      return;
+    }
+    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category()) {
+      Respond(http::status::bad_request, "bad request\n");
+      return;
+    }
     if (ec) {
-      if (ec == asio::error::not_found)
-        Respond("413 Request Entity Too Large", "too large\n");
-      else
-        timer_.cancel();
+      timer_.cancel();
       return;
     }
-    std::string_view head(static_cast<const char*>(request_.data().data()), n);
-    std::string_view line = head.substr(0, head.find("\r\n"));
-    if (line.substr(0, 4) != "GET " && line.substr(0, 5) != "HEAD ") {
-      Respond("405 Method Not Allowed", "only GET\n");
+    const auto& req = parser_.get();
+    if (req.method() != http::verb::get && req.method() != http::verb::head) {
+      Respond(http::status::method_not_allowed, "only GET\n");
       return;
     }
-    std::string_view target = line.substr(line.find(' ') + 1);
-    target = target.substr(0, target.find(' '));
+    std::string_view target(req.target().data(), req.target().size());
     std::string_view path = target.substr(0, target.find('?'));
     if (path == "/metrics") {
-      Respond("200 OK", render_(), "text/plain; version=0.0.4; charset=utf-8");
+      Respond(http::status::ok, render_(), "text/plain; version=0.0.4; charset=utf-8");
     } else if (path == "/healthz" || path == "/") {
       bool ok = healthy_();
-      Respond(ok ? "200 OK" : "503 Service Unavailable", ok ? "ok\n" : "no healthy target\n");
+      Respond(ok ? http::status::ok : http::status::service_unavailable,
+              ok ? "ok\n" : "no healthy target\n");
     } else {
-      Respond("404 Not Found", "not found\n");
+      Respond(http::status::not_found, "not found\n");
     }
   }
 
-  void Respond(std::string_view status, std::string body,
+  void Respond(http::status status, std::string body,
                std::string_view type = "text/plain; charset=utf-8") {
-    response_ = fmt::format(
-        "HTTP/1.1 {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
-        status, type, body.size(), body);
-    asio::async_write(socket_, asio::buffer(response_),
-                      [self = shared_from_this()](error_code, size_t) {
-                        error_code ignored;
-                        self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
-                        self->socket_.close(ignored);
-                        self->timer_.cancel();
-                      });
+    response_.result(status);
+    response_.version(11);
+    response_.set(http::field::content_type, type);
+    response_.keep_alive(false);
+    response_.body() = std::move(body);
+    response_.prepare_payload();
+    http::async_write(socket_, response_, [self = shared_from_this()](error_code, size_t) {
+      error_code ignored;
+      self->socket_.shutdown(tcp::socket::shutdown_send, ignored);
+      self->socket_.close(ignored);
+      self->timer_.cancel();
+    });
   }
 
   tcp::socket socket_;
   asio::steady_timer timer_;
-  asio::streambuf request_;
-  std::string response_;
+  boost::beast::flat_buffer buffer_;
+  http::request_parser<http::empty_body> parser_;
+  http::response<http::string_body> response_;
   std::function<std::string()> render_;
   std::function<bool()> healthy_;
 };

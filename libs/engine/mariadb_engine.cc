@@ -8,12 +8,14 @@
 #include "core/file_util.h"
 #include "core/log.h"
 #include "engine/dump_source.h"
-#include "engine/mysql_wire.h"
 #include "engine/postgres_engine.h"
 #include "engine/probe_socket.h"
+#include "wire/mysql_wire.h"
 
 namespace zdap::engine {
 namespace {
+
+namespace mysqlwire = wire::mysql;
 
 // MariaDB's error codes that a readiness probe tells apart.
 constexpr uint16_t kErrTooManyConnections = 1040;

@@ -11,11 +11,13 @@
 #include "core/file_util.h"
 #include "core/log.h"
 #include "engine/dump_source.h"
-#include "engine/postgres_wire.h"
 #include "engine/probe_socket.h"
+#include "wire/postgres_wire.h"
 
 namespace zdap::engine {
 namespace {
+
+namespace pgwire = wire::pg;
 
 constexpr const char* kPgRoot = "/usr/lib/postgresql";
 

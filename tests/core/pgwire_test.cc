@@ -2,9 +2,9 @@
 
 #include <random>
 
-#include "engine/postgres_wire.h"
+#include "wire/postgres_wire.h"
 
-using namespace zdap::engine::pgwire;
+using namespace zdap::wire::pg;
 
 namespace {
 std::string Msg(char type, const std::string& body) {
@@ -44,10 +44,56 @@ TEST_CASE("hostile startup replies are malformed, never read out of bounds") {
   CHECK(ParseStartupReply("HTTP/1.1 400 Bad Request\r\n").kind == ReplyKind::kMalformed);
   CHECK(ParseStartupReply(std::string("E\x01\0\0\0", 5)).kind == ReplyKind::kMalformed);
   CHECK(ParseStartupReply(std::string("E\0\x01\0\0", 5)).kind == ReplyKind::kIncomplete);
+}
+
+// The parser decides on the first message alone: every prefix of an input is either still
+// incomplete or already decided the same way, and bytes after a decision change nothing.
+TEST_CASE("random replies: a decision never changes with more bytes") {
   std::mt19937 rng(7);
-  for (int i = 0; i < 20000; ++i) {
+  int decided = 0, errors = 0;
+  for (int i = 0; i < 4000; ++i) {
     std::string junk(rng() % 64, '\0');
     for (auto& c : junk) c = static_cast<char>(rng());
-    (void)ParseStartupReply(junk);  // must not crash or trip the sanitizers
+    if (i % 2 == 0) {  // a plausible header, so that errors and incomplete replies are reached
+      std::string fields = std::string("SFATAL\0C57P03\0Mm\0\0", 18);
+      if (i % 4 == 2) fields.resize(rng() % 19);  // cut short, or unterminated
+      std::string msg = Msg("EER"[i % 3], fields);
+      if (i % 8 == 6) msg.resize(rng() % msg.size());  // incomplete
+      junk = msg + junk;
+    }
+    Reply whole = ParseStartupReply(junk);
+    if (whole.kind == ReplyKind::kError) {
+      ++errors;
+      CHECK(junk.find(whole.sqlstate) != std::string::npos);
+      CHECK(whole.message.size() <= 1024);
+    }
+    for (size_t n = 0; n <= junk.size(); ++n) {
+      Reply part = ParseStartupReply(junk.substr(0, n));
+      INFO("input " << i << " prefix " << n);
+      if (part.kind == ReplyKind::kIncomplete) continue;
+      REQUIRE(part.kind == whole.kind);
+      REQUIRE(part.sqlstate == whole.sqlstate);
+    }
+    if (whole.kind != ReplyKind::kIncomplete) {
+      ++decided;
+      CHECK(ParseStartupReply(junk + "more").kind == whole.kind);
+    }
+    SslReply ssl = ParseSslReply(junk);
+    if (!junk.empty() && junk[0] != 'E') CHECK(ssl.kind != SslReplyKind::kIncomplete);
   }
+  CHECK(decided > 1000);  // the loop reached decisions and errors, not only short inputs
+  CHECK(errors > 50);
+}
+
+TEST_CASE("SSLRequest and its one-byte answers") {
+  CHECK(SslRequest() == std::string("\0\0\0\x08\x04\xd2\x16\x2f", 8));
+  CHECK(ParseSslReply("").kind == SslReplyKind::kIncomplete);
+  CHECK(ParseSslReply("S").kind == SslReplyKind::kAccepted);
+  CHECK(ParseSslReply("N").kind == SslReplyKind::kRefused);
+  CHECK(ParseSslReply("E\0").kind == SslReplyKind::kIncomplete);
+  SslReply e = ParseSslReply(Msg('E', std::string("SFATAL\0C0A000\0Munsupported\0\0", 28)));
+  CHECK(e.kind == SslReplyKind::kError);
+  CHECK(e.error.sqlstate == "0A000");
+  CHECK(ParseSslReply("HTTP/1.1").kind == SslReplyKind::kMalformed);
+  CHECK(TerminateMessage() == std::string("X\0\0\0\x04", 5));
 }

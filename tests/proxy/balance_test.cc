@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 
@@ -276,7 +277,7 @@ std::string Be32(uint32_t v) {
           static_cast<char>(v)};
 }
 
-// A fake PostgreSQL server: health checks (StartupMessage) get `reply`; other connections get
+// A fake PostgreSQL server: health checks (an SSLRequest) get `reply`; other connections get
 // the server's name.
 std::unique_ptr<TcpServer> FakePostgres(char name, std::string reply) {
   return std::make_unique<TcpServer>([name, reply](int fd) {
@@ -299,9 +300,6 @@ std::unique_ptr<TcpServer> FakePostgres(char name, std::string reply) {
   });
 }
 
-std::string PgAuthMd5() {
-  return Msg('R') + Be32(12) + Be32(5) + "salt";
-}
 std::string PgError(const std::string& sqlstate) {
   std::string fields = std::string("SFATAL") + '\0' + "C" + sqlstate + '\0' +
                        "Mthe database system is starting up" + '\0' + '\0';
@@ -309,13 +307,27 @@ std::string PgError(const std::string& sqlstate) {
 }
 
 // A fake MySQL server: sends `greeting` first; client traffic is told apart by the first
-// byte the client sends ('?' asks for the name).
-std::unique_ptr<TcpServer> FakeMysql(char name, std::string greeting) {
-  return std::make_unique<TcpServer>([name, greeting](int fd) {
+// byte the client sends ('?' asks for the name); a login packet gets an OK packet and must be
+// followed by COM_QUIT, counted in *quits.
+std::unique_ptr<TcpServer> FakeMysql(char name, std::string greeting,
+                                     std::shared_ptr<std::atomic<int>> quits = nullptr) {
+  return std::make_unique<TcpServer>([name, greeting, quits](int fd) {
     if (!SendAll(fd, greeting)) return;
     std::string first;
     if (!ReadExactly(fd, 1, &first, seconds(10))) return;
     if (first == "?") SendAll(fd, std::string(1, name));
+    std::string rest;
+    if (first != "?" && ReadExactly(fd, 3, &rest, seconds(10))) {
+      size_t len =
+          uint8_t(first[0]) | (size_t(uint8_t(rest[0])) << 8) | (size_t(uint8_t(rest[1])) << 16);
+      if (!ReadExactly(fd, len, &rest, seconds(10))) return;
+      SendAll(fd, std::string("\x07\0\0\x02\0\0\0\x02\0\0\0", 11));  // OK
+      std::string quit;
+      if (quits && ReadExactly(fd, 5, &quit, seconds(10)) &&
+          quit == std::string("\x01\0\0\0\x01", 5)) {
+        ++*quits;
+      }
+    }
     std::string ignored;
     ReadToEof(fd, &ignored, seconds(30));
   });
@@ -327,6 +339,7 @@ std::string MysqlPacket(const std::string& payload) {
   return p + payload;
 }
 
+// A MariaDB 10.11-like HandshakeV10 greeting (what the real server sends, field by field).
 std::string MysqlGreeting() {
   std::string p = "\x0a";
   p += "10.11.4-MariaDB";
@@ -334,8 +347,16 @@ std::string MysqlGreeting() {
   p += std::string("\x01\x00\x00\x00", 4);  // connection id
   p += "abcdefgh";                          // auth data 1
   p += '\0';                                // filler
-  p += std::string("\xff\xf7", 2);          // capabilities
-  p += std::string(20, '\0');
+  p += std::string("\xff\xf7", 2);          // capabilities, low
+  p += '\x2d';                              // charset
+  p += std::string("\x02\x00", 2);          // status
+  p += std::string("\xff\x81", 2);          // capabilities, high (plugin auth)
+  p += '\x15';                              // auth data length
+  p += std::string(10, '\0');               // reserved
+  p += "ijklmnopqrst";                      // auth data 2
+  p += '\0';
+  p += "mysql_native_password";
+  p += '\0';
   return MysqlPacket(p);
 }
 
@@ -361,9 +382,9 @@ char ReachWith(uint16_t port, const std::string& hello) {
 
 }  // namespace
 
-TEST_CASE("postgres check skips a server that is starting up") {
+TEST_CASE("postgres check skips a server that refuses the SSLRequest with 57P03") {
   auto starting = FakePostgres('S', PgError("57P03"));
-  auto ready = FakePostgres('R', PgAuthMd5());
+  auto ready = FakePostgres('R', "N");
   auto bad_password_is_fine = FakePostgres('P', PgError("28P01"));
   Proxy p;
   StartProxy(&p, {"--target", Target(*starting), "--target", Target(*ready), "--target",
@@ -382,7 +403,8 @@ TEST_CASE("postgres check skips a server that is starting up") {
 
 TEST_CASE("mysql check reads the greeting and skips a server that refuses") {
   auto full = FakeMysql('F', MysqlTooMany());
-  auto ok = FakeMysql('M', MysqlGreeting());
+  auto quits = std::make_shared<std::atomic<int>>(0);
+  auto ok = FakeMysql('M', MysqlGreeting(), quits);
   Proxy p;
   StartProxy(&p, {"--target", Target(*full), "--target", Target(*ok), "--balance", "first",
                   "--check", "mysql", "--check-interval", "100ms", "--fall", "1", "--rise", "1"});
@@ -391,6 +413,7 @@ TEST_CASE("mysql check reads the greeting and skips a server that refuses") {
   }));
   CHECK(Metric(p.metrics, Series("zdap_proxy_target_up", kListener, Target(*ok))) == 1);
   for (int i = 0; i < 3; ++i) CHECK(ReachWith(p.port, "?") == 'M');
+  CHECK(Eventually([&] { return *quits >= 2; }));  // checks log in and say goodbye
   StopProxy(&p);
 }
 
@@ -471,4 +494,200 @@ TEST_CASE("a YAML file declares several listeners") {
   CHECK(Reach(two) == 'B');
   proxy.Signal(SIGTERM);
   CHECK(proxy.Wait(seconds(20)) == 0);
+}
+
+// --check postgres|mysql against real servers the test starts: healthy, stopped -> unhealthy,
+// started -> healthy, and 100+ checks leave no authentication failure in the server's log.
+namespace {
+
+// Runs `command`; FAILs the test with its output when it does not exit 0.
+bool Run(const std::string& command) {
+  std::string out;
+  int rc = Shell(command, &out);
+  INFO(command << "\n" << out);
+  CHECK(rc == 0);
+  return rc == 0;
+}
+
+std::string FileText(const std::string& path) {
+  std::string out;
+  Shell("cat " + path, &out);
+  return out;
+}
+
+size_t Count(const std::string& text, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++n;
+  return n;
+}
+
+// A free loopback port: bound to 0, then released for the server (which retries on collision).
+uint16_t FreePort() {
+  int holder = -1;
+  uint16_t port = DeadPort(&holder);
+  ::close(holder);
+  return port;
+}
+
+// A scratch PostgreSQL 15 cluster on 127.0.0.1, owned by the postgres user, logging every
+// connection so that the test can count the checks.
+struct Postgres {
+  TempDir dir;
+  uint16_t port = 0;
+  std::string bin = "/usr/lib/postgresql/15/bin/";
+  std::string As(const std::string& cmd) const { return "su postgres -s /bin/sh -c '" + cmd + "'"; }
+  std::string Log() const { return dir.path() + "/pg.log"; }
+  bool Init() {
+    return Run("chown postgres " + dir.path()) &&
+           Run(As(bin + "initdb -D " + dir.path() + "/data -A trust -U postgres >/dev/null"));
+  }
+  bool Start() {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (port == 0 || attempt > 0) port = FreePort();
+      std::string opts = "-p " + std::to_string(port) + " -k " + dir.path() +
+                         " -c listen_addresses=127.0.0.1 -c log_connections=on";
+      if (Shell(As(bin + "pg_ctl -D " + dir.path() + "/data -l " + Log() + " -w -t 60 -o \"" +
+                   opts + "\" start")) == 0) {
+        return true;
+      }
+    }
+    FAIL("postgres did not start: " << FileText(Log()));
+    return false;
+  }
+  bool Stop() { return Run(As(bin + "pg_ctl -D " + dir.path() + "/data -m fast -w stop")); }
+  ~Postgres() { Shell(As(bin + "pg_ctl -D " + dir.path() + "/data -m immediate -w stop")); }
+};
+
+// A scratch MariaDB 10.11 server on 127.0.0.1 with the check's user, created without
+// privileges, and no anonymous users.
+struct Mariadb {
+  TempDir dir;
+  uint16_t port = 0;
+  std::string Log() const { return dir.path() + "/error.log"; }
+  std::string Client(const std::string& sql) const {
+    return "mariadb --no-defaults -uroot -S " + dir.path() + "/sock -N -B -e \"" + sql + "\"";
+  }
+  bool Init() {
+    return Run("mariadb-install-db --no-defaults --user=root --datadir=" + dir.path() +
+               "/data --auth-root-authentication-method=socket >/dev/null");
+  }
+  bool Start() {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      if (port == 0 || attempt > 0) port = FreePort();
+      Shell("setsid mariadbd --no-defaults --user=root --datadir=" + dir.path() +
+            "/data --port=" + std::to_string(port) +
+            " --bind-address=127.0.0.1 --socket=" + dir.path() + "/sock --pid-file=" + dir.path() +
+            "/pid --log-error=" + Log() + " --skip-log-bin </dev/null >/dev/null 2>&1 &");
+      if (Eventually([&] { return Shell(Client("select 1") + " >/dev/null 2>&1") == 0; },
+                     seconds(60))) {
+        return true;
+      }
+      Shell("kill $(cat " + dir.path() + "/pid) 2>/dev/null");
+    }
+    FAIL("mariadbd did not start: " << FileText(Log()));
+    return false;
+  }
+  bool Stop() {
+    std::string pid = std::to_string(std::atol(FileText(dir.path() + "/pid").c_str()));
+    if (!Run("kill " + pid)) return false;
+    return Eventually([&] { return Shell("kill -0 " + pid + " 2>/dev/null") != 0; }, seconds(60));
+  }
+  ~Mariadb() { Shell("kill -9 $(cat " + dir.path() + "/pid 2>/dev/null) 2>/dev/null"); }
+};
+
+}  // namespace
+
+TEST_CASE("postgres check against a real PostgreSQL 15: up, stopped, up; nothing logged") {
+  Postgres pg;
+  REQUIRE(pg.Init());
+  REQUIRE(pg.Start());
+  Proxy p;
+  StartProxy(&p, {"--target", Target(pg.port), "--check", "postgres", "--check-interval", "20ms",
+                  "--fall", "1", "--rise", "1"});
+  std::string series = Series("zdap_proxy_target_up", kListener, Target(pg.port));
+  REQUIRE(Eventually([&] { return Metric(p.metrics, series) == 1; }));
+  // 100 checks: each one is a connection the server logs ("connection received").
+  REQUIRE(Eventually([&] { return Count(FileText(pg.Log()), "connection received") >= 100; },
+                     seconds(60)));
+  std::string log = FileText(pg.Log());
+  INFO(log.substr(log.size() > 4000 ? log.size() - 4000 : 0));
+  CHECK(Count(log, "FATAL") == 0);
+  CHECK(Count(log, "zdap-healthcheck") == 0);
+  CHECK(Count(log, "incomplete startup packet") == 0);
+  CHECK(Count(log, "ERROR") == 0);
+
+  REQUIRE(pg.Stop());
+  CHECK(Eventually([&] { return Metric(p.metrics, series) == 0; }));
+  uint16_t port = pg.port;
+  REQUIRE(pg.Start());
+  if (pg.port == port) {
+    CHECK(Eventually([&] { return Metric(p.metrics, series) == 1; }, seconds(30)));
+  } else {
+    FAIL("port " << port << " was taken while the server was down; cannot test the recovery");
+  }
+  StopProxy(&p);
+}
+
+TEST_CASE("mysql check against a real MariaDB 10.11: up, stopped, up; nothing logged") {
+  Mariadb db;
+  REQUIRE(db.Init());
+  REQUIRE(db.Start());
+  REQUIRE(
+      Run(db.Client("DELETE FROM mysql.global_priv WHERE User=''; FLUSH PRIVILEGES; "
+                    "CREATE USER 'zdap-healthcheck'@'%'")));
+  std::string before = FileText(db.Log());
+  auto status = [&](const std::string& name) {
+    std::string out;
+    Shell(db.Client("SHOW GLOBAL STATUS LIKE '" + name + "'") + " | cut -f2", &out);
+    return std::atoll(out.c_str());
+  };
+  long long connections_before = status("Connections");
+  long long aborted_before = status("Aborted_connects") + status("Aborted_clients");
+
+  Proxy p;
+  StartProxy(&p, {"--target", Target(db.port), "--check", "mysql", "--check-interval", "20ms",
+                  "--fall", "1", "--rise", "1"});
+  std::string series = Series("zdap_proxy_target_up", kListener, Target(db.port));
+  REQUIRE(Eventually([&] { return Metric(p.metrics, series) == 1; }));
+  REQUIRE(
+      Eventually([&] { return status("Connections") - connections_before >= 100; }, seconds(60)));
+  std::string log = FileText(db.Log()).substr(before.size());
+  INFO(log.substr(0, 4000));
+  CHECK(Count(log, "Aborted connection") == 0);
+  CHECK(Count(log, "Access denied") == 0);
+  CHECK(status("Aborted_connects") + status("Aborted_clients") == aborted_before);
+
+  REQUIRE(db.Stop());
+  CHECK(Eventually([&] { return Metric(p.metrics, series) == 0; }));
+  uint16_t port = db.port;
+  REQUIRE(db.Start());
+  if (db.port == port) {
+    CHECK(Eventually([&] { return Metric(p.metrics, series) == 1; }, seconds(30)));
+  } else {
+    FAIL("port " << port << " was taken while the server was down; cannot test the recovery");
+  }
+  StopProxy(&p);
+}
+
+TEST_CASE("metrics port refuses bad requests with clear statuses") {
+  auto a = NamedServer('A');
+  Proxy p;
+  StartProxy(&p, {"--target", Target(*a), "--check", "none"});
+  auto status_of = [&](const std::string& request) {
+    int fd = ConnectLocal(p.metrics);
+    if (fd < 0) return std::string("no connection");
+    std::string reply;
+    SendAll(fd, request);
+    ReadToEof(fd, &reply, seconds(10));
+    ::close(fd);
+    return reply.substr(0, reply.find("\r\n"));
+  };
+  CHECK(status_of("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n") == "HTTP/1.1 200 OK");
+  CHECK(status_of("POST /metrics HTTP/1.1\r\nHost: x\r\n\r\n") ==
+        "HTTP/1.1 405 Method Not Allowed");
+  CHECK(status_of("GET /nope HTTP/1.1\r\n\r\n") == "HTTP/1.1 404 Not Found");
+  CHECK(status_of("GARBAGE\r\n\r\n") == "HTTP/1.1 400 Bad Request");
+  CHECK(status_of("GET /metrics HTTP/1.1\r\nX: " + std::string(9000, 'a') + "\r\n\r\n") ==
+        "HTTP/1.1 413 Payload Too Large");
+  StopProxy(&p);
 }

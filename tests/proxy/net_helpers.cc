@@ -268,7 +268,7 @@ bool ProxyProcess::Start(const std::vector<std::string>& args,
                          const std::vector<std::string>& env) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return false;
-  std::string binary = ProxyBinary();
+  std::string binary = binary_.empty() ? ProxyBinary() : binary_;
   std::vector<std::string> envs = env;
   for (const char* keep : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "PATH"}) {
     if (const char* v = ::getenv(keep)) envs.push_back(std::string(keep) + "=" + v);

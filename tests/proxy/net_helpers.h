@@ -91,6 +91,8 @@ class ProxyProcess {
   ProxyProcess() = default;
   ~ProxyProcess();  // SIGKILL if still running
 
+  // The binary Start() runs: ProxyBinary() unless set (e.g. a Release build).
+  void set_binary(std::string path) { binary_ = std::move(path); }
   // Starts it with `args` and `env` ("K=V"); false if it cannot be spawned.
   bool Start(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
   // Waits for the "listening on HOST:PORT" log line of the n-th listener and returns its port
@@ -112,6 +114,7 @@ class ProxyProcess {
   std::thread reader_;
   std::mutex mu_;
   std::string output_;
+  std::string binary_;
 };
 
 std::string ProxyBinary();

@@ -1,9 +1,9 @@
-// TargetSet (balance order, passive and active health) and the health-check reply parsers.
+// TargetSet (balance order, passive and active health) and the health-check probes.
 #include <catch2/catch.hpp>
 
-#include "proxy/check_protocol.h"
 #include "proxy/metrics.h"
 #include "proxy/target_set.h"
+#include "wire/health_probe.h"
 
 using namespace zdap::proxy;
 
@@ -106,69 +106,157 @@ TEST_CASE("without active checks a failed target is tried again after the interv
   CHECK(s.at(0).up);
 }
 
-TEST_CASE("postgres reply parser") {
-  auto be32 = [](uint32_t v) {
-    return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
-  };
-  CHECK(ParsePostgresReply("").verdict == Verdict::kNeedMore);
-  CHECK(ParsePostgresReply("R").verdict == Verdict::kNeedMore);
-  CHECK(ParsePostgresReply(Msg('R') + be32(8) + be32(0)).verdict == Verdict::kPass);
-  CHECK(ParsePostgresReply(Msg('v') + be32(8)).verdict == Verdict::kPass);
-  CHECK(ParsePostgresReply("HTTP/1.1 400").verdict == Verdict::kFail);
-  CHECK(ParsePostgresReply(Msg('R') + be32(0)).verdict == Verdict::kFail);
-  CHECK(ParsePostgresReply(Msg('R') + be32(0xffffffff)).verdict == Verdict::kFail);
-  auto err = [&](std::string fields) {
-    return Msg('E') + be32(static_cast<uint32_t>(fields.size() + 4)) + fields;
-  };
-  std::string starting = err(std::string("SFATAL\0C57P03\0Mstarting up\0\0", 29));
-  CHECK(ParsePostgresReply(starting).verdict == Verdict::kFail);
-  CHECK(ParsePostgresReply(starting.substr(0, 10)).verdict == Verdict::kNeedMore);
-  CHECK(ParsePostgresReply(err(std::string("SFATAL\0C28P01\0Mbad password\0\0", 30))).verdict ==
-        Verdict::kPass);
-  CHECK(ParsePostgresReply(err(std::string("SFATAL\0C53300\0\0", 15))).verdict == Verdict::kFail);
-  CHECK(ParsePostgresReply(err(std::string("Cunterminated", 13))).verdict == Verdict::kFail);
-  std::string startup = PostgresStartupMessage();
-  CHECK(startup.size() > 8);
-  CHECK(startup.substr(4, 4) == be32(196608));
+namespace {
+
+using zdap::wire::HealthProbe;
+using zdap::wire::ProbeStep;
+using zdap::wire::Verdict;
+
+std::string Be32(uint32_t v) {
+  return std::string{char(v >> 24), char(v >> 16), char(v >> 8), char(v)};
 }
 
-TEST_CASE("mysql greeting parser") {
-  auto packet = [](std::string p, char seq = 0) {
-    return std::string{char(p.size()), char(p.size() >> 8), char(p.size() >> 16), seq} + p;
-  };
-  std::string good = std::string("\x0a") + "8.0.35" + '\0' + std::string(4, '\1') + "12345678" +
-                     '\0' + "\xff\xf7" + std::string(20, '\0');
-  CHECK(ParseMysqlGreeting(packet(good)).verdict == Verdict::kPass);
-  CHECK(ParseMysqlGreeting(packet(good).substr(0, 10)).verdict == Verdict::kNeedMore);
-  CHECK(ParseMysqlGreeting(packet(good, 1)).verdict == Verdict::kFail);
-  CHECK(ParseMysqlGreeting(packet("\xff\x10\x04Too many connections")).verdict == Verdict::kFail);
-  CHECK(ParseMysqlGreeting(packet("\xff\x10\x04Too many connections")).reason.find("1040") !=
+std::string PgError(const std::string& fields) {
+  return Msg('E') + Be32(static_cast<uint32_t>(fields.size() + 4)) + fields;
+}
+
+std::string MysqlPacket(const std::string& p, char seq = 0) {
+  return std::string{char(p.size()), char(p.size() >> 8), char(p.size() >> 16), seq} + p;
+}
+
+const std::string kGreeting = std::string("\x0a") + "8.0.35" + '\0' + std::string(4, '\1') +
+                              "12345678" + '\0' + "\xff\xf7" + '\x2d' + std::string(2, '\0') +
+                              std::string("\x0f\x00", 2) + '\x15' + std::string(10, '\0') +
+                              "901234567890" + '\0' + "mysql_native_password" + '\0';
+
+// Feeds `reply` to a fresh probe in one piece.
+ProbeStep FeedAll(std::unique_ptr<HealthProbe> probe, const std::string& reply) {
+  probe->Opening();
+  return probe->Feed(reply);
+}
+
+}  // namespace
+
+TEST_CASE("postgres probe: an SSLRequest, passed by either answer") {
+  auto probe = zdap::wire::NewPostgresProbe();
+  CHECK(probe->Opening() == std::string("\0\0\0\x08\x04\xd2\x16\x2f", 8));
+  CHECK(FeedAll(zdap::wire::NewPostgresProbe(), "N").verdict == Verdict::kPass);
+  CHECK(FeedAll(zdap::wire::NewPostgresProbe(), "S").verdict == Verdict::kPass);
+  CHECK(FeedAll(zdap::wire::NewPostgresProbe(), "").verdict == Verdict::kNeedMore);
+  CHECK(FeedAll(zdap::wire::NewPostgresProbe(), "HTTP/1.1 400").verdict == Verdict::kFail);
+  CHECK(FeedAll(zdap::wire::NewPostgresProbe(), Msg('E') + Be32(0)).verdict == Verdict::kFail);
+  std::string starting = PgError(std::string("SFATAL\0C57P03\0Mstarting up\0\0", 29));
+  CHECK(FeedAll(zdap::wire::NewPostgresProbe(), starting).verdict == Verdict::kFail);
+  CHECK(FeedAll(zdap::wire::NewPostgresProbe(), starting).reason.find("57P03") !=
         std::string::npos);
-  CHECK(ParseMysqlGreeting(packet("\x09"
-                                  "5.0"))
+  CHECK(FeedAll(zdap::wire::NewPostgresProbe(), starting.substr(0, 10)).verdict ==
+        Verdict::kNeedMore);
+  // Byte by byte: the same verdict as in one piece.
+  auto slow = zdap::wire::NewPostgresProbe();
+  ProbeStep last;
+  for (char c : starting) last = slow->Feed(std::string(1, c));
+  CHECK(last.verdict == Verdict::kFail);
+  CHECK(FeedAll(zdap::wire::NewPostgresProbe(),
+                PgError(std::string("SFATAL\0C0A000\0Munsupported\0\0", 28)))
+            .verdict == Verdict::kPass);
+  CHECK(FeedAll(zdap::wire::NewPostgresProbe(), PgError(std::string("SFATAL\0C53300\0\0", 15)))
             .verdict == Verdict::kFail);
-  CHECK(ParseMysqlGreeting(packet(std::string("\x0a") + "8.0" + '\0')).verdict == Verdict::kFail);
-  CHECK(ParseMysqlGreeting(std::string("\0\0\0\0", 4)).verdict == Verdict::kFail);
-  CHECK(ParseMysqlGreeting("SSH-2.0-OpenSSH_9.2\r\n").verdict == Verdict::kFail);
-  CHECK(MysqlLoginPacket().size() > 36);
+  CHECK(
+      FeedAll(zdap::wire::NewPostgresProbe(), PgError(std::string("Cunterminated", 13))).verdict ==
+      Verdict::kFail);
 }
 
-TEST_CASE("parsers survive arbitrary bytes") {
+TEST_CASE("mysql probe: greeting, login, COM_QUIT") {
+  auto probe = zdap::wire::NewMysqlProbe();
+  CHECK(probe->Opening().empty());
+  ProbeStep login = probe->Feed(MysqlPacket(kGreeting));
+  REQUIRE(login.verdict == Verdict::kNeedMore);
+  REQUIRE(login.send.size() > 36);
+  CHECK(login.send[3] == 1);  // the sequence after the greeting's
+  CHECK(login.send.find("zdap-healthcheck") != std::string::npos);
+  ProbeStep ok = probe->Feed(MysqlPacket(std::string("\0\0\0\x02\0\0\0", 7), 2));
+  CHECK(ok.verdict == Verdict::kPass);
+  CHECK(ok.send == std::string("\x01\0\0\0\x01", 5));
+
+  auto denied = zdap::wire::NewMysqlProbe();
+  denied->Feed(MysqlPacket(kGreeting));
+  ProbeStep d = denied->Feed(MysqlPacket("\xff\x15\x04#28000Access denied", 2));
+  CHECK(d.verdict == Verdict::kPass);
+  CHECK(d.send.empty());
+
+  auto full = zdap::wire::NewMysqlProbe();
+  full->Feed(MysqlPacket(kGreeting));
+  ProbeStep f = full->Feed(MysqlPacket("\xff\x10\x04#08004Too many connections", 2));
+  CHECK(f.verdict == Verdict::kFail);
+  CHECK(f.reason.find("1040") != std::string::npos);
+
+  auto sw = zdap::wire::NewMysqlProbe();
+  sw->Feed(MysqlPacket(kGreeting));
+  ProbeStep answer = sw->Feed(MysqlPacket(
+      std::string("\xfemysql_native_password\0", 23) + "ABCDEFGHIJKLMNOPQRST" + '\0', 2));
+  CHECK(answer.verdict == Verdict::kNeedMore);
+  CHECK(answer.send == std::string("\0\0\0\x03", 4));  // an empty password's empty scramble
+}
+
+TEST_CASE("mysql probe: greetings that fail") {
+  auto verdict = [](const std::string& reply) {
+    return FeedAll(zdap::wire::NewMysqlProbe(), reply);
+  };
+  CHECK(verdict(MysqlPacket(kGreeting).substr(0, 10)).verdict == Verdict::kNeedMore);
+  CHECK(verdict(MysqlPacket(kGreeting, 1)).verdict == Verdict::kFail);
+  CHECK(verdict(MysqlPacket("\xff\x10\x04Too many connections")).reason.find("1040") !=
+        std::string::npos);
+  CHECK(verdict(MysqlPacket("\x09"
+                            "5.0"))
+            .verdict == Verdict::kFail);
+  CHECK(verdict(MysqlPacket(std::string("\x0a") + "8.0" + '\0')).verdict == Verdict::kFail);
+  CHECK(verdict(std::string("\0\0\0\0", 4)).verdict == Verdict::kFail);
+  CHECK(verdict("SSH-2.0-OpenSSH_9.2\r\n").verdict == Verdict::kFail);
+  std::string garbled = kGreeting;
+  garbled[2] = '\x07';
+  CHECK(verdict(MysqlPacket(garbled)).verdict == Verdict::kFail);
+}
+
+// Random replies: every probe ends within kMaxProbeReply bytes with a one-line reason, and
+// the verdict does not depend on how the bytes were split into reads.
+TEST_CASE("probes: bounded, one-line reasons, independent of read boundaries") {
   uint64_t x = 7;
-  for (int i = 0; i < 20000; ++i) {
-    std::string junk(static_cast<size_t>(i % 64), '\0');
-    for (char& c : junk) {
-      x ^= x << 13;
-      x ^= x >> 7;
-      x ^= x << 17;
-      c = static_cast<char>(x);
+  auto next = [&x] {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return x;
+  };
+  int failed_with_reason = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string junk(static_cast<size_t>(next() % 80), '\0');
+    for (char& c : junk) c = static_cast<char>(next());
+    if (i % 3 == 0 && !junk.empty()) junk[0] = "SNE"[i % 9 / 3];
+    if (i % 3 == 1) junk = MysqlPacket(kGreeting).substr(0, next() % 60) + junk;
+    for (bool postgres : {true, false}) {
+      auto whole = postgres ? zdap::wire::NewPostgresProbe() : zdap::wire::NewMysqlProbe();
+      auto split = postgres ? zdap::wire::NewPostgresProbe() : zdap::wire::NewMysqlProbe();
+      ProbeStep w = whole->Feed(junk);
+      // Split in two at a random point; a probe that decided early ignores the rest.
+      size_t cut = junk.empty() ? 0 : next() % junk.size();
+      ProbeStep s = split->Feed(junk.substr(0, cut));
+      bool done = s.verdict != Verdict::kNeedMore || !s.send.empty();
+      if (!done) s = split->Feed(junk.substr(cut));
+      if (w.send.empty() && !done) {
+        INFO("input " << i << " postgres " << postgres << " cut " << cut);
+        CHECK(s.verdict == w.verdict);
+      }
+      CHECK(w.reason.find('\n') == std::string::npos);
+      if (w.verdict == Verdict::kFail) {
+        CHECK(!w.reason.empty());
+        ++failed_with_reason;
+      }
     }
-    if (i % 3 == 0 && !junk.empty()) junk[0] = "REv"[i % 3];
-    ProbeResult a = ParsePostgresReply(junk);
-    ProbeResult b = ParseMysqlGreeting(junk);
-    CHECK(a.reason.find('\n') == std::string::npos);
-    CHECK(b.reason.find('\n') == std::string::npos);
   }
+  CHECK(failed_with_reason > 1000);
+  auto flood = zdap::wire::NewPostgresProbe();
+  CHECK(flood->Feed(std::string("E\0\x01\0\0", 5)).verdict == Verdict::kNeedMore);
+  CHECK(flood->Feed(std::string(zdap::wire::kMaxProbeReply, 'x')).verdict == Verdict::kFail);
 }
 
 TEST_CASE("metrics text escapes labels") {

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-namespace zdap::engine::mysqlwire {
+namespace zdap::wire::mysql {
 
 // Packets larger than this are refused as malformed: a probe never needs more, and a hostile
 // peer must not make the prober buffer megabytes.
@@ -68,7 +68,10 @@ AuthReply ParseAuthReply(std::string_view bytes);
 // The framed answer to an auth switch; "" when the plugin is not mysql_native_password.
 std::string AuthSwitchResponse(const AuthReply& request, std::string_view password);
 
+// COM_QUIT, the polite end of a logged-in session (sequence 0 of a new command).
+std::string ComQuit();
+
 // One packet: 3-byte little-endian length, sequence number, payload.
 std::string Frame(uint8_t sequence, std::string_view payload);
 
-}  // namespace zdap::engine::mysqlwire
+}  // namespace zdap::wire::mysql

@@ -1,6 +1,6 @@
-#include "engine/postgres_wire.h"
+#include "wire/postgres_wire.h"
 
-namespace zdap::engine::pgwire {
+namespace zdap::wire::pg {
 namespace {
 
 void PutInt32(std::string* out, uint32_t v) {
@@ -36,6 +36,40 @@ std::string StartupMessage(std::string_view user, std::string_view database) {
   PutInt32(&msg, static_cast<uint32_t>(body.size() + 4));
   msg += body;
   return msg;
+}
+
+std::string SslRequest() {
+  std::string msg;
+  PutInt32(&msg, 8);
+  PutInt32(&msg, 80877103);  // 1234 << 16 | 5679
+  return msg;
+}
+
+std::string TerminateMessage() {
+  std::string msg = "X";
+  PutInt32(&msg, 4);
+  return msg;
+}
+
+SslReply ParseSslReply(std::string_view b) {
+  SslReply r;
+  if (b.empty()) return r;
+  switch (b[0]) {
+    case 'S':
+      r.kind = SslReplyKind::kAccepted;
+      return r;
+    case 'N':
+      r.kind = SslReplyKind::kRefused;
+      return r;
+    case 'E':
+      r.error = ParseStartupReply(b);
+      if (r.error.kind == ReplyKind::kError) r.kind = SslReplyKind::kError;
+      if (r.error.kind == ReplyKind::kMalformed) r.kind = SslReplyKind::kMalformed;
+      return r;
+    default:
+      r.kind = SslReplyKind::kMalformed;
+      return r;
+  }
 }
 
 Reply ParseStartupReply(std::string_view b) {
@@ -77,4 +111,4 @@ Reply ParseStartupReply(std::string_view b) {
   return r;
 }
 
-}  // namespace zdap::engine::pgwire
+}  // namespace zdap::wire::pg

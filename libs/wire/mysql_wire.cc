@@ -1,10 +1,10 @@
-#include "engine/mysql_wire.h"
+#include "wire/mysql_wire.h"
 
 #include <openssl/sha.h>
 
 #include <algorithm>
 
-namespace zdap::engine::mysqlwire {
+namespace zdap::wire::mysql {
 namespace {
 
 constexpr uint32_t kClientLongPassword = 0x1;
@@ -79,6 +79,10 @@ std::string Frame(uint8_t sequence, std::string_view payload) {
   out.push_back(static_cast<char>(sequence));
   out.append(payload);
   return out;
+}
+
+std::string ComQuit() {
+  return Frame(0, "\x01");
 }
 
 GreetingReply ParseGreeting(std::string_view bytes) {
@@ -202,4 +206,4 @@ std::string AuthSwitchResponse(const AuthReply& request, std::string_view passwo
                NativePasswordScramble(password, request.plugin_data));
 }
 
-}  // namespace zdap::engine::mysqlwire
+}  // namespace zdap::wire::mysql

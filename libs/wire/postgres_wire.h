@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace zdap::engine::pgwire {
+namespace zdap::wire::pg {
 
 // A StartupMessage for protocol 3.0 with user and database parameters.
 std::string StartupMessage(std::string_view user, std::string_view database);
@@ -28,4 +28,26 @@ struct Reply {
 // given bytes; messages claiming more than 64 KiB are malformed.
 Reply ParseStartupReply(std::string_view bytes);
 
-}  // namespace zdap::engine::pgwire
+// An SSLRequest: the server answers with one byte, 'S' (go on with TLS) or 'N' (no TLS), and
+// logs nothing when the client then closes after 'N'. Servers that do not know the request
+// answer with an ErrorResponse.
+std::string SslRequest();
+
+enum class SslReplyKind {
+  kIncomplete,  // need more bytes
+  kAccepted,    // 'S'
+  kRefused,     // 'N'
+  kError,       // an ErrorResponse: see Reply
+  kMalformed,   // anything else: not a PostgreSQL server
+};
+struct SslReply {
+  SslReplyKind kind = SslReplyKind::kIncomplete;
+  Reply error;  // for kError
+};
+// Parses the server's answer to SslRequest() from everything received so far.
+SslReply ParseSslReply(std::string_view bytes);
+
+// A Terminate message: the polite end of a session.
+std::string TerminateMessage();
+
+}  // namespace zdap::wire::pg
