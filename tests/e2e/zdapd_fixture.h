@@ -7,9 +7,11 @@
 #include <string>
 
 #include "support/test_env.h"
+#include "support/test_ports.h"
 
 namespace zdap::test {
 
+// A port reserved for this process (see support/test_ports.h).
 int FreeTcpPort();
 
 class ZdapdFixture {
@@ -33,7 +35,10 @@ class ZdapdFixture {
   std::string LogText() const;
 
  private:
+  static constexpr int kClonePorts = 20;
+
   TempDir dir_;
+  PortBlock ports_;  // the API port, then the clone ports
   std::string config_dir_;
   std::string data_dir_;
   int api_port_;
