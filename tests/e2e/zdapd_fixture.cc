@@ -44,11 +44,16 @@ ZdapdFixture::~ZdapdFixture() {
   }
 }
 
+void ZdapdFixture::LimitClonePorts(int count) {
+  if (count < 1 || count > kClonePorts) throw std::runtime_error("LimitClonePorts: 1..20");
+  clone_count_ = count;
+}
+
 int ZdapdFixture::Host(const std::string& args, std::string* output) const {
   std::string cmd = "ZDAPD_RUNTIME_DRIVER=" + runtime_ + " " + ProgramPath("apps/zdapd/zdapd") +
                     " " + args + " --config-dir " + config_dir_ + " --data-dir " + data_dir_ +
                     " --clone-ports " + std::to_string(clone_first_) + "-" +
-                    std::to_string(clone_first_ + kClonePorts - 1) +
+                    std::to_string(clone_first_ + clone_count_ - 1) +
                     " --listen 127.0.0.1:" + std::to_string(api_port_);
   return Shell(cmd, output);
 }
@@ -60,7 +65,7 @@ void ZdapdFixture::Start() {
     std::freopen(log.c_str(), "a", stderr);
     std::freopen("/dev/null", "w", stdout);
     std::string ports =
-        std::to_string(clone_first_) + "-" + std::to_string(clone_first_ + kClonePorts - 1);
+        std::to_string(clone_first_) + "-" + std::to_string(clone_first_ + clone_count_ - 1);
     std::string listen = "127.0.0.1:" + std::to_string(api_port_);
     std::string bin = ProgramPath("apps/zdapd/zdapd");
     ::setenv("ZDAPD_RUNTIME_DRIVER", runtime_.c_str(), 1);

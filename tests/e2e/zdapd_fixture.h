@@ -31,6 +31,9 @@ class ZdapdFixture {
   const std::string& data_dir() const { return data_dir_; }
   // Serve and run host commands with this runtime ("process" by default, or "docker").
   void UseRuntime(const std::string& driver) { runtime_ = driver; }
+  // Serve and run host commands with only the first `count` clone ports (1..20), e.g. to run
+  // out of them.
+  void LimitClonePorts(int count);
   const std::string& config_dir() const { return config_dir_; }
   std::string LogText() const;
 
@@ -43,6 +46,7 @@ class ZdapdFixture {
   std::string data_dir_;
   int api_port_;
   int clone_first_;
+  int clone_count_ = kClonePorts;
   pid_t pid_ = -1;
   std::string runtime_ = "process";
 };
