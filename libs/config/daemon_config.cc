@@ -86,6 +86,11 @@ bool IsLoopbackHost(const std::string& host) {
 
 Status ReadDaemonConfigFile(const std::string& file, SettingMap* settings) {
   ZDAP_ASSIGN_OR_RETURN(std::string text, ReadFile(file, 1u << 20));
+  return ParseDaemonConfigText(file, text, settings);
+}
+
+Status ParseDaemonConfigText(const std::string& file, const std::string& text,
+                             SettingMap* settings) {
   ZDAP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
   if (root.IsNull()) return Status::Ok();
   if (!root.IsMap())
@@ -125,7 +130,10 @@ void ReadDaemonEnvironment(SettingMap* settings) {
 }
 
 Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin, DaemonConfig* c) {
-  for (const auto& [key, value] : settings) {
+  for (const auto& setting : settings) {
+    // Named references, not a structured binding: clang 14 (the fuzz build) cannot capture one.
+    const std::string& key = setting.first;
+    const std::string& value = setting.second;
     auto err = [&](const std::string& why) {
       return InvalidArgument(fmt::format("{}: {}: {}", origin, key, why));
     };
