@@ -29,6 +29,11 @@ void LimitReply(ReplyParser& parser, size_t max_body) {
   parser.header_limit(64 * 1024);
 }
 
+// Beast accepts any three digits; a status below 100 is not HTTP (found by fuzzing).
+bool StatusIsHttp(const ReplyParser& parser) {
+  return parser.get().result_int() >= 100;
+}
+
 DockerResponse TakeReply(ReplyParser& parser) {
   auto& res = parser.get();
   DockerResponse out;
@@ -61,6 +66,7 @@ Result<DockerResponse> ParseDockerReply(std::string_view raw, size_t max_body) {
   }
   if (ec) return InvalidArgument(fmt::format("malformed Docker API reply: {}", ec.message()));
   if (!parser.is_done()) return InvalidArgument("malformed Docker API reply: incomplete");
+  if (!StatusIsHttp(parser)) return InvalidArgument("malformed Docker API reply: status < 100");
   return TakeReply(parser);
 }
 
@@ -124,6 +130,10 @@ Result<DockerResponse> DockerClient::Request(const std::string& method, const st
                                target, max_body));
   }
   if (ec) return fail("reading the reply", ec);
+  if (!StatusIsHttp(parser)) {
+    return Unavailable(fmt::format("Docker API {} {} on {}: status {} is not HTTP", method, target,
+                                   socket_path_, parser.get().result_int()));
+  }
   DockerResponse out = TakeReply(parser);
   beast::error_code ignored;
   stream.socket().shutdown(local::socket::shutdown_both, ignored);
