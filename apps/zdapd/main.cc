@@ -75,6 +75,9 @@ class HostTokenFile {
 };
 
 int Serve(const config::DaemonConfig& cfg) {
+  // A fresh data dir is made here as by the host commands (it holds the lock file).
+  Status dirs = MakeDirs(cfg.data_dir, 0755);
+  if (!dirs.ok()) return Fail(dirs);
   auto lock = FileLock::Acquire(cfg.data_dir + "/zdapd.lock", false,
                                 fmt::format("another zdapd serves {}", cfg.data_dir));
   if (!lock.ok()) return Fail(lock.status());

@@ -87,6 +87,11 @@ bool IsLoopbackHost(const std::string& host) {
 
 Status ReadDaemonConfigFile(const std::string& file, SettingMap* settings) {
   ZDAP_ASSIGN_OR_RETURN(std::string text, ReadFile(file, 1u << 20));
+  return ParseDaemonConfigText(file, text, settings);
+}
+
+Status ParseDaemonConfigText(const std::string& file, const std::string& text,
+                             SettingMap* settings) {
   ZDAP_ASSIGN_OR_RETURN(YAML::Node root, ParseYaml(file, text));
   if (root.IsNull()) return Status::Ok();
   if (!root.IsMap())

@@ -41,6 +41,9 @@ using SettingMap = std::map<std::string, std::string>;
 
 // Reads a zdapd YAML config file into `settings` (keys: listen, storage.driver, ...).
 Status ReadDaemonConfigFile(const std::string& file, SettingMap* settings);
+// The same for the file's text; `file` names it in messages.
+Status ParseDaemonConfigText(const std::string& file, const std::string& text,
+                             SettingMap* settings);
 // ZDAPD_LISTEN, ZDAPD_DATA_DIR, ZDAPD_STORAGE_DRIVER, ... into `settings`.
 void ReadDaemonEnvironment(SettingMap* settings);
 // Applies settings to `config`, validating each. `origin` names the source for messages.

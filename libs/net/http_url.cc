@@ -47,6 +47,12 @@ Result<HttpUrl> ParseHttpUrl(std::string_view text) {
     case boost::urls::host_type::name:
     case boost::urls::host_type::ipv4:
       out.host = Lower(u.encoded_host().decode());
+      // Letters, digits, '.', '-', '_' only: a percent-decoded byte would make a canonical
+      // form that does not parse back (fuzz/http_url.cc).
+      if (out.host.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-_") !=
+          std::string::npos) {
+        return bad("the host name may hold only letters, digits, '.', '-' and '_'");
+      }
       break;
     case boost::urls::host_type::ipv6:
       out.host = Lower(u.host_ipv6_address().to_string());
@@ -68,7 +74,10 @@ Result<HttpUrl> ParseHttpUrl(std::string_view text) {
   } else {
     out.port = out.tls() ? 443 : 80;
   }
-  std::string path = u.encoded_path().decode();
+  // Kept percent-encoded: it is the start of every request target, and the canonical form
+  // must parse back to itself (fuzz/http_url.cc).
+  std::string path(u.encoded_path());
+  if (!path.empty() && path[0] != '/') return bad("expected http://HOST:PORT/PATH");
   while (!path.empty() && path.back() == '/') path.pop_back();
   out.path = path;
   return out;

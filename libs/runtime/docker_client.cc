@@ -20,7 +20,55 @@ using UnixStream = beast::basic_stream<local, asio::any_io_executor, beast::unli
 
 constexpr const char* kApiPrefix = "/v1.41";
 
+// Beast's parser decodes chunked transfer coding and enforces the limits; a streamed body
+// (logs) ends when the daemon closes the connection or the last chunk arrives.
+using ReplyParser = http::response_parser<http::string_body>;
+
+void LimitReply(ReplyParser& parser, size_t max_body) {
+  parser.body_limit(max_body);
+  parser.header_limit(64 * 1024);
+}
+
+// Beast accepts any three digits; a status below 100 is not HTTP (found by fuzzing).
+bool StatusIsHttp(const ReplyParser& parser) {
+  return parser.get().result_int() >= 100;
+}
+
+DockerResponse TakeReply(ReplyParser& parser) {
+  auto& res = parser.get();
+  DockerResponse out;
+  out.status = static_cast<int>(res.result_int());
+  out.content_type = std::string(res[http::field::content_type]);
+  out.body = std::move(res.body());
+  return out;
+}
+
 }  // namespace
+
+Result<DockerResponse> ParseDockerReply(std::string_view raw, size_t max_body) {
+  ReplyParser parser;
+  LimitReply(parser, max_body);
+  parser.eager(true);
+  beast::error_code ec;
+  size_t at = 0;
+  while (!parser.is_done() && at < raw.size()) {
+    size_t used = parser.put(asio::buffer(raw.data() + at, raw.size() - at), ec);
+    at += used;
+    if (ec == http::error::need_more) {
+      ec = {};
+      break;  // all bytes given: what is missing can only be the end of the stream
+    }
+    if (ec || used == 0) break;
+  }
+  if (!ec && !parser.is_done()) parser.put_eof(ec);
+  if (ec == http::error::body_limit) {
+    return IoError(fmt::format("Docker API reply larger than {} bytes", max_body));
+  }
+  if (ec) return InvalidArgument(fmt::format("malformed Docker API reply: {}", ec.message()));
+  if (!parser.is_done()) return InvalidArgument("malformed Docker API reply: incomplete");
+  if (!StatusIsHttp(parser)) return InvalidArgument("malformed Docker API reply: status < 100");
+  return TakeReply(parser);
+}
 
 Result<DockerResponse> DockerClient::Request(const std::string& method, const std::string& target,
                                              const std::string& json_body,
@@ -71,12 +119,9 @@ Result<DockerResponse> DockerClient::Request(const std::string& method, const st
   run();
   if (ec) return fail("sending the request", ec);
 
-  // Beast's parser decodes chunked transfer coding and enforces the limits; a streamed body
-  // (logs) ends when the daemon closes the connection or the last chunk arrives.
   beast::flat_buffer buffer;
-  http::response_parser<http::string_body> parser;
-  parser.body_limit(max_body);
-  parser.header_limit(64 * 1024);
+  ReplyParser parser;
+  LimitReply(parser, max_body);
   stream.expires_at(deadline);
   http::async_read(stream, buffer, parser, [&](beast::error_code e, size_t) { ec = e; });
   run();
@@ -85,11 +130,11 @@ Result<DockerResponse> DockerClient::Request(const std::string& method, const st
                                target, max_body));
   }
   if (ec) return fail("reading the reply", ec);
-  auto& res = parser.get();
-  DockerResponse out;
-  out.status = static_cast<int>(res.result_int());
-  out.content_type = std::string(res[http::field::content_type]);
-  out.body = std::move(res.body());
+  if (!StatusIsHttp(parser)) {
+    return Unavailable(fmt::format("Docker API {} {} on {}: status {} is not HTTP", method, target,
+                                   socket_path_, parser.get().result_int()));
+  }
+  DockerResponse out = TakeReply(parser);
   beast::error_code ignored;
   stream.socket().shutdown(local::socket::shutdown_both, ignored);
   return out;

@@ -38,6 +38,12 @@ class DockerClient {
   std::string socket_path_;
 };
 
+// Decodes a whole reply as the daemon sent it (status line, headers, plain, chunked or
+// read-to-close body), with the limits Request applies. The pure part of Request, for tests
+// and fuzzing: errors are malformed or truncated replies and bodies over `max_body`.
+Result<DockerResponse> ParseDockerReply(std::string_view raw,
+                                        size_t max_body = DockerClient::kMaxBody);
+
 // The message of a Docker error response ({"message": "..."}), or the start of the body when
 // it is not such JSON, or the HTTP status when the body is empty.
 std::string DockerErrorMessage(const DockerResponse& response);

@@ -16,9 +16,11 @@ namespace {
 constexpr const char* kSnapSuffix = "@zdap";
 constexpr std::string_view kPropPrefix = "zdap:";  // user properties holding VolumeMeta
 
+// Digits of a number that fits in uint64_t (so std::stoull cannot throw; found by fuzzing).
 bool IsDigits(const std::string& v) {
   return !v.empty() && v.size() <= 20 &&
-         std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+         std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+         (v.size() < 20 || v <= "18446744073709551615");
 }
 
 std::string Encode(std::string name) {
@@ -97,6 +99,7 @@ Result<Space> ParseZfsSpace(const std::string& output) {
     if (row[0] == "available") available = n;
   }
   if (!used || !available) return IoError("zfs get: no 'used' and 'available' in its output");
+  if (*available > UINT64_MAX - *used) return IoError("zfs get: 'used' + 'available' overflows");
   Space space;
   space.total_bytes = *used + *available;
   space.free_bytes = *available;

@@ -8,6 +8,7 @@
 #include "core/file_util.h"
 #include "fake_origin.h"
 #include "support/test_env.h"
+#include "support/test_ports.h"
 
 namespace zdap {
 namespace {
@@ -67,6 +68,27 @@ test::FakeOrigin::Handler Daemon() {
   };
 }
 
+// Starts every command at once (in `dir`), waits for each; returns their exit statuses in
+// order, and all output in *out. An exit status that cannot be read back is -1.
+std::vector<int> RunConcurrently(const std::string& dir, const std::vector<std::string>& commands,
+                                 std::string* out) {
+  std::string script = "cd '" + dir + "' || exit 99; ";
+  for (size_t i = 0; i < commands.size(); ++i) {
+    script += "(" + commands[i] + ") 2>&1 & p" + std::to_string(i) + "=$!; ";
+  }
+  for (size_t i = 0; i < commands.size(); ++i) {
+    script += "wait $p" + std::to_string(i) + "; echo \"exit " + std::to_string(i) + "=$?\"; ";
+  }
+  test::Shell(script, out);
+  std::vector<int> codes(commands.size(), -1);
+  for (size_t i = 0; i < commands.size(); ++i) {
+    std::string key = "exit " + std::to_string(i) + "=";
+    size_t at = out->find(key);
+    if (at != std::string::npos) codes[i] = std::atoi(out->c_str() + at + key.size());
+  }
+  return codes;
+}
+
 bool HaveDockerCompose() {
   return test::Shell("docker-compose version") == 0;
 }
@@ -116,6 +138,35 @@ TEST_CASE("zdap origin and user verbs keep a 0600 config", "[binary]") {
   REQUIRE(cfg.ok());
   REQUIRE(cfg->find("user: alice") != std::string::npos);
   REQUIRE(cfg->find("sup3rsecret") != std::string::npos);
+}
+
+TEST_CASE("zdap origin list -v asks each origin's health", "[binary]") {
+  test::FakeOrigin healthy(Daemon());
+  test::FakeOrigin draining([](const test::FakeRequest&) -> test::FakeReply {
+    return {200, R"({"status":"draining","version":"0.1.0"})"};
+  });
+  const std::string dead = "http://127.0.0.1:" + std::to_string(test::ReservePort());
+  Env env;
+  REQUIRE(env.Zdap("origin add " + healthy.url() + " --token t0k3n") == 0);
+  REQUIRE(env.Zdap("origin add " + draining.url()) == 0);
+  REQUIRE(env.Zdap("origin add " + dead) == 0);
+  std::string out;
+  REQUIRE(env.Zdap("origin list -v", &out) == 0);
+  // One line per origin, in order, each with its own health.
+  auto line_of = [&](const std::string& url) {
+    size_t at = out.find(url + "  ");
+    REQUIRE(at != std::string::npos);
+    return out.substr(at, out.find('\n', at) - at);
+  };
+  CHECK(line_of(healthy.url()) == healthy.url() + "  token: set  health: ok, version 0.1.0");
+  CHECK(line_of(draining.url()) ==
+        draining.url() + "  token: none  health: origin " + draining.url() + " is not healthy");
+  std::string dead_line = line_of(dead);
+  CHECK(dead_line.starts_with(dead + "  token: none  health: "));
+  CHECK(dead_line.find("health: ok") == std::string::npos);
+  CHECK(dead_line.size() > (dead + "  token: none  health: ").size());  // says why
+  CHECK(out.find("t0k3n") == std::string::npos);
+  CHECK(out.find("user: not set") != std::string::npos);
 }
 
 TEST_CASE("zdap init, attach, list, detach against a fake origin", "[binary]") {
@@ -233,21 +284,25 @@ TEST_CASE("concurrent attaches and detaches serialise on the project lock", "[bi
   env.Write("docker-compose.override.yml", original);
   REQUIRE(env.Zdap("init") == 0);
   std::string zdap = "ZDAP_CONFIG='" + env.config() + "' " + test::ProgramPath("apps/zdap/zdap");
-  std::string out;
-  std::string attach_all, detach_all;
+  std::vector<std::string> attach_all, detach_all;
   for (int i = 0; i < 4; ++i) {
-    attach_all += "(" + zdap + " attach chinook --service s" + std::to_string(i) + ") 2>&1 & ";
-    detach_all += "(" + zdap + " detach s" + std::to_string(i) + ") 2>&1 & ";
+    attach_all.push_back(zdap + " attach chinook --service s" + std::to_string(i));
+    detach_all.push_back(zdap + " detach s" + std::to_string(i));
   }
-  REQUIRE(test::Shell("cd '" + env.project() + "'; " + attach_all + "wait", &out) == 0);
+  std::string out;
+  std::vector<int> attached_codes = RunConcurrently(env.project(), attach_all, &out);
   INFO(out);
+  REQUIRE(attached_codes == std::vector<int>{0, 0, 0, 0});
   std::string attached = env.Read("docker-compose.override.yml");
   std::string project = env.Read(".zdap.yaml");
   for (int i = 0; i < 4; ++i) {
     REQUIRE(attached.find("# >>> zdap service s" + std::to_string(i)) != std::string::npos);
     REQUIRE(project.find("  s" + std::to_string(i) + ":") != std::string::npos);
   }
-  REQUIRE(test::Shell("cd '" + env.project() + "'; " + detach_all + "wait", &out) == 0);
+  std::string detach_out;
+  std::vector<int> detached_codes = RunConcurrently(env.project(), detach_all, &detach_out);
+  INFO(detach_out);
+  REQUIRE(detached_codes == std::vector<int>{0, 0, 0, 0});
   REQUIRE(env.Read("docker-compose.override.yml") == original);
   REQUIRE(env.Read(".zdap.yaml").find("services:") == std::string::npos);
 }

@@ -41,4 +41,8 @@ TEST_CASE("RFC 3339 and compact UTC stamps round-trip") {
   CHECK_FALSE(ParseRfc3339("2026-13-22T03:04:05Z").ok());
   CHECK_FALSE(ParseRfc3339("2026-11-22 03:04:05").ok());
   CHECK_FALSE(ParseCompactUtc("20261122T030405").ok());
+  // Past what a 64-bit nanosecond SystemTime holds (April 2262): refused, not overflowed.
+  CHECK_FALSE(ParseCompactUtc("70261122T030405Z").ok());
+  CHECK_FALSE(ParseRfc3339("2262-05-01T00:00:00Z").ok());
+  CHECK(ParseRfc3339("2261-12-31T23:59:59Z").ok());
 }

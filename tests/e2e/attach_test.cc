@@ -27,13 +27,18 @@ TEST_CASE("attach with the CLI, query through zdap-proxyd, detach leaves the pro
   REQUIRE(Shell("cp " + base + " " + project.path() + "/") == 0);
   std::string zdap = "cd " + project.path() + " && ZDAP_CONFIG=" + project.path() + "/user.yaml " +
                      ProgramPath("apps/zdap/zdap") + " ";
-  std::string out;
-  INFO(out);
-  REQUIRE(Shell(zdap + "origin add " + d.Url(), &out) == 0);
-  REQUIRE(Shell(zdap + "user set alice", &out) == 0);
-  REQUIRE(Shell(zdap + "init", &out) == 0);
-  REQUIRE(Shell(zdap + "attach chinook --service db", &out) == 0);
-  CHECK(out.find("attached chinook") != std::string::npos);
+  // Runs zdap, requires success; the message is captured after the output is in.
+  auto run = [&](const std::string& args) {
+    std::string out;
+    int rc = Shell(zdap + args, &out);
+    INFO("zdap " << args << ": " << out);
+    REQUIRE(rc == 0);
+    return out;
+  };
+  run("origin add " + d.Url());
+  run("user set alice");
+  run("init");
+  CHECK(run("attach chinook --service db").find("attached chinook") != std::string::npos);
 
   std::string target;
   Shell("sed -n 's/^ *target: *//p' " + project.path() + "/.zdap.yaml", &target);
@@ -71,8 +76,7 @@ TEST_CASE("attach with the CLI, query through zdap-proxyd, detach leaves the pro
 
   // The override file did not exist before attach; detach removes it and the clone again.
   REQUIRE(Shell("test -f " + project.path() + "/docker-compose.override.yml") == 0);
-  out.clear();
-  REQUIRE(Shell(zdap + "detach db", &out) == 0);
+  run("detach db");
   CHECK(Shell("test -e " + project.path() + "/docker-compose.override.yml") != 0);
   std::string body;
   REQUIRE(d.Call("GET", "/v1/clones", "", &body) == 200);

@@ -40,8 +40,9 @@ std::string Count(int port, const std::string& password) {
 TEST_CASE("a write in one clone is invisible in another clone and in the snapshot") {
   ZdapdFixture d;
   std::string out;
-  INFO(out);
-  REQUIRE(d.Host("refresh chinook", &out) == 0);
+  int refresh_rc = d.Host("refresh chinook", &out);
+  INFO(out);  // after it is filled: INFO copies its text
+  REQUIRE(refresh_rc == 0);
   d.Start();
 
   int a = CreateClone(d, "iso-a");

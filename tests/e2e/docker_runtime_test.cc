@@ -36,8 +36,9 @@ TEST_CASE("docker runtime: clones answer, survive kill -9 of zdapd, and vanished
   ZdapdFixture d("", ChinookDockerResource());
   d.UseRuntime("docker");
   std::string out;
-  INFO(out);
-  REQUIRE(d.Host("refresh chinook", &out) == 0);
+  int refresh_rc = d.Host("refresh chinook", &out);
+  INFO(out);  // after it is filled: INFO copies its text
+  REQUIRE(refresh_rc == 0);
   CHECK(ContainersOf(d.data_dir()) == 0);  // the import's container is gone
   d.Start();
 
@@ -122,8 +123,9 @@ TEST_CASE("docker runtime: a MariaDB clone answers through the mariadb client", 
                          "docker: {image: \"zdap-test/mariadb:10.11\"}\n");
   d.UseRuntime("docker");
   std::string out;
-  INFO(out);
-  REQUIRE(d.Host("refresh chinook", &out) == 0);
+  int refresh_rc = d.Host("refresh chinook", &out);
+  INFO(out);  // after it is filled: INFO copies its text
+  REQUIRE(refresh_rc == 0);
   CHECK(ContainersOf(d.data_dir()) == 0);
   d.Start();
   std::string body;

@@ -51,8 +51,9 @@ std::string Trim(std::string s) {
 // destroys the clone; returns the driver.
 std::string CloneAndQuery(ZdapdFixture& d, const std::string& store_path) {
   std::string out;
-  INFO(out);
-  REQUIRE(d.Host("refresh chinook", &out) == 0);
+  int refresh_rc = d.Host("refresh chinook", &out);
+  INFO(out);  // after it is filled: INFO copies its text
+  REQUIRE(refresh_rc == 0);
   d.Start();
   std::string body;
   REQUIRE(d.Call("GET", "/v1/status", "", &body) == 200);

@@ -1,8 +1,6 @@
 #include "e2e/zdapd_fixture.h"
 
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -10,24 +8,18 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
 namespace zdap::test {
 
 int FreeTcpPort() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
+  return ReservePort();
 }
 
-ZdapdFixture::ZdapdFixture(std::string data_dir, std::string resource_yaml) : dir_("zdapd-e2e") {
+ZdapdFixture::ZdapdFixture(std::string data_dir, std::string resource_yaml)
+    : dir_("zdapd-e2e"), ports_(1 + kClonePorts) {
   // The database servers run as an unprivileged user that must be able to enter the tree.
   ::chmod(dir_.path().c_str(), 0755);
   config_dir_ = dir_.path() + "/config";
@@ -39,8 +31,8 @@ ZdapdFixture::ZdapdFixture(std::string data_dir, std::string resource_yaml) : di
                     "credentials: {user: postgres, password: zdap}\n";
   }
   std::ofstream(config_dir_ + "/resources/chinook.yaml") << resource_yaml;
-  api_port_ = FreeTcpPort();
-  clone_first_ = 20000 + static_cast<int>(::getpid() % 400) * 20;
+  api_port_ = ports_.first();
+  clone_first_ = ports_.first() + 1;
 }
 
 ZdapdFixture::~ZdapdFixture() {
@@ -52,11 +44,16 @@ ZdapdFixture::~ZdapdFixture() {
   }
 }
 
+void ZdapdFixture::LimitClonePorts(int count) {
+  if (count < 1 || count > kClonePorts) throw std::runtime_error("LimitClonePorts: 1..20");
+  clone_count_ = count;
+}
+
 int ZdapdFixture::Host(const std::string& args, std::string* output) const {
   std::string cmd = "ZDAPD_RUNTIME_DRIVER=" + runtime_ + " " + ProgramPath("apps/zdapd/zdapd") +
                     " " + args + " --config-dir " + config_dir_ + " --data-dir " + data_dir_ +
                     " --clone-ports " + std::to_string(clone_first_) + "-" +
-                    std::to_string(clone_first_ + 19) +
+                    std::to_string(clone_first_ + clone_count_ - 1) +
                     " --listen 127.0.0.1:" + std::to_string(api_port_);
   return Shell(cmd, output);
 }
@@ -67,7 +64,8 @@ void ZdapdFixture::Start() {
     std::string log = dir_.path() + "/zdapd.log";
     std::freopen(log.c_str(), "a", stderr);
     std::freopen("/dev/null", "w", stdout);
-    std::string ports = std::to_string(clone_first_) + "-" + std::to_string(clone_first_ + 19);
+    std::string ports =
+        std::to_string(clone_first_) + "-" + std::to_string(clone_first_ + clone_count_ - 1);
     std::string listen = "127.0.0.1:" + std::to_string(api_port_);
     std::string bin = ProgramPath("apps/zdapd/zdapd");
     ::setenv("ZDAPD_RUNTIME_DRIVER", runtime_.c_str(), 1);
@@ -121,14 +119,31 @@ int ZdapdFixture::Call(const std::string& method, const std::string& path,
 
 bool ServersRunUnder(const std::string& dir) {
   // postgres -D DIR, mariadbd --datadir DIR; "[-]" so the pattern does not match the shell
-  // that runs pgrep.
-  return Shell("pgrep -f -- '[-](D|-datadir) " + dir + "'") == 0;
+  // that runs pgrep. pgrep exits 0 on a match, 1 on none; anything else (127: no pgrep) means
+  // it could not look, and "nothing runs" must not be concluded from that.
+  std::string out;
+  int rc = Shell("pgrep -f -- '[-](D|-datadir) " + dir + "'", &out);
+  if (rc == 0) return true;
+  if (rc == 1) return false;
+  throw std::runtime_error("ServersRunUnder: pgrep could not look (exit " + std::to_string(rc) +
+                           "): " + out);
 }
 
 int ContainersOf(const std::string& data_dir) {
+  // No pipe: the exit status must be docker's, so that a failing docker is not "0 containers".
   std::string out;
-  Shell("docker ps -aq --filter label=zdap.origin=" + data_dir + " | wc -l", &out);
-  return std::atoi(out.c_str());
+  int rc = Shell("docker ps -aq --filter label=zdap.origin=" + data_dir, &out);
+  if (rc != 0) {
+    throw std::runtime_error("ContainersOf: docker ps failed (exit " + std::to_string(rc) +
+                             "): " + out);
+  }
+  // One container id (hex) per line; stderr is mixed in by Shell, so count only ids.
+  int n = 0;
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    n += !line.empty() && line.find_first_not_of("0123456789abcdef") == std::string::npos;
+  }
+  return n;
 }
 
 int Psql(int port, const std::string& password, const std::string& sql, std::string* out,

@@ -7,9 +7,11 @@
 #include <string>
 
 #include "support/test_env.h"
+#include "support/test_ports.h"
 
 namespace zdap::test {
 
+// A port reserved for this process (see support/test_ports.h).
 int FreeTcpPort();
 
 class ZdapdFixture {
@@ -29,17 +31,24 @@ class ZdapdFixture {
   const std::string& data_dir() const { return data_dir_; }
   // Serve and run host commands with this runtime ("process" by default, or "docker").
   void UseRuntime(const std::string& driver) { runtime_ = driver; }
+  // Serve and run host commands with only the first `count` clone ports (1..20), e.g. to run
+  // out of them.
+  void LimitClonePorts(int count);
   const std::string& config_dir() const { return config_dir_; }
   std::string LogText() const;
   // The clone's own password from its API object (GET /v1/clones/ID as `user`).
   std::string Password(const std::string& clone, const std::string& user = "alice") const;
 
  private:
+  static constexpr int kClonePorts = 20;
+
   TempDir dir_;
+  PortBlock ports_;  // the API port, then the clone ports
   std::string config_dir_;
   std::string data_dir_;
   int api_port_;
   int clone_first_;
+  int clone_count_ = kClonePorts;
   pid_t pid_ = -1;
   std::string runtime_ = "process";
 };

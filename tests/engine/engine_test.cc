@@ -14,6 +14,7 @@
 #include "engine/mariadb_engine.h"
 #include "runtime/runtime.h"
 #include "support/test_env.h"
+#include "support/test_ports.h"
 
 using namespace zdap;
 using namespace zdap::test;
@@ -22,11 +23,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kPassword = "z'd\"ap pw";  // quotes and a space: quoting must hold
-
-// Ports of this test's TCP listeners: inside the range reserved for it.
-int TestPort(int offset) {
-  return 49000 + static_cast<int>(::getpid() % 40) * 10 + offset;
-}
 
 std::optional<RunAs> ServerUser() {
   auto u = runtime::ResolveServerUser("");
@@ -252,7 +248,7 @@ TEST_CASE("mariadb: Chinook imports in every source kind; probes log in for real
   }
   SECTION("a clone-like restart on TCP: login over TCP, data dir one whole argument") {
     s.Stop();
-    int port = TestPort(1);
+    int port = ReservePort();
     s.Start("127.0.0.1", port);
     auto cmdline = ReadFile("/proc/" + std::to_string(s.pid()) + "/cmdline");
     REQUIRE(cmdline.ok());
