@@ -46,6 +46,8 @@ int Fail(const Status& st) {
 }
 
 int Serve(const config::DaemonConfig& cfg) {
+  // The embedded default (./zdap-data) must work on a first run.
+  if (Status dirs = MakeDirs(cfg.data_dir, 0755); !dirs.ok()) return Fail(dirs);
   auto lock = FileLock::Acquire(cfg.data_dir + "/zdapd.lock", false,
                                 fmt::format("another zdapd serves {}", cfg.data_dir));
   if (!lock.ok()) return Fail(lock.status());
