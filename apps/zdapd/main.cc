@@ -62,6 +62,11 @@ int Serve(const config::DaemonConfig& cfg) {
   daemon::Api api(o, kVersion);
   daemon::ServerOptions so;
   so.listen = cfg.listen;
+  so.max_connections = cfg.max_connections;
+  so.tls_cert = cfg.tls_cert;
+  so.tls_key = cfg.tls_key;
+  // Token files arrive with the Authenticator; until then SIGHUP reloads only TLS.
+  so.on_reload = [] { log::Info("zdapd: reloaded"); };
   daemon::HttpServer server(api, so);
 
   // Expiry runs beside the server; it wakes once a second and stops with it.
@@ -76,14 +81,21 @@ int Serve(const config::DaemonConfig& cfg) {
       lk.lock();
     }
   });
-  Status st =
-      server.Run([](const std::string& bound) { log::Info("zdapd listening on {}", bound); });
+  const char* scheme = cfg.tls_cert.empty() ? "http" : "https";
+  Status st = server.Run(
+      [&](const std::string& bound) { log::Info("zdapd listening on {} ({})", bound, scheme); });
   {
     std::lock_guard lk(mu);
     stopping = true;
   }
   cv.notify_all();
   expiry.join();
+  if (int n = server.AbandonedRequests(); n > 0) {
+    // Requests outlived the drain deadline: exit without waiting for them (the server's
+    // destructor would); the next start recovers their clones.
+    log::Error("zdapd: {} request(s) still running at the drain deadline; exiting without them", n);
+    std::_Exit(kExitFailure);
+  }
   if (!st.ok()) return Fail(st);
   log::Info("zdapd stopped; clones keep running and are adopted on the next start");
   return 0;
@@ -130,6 +142,7 @@ int main(int argc, char** argv) {
       "clone-ports", po::value<std::string>(), "clone port range, e.g. 6000-6999")(
       "clone-bind", po::value<std::string>(), "address clone servers listen on")(
       "advertise", po::value<std::string>(), "host name given to clients")(
+      "max-connections", po::value<std::string>(), "open API connections served (default 1024)")(
       "log-level", po::value<std::string>(), "debug, info, warn, error");
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::string>())("args",
@@ -171,12 +184,17 @@ int main(int argc, char** argv) {
     if (!st.ok()) return Fail(st);
   }
   config::ReadDaemonEnvironment(&env_settings);
-  const std::pair<const char*, const char*> flag_keys[] = {
-      {"config-dir", "config_dir"},   {"listen", "listen"},
-      {"data-dir", "data_dir"},       {"storage", "storage.driver"},
-      {"runtime", "runtime.driver"},  {"runtime-user", "runtime.user"},
-      {"clone-ports", "clone_ports"}, {"clone-bind", "clone_bind"},
-      {"advertise", "advertise"},     {"log-level", "log_level"}};
+  const std::pair<const char*, const char*> flag_keys[] = {{"config-dir", "config_dir"},
+                                                           {"listen", "listen"},
+                                                           {"data-dir", "data_dir"},
+                                                           {"storage", "storage.driver"},
+                                                           {"runtime", "runtime.driver"},
+                                                           {"runtime-user", "runtime.user"},
+                                                           {"clone-ports", "clone_ports"},
+                                                           {"clone-bind", "clone_bind"},
+                                                           {"advertise", "advertise"},
+                                                           {"log-level", "log_level"},
+                                                           {"max-connections", "max_connections"}};
   for (const auto& [flag, key] : flag_keys) {
     if (vm.count(flag)) flag_settings[key] = vm[flag].as<std::string>();
   }
