@@ -44,7 +44,8 @@ struct CreateCloneRequest {
 
 class OriginApi {
  public:
-  OriginApi(net::HttpUrl url, std::string token, std::string user);
+  // ca_file: PEM CA bundle trusted beside the system CAs for https ("" = system only).
+  OriginApi(net::HttpUrl url, std::string token, std::string user, std::string ca_file = "");
 
   const net::HttpUrl& url() const { return url_; }
 
@@ -65,6 +66,7 @@ class OriginApi {
   net::HttpUrl url_;
   std::string token_;
   std::string user_;
+  std::string ca_file_;
 };
 
 // Parsers of the API's JSON, public for tests.

@@ -91,7 +91,9 @@ Result<std::shared_ptr<ssl::context>> LoadTlsContext(const std::string& cert_fil
   ctx->use_private_key(asio::buffer(*key_pem), ssl::context::pem, ec);
   if (ec) {
     return InvalidArgument(
-        fmt::format("tls.key {}: not a PEM private key: {}", key_file, ec.message()));
+        fmt::format("tls.key {}: not a PEM private key, or it does not match the "
+                    "certificate in tls.cert {}: {}",
+                    key_file, cert_file, ec.message()));
   }
   if (SSL_CTX_check_private_key(native) != 1) {
     ERR_clear_error();

@@ -61,7 +61,7 @@ int ZdapdFixture::Host(const std::string& args, std::string* output) const {
   return Shell(cmd, output);
 }
 
-void ZdapdFixture::Start() {
+void ZdapdFixture::Spawn() {
   pid_ = ::fork();
   if (pid_ == 0) {
     std::string log = dir_.path() + "/zdapd.log";
@@ -71,11 +71,32 @@ void ZdapdFixture::Start() {
     std::string listen = "127.0.0.1:" + std::to_string(api_port_);
     std::string bin = ProgramPath("apps/zdapd/zdapd");
     ::setenv("ZDAPD_RUNTIME_DRIVER", runtime_.c_str(), 1);
-    ::execl(bin.c_str(), bin.c_str(), "serve", "--config-dir", config_dir_.c_str(), "--data-dir",
-            data_dir_.c_str(), "--clone-ports", ports.c_str(), "--listen", listen.c_str(),
-            static_cast<char*>(nullptr));
+    std::vector<const char*> argv = {
+        bin.c_str(),       "serve",         "--config-dir", config_dir_.c_str(), "--data-dir",
+        data_dir_.c_str(), "--clone-ports", ports.c_str(),  "--listen",          listen.c_str()};
+    for (const auto& a : serve_args_) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), const_cast<char* const*>(argv.data()));
     ::_exit(127);
   }
+}
+
+int ZdapdFixture::StartExpectingExit(int timeout_seconds) {
+  Spawn();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int st;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
+void ZdapdFixture::Start() {
+  Spawn();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     std::string body;
@@ -110,9 +131,9 @@ int ZdapdFixture::Call(const std::string& method, const std::string& path,
   std::string file = dir_.path() + "/req.json";
   std::ofstream(file) << json_body;
   std::string out;
-  std::string cmd = "curl -s -m 300 -o " + dir_.path() + "/resp.json -w '%{http_code}' -X " +
-                    method + " -H 'X-Zdap-User: " + user + "' " +
-                    (json_body.empty() ? "" : "--data-binary @" + file + " ") + Url() + path;
+  std::string cmd = "curl -s -m 300 " + curl_options_ + " -o " + dir_.path() +
+                    "/resp.json -w '%{http_code}' -X " + method + " -H 'X-Zdap-User: " + user +
+                    "' " + (json_body.empty() ? "" : "--data-binary @" + file + " ") + Url() + path;
   if (Shell(cmd, &out) != 0) return 0;
   body->clear();
   Shell("cat " + dir_.path() + "/resp.json", body);
