@@ -117,6 +117,8 @@ Result<HostPort> CloneResolver::AskOrigin(const std::string& origin) const {
   options.io_timeout = std::chrono::seconds(5);
   options.max_body_bytes = 1 << 20;
   options.user_agent = "zdap-proxyd";
+  options.ca_file = config_.ca_file;
+  options.ca_hint = "pass the CA that signed it with --ca FILE (or ZDAP_CA)";
   net::HttpRequest request;
   request.target = "/v1/clones/" + config_.id;
   if (!config_.token.empty())

@@ -36,7 +36,7 @@ constexpr Flag kFlags[] = {
     {"drain-timeout", false}, {"threads", false},        {"log-level", false},
     {"config", false},        {"clone", false},          {"origin", true},
     {"token", false},         {"token-file", false},     {"user", false},
-    {"pump", false},
+    {"pump", false},          {"ca", false},
 };
 // Flags that make up the command-line listener (the others are global).
 constexpr std::string_view kListenerFlags[] = {
@@ -45,7 +45,7 @@ constexpr std::string_view kListenerFlags[] = {
     "origin", "pump"};
 // Credentials of clone-following mode: applied to the command-line listener, ignored without
 // --clone (a ZDAP_USER or ZDAP_TOKEN set for the CLI must not break a static-target proxy).
-constexpr std::string_view kCloneCredentialFlags[] = {"token", "token-file", "user"};
+constexpr std::string_view kCloneCredentialFlags[] = {"token", "token-file", "user", "ca"};
 constexpr size_t kMaxTokenBytes = 4096;
 
 bool IsCloneCredentialFlag(std::string_view name) {
@@ -255,6 +255,12 @@ Status ApplyListenerSetting(std::string_view name, const std::vector<std::string
       return InvalidArgument(fmt::format("{} {}: not a valid user name", source, Quote(v)));
     }
     FollowOf(l)->user = v;
+  } else if (name == "ca") {
+    if (v.empty() || ::access(v.c_str(), R_OK) != 0) {
+      return InvalidArgument(
+          fmt::format("{} {}: cannot read the file (a PEM CA certificate)", source, Quote(v)));
+    }
+    FollowOf(l)->ca_file = v;
   } else {
     return Internal(fmt::format("unknown listener setting {}", name));
   }
@@ -696,6 +702,8 @@ Clone-following mode, instead of --target: the target is where zdapd says the cl
   --token-file FILE        API token, first line of FILE (or env ZDAP_TOKEN; --token T works
                            too but shows the token in the process list)
   --user NAME              X-Zdap-User for zdapd without tokens (loopback)
+  --ca FILE                PEM CA that signed https origins' certificates (beside the
+                           system CAs; env ZDAP_CA)
 Every flag can also be set as ZDAP_<FLAG>, e.g. ZDAP_CONNECT_TIMEOUT=500ms.
 Durations: 500ms, 2s, 1m, 0.
 )";

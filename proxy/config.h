@@ -45,6 +45,7 @@ struct CloneFollowConfig {
   std::vector<std::string> origins;  // zdapd base URLs, canonical ("http://db1:43210")
   std::string token;                 // Authorization: Bearer; never logged
   std::string user;                  // X-Zdap-User (zdapd's loopback mode without tokens)
+  std::string ca_file;               // https origins: PEM CA trusted beside the system CAs
 };
 
 // One listening address and the targets behind it.

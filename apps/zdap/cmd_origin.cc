@@ -1,6 +1,9 @@
 // zdap origin add|remove|list, zdap user set.
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <iostream>
 
 #include "core/names.h"
@@ -27,13 +30,29 @@ Status CmdOriginAdd(const Args& args) {
   po::options_description opts;
   opts.add_options()("token", po::value<std::string>(),
                      "bearer token for this origin (stored "
-                     "in the user config, mode 0600)");
-  VerbArgs a = ParseVerbArgs(args, "origin add", "zdap origin add URL [--token T]",
+                     "in the user config, mode 0600)")(
+      "ca", po::value<std::string>(),
+      "PEM file of the CA that signed an https origin's certificate (trusted beside the "
+      "system CAs for this origin)");
+  VerbArgs a = ParseVerbArgs(args, "origin add", "zdap origin add URL [--token T] [--ca FILE]",
                              "Adds a zdapd origin (http://HOST:PORT or https://HOST:PORT) to the "
-                             "user config, or changes its token.",
+                             "user config, or changes its token or CA.",
                              opts, 1, 1);
   if (a.help) return Status::Ok();
   ZDAP_ASSIGN_OR_RETURN(net::HttpUrl url, net::ParseHttpUrl(a.positional[0]));
+  std::string ca;
+  if (a.Has("ca")) {
+    if (!url.tls()) {
+      return InvalidArgument(
+          fmt::format("--ca is for https:// origins; {} is plain HTTP", url.ToString()));
+    }
+    std::error_code ec;
+    ca = std::filesystem::absolute(a.Get("ca"), ec).lexically_normal().string();
+    if (ec || ::access(ca.c_str(), R_OK) != 0) {
+      return InvalidArgument(
+          fmt::format("--ca {}: cannot read the file (a PEM CA certificate)", a.Get("ca")));
+    }
+  }
   ZDAP_ASSIGN_OR_RETURN(auto loaded, LoadConfig());
   auto& [path, config] = loaded;
   std::string canonical = url.ToString();
@@ -41,13 +60,15 @@ Status CmdOriginAdd(const Args& args) {
   for (auto& o : config.origins) {
     if (o.url == canonical) {
       if (a.Has("token")) o.token = a.Get("token");
+      if (a.Has("ca")) o.ca = ca;
       updated = true;
     }
   }
-  if (!updated) config.origins.push_back({canonical, a.Get("token")});
+  if (!updated) config.origins.push_back({canonical, a.Get("token"), ca});
   ZDAP_RETURN_IF_ERROR(SaveUserConfig(path, config));
-  std::cout << fmt::format("{} origin {}{}\n", updated ? "updated" : "added", canonical,
-                           a.Has("token") ? " (with token)" : "");
+  std::cout << fmt::format("{} origin {}{}{}\n", updated ? "updated" : "added", canonical,
+                           a.Has("token") ? " (with token)" : "",
+                           a.Has("ca") ? " (CA " + ca + ")" : "");
   return Status::Ok();
 }
 

@@ -32,8 +32,11 @@ Status ErrorFromReply(const std::string& origin, int http_status, std::string_vi
   return Status(s.code(), std::move(message));
 }
 
-OriginApi::OriginApi(net::HttpUrl url, std::string token, std::string user)
-    : url_(std::move(url)), token_(std::move(token)), user_(std::move(user)) {}
+OriginApi::OriginApi(net::HttpUrl url, std::string token, std::string user, std::string ca_file)
+    : url_(std::move(url)),
+      token_(std::move(token)),
+      user_(std::move(user)),
+      ca_file_(std::move(ca_file)) {}
 
 Result<std::string> OriginApi::Call(std::string method, std::string target, std::string body,
                                     int expected_status,
@@ -41,6 +44,8 @@ Result<std::string> OriginApi::Call(std::string method, std::string target, std:
   net::HttpClientOptions options;
   options.io_timeout = io_timeout;
   options.user_agent = "zdap/" ZDAP_VERSION;
+  options.ca_file = ca_file_;
+  options.ca_hint = fmt::format("add the CA with `zdap origin add {} --ca FILE`", url_.ToString());
   net::HttpClient client(url_, options);
   net::HttpRequest req;
   req.method = std::move(method);

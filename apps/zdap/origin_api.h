@@ -32,7 +32,8 @@ struct CreateCloneRequest {
 
 class OriginApi {
  public:
-  OriginApi(net::HttpUrl url, std::string token, std::string user);
+  // ca_file: PEM CA bundle trusted beside the system CAs for https ("" = system only).
+  OriginApi(net::HttpUrl url, std::string token, std::string user, std::string ca_file = "");
 
   const net::HttpUrl& url() const { return url_; }
 
@@ -53,6 +54,7 @@ class OriginApi {
   net::HttpUrl url_;
   std::string token_;
   std::string user_;
+  std::string ca_file_;
 };
 
 // The Status for an error reply: code from the body's error.code (else from the HTTP status),

@@ -9,7 +9,8 @@ namespace zdap::cli {
 Result<OriginApi> OriginFor(const UserConfig& config, const std::string& url) {
   ZDAP_ASSIGN_OR_RETURN(net::HttpUrl parsed, net::ParseHttpUrl(url));
   const OriginEntry* entry = config.FindOrigin(parsed.ToString());
-  return OriginApi(parsed, entry ? entry->token : std::string(), config.user);
+  if (entry == nullptr) return OriginApi(parsed, "", config.user);
+  return OriginApi(parsed, entry->token, config.user, entry->ca);
 }
 
 Result<OriginApi> ChooseOrigin(const UserConfig& config, const std::string& forced) {

@@ -60,6 +60,7 @@ Result<UserConfig> LoadUserConfig(const std::string& path) {
           OriginEntry e;
           e.url = o["url"].Scalar();
           if (o["token"] && o["token"].IsScalar()) e.token = o["token"].Scalar();
+          if (o["ca"] && o["ca"].IsScalar()) e.ca = o["ca"].Scalar();
           out.origins.push_back(std::move(e));
         }
       } else {
@@ -81,6 +82,7 @@ Status SaveUserConfig(const std::string& path, const UserConfig& config) {
     em << YAML::BeginMap << YAML::Key << "url" << YAML::Value << o.url;
     if (!o.token.empty())
       em << YAML::Key << "token" << YAML::Value << YAML::DoubleQuoted << o.token;
+    if (!o.ca.empty()) em << YAML::Key << "ca" << YAML::Value << YAML::DoubleQuoted << o.ca;
     em << YAML::EndMap;
   }
   em << YAML::EndSeq << YAML::EndMap;

@@ -6,6 +6,7 @@
 //   origins:
 //     - url: http://127.0.0.1:43210
 //       token: s3cret          # optional
+//       ca: /path/to/ca.pem    # optional, https: the CA that signed the origin's certificate
 #pragma once
 
 #include <optional>
@@ -19,6 +20,7 @@ namespace zdap::cli {
 struct OriginEntry {
   std::string url;  // canonical form (net::HttpUrl::ToString)
   std::string token;
+  std::string ca;  // absolute path of a PEM CA bundle; "" = system CAs only
 };
 
 struct UserConfig {

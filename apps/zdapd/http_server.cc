@@ -1,62 +1,286 @@
 #include "http_server.h"
 
 #include <fmt/format.h>
+#include <openssl/ssl.h>
+#include <sys/stat.h>
+
+#include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-
+#include <boost/beast/ssl.hpp>
 #include <chrono>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <type_traits>
+#include <vector>
 
 #include "config/daemon_config.h"
+#include "core/file_util.h"
 #include "core/log.h"
 
 namespace asio = boost::asio;
+namespace ssl = asio::ssl;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
 
 namespace zdap::daemon {
+
+bool IsLongWork(std::string_view method, std::string_view /*target*/) {
+  return method != "GET" && method != "HEAD";
+}
+
 namespace {
 
 constexpr size_t kBodyLimit = 1u << 20;
 constexpr size_t kHeaderLimit = 16u << 10;
-constexpr auto kReadTimeout = std::chrono::seconds(60);
+constexpr size_t kPemLimit = 1u << 20;
+constexpr auto kReadTimeout = 60s;
+constexpr auto kOverCapReadTimeout = 5s;  // long enough to read the request the 503 answers
+constexpr auto kHandshakeTimeout = 10s;
+constexpr auto kShutdownTimeout = 2s;
+constexpr auto kAcceptBackoffFirst = 10ms;
+constexpr auto kAcceptBackoffMax = 1000ms;
+constexpr auto kDrainPoll = 20ms;
 
-// One connection. Lifetime: held by the pending async operation's shared_ptr; all work on
-// it runs on its strand (the socket's executor), the Api call runs on the worker pool.
-class Session : public std::enable_shared_from_this<Session> {
+// Modern clients only: TLS 1.2 with AEAD ciphers and forward secrecy, and TLS 1.3.
+constexpr const char* kTls12Ciphers =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+    "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+
+std::string OpenSslError() {
+  unsigned long e = ERR_get_error();
+  ERR_clear_error();
+  if (e == 0) return "unknown OpenSSL error";
+  char buf[256];
+  ERR_error_string_n(e, buf, sizeof buf);
+  return buf;
+}
+
+// A server context from PEM files; every error names the file it is about.
+Result<std::shared_ptr<ssl::context>> LoadTlsContext(const std::string& cert_file,
+                                                     const std::string& key_file) {
+  auto cert_pem = ReadFile(cert_file, kPemLimit);
+  if (!cert_pem.ok()) return cert_pem.status().Wrap("tls.cert");
+  auto key_pem = ReadFile(key_file, kPemLimit);
+  if (!key_pem.ok()) return key_pem.status().Wrap("tls.key");
+  struct stat st {};
+  if (::stat(key_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    log::Warn("tls.key {} has mode {:04o}: other users can read the private key; chmod 600 it",
+              key_file, st.st_mode & 07777);
+  }
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use);
+  SSL_CTX* native = ctx->native_handle();
+  SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
+  if (SSL_CTX_set_cipher_list(native, kTls12Ciphers) != 1) {
+    return Internal("TLS: no usable TLS 1.2 cipher: " + OpenSslError());
+  }
+  beast::error_code ec;
+  ctx->use_certificate_chain(asio::buffer(*cert_pem), ec);
+  if (ec) {
+    return InvalidArgument(
+        fmt::format("tls.cert {}: not a PEM certificate (chain): {}", cert_file, ec.message()));
+  }
+  ctx->use_private_key(asio::buffer(*key_pem), ssl::context::pem, ec);
+  if (ec) {
+    return InvalidArgument(
+        fmt::format("tls.key {}: not a PEM private key, or it does not match the "
+                    "certificate in tls.cert {}: {}",
+                    key_file, cert_file, ec.message()));
+  }
+  if (SSL_CTX_check_private_key(native) != 1) {
+    ERR_clear_error();
+    return InvalidArgument(fmt::format("tls.key {} does not match the certificate in tls.cert {}",
+                                       key_file, cert_file));
+  }
+  return ctx;
+}
+
+// A connection that drain can close (when idle) from any thread.
+class Drainable {
  public:
-  Session(tcp::socket socket, Api& api, asio::thread_pool& workers)
-      : stream_(std::move(socket)), api_(api), workers_(workers) {}
+  virtual ~Drainable() = default;
+  virtual void Drain() = 0;
+};
+
+// What the listener and its connections share.
+struct Shared {
+  Shared(Api& a, ServerOptions o)
+      : api(a),
+        options(std::move(o)),
+        quick_lane(static_cast<size_t>(options.worker_threads)),
+        long_lane(static_cast<size_t>(options.long_work_threads)) {}
+
+  std::shared_ptr<ssl::context> CurrentTls() {
+    std::lock_guard lock(mu);
+    return tls;
+  }
+
+  Api& api;
+  ServerOptions options;
+  asio::thread_pool quick_lane;
+  asio::thread_pool long_lane;
+  std::atomic<int> open{0};       // connections holding a slot (within max_connections)
+  std::atomic<int> in_flight{0};  // requests handed to a lane, not answered yet
+  std::atomic<bool> draining{false};
+  std::mutex mu;
+  std::shared_ptr<ssl::context> tls;                  // guarded by mu; null = plain HTTP
+  std::map<uint64_t, std::weak_ptr<Drainable>> live;  // guarded by mu
+  uint64_t next_id = 0;                               // guarded by mu
+};
+
+// One of max_connections; empty for a connection over the cap. Move-only.
+class Slot {
+ public:
+  Slot() = default;
+  explicit Slot(Shared* shared) : shared_(shared) {}
+  Slot(Slot&& o) noexcept : shared_(std::exchange(o.shared_, nullptr)) {}
+  Slot& operator=(Slot&&) = delete;
+  ~Slot() {
+    if (shared_ != nullptr) shared_->open.fetch_sub(1);
+  }
+  bool held() const { return shared_ != nullptr; }
+
+ private:
+  Shared* shared_ = nullptr;
+};
+
+// One HTTP connection over Stream (beast::tcp_stream or an ssl_stream over one). Lifetime:
+// held by its pending operation's shared_ptr; all its I/O runs on its strand, the Api call on
+// a lane.
+template <typename Stream>
+class Connection : public Drainable, public std::enable_shared_from_this<Connection<Stream>> {
+ public:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
+  Connection(Shared& shared, beast::tcp_stream tcp, beast::flat_buffer buffer, Slot slot,
+             std::shared_ptr<ssl::context> tls)
+      : shared_(shared),
+        slot_(std::move(slot)),
+        tls_(std::move(tls)),
+        stream_(MakeStream(std::move(tcp))),
+        buffer_(std::move(buffer)) {}
+
+  ~Connection() override {
+    std::lock_guard lock(shared_.mu);
+    shared_.live.erase(id_);
+  }
 
   void Start() {
-    asio::dispatch(stream_.get_executor(),
-                   beast::bind_front_handler(&Session::Read, shared_from_this()));
+    {
+      std::lock_guard lock(shared_.mu);
+      id_ = shared_.next_id++;
+      shared_.live[id_] = this->weak_from_this();
+    }
+    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+      if constexpr (kTls) {
+        self->Handshake();
+      } else {
+        self->Read();
+      }
+    });
+  }
+
+  void Drain() override {
+    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+      // A request being handled finishes and is answered (with Connection: close).
+      if (!self->busy_) Tcp(self->stream_).cancel();
+    });
   }
 
  private:
+  static beast::tcp_stream& Tcp(Stream& s) { return beast::get_lowest_layer(s); }
+
+  Stream MakeStream(beast::tcp_stream&& tcp) {
+    if constexpr (kTls) {
+      return Stream(std::move(tcp), *tls_);
+    } else {
+      return std::move(tcp);
+    }
+  }
+
+  void Handshake() {
+    Tcp(stream_).expires_after(kHandshakeTimeout);
+    stream_.async_handshake(
+        ssl::stream_base::server, buffer_.data(),
+        [self = this->shared_from_this()](beast::error_code ec, size_t used = 0) {
+          // (`used` has a default: Boost 1.81 checks the buffered
+          // handshake's handler against the one-argument signature.)
+          // Failed handshakes (wrong CA, scanners) are the client's
+          // business; debug only.
+          if (ec) {
+            log::Debug("tls handshake: {}", ec.message());
+            return self->CloseNow();
+          }
+          self->buffer_.consume(used);
+          self->Read();
+        });
+  }
+
   void Read() {
+    busy_ = false;
+    if (shared_.draining) return Close();
     parser_.emplace();
     parser_->body_limit(kBodyLimit);
     parser_->header_limit(kHeaderLimit);
-    stream_.expires_after(kReadTimeout);
-    http::async_read(stream_, buffer_, *parser_,
-                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+    Tcp(stream_).expires_after(slot_.held() ? kReadTimeout : kOverCapReadTimeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Connection::OnHeader, this->shared_from_this()));
   }
 
-  void OnRead(beast::error_code ec, std::size_t) {
+  void ReadFailed(const beast::error_code& ec) {
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
-        ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-      return Close();
+        ec == asio::error::connection_reset || ec == asio::error::operation_aborted ||
+        ec == asio::error::eof || ec == ssl::error::stream_truncated) {
+      Close();
+    } else if (ec == http::error::body_limit) {
+      WriteError(413, "too_large", "request body is larger than 1 MiB");
+    } else if (ec == http::error::header_limit) {
+      WriteError(431, "too_large", "request headers are larger than 16 KiB");
+    } else {
+      WriteError(400, "invalid_argument", "malformed HTTP request: " + ec.message());
     }
-    if (ec == http::error::body_limit) {
-      return WriteError(413, "too_large", "request body is larger than 1 MiB");
-    }
-    if (ec == http::error::header_limit) {
-      return WriteError(431, "too_large", "request headers are larger than 16 KiB");
-    }
-    if (ec) return WriteError(400, "invalid_argument", "malformed HTTP request: " + ec.message());
+  }
 
+  void OnHeader(beast::error_code ec, size_t) {
+    if (ec) return ReadFailed(ec);
+    busy_ = true;
+    auto& req = parser_->get();
+    version_ = req.version();
+    if (!slot_.held()) {
+      return WriteError(
+          503, "unavailable",
+          fmt::format("zdapd is serving its maximum of {} connections (max_connections); "
+                      "close idle connections or retry later",
+                      shared_.options.max_connections));
+    }
+    if (beast::iequals(req[http::field::expect], "100-continue") && !parser_->is_done()) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      http::async_write(stream_, *cont,
+                        [self = this->shared_from_this(), cont](beast::error_code e, size_t) {
+                          if (e) return self->CloseNow();
+                          self->ReadBody();
+                        });
+      return;
+    }
+    ReadBody();
+  }
+
+  void ReadBody() {
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Connection::OnRead, this->shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec) return ReadFailed(ec);
     auto& req = parser_->get();
     ApiRequest ar;
     ar.method = std::string(req.method_string());
@@ -65,30 +289,34 @@ class Session : public std::enable_shared_from_this<Session> {
     ar.authorization = std::string(req[http::field::authorization]);
     ar.user_header = std::string(req["X-Zdap-User"]);
     beast::error_code ep_ec;
-    auto peer = stream_.socket().remote_endpoint(ep_ec);
+    auto peer = Tcp(stream_).socket().remote_endpoint(ep_ec);
     ar.from_loopback = !ep_ec && peer.address().is_loopback();
     keep_alive_ = req.keep_alive();
-    version_ = req.version();
-    stream_.expires_never();
+    Tcp(stream_).expires_never();
     auto started = std::chrono::steady_clock::now();
-    // Run the handler on the pool, then come back to this session's executor to write.
-    asio::post(workers_, [self = shared_from_this(), ar = std::move(ar), started]() mutable {
-      ApiResponse resp = self->api_.Handle(ar);
+    asio::thread_pool& lane =
+        IsLongWork(ar.method, ar.target) ? shared_.long_lane : shared_.quick_lane;
+    shared_.in_flight.fetch_add(1);
+    // Run the handler on its lane, then come back to this connection's strand to write.
+    asio::post(lane, [self = this->shared_from_this(), ar = std::move(ar), started]() mutable {
+      ApiResponse resp = self->shared_.api.Handle(ar);
       auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                     std::chrono::steady_clock::now() - started)
                     .count();
       log::Info("api: {} {} -> {} ({} ms)", ar.method, ar.target.substr(0, 200), resp.status, ms);
-      asio::post(self->stream_.get_executor(),
-                 [self, resp = std::move(resp)]() mutable { self->Write(std::move(resp)); });
+      asio::post(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable {
+        self->Write(std::move(resp), /*answers_in_flight=*/true);
+      });
     });
   }
 
   void WriteError(int status, const char* code, const std::string& message) {
+    busy_ = true;
     keep_alive_ = false;
-    Write(ErrorResponse(status, code, message));
+    Write(ErrorResponse(status, code, message), false);
   }
 
-  void Write(ApiResponse resp) {
+  void Write(ApiResponse resp, bool answers_in_flight) {
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(resp.status), version_ ? version_ : 11);
     res->set(http::field::server, "zdapd");
@@ -97,71 +325,243 @@ class Session : public std::enable_shared_from_this<Session> {
       res->set(http::field::content_type, resp.content_type);
       res->body() = std::move(resp.body);
     }
+    if (shared_.draining) keep_alive_ = false;
     res->keep_alive(keep_alive_);
     res->prepare_payload();
-    stream_.expires_after(kReadTimeout);
-    http::async_write(stream_, *res,
-                      [self = shared_from_this(), res](beast::error_code ec, std::size_t) {
-                        if (ec || !self->keep_alive_) return self->Close();
-                        self->Read();
-                      });
+    Tcp(stream_).expires_after(kReadTimeout);
+    http::async_write(
+        stream_, *res,
+        [self = this->shared_from_this(), res, answers_in_flight](beast::error_code ec, size_t) {
+          if (answers_in_flight) self->shared_.in_flight.fetch_sub(1);
+          if (ec) return self->CloseNow();
+          if (!self->keep_alive_) return self->Close();
+          self->Read();
+        });
   }
 
+  // Graceful: TLS close_notify (bounded), or a TCP half-close.
   void Close() {
+    if constexpr (kTls) {
+      if (!shared_.draining) {
+        Tcp(stream_).expires_after(kShutdownTimeout);
+        stream_.async_shutdown(
+            [self = this->shared_from_this()](beast::error_code) { self->CloseNow(); });
+        return;
+      }
+    }
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    Tcp(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
-  beast::tcp_stream stream_;
+  void CloseNow() {
+    beast::error_code ec;
+    Tcp(stream_).socket().close(ec);
+  }
+
+  Shared& shared_;
+  Slot slot_;
+  std::shared_ptr<ssl::context> tls_;  // outlives stream_, which uses it
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  Api& api_;
-  asio::thread_pool& workers_;
+  uint64_t id_ = 0;
+  bool busy_ = false;  // a request is being read to its end, handled or answered
   bool keep_alive_ = false;
   unsigned version_ = 11;
+};
+
+using PlainConnection = Connection<beast::tcp_stream>;
+using TlsConnection = Connection<beast::ssl_stream<beast::tcp_stream>>;
+
+// On the TLS port: peeks at the first bytes. A TLS ClientHello goes on to a TlsConnection;
+// plain HTTP gets a 400 that says the port speaks HTTPS, then the connection closes.
+class TlsDetector : public std::enable_shared_from_this<TlsDetector> {
+ public:
+  TlsDetector(Shared& shared, tcp::socket socket, Slot slot)
+      : shared_(shared), stream_(std::move(socket)), slot_(std::move(slot)) {}
+
+  void Start() {
+    stream_.expires_after(kHandshakeTimeout);
+    beast::async_detect_ssl(stream_, buffer_,
+                            [self = shared_from_this()](beast::error_code ec, bool is_tls) {
+                              self->OnDetect(ec, is_tls);
+                            });
+  }
+
+ private:
+  void OnDetect(beast::error_code ec, bool is_tls) {
+    if (ec) return;  // closed or timed out before saying anything
+    if (is_tls) {
+      std::make_shared<TlsConnection>(shared_, std::move(stream_), std::move(buffer_),
+                                      std::move(slot_), shared_.CurrentTls())
+          ->Start();
+      return;
+    }
+    log::Info("http: plain HTTP on the TLS port; answered 400 (use https://)");
+    auto res = std::make_shared<http::response<http::string_body>>(http::status::bad_request, 11);
+    res->set(http::field::server, "zdapd");
+    res->set(http::field::content_type, "text/plain");
+    res->body() = fmt::format("this port speaks HTTPS: use https://{}/\n", shared_.options.listen);
+    res->keep_alive(false);
+    res->prepare_payload();
+    http::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code, size_t) {
+      beast::error_code ec;
+      self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    });
+  }
+
+  Shared& shared_;
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  Slot slot_;
 };
 
 }  // namespace
 
 struct HttpServer::Impl {
   Impl(Api& a, ServerOptions o)
-      : api(a),
-        options(std::move(o)),
-        workers(static_cast<size_t>(options.worker_threads)),
+      : shared(a, std::move(o)),
         acceptor(ioc),
-        signals(ioc, SIGINT, SIGTERM) {}
+        accept_backoff_timer(ioc),
+        drain_timer(ioc),
+        stop_signals(ioc, SIGINT, SIGTERM),
+        reload_signal(ioc, SIGHUP) {}
 
   void Accept() {
     acceptor.async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
       if (ec) {
-        if (ec == asio::error::operation_aborted) return;
-        log::Warn("accept: {}", ec.message());
-      } else {
-        std::make_shared<Session>(std::move(s), api, workers)->Start();
+        if (ec == asio::error::operation_aborted || shared.draining) return;
+        // Out of file descriptors (EMFILE/ENFILE) and the like: retrying at once would spin.
+        log::Warn("accept: {}; backing off (up to 1 s between attempts)", ec.message());
+        accept_backoff_timer.expires_after(accept_backoff);
+        accept_backoff = std::min<std::chrono::milliseconds>(accept_backoff * 2, kAcceptBackoffMax);
+        accept_backoff_timer.async_wait([this](beast::error_code e) {
+          if (!e && !shared.draining) Accept();
+        });
+        return;
       }
+      accept_backoff = kAcceptBackoffFirst;
+      OnAccepted(std::move(s));
       Accept();
     });
   }
 
-  Api& api;
-  ServerOptions options;
+  Slot TakeSlot() {
+    if (shared.open.fetch_add(1) < shared.options.max_connections) return Slot(&shared);
+    shared.open.fetch_sub(1);
+    log::Warn("http: {} connections open (max_connections); answering 503",
+              shared.options.max_connections);
+    return Slot();
+  }
+
+  void OnAccepted(tcp::socket socket) {
+    Slot slot = TakeSlot();
+    if (shared.CurrentTls()) {
+      std::make_shared<TlsDetector>(shared, std::move(socket), std::move(slot))->Start();
+    } else {
+      std::make_shared<PlainConnection>(shared, beast::tcp_stream(std::move(socket)),
+                                        beast::flat_buffer(), std::move(slot), nullptr)
+          ->Start();
+    }
+  }
+
+  void WaitForStopSignal() {
+    stop_signals.async_wait([this](beast::error_code ec, int sig) {
+      if (ec) return;
+      log::Info("zdapd: signal {} received; draining (up to {} s)", sig,
+                shared.options.drain_deadline.count() / 1000);
+      BeginDrain();
+    });
+  }
+
+  void WaitForReloadSignal() {
+    reload_signal.async_wait([this](beast::error_code ec, int) {
+      if (ec) return;
+      Reload();
+      WaitForReloadSignal();
+    });
+  }
+
+  void Reload() {
+    if (!shared.options.tls_cert.empty()) {
+      auto ctx = LoadTlsContext(shared.options.tls_cert, shared.options.tls_key);
+      if (!ctx.ok()) {
+        log::Error("SIGHUP: keeping the previous TLS certificate: {}", ctx.status().message());
+      } else {
+        std::lock_guard lock(shared.mu);
+        shared.tls = *std::move(ctx);
+        log::Info("SIGHUP: reloaded TLS certificate {}", shared.options.tls_cert);
+      }
+    }
+    if (shared.options.on_reload) shared.options.on_reload();
+  }
+
+  void BeginDrain() {
+    if (shared.draining.exchange(true)) return;
+    beast::error_code ec;
+    acceptor.close(ec);
+    accept_backoff_timer.cancel();
+    stop_signals.cancel(ec);
+    reload_signal.cancel(ec);
+    std::vector<std::shared_ptr<Drainable>> conns;
+    {
+      std::lock_guard lock(shared.mu);
+      for (auto& [id, weak] : shared.live) {
+        if (auto c = weak.lock()) conns.push_back(std::move(c));
+      }
+    }
+    for (auto& c : conns) c->Drain();
+    conns.clear();
+    drain_deadline = std::chrono::steady_clock::now() + shared.options.drain_deadline;
+    PollDrain();
+  }
+
+  void PollDrain() {
+    if (shared.open.load() == 0) return ioc.stop();
+    if (std::chrono::steady_clock::now() >= drain_deadline) {
+      abandoned = shared.in_flight.load();
+      return ioc.stop();
+    }
+    drain_timer.expires_after(kDrainPoll);
+    drain_timer.async_wait([this](beast::error_code ec) {
+      if (!ec) PollDrain();
+    });
+  }
+
+  // Declared first: connections reference it until the io_context below destroys them.
+  Shared shared;
   asio::io_context ioc;
-  asio::thread_pool workers;
   tcp::acceptor acceptor;
-  asio::signal_set signals;
+  asio::steady_timer accept_backoff_timer;
+  std::chrono::milliseconds accept_backoff = kAcceptBackoffFirst;
+  asio::steady_timer drain_timer;
+  std::chrono::steady_clock::time_point drain_deadline;
+  int abandoned = 0;
+  asio::signal_set stop_signals;
+  asio::signal_set reload_signal;
 };
 
 HttpServer::HttpServer(Api& api, ServerOptions options)
     : impl_(std::make_unique<Impl>(api, std::move(options))) {}
 
 HttpServer::~HttpServer() {
-  impl_->workers.join();
+  impl_->shared.long_lane.join();
+  impl_->shared.quick_lane.join();
 }
 
 Status HttpServer::Run(const std::function<void(const std::string&)>& on_listening) {
+  const ServerOptions& opts = impl_->shared.options;
+  if (opts.tls_cert.empty() != opts.tls_key.empty()) {
+    return InvalidArgument("tls needs both cert and key");
+  }
+  if (!opts.tls_cert.empty()) {
+    ZDAP_ASSIGN_OR_RETURN(auto ctx, LoadTlsContext(opts.tls_cert, opts.tls_key));
+    std::lock_guard lock(impl_->shared.mu);
+    impl_->shared.tls = std::move(ctx);
+  }
   std::string host;
   int port;
-  ZDAP_RETURN_IF_ERROR(config::SplitHostPort(impl_->options.listen, &host, &port));
+  ZDAP_RETURN_IF_ERROR(config::SplitHostPort(opts.listen, &host, &port));
   beast::error_code ec;
   auto addr = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
   if (ec) return InvalidArgument(fmt::format("listen: '{}' is not an IP address", host));
@@ -171,26 +571,21 @@ Status HttpServer::Run(const std::function<void(const std::string&)>& on_listeni
   if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) a.bind(ep, ec);
   if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return IoError(fmt::format("cannot listen on {}: {}", impl_->options.listen, ec.message()));
-  }
-  impl_->signals.async_wait([this](beast::error_code, int sig) {
-    log::Info("zdapd: signal {} received; stopping", sig);
-    Stop();
-  });
+  if (ec) return IoError(fmt::format("cannot listen on {}: {}", opts.listen, ec.message()));
+  impl_->WaitForStopSignal();
+  impl_->WaitForReloadSignal();
   impl_->Accept();
   on_listening(fmt::format("{}:{}", host, a.local_endpoint().port()));
   impl_->ioc.run();
   return Status::Ok();
 }
 
+int HttpServer::AbandonedRequests() const {
+  return impl_->abandoned;
+}
+
 void HttpServer::Stop() {
-  asio::post(impl_->ioc, [this] {
-    beast::error_code ec;
-    impl_->acceptor.close(ec);
-    impl_->signals.cancel(ec);
-    impl_->ioc.stop();
-  });
+  asio::post(impl_->ioc, [this] { impl_->BeginDrain(); });
 }
 
 }  // namespace zdap::daemon

@@ -1,12 +1,25 @@
-// The daemon's HTTP/1.1 listener (Boost.Beast). Reads a request (headers <= 16 KiB, body
-// <= 1 MiB, else 431/413), hands it to the Api on a worker pool (clone creation blocks for
-// as long as a server takes to start), writes the response, keeps the connection alive.
-// This is the only translation unit of zdapd that includes Beast/Asio.
+// The daemon's HTTP/1.1 listener (Boost.Beast), plain or TLS. Reads a request (headers
+// <= 16 KiB, body <= 1 MiB, else 431/413; `Expect: 100-continue` answered), hands it to the Api
+// on one of two lanes, writes the response, keeps the connection alive.
+//
+// Lanes: long work (create, reset, refresh, destroy: every method but GET/HEAD) runs on its own
+// bounded pool, so a burst of creates never holds the threads that answer health, status and
+// lists. Beyond `max_connections` open connections a request gets a 503 JSON error. Accept
+// failures (out of file descriptors) back off from 10 ms to 1 s instead of spinning.
+//
+// Signals: SIGINT/SIGTERM stop accepting, let in-flight requests finish and answer (up to
+// `drain_deadline`), close idle connections, then Run() returns. SIGHUP reloads the TLS
+// certificate and key (new handshakes use them; open connections are kept) and calls
+// `on_reload`.
+//
+// Only http_server.cc includes Beast/Asio/OpenSSL.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "api.h"
 #include "core/result.h"
@@ -14,16 +27,33 @@
 namespace zdap::daemon {
 
 struct ServerOptions {
-  std::string listen;  // host:port
-  int worker_threads = 8;
+  std::string listen;          // host:port
+  int worker_threads = 8;      // the lane for GET/HEAD
+  int long_work_threads = 48;  // the lane for long work: 32 users' concurrent creates all proceed
+  int max_connections = 1024;  // open connections served; beyond: 503
+  std::chrono::milliseconds drain_deadline{30000};
+  // Both set: serve HTTPS only (TLS 1.2+). Key file should be 0600 or stricter (warned).
+  std::string tls_cert;
+  std::string tls_key;
+  std::function<void()> on_reload;  // after a SIGHUP, once the TLS context is reloaded
 };
+
+// Whether a request runs on the long-work lane. One place, so the API can take over the
+// classification (Api::IsLongWork) without touching the transport.
+bool IsLongWork(std::string_view method, std::string_view target);
 
 class HttpServer {
  public:
   HttpServer(Api& api, ServerOptions options);
   ~HttpServer();
-  // Binds and serves until Stop() or SIGINT/SIGTERM. `on_listening` runs once bound.
+  // Loads the TLS certificate and key (when set), binds and serves until Stop() or
+  // SIGINT/SIGTERM, then drains. `on_listening` runs once bound. Returns an error naming the
+  // file for a missing/unreadable/mismatched certificate or key.
   Status Run(const std::function<void(const std::string& bound)>& on_listening);
+  // After Run: requests still running at the drain deadline. The destructor waits for them;
+  // a caller that must not wait exits instead (the next start recovers their clones).
+  int AbandonedRequests() const;
+  // Stops accepting and drains, like SIGTERM. Thread-safe.
   void Stop();
 
  private:

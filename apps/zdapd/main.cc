@@ -99,6 +99,15 @@ int Serve(const config::DaemonConfig& cfg) {
   daemon::Api api(o, kVersion, **auth, metrics);
   daemon::ServerOptions so;
   so.listen = cfg.listen;
+  so.max_connections = cfg.max_connections;
+  so.tls_cert = cfg.tls_cert;
+  so.tls_key = cfg.tls_key;
+  // SIGHUP: the server reloads its TLS certificate, then this reloads the tokens file (a
+  // broken file keeps the tokens in force; Reload logs what it loaded).
+  daemon::Authenticator& authenticator = **auth;
+  so.on_reload = [&authenticator] {
+    if (Status st = authenticator.Reload(); !st.ok()) log::Error("zdapd: {}", st.message());
+  };
   daemon::HttpServer server(api, so);
 
   // Cron refreshes and the expiry sweep run beside the server and stop with it.
@@ -116,9 +125,16 @@ int Serve(const config::DaemonConfig& cfg) {
       {[&o](const std::string& resource) { return o.StartRefresh(resource).status(); },
        [&o](SystemTime now) { o.ExpireClones(now); }});
   scheduler.Start();
-  Status st =
-      server.Run([](const std::string& bound) { log::Info("zdapd listening on {}", bound); });
+  const char* scheme = cfg.tls_cert.empty() ? "http" : "https";
+  Status st = server.Run(
+      [&](const std::string& bound) { log::Info("zdapd listening on {} ({})", bound, scheme); });
   scheduler.Stop();
+  if (int n = server.AbandonedRequests(); n > 0) {
+    // Requests outlived the drain deadline: exit without waiting for them (the server's
+    // destructor would); the next start recovers their clones.
+    log::Error("zdapd: {} request(s) still running at the drain deadline; exiting without them", n);
+    std::_Exit(kExitFailure);
+  }
   if (!st.ok()) return Fail(st);
   log::Info("zdapd stopped; clones keep running and are adopted on the next start");
   return 0;
@@ -197,13 +213,15 @@ int main(int argc, char** argv) {
       "listen", po::value<std::string>(), "HTTP listen address (default 127.0.0.1:43210)")(
       "data-dir", po::value<std::string>(),
       "where snapshots, clones and the catalog live (default ./zdap-data)")(
-      "storage", po::value<std::string>(), "storage driver: auto, btrfs, reflink, overlay, zfs, copy")(
+      "storage", po::value<std::string>(),
+      "storage driver: auto, btrfs, reflink, overlay, zfs, copy")(
       "runtime", po::value<std::string>(), "runtime driver: process, docker")(
       "runtime-user", po::value<std::string>(), "user the database servers run as")(
       "clone-ports", po::value<std::string>(), "clone port range, e.g. 6000-6999")(
       "clone-bind", po::value<std::string>(), "address clone servers listen on")(
       "advertise", po::value<std::string>(), "host name given to clients")(
       "log-level", po::value<std::string>(), "debug, info, warn, error")(
+      "max-connections", po::value<std::string>(), "open API connections served (default 1024)")(
       "tokens-file", po::value<std::string>(), "tokens file (sha256 of each token -> user, role)")(
       "role", po::value<std::string>()->default_value("user"), "token add: admin or user")(
       "replace", "token add: give a user that has a token a new one");
@@ -257,7 +275,7 @@ int main(int argc, char** argv) {
       {"runtime", "runtime.driver"},  {"runtime-user", "runtime.user"},
       {"clone-ports", "clone_ports"}, {"clone-bind", "clone_bind"},
       {"advertise", "advertise"},     {"log-level", "log_level"},
-      {"tokens-file", "tokens_file"}};
+      {"tokens-file", "tokens_file"}, {"max-connections", "max_connections"}};
   for (const auto& [flag, key] : flag_keys) {
     if (vm.count(flag)) flag_settings[key] = vm[flag].as<std::string>();
   }

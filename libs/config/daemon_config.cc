@@ -33,6 +33,7 @@ constexpr Key kKeys[] = {
     {"tls.cert", "ZDAPD_TLS_CERT"},
     {"tls.key", "ZDAPD_TLS_KEY"},
     {"tokens_file", "ZDAPD_TOKENS_FILE"},
+    {"max_connections", "ZDAPD_MAX_CONNECTIONS"},
     {"log_level", "ZDAPD_LOG_LEVEL"},
 };
 
@@ -97,11 +98,11 @@ Status ParseDaemonConfigText(const std::string& file, const std::string& text,
   if (!root.IsMap())
     return InvalidArgument(fmt::format("{}:1: expected a mapping of settings", file));
   MapReader top(file, root);
-  ZDAP_RETURN_IF_ERROR(
-      top.CheckNoUnknownKeys({"config_dir", "listen", "advertise", "data_dir", "storage", "runtime",
-                              "clone_ports", "clone_bind", "tls", "tokens_file", "log_level"}));
+  ZDAP_RETURN_IF_ERROR(top.CheckNoUnknownKeys(
+      {"config_dir", "listen", "advertise", "data_dir", "storage", "runtime", "clone_ports",
+       "clone_bind", "tls", "tokens_file", "max_connections", "log_level"}));
   for (const char* k : {"config_dir", "listen", "advertise", "data_dir", "clone_ports",
-                        "clone_bind", "tokens_file", "log_level"}) {
+                        "clone_bind", "tokens_file", "max_connections", "log_level"}) {
     std::string v;
     ZDAP_RETURN_IF_ERROR(top.GetString(k, &v));
     if (top.Has(k)) (*settings)[k] = v;
@@ -187,7 +188,16 @@ Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin
       c->tls_key = value;
     else if (key == "tokens_file")
       c->tokens_file = value;
-    else if (key == "log_level") {
+    else if (key == "max_connections") {
+      constexpr int kMaxConnectionsLimit = 1000000;
+      if (value.empty() || value.size() > 7 ||
+          value.find_first_not_of("0123456789") != std::string::npos || std::stoi(value) < 1 ||
+          std::stoi(value) > kMaxConnectionsLimit) {
+        return err(fmt::format("'{}' is not a connection count: use a whole number from 1 to {}",
+                               value.substr(0, 40), kMaxConnectionsLimit));
+      }
+      c->max_connections = std::stoi(value);
+    } else if (key == "log_level") {
       log::Level l;
       if (!log::ParseLevel(value, &l)) return err("use debug, info, warn, error or off");
       c->log_level = value;

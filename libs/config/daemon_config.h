@@ -24,8 +24,9 @@ struct DaemonConfig {
   int clone_port_first = 6000;
   int clone_port_last = 6999;
   std::string clone_bind = "127.0.0.1";
-  std::string tls_cert;
+  std::string tls_cert;  // both set: the API speaks HTTPS only
   std::string tls_key;
+  int max_connections = 1024;  // open API connections served at once; beyond: 503
   std::string tokens_file;
   std::string log_level = "info";
 

@@ -1,5 +1,8 @@
 // Leveled logging to stderr: "2026-11-22T03:00:00.123Z INFO  storage: picked btrfs (...)".
 // Thread-safe; one line per call. Never log secrets (passwords, tokens): callers redact.
+// Rate-limited: a message repeated (same level and text) within kRepeatWindow of its last
+// printing is suppressed; its next printing after the window ends in "(N similar suppressed)".
+// So a failure in a tight loop cannot flood the log.
 #pragma once
 
 #include <fmt/format.h>
@@ -14,6 +17,8 @@ void SetLevel(Level level);
 Level GetLevel();
 // Parses "debug|info|warn|error|off"; returns false on anything else.
 bool ParseLevel(std::string_view text, Level* level);
+
+inline constexpr int kRepeatWindowMillis = 2000;
 
 void Write(Level level, std::string_view message);
 

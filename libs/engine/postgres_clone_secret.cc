@@ -6,12 +6,13 @@
 
 #include "core/file_util.h"
 #include "engine/postgres_engine.h"
-#include "engine/postgres_wire.h"
 #include "engine/probe_socket.h"
 #include "engine/scram_verifier.h"
+#include "wire/postgres_wire.h"
 
 namespace zdap::engine {
 namespace {
+namespace pgwire = wire::pg;
 
 // Before the password is set: the daemon over the unix socket in the private (0700) run dir,
 // nobody over TCP.

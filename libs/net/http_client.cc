@@ -75,6 +75,7 @@ class Exchange {
 
   Status Handshake() {
     ssl_ctx_.emplace(asio::ssl::context::tls_client);
+    SSL_CTX_set_min_proto_version(ssl_ctx_->native_handle(), TLS1_2_VERSION);
     beast::error_code ec;
     ssl_ctx_->set_default_verify_paths(ec);
     if (!options_.ca_file.empty()) {
@@ -90,7 +91,15 @@ class Exchange {
     beast::get_lowest_layer(*tls_).expires_after(options_.connect_timeout);
     tls_->async_handshake(asio::ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
     RunUntilDone(ioc_);
-    if (ec) return Fail("TLS handshake failed", ec);
+    if (ec) {
+      long verify = SSL_get_verify_result(tls_->native_handle());
+      if (verify != X509_V_OK) {
+        return Unavailable(fmt::format("certificate verify failed for {} ({}): {}",
+                                       base_.ToString(), X509_verify_cert_error_string(verify),
+                                       options_.ca_hint));
+      }
+      return Fail("TLS handshake failed", ec);
+    }
     return Status::Ok();
   }
 

@@ -19,6 +19,8 @@ using namespace zdap::test;
 TEST_CASE("attach with the CLI, query through zdap-proxyd, detach leaves the project as it was") {
   ZdapdFixture d;
   REQUIRE(d.Host("refresh chinook") == 0);
+  // A clone on a non-loopback address needs token authentication (zdapd refuses it in open mode).
+  d.UseTokens({"alice"});
   ::setenv("ZDAPD_CLONE_BIND", "0.0.0.0", 1);  // the proxy container needs a reachable clone
   d.Start();
   ::unsetenv("ZDAPD_CLONE_BIND");
@@ -35,7 +37,7 @@ TEST_CASE("attach with the CLI, query through zdap-proxyd, detach leaves the pro
     REQUIRE(rc == 0);
     return out;
   };
-  run("origin add " + d.Url());
+  run("origin add " + d.Url() + " --token " + d.Token("alice"));
   run("user set alice");
   run("init");
   CHECK(run("attach chinook --service db").find("attached chinook") != std::string::npos);

@@ -90,6 +90,8 @@ void RunExample(const Example& ex) {
   ZdapdFixture d("", ex.resource);
   REQUIRE(d.Host("refresh chinook") == 0);
   // The default clone_bind (127.0.0.1) is refused by attach: containers cannot reach it.
+  // A clone on a non-loopback address needs token authentication (zdapd refuses it in open mode).
+  d.UseTokens({"alice"});
   ::setenv("ZDAPD_CLONE_BIND", "0.0.0.0", 1);
   d.Start();
   ::unsetenv("ZDAPD_CLONE_BIND");
@@ -106,7 +108,7 @@ void RunExample(const Example& ex) {
   std::string zdap =
       "cd " + p + " && ZDAP_CONFIG=" + p + "/user.yaml " + ProgramPath("apps/zdap/zdap") + " ";
   std::string out;
-  REQUIRE(Shell(zdap + "origin add " + d.Url(), &out) == 0);
+  REQUIRE(Shell(zdap + "origin add " + d.Url() + " --token " + d.Token("alice"), &out) == 0);
   REQUIRE(Shell(zdap + "user set alice", &out) == 0);
   REQUIRE(Shell(zdap + "init", &out) == 0);
   INFO(out);

@@ -106,7 +106,8 @@ TEST_CASE("zdapd: resources, snapshots, list, duplicate names, the lock and runn
   CHECK(JsonField(body, "state") == "ready");
   CHECK(std::stoi(JsonField(body, "port")) == dup_port);
   std::string rows;
-  CHECK(Psql(dup_port, "select count(*) from invoice_line", &rows) == 0);
+  CHECK(Psql(dup_port, JsonField(body, "password"), "select count(*) from invoice_line", &rows) ==
+        0);
   CHECK(rows == "2240\n");
 
   // zdapd list: refused while the daemon serves (it would race its recovery), then run with

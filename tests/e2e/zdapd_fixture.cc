@@ -54,11 +54,26 @@ int ZdapdFixture::Host(const std::string& args, std::string* output) const {
                     " " + args + " --config-dir " + config_dir_ + " --data-dir " + data_dir_ +
                     " --clone-ports " + std::to_string(clone_first_) + "-" +
                     std::to_string(clone_first_ + clone_count_ - 1) +
-                    " --listen 127.0.0.1:" + std::to_string(api_port_);
+                    " --listen 127.0.0.1:" + std::to_string(api_port_) +
+                    (tokens_file_.empty() ? "" : " --tokens-file " + tokens_file_);
   return Shell(cmd, output);
 }
 
-void ZdapdFixture::Start() {
+void ZdapdFixture::UseTokens(const std::vector<std::string>& users) {
+  tokens_file_ = dir_.path() + "/tokens.yaml";
+  for (const auto& user : users) {
+    std::string out;
+    int rc = Shell(ProgramPath("apps/zdapd/zdapd") + " --tokens-file " + tokens_file_ +
+                       " token add " + user + " 2>/dev/null",
+                   &out);
+    if (rc != 0 || out.size() < 64) {
+      throw std::runtime_error("zdapd token add " + user + " failed: " + out);
+    }
+    tokens_[user] = out.substr(0, 64);
+  }
+}
+
+void ZdapdFixture::Spawn() {
   pid_ = ::fork();
   if (pid_ == 0) {
     std::string log = dir_.path() + "/zdapd.log";
@@ -69,11 +84,36 @@ void ZdapdFixture::Start() {
     std::string listen = "127.0.0.1:" + std::to_string(api_port_);
     std::string bin = ProgramPath("apps/zdapd/zdapd");
     ::setenv("ZDAPD_RUNTIME_DRIVER", runtime_.c_str(), 1);
-    ::execl(bin.c_str(), bin.c_str(), "serve", "--config-dir", config_dir_.c_str(), "--data-dir",
-            data_dir_.c_str(), "--clone-ports", ports.c_str(), "--listen", listen.c_str(),
-            static_cast<char*>(nullptr));
+    std::vector<const char*> argv = {
+        bin.c_str(),       "serve",         "--config-dir", config_dir_.c_str(), "--data-dir",
+        data_dir_.c_str(), "--clone-ports", ports.c_str(),  "--listen",          listen.c_str()};
+    if (!tokens_file_.empty()) {
+      argv.push_back("--tokens-file");
+      argv.push_back(tokens_file_.c_str());
+    }
+    for (const auto& a : serve_args_) argv.push_back(a.c_str());
+    argv.push_back(nullptr);
+    ::execv(bin.c_str(), const_cast<char* const*>(argv.data()));
     ::_exit(127);
   }
+}
+
+int ZdapdFixture::StartExpectingExit(int timeout_seconds) {
+  Spawn();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int st;
+    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
+void ZdapdFixture::Start() {
+  Spawn();
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (std::chrono::steady_clock::now() < deadline) {
     std::string body;
@@ -108,8 +148,11 @@ int ZdapdFixture::Call(const std::string& method, const std::string& path,
   std::string file = dir_.path() + "/req.json";
   std::ofstream(file) << json_body;
   std::string out;
-  std::string cmd = "curl -s -m 300 -o " + dir_.path() + "/resp.json -w '%{http_code}' -X " +
-                    method + " -H 'X-Zdap-User: " + user + "' " +
+  // Open mode names the user; token mode authenticates as them.
+  std::string identity =
+      tokens_file_.empty() ? "X-Zdap-User: " + user : "Authorization: Bearer " + tokens_.at(user);
+  std::string cmd = "curl -s -m 300 " + curl_options_ + " -o " + dir_.path() +
+                    "/resp.json -w '%{http_code}' -X " + method + " -H '" + identity + "' " +
                     (json_body.empty() ? "" : "--data-binary @" + file + " ") + Url() + path;
   if (Shell(cmd, &out) != 0) return 0;
   body->clear();

@@ -4,7 +4,9 @@
 
 #include <sys/types.h>
 
+#include <map>
 #include <string>
+#include <vector>
 
 #include "support/test_env.h"
 #include "support/test_ports.h"
@@ -24,7 +26,25 @@ class ZdapdFixture {
   int Host(const std::string& args, std::string* output = nullptr) const;
   void Start();        // serve; waits until /v1/health answers (bounded)
   void Kill(int sig);  // signal the serving daemon and reap it
-  std::string Url() const { return "http://127.0.0.1:" + std::to_string(api_port_); }
+  std::string Url() const { return scheme_ + "://127.0.0.1:" + std::to_string(api_port_); }
+  int api_port() const { return api_port_; }
+  pid_t pid() const { return pid_; }
+  // Extra `zdapd serve` arguments (e.g. --config FILE that sets tls), and how Start() and
+  // Call() reach it: scheme "https" with curl options such as "--cacert ca.pem".
+  void SetServeOptions(std::vector<std::string> args, std::string scheme = "http",
+                       std::string curl_options = "") {
+    serve_args_ = std::move(args);
+    scheme_ = std::move(scheme);
+    curl_options_ = std::move(curl_options);
+  }
+  // Token mode: a tokens file with one token per user (made with `zdapd token add`), used by
+  // serve and the host commands; Call() then sends the user's Bearer token instead of
+  // X-Zdap-User. Needed for a non-loopback clone_bind. Call before Start().
+  void UseTokens(const std::vector<std::string>& users);
+  const std::string& Token(const std::string& user) const { return tokens_.at(user); }
+  // Serve and give up after `timeout` without asserting: for tests of refused starts. Returns
+  // the exit status if zdapd exited, else -1 (it is then serving).
+  int StartExpectingExit(int timeout_seconds);
   // curl -X method; returns the HTTP status, body in *body.
   int Call(const std::string& method, const std::string& path, const std::string& json_body,
            std::string* body, const std::string& user = "alice") const;
@@ -35,7 +55,8 @@ class ZdapdFixture {
   // out of them.
   void LimitClonePorts(int count);
   const std::string& config_dir() const { return config_dir_; }
-  std::string LogText() const;
+  std::string LogText() const;  // the log's last 40 lines
+  std::string LogPath() const { return dir_.path() + "/zdapd.log"; }
   // The clone's own password from its API object (GET /v1/clones/ID as `user`).
   std::string Password(const std::string& clone, const std::string& user = "alice") const;
 
@@ -51,6 +72,12 @@ class ZdapdFixture {
   int clone_count_ = kClonePorts;
   pid_t pid_ = -1;
   std::string runtime_ = "process";
+  std::vector<std::string> serve_args_;
+  std::string tokens_file_;                    // "" = open mode
+  std::map<std::string, std::string> tokens_;  // user -> token
+  std::string scheme_ = "http";
+  std::string curl_options_;
+  void Spawn();
 };
 
 // True while a database server runs with its data dir under `dir` (its "-D" argument, or
