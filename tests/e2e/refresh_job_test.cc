@@ -1,6 +1,7 @@
 // Refresh as a job through the API while the origin keeps serving: an open psql session on an
 // existing clone, a clone created meanwhile, a failing dump, 409s, snapshot deletion and
 // `refresh.keep`; `zdapd refresh` against the running daemon.
+#include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <catch2/catch.hpp>
@@ -94,12 +95,16 @@ TEST_CASE("a refresh job runs while clones are used and created; failures leave 
   std::string body;
   REQUIRE(d.Call("POST", "/v1/resources/chinook/clones", "{\"name\":\"held\"}", &body) == 201);
   int held_port = std::stoi(JsonField(body, "port"));
-  // An open session on the clone, fed a query before, during and after the refresh.
+  std::string held_password = JsonField(body, "password");
+  // An open session on the clone, fed a query before, during and after the refresh. A psql
+  // that exits early must fail the checks below, not kill the test with SIGPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   std::string session_out = dumps.path() + "/session.out";
-  FILE* session = ::popen(("PGPASSWORD=zdap psql -X -q -t -A -h 127.0.0.1 -U postgres -p " +
-                           std::to_string(held_port) + " chinook >" + session_out + " 2>&1")
-                              .c_str(),
-                          "w");
+  FILE* session =
+      ::popen(("PGPASSWORD=" + held_password + " psql -X -q -t -A -h 127.0.0.1 -U postgres -p " +
+               std::to_string(held_port) + " chinook >" + session_out + " 2>&1")
+                  .c_str(),
+              "w");
   REQUIRE(session != nullptr);
   auto query = [&] {
     std::fputs("select count(*) from invoice_line;\n", session);
