@@ -23,7 +23,7 @@ zdap gives you your own full-size copy (a clone) of a database, on a server runn
 Origins and identity (stored in ~/.config/zdap/config.yaml, or $ZDAP_CONFIG, mode 0600):
   zdap origin add URL [--token T] [--ca FILE]  add an origin (also: zdap add origin URL)
   zdap origin remove URL               remove one (also: zdap remove origin URL)
-  zdap origin list [-v]                list them (-v: token set? healthy?)
+  zdap origin list [-v] [-o FMT]       list them (-v: token set? healthy?)
   zdap user set NAME                   who you are (also: zdap set user NAME)
 
 Compose projects:

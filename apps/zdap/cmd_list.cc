@@ -65,15 +65,7 @@ Status ForEachOrigin(const UserConfig& config,
 }
 
 Status Print(OutputFormat format, const json::value& doc, const std::string& table) {
-  if (format == OutputFormat::kTable) {
-    std::cout << table;
-  } else if (format == OutputFormat::kJson) {
-    std::cout << json::serialize(doc) << "\n";
-  } else {
-    ZDAP_ASSIGN_OR_RETURN(std::string yaml, JsonToYaml(json::serialize(doc)));
-    std::cout << yaml;
-  }
-  return Status::Ok();
+  return PrintListing(format, json::serialize(doc), table);
 }
 
 // The object with "origin" set to the origin it came from unless the daemon named one.

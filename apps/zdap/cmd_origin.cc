@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <filesystem>
 #include <iostream>
 
@@ -10,6 +11,7 @@
 #include "net/http_url.h"
 #include "zdap/args.h"
 #include "zdap/commands.h"
+#include "zdap/output.h"
 #include "zdap/placement.h"
 #include "zdap/user_config.h"
 
@@ -92,12 +94,27 @@ Status CmdOriginRemove(const Args& args) {
 
 Status CmdOriginList(const Args& args) {
   po::options_description opts;
-  opts.add_options()("verbose,v", "also show whether a token is set and ask each origin's health");
-  VerbArgs a = ParseVerbArgs(args, "origin list", "zdap origin list [-v]",
+  opts.add_options()("verbose,v", "also show whether a token is set and ask each origin's health")(
+      "output,o", po::value<std::string>(), "table, json or yaml (default: one URL a line)");
+  VerbArgs a = ParseVerbArgs(args, "origin list", "zdap origin list [-v] [-o table|json|yaml]",
                              "Lists the configured origins.", opts, 0, 0);
   if (a.help) return Status::Ok();
   ZDAP_ASSIGN_OR_RETURN(auto loaded, LoadConfig());
   auto& [path, config] = loaded;
+  if (a.Has("output")) {
+    if (a.Has("verbose")) return InvalidArgument("-v and -o do not go together");
+    ZDAP_ASSIGN_OR_RETURN(OutputFormat format, ParseOutputFormat(a.Get("output")));
+    // Whether a token is set, never the token.
+    boost::json::array all;
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& o : config.origins) {
+      all.push_back(
+          boost::json::object{{"url", o.url}, {"token_set", !o.token.empty()}, {"ca", o.ca}});
+      rows.push_back({o.url, o.token.empty() ? "none" : "set", o.ca.empty() ? "-" : o.ca});
+    }
+    return PrintListing(format, boost::json::serialize(boost::json::object{{"origins", all}}),
+                        RenderTable({"ORIGIN", "TOKEN", "CA"}, rows));
+  }
   for (const auto& o : config.origins) {
     if (!a.Has("verbose")) {
       std::cout << o.url << "\n";

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/json.hpp>
 #include <cctype>
+#include <iostream>
 
 namespace zdap::cli {
 namespace json = boost::json;
@@ -97,6 +98,18 @@ Result<std::string> JsonToYaml(std::string_view text) {
   YAML::Emitter em;
   Emit(em, v);
   return std::string(em.c_str()) + "\n";
+}
+
+Status PrintListing(OutputFormat format, std::string_view json, const std::string& table) {
+  if (format == OutputFormat::kTable) {
+    std::cout << table;
+  } else if (format == OutputFormat::kJson) {
+    std::cout << json << "\n";
+  } else {
+    ZDAP_ASSIGN_OR_RETURN(std::string yaml, JsonToYaml(json));
+    std::cout << yaml;
+  }
+  return Status::Ok();
 }
 
 }  // namespace zdap::cli

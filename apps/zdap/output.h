@@ -20,4 +20,7 @@ std::string RenderTable(const std::vector<std::string>& header,
 // The same data as YAML (block style); `json` must be valid JSON.
 Result<std::string> JsonToYaml(std::string_view json);
 
+// Writes a listing to stdout in `format`: `table` as is, `json` on one line, or `json` as YAML.
+Status PrintListing(OutputFormat format, std::string_view json, const std::string& table);
+
 }  // namespace zdap::cli

@@ -1,0 +1,248 @@
+// The zdap CLI binary against a real zdapd (no FakeOrigin): attach --snapshot/--origin,
+// detach --keep, init with non-default file names, the list verbs in every output format,
+// and usage errors. Each step checks the exit code and the output.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "e2e/zdapd_fixture.h"
+
+using namespace zdap::test;
+
+namespace {
+
+std::string ReadText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// A compose project (the Chinook example, under a non-default name) and a user config, both in
+// one temp dir; runs the real zdap there.
+class CliProject {
+ public:
+  CliProject() : dir_("zdap-cli-project") {
+    std::string base = SourceDir() + "/compose-examples/chinook/docker-compose.yml";
+    REQUIRE(Shell("cp " + base + " " + dir_.path() + "/stack.yml") == 0);
+  }
+  // zdap <args> in the project; returns the exit status, stdout and stderr in *out.
+  int Run(const std::string& args, std::string* out) const {
+    out->clear();
+    // In braces so that a redirection in `args` (2>/dev/null) wins over Shell's 2>&1.
+    return Shell("{ cd " + dir_.path() + " && ZDAP_CONFIG=" + dir_.path() + "/user.yaml " +
+                     ProgramPath("apps/zdap/zdap") + " " + args + "; }",
+                 out);
+  }
+  // zdap <args>, required to succeed; returns its output.
+  std::string Ok(const std::string& args) const {
+    std::string out;
+    int rc = Run(args, &out);
+    INFO("zdap " << args << ": " << out);
+    REQUIRE(rc == 0);
+    return out;
+  }
+  std::string File(const std::string& name) const { return dir_.path() + "/" + name; }
+
+ private:
+  TempDir dir_;
+};
+
+// `python3 -c` with yaml.safe_load of `text`; returns what the script printed. Fails the test
+// when python3 or its yaml module cannot run (then nothing was checked).
+std::string LoadYamlAndPrint(const TempDir& tmp, const std::string& text,
+                             const std::string& expression) {
+  std::string file = tmp.path() + "/listing.yaml";
+  std::ofstream(file) << text;
+  std::string out;
+  int rc = Shell("python3 -c 'import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); print(" +
+                     expression + ")' " + file,
+                 &out);
+  INFO("python3 yaml: " << out);
+  REQUIRE(rc == 0);
+  return out;
+}
+
+std::string Line(std::string s) {
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("zdap against a real zdapd: snapshots, origins, --keep, init names, list formats",
+          "[cli]") {
+  ZdapdFixture d;
+  // Two snapshots, so that --snapshot has a choice that is not the default (the newest).
+  REQUIRE(d.Host("refresh chinook") == 0);
+  REQUIRE(d.Host("refresh chinook") == 0);
+  // A clone on a non-loopback address (attach refuses loopback-only clones) needs tokens.
+  d.UseTokens({"alice"});
+  ::setenv("ZDAPD_CLONE_BIND", "0.0.0.0", 1);
+  d.Start();
+  ::unsetenv("ZDAPD_CLONE_BIND");
+
+  CliProject p;
+  TempDir tmp("zdap-cli-yaml");
+  std::string good = d.Url();
+  p.Ok("origin add " + good + " --token " + d.Token("alice"));
+  p.Ok("user set alice");
+
+  // init with non-default names: .zdap.yaml names both files, and attach edits that override.
+  CHECK(Contains(p.Ok("init --compose stack.yml --override zdap-local.yml"), ".zdap.yaml"));
+  std::string project = ReadText(p.File(".zdap.yaml"));
+  CHECK(Contains(project, "stack.yml"));
+  CHECK(Contains(project, "zdap-local.yml"));
+
+  // list snapshots: two, the same ids in all three formats.
+  std::string json_out = p.Ok("list snapshots -o json");
+  auto snapshots = boost::json::parse(json_out).at("snapshots").as_array();
+  REQUIRE(snapshots.size() == 2);
+  std::vector<std::string> ids;
+  for (const auto& s : snapshots) {
+    CHECK(s.at("resource").as_string() == "chinook");
+    CHECK(s.at("origin").as_string() == good);
+    ids.emplace_back(s.at("id").as_string());
+  }
+  REQUIRE(ids[0] != ids[1]);
+  std::string table = p.Ok("list snapshots -o table");
+  CHECK(table.rfind("SNAPSHOT", 0) == 0);
+  CHECK(Contains(table, ids[0]));
+  CHECK(Contains(table, ids[1]));
+  CHECK(Line(LoadYamlAndPrint(tmp, p.Ok("list snapshots -o yaml"),
+                              "\" \".join(s[\"id\"] for s in d[\"snapshots\"])")) ==
+        ids[0] + " " + ids[1]);
+  // The default for attach is the newest snapshot (the API lists newest first); ask for the
+  // other one.
+  std::string newest, older;
+  {
+    std::string body;
+    REQUIRE(d.Call("GET", "/v1/resources/chinook", "", &body) == 200);
+    auto r = boost::json::parse(body).as_object();
+    INFO(body);
+    newest = std::string(r.at("snapshots").as_array().at(0).at("id").as_string());
+    older = newest == ids[0] ? ids[1] : ids[0];
+    REQUIRE((newest == ids[0] || newest == ids[1]));
+  }
+
+  // attach --snapshot: the clone is of that snapshot.
+  std::string attached = p.Ok("attach chinook --service db --snapshot " + older);
+  CHECK(Contains(attached, "attached chinook"));
+  CHECK(Contains(attached, older));
+  CHECK(Contains(attached, "zdap-local.yml"));
+  CHECK(Shell("test -e " + p.File("docker-compose.override.yml")) != 0);
+  std::string override_text = ReadText(p.File("zdap-local.yml"));
+  CHECK(Contains(override_text, "db:"));
+  CHECK(Contains(override_text, "zdap-proxyd"));
+
+  // list clones: the one clone, of the older snapshot, in all three formats.
+  auto clones = boost::json::parse(p.Ok("list clones -o json")).at("clones").as_array();
+  REQUIRE(clones.size() == 1);
+  std::string clone(clones[0].at("id").as_string());
+  CHECK(clones[0].at("snapshot").as_string() == older);
+  CHECK(clones[0].at("resource").as_string() == "chinook");
+  CHECK(clones[0].at("owner").as_string() == "alice");
+  table = p.Ok("list clones -o table");
+  CHECK(table.rfind("CLONE", 0) == 0);
+  CHECK(Contains(table, clone));
+  CHECK(Line(LoadYamlAndPrint(tmp, p.Ok("list clones -o yaml"),
+                              "d[\"clones\"][0][\"id\"], d[\"clones\"][0][\"snapshot\"]")) ==
+        clone + " " + older);
+  {
+    std::string body;
+    REQUIRE(d.Call("GET", "/v1/clones/" + clone, "", &body) == 200);
+    CHECK(JsonField(body, "snapshot") == older);
+  }
+
+  // detach --keep: the service leaves the override file (attach made it, so it goes), the
+  // clone stays and answers.
+  CHECK(Contains(p.Ok("detach db --keep"), "kept clone " + clone));
+  CHECK(Shell("test -e " + p.File("zdap-local.yml")) != 0);
+  CHECK_FALSE(Contains(ReadText(p.File(".zdap.yaml")), clone));
+  {
+    std::string body;
+    REQUIRE(d.Call("GET", "/v1/clones/" + clone, "", &body) == 200);
+    int port = std::stoi(JsonField(body, "port"));
+    std::string count;
+    CHECK(Psql(port, d.Password(clone), "select count(*) from invoice_line", &count) == 0);
+    CHECK(count == "2240\n");
+  }
+
+  // list origins before a second one: one row, no token in any format.
+  auto origins = boost::json::parse(p.Ok("list origins -o json")).at("origins").as_array();
+  REQUIRE(origins.size() == 1);
+  CHECK(origins[0].at("url").as_string() == good);
+  CHECK(origins[0].at("token_set").as_bool());
+
+  // A second origin that nothing serves (a reserved port nobody listens on).
+  std::string dead = "http://127.0.0.1:" + std::to_string(FreeTcpPort());
+  p.Ok("origin add " + dead);
+  std::string out;
+  for (const auto& format : {"table", "json", "yaml"}) {
+    INFO(format);
+    out = p.Ok(std::string("list origins -o ") + format);
+    CHECK(Contains(out, good));
+    CHECK(Contains(out, dead));
+    CHECK_FALSE(Contains(out, d.Token("alice")));
+  }
+  origins = boost::json::parse(p.Ok("list origins -o json")).at("origins").as_array();
+  REQUIRE(origins.size() == 2);
+  CHECK(origins[1].at("url").as_string() == dead);
+  CHECK_FALSE(origins[1].at("token_set").as_bool());
+  CHECK(p.Ok("list origins -o table").rfind("ORIGIN", 0) == 0);
+  CHECK(Line(LoadYamlAndPrint(tmp, p.Ok("list origins -o yaml"),
+                              "\" \".join(o[\"url\"] for o in d[\"origins\"])")) ==
+        good + " " + dead);
+
+  // Forcing the dead origin: exit 1, one line, nothing attached, no clone made.
+  {
+    REQUIRE(p.Run("attach chinook --service db --origin " + dead, &out) == 1);
+    INFO(out);
+    CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+    CHECK(out.rfind("zdap: error: origin " + dead, 0) == 0);
+    CHECK(Shell("test -e " + p.File("zdap-local.yml")) != 0);
+  }
+  // Forcing the good one works although the dead one is configured; default snapshot = newest.
+  attached = p.Ok("attach chinook --service db --origin " + good);
+  CHECK(Contains(attached, newest));
+  CHECK(Contains(ReadText(p.File(".zdap.yaml")), good));
+  clones = boost::json::parse(p.Ok("list clones -o json 2>/dev/null")).at("clones").as_array();
+  CHECK(clones.size() == 2);
+  // With the dead origin configured, list still answers from the good one and warns.
+  CHECK(p.Run("list clones -o table", &out) == 0);
+  CHECK(Contains(out, "warning"));
+  CHECK(Contains(out, clone));
+
+  // Clean up through the CLI: detach destroys the second clone; the kept one by the API.
+  CHECK(Contains(p.Ok("detach db"), "destroyed clone"));
+  std::string body;
+  CHECK(d.Call("DELETE", "/v1/clones/" + clone, "", &body) / 100 == 2);
+  REQUIRE(d.Call("GET", "/v1/clones", "", &body) == 200);
+  CHECK(body == "{\"clones\":[]}\n");
+}
+
+TEST_CASE("zdap usage errors exit 2 with the usage", "[cli]") {
+  CliProject p;
+  std::string out;
+  CHECK(p.Run("attach", &out) == 2);  // missing RESOURCE
+  CHECK(Contains(out, "missing argument"));
+  CHECK(p.Run("attach chinook --snapshot", &out) == 2);  // option without its value
+  CHECK(Contains(out, "snapshot"));
+  CHECK(p.Run("list clones --bogus", &out) == 2);  // unknown option
+  CHECK(Contains(out, "bogus"));
+  CHECK(p.Run("detach", &out) == 2);
+  CHECK(p.Run("init --compose", &out) == 2);
+  CHECK(p.Run("list origins -o", &out) == 2);
+  CHECK(p.Run("frobnicate", &out) == 2);  // unknown verb
+  // Not usage errors: a bad value is a failure with a message.
+  CHECK(p.Run("list origins -o xml", &out) == 1);
+  CHECK(Contains(out, "table, json or yaml"));
+}
