@@ -27,7 +27,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     service.build_context = ".zdap/build/" + name;
     service.build_target = "dev";
   }
-  if (data[0] & 0x20) service.extra_hosts = {"host.docker.internal:host-gateway"};
+  if (data[0] & 0x20) {  // what attach writes to neutralise a database service's keys
+    service.ports = {"127.0.0.1:5433:5432"};
+    service.blank_environment = {"POSTGRES_PASSWORD"};
+    service.blank_labels = {"team"};
+    service.tmpfs_targets = {"/var/lib/postgresql/data"};
+  }
 
   auto attached = zdap::compose::AttachService(text, exists, service, "3.8");
   if (!attached.ok()) {
