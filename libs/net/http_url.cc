@@ -17,6 +17,20 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
+// The URL as typed, for an error message: one line, bounded, control bytes as \xNN.
+std::string Shown(std::string_view text) {
+  constexpr size_t kMax = 200;
+  std::string out;
+  for (unsigned char c : text.substr(0, kMax)) {
+    if (c >= 0x20 && c < 0x7f)
+      out += static_cast<char>(c);
+    else
+      out += fmt::format("\\x{:02x}", c);
+  }
+  if (text.size() > kMax) out += "...";
+  return out;
+}
+
 }  // namespace
 
 std::string HttpUrl::HostPort() const {
@@ -30,7 +44,7 @@ std::string HttpUrl::ToString() const {
 
 Result<HttpUrl> ParseHttpUrl(std::string_view text) {
   auto bad = [&](std::string_view why) {
-    return InvalidArgument(fmt::format("'{}' is not a usable origin URL: {}", text, why));
+    return InvalidArgument(fmt::format("'{}' is not a usable origin URL: {}", Shown(text), why));
   };
   if (text.empty()) return bad("it is empty");
   auto parsed = boost::urls::parse_absolute_uri(text);
