@@ -3,6 +3,7 @@
 // openssl), reached only on 127.0.0.1 by curl, the zdap CLI, zdap-proxyd and the zdapd host
 // commands, each verifying the certificate.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -23,8 +24,9 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
-// A daemon on 0.0.0.0:<port> with tokens for alice and bob (users) and root (admin), serving
-// HTTPS with the certificate "one" (CA tmp/one-ca.pem); the resource is refreshed, not started.
+// A daemon on 0.0.0.0:<port> (clones on 0.0.0.0 too) with tokens for alice and bob (users) and
+// root (admin), serving HTTPS with the certificate "one" (CA tmp/one-ca.pem); the resource is
+// refreshed, not started.
 struct TeamOrigin {
   TempDir tmp{"zdapd-team"};
   std::string cert, key, ca, config;
@@ -35,7 +37,10 @@ struct TeamOrigin {
     cert = tmp.path() + "/one.pem";
     key = tmp.path() + "/one.key";
     ca = tmp.path() + "/one-ca.pem";
-    config = WriteFile(tmp.path() + "/zdapd.yaml", "tls: {cert: " + cert + ", key: " + key + "}\n");
+    // Clones on every address too, as attach needs for the proxy container (reached here on
+    // 127.0.0.1 only).
+    config = WriteFile(tmp.path() + "/zdapd.yaml",
+                       "tls: {cert: " + cert + ", key: " + key + "}\nclone_bind: 0.0.0.0\n");
     d.UseTokens({"alice", "bob"}, {"root"});
     d.SetListenHost("0.0.0.0");
     d.SetServeOptions({"--config", config}, "https", "--cacert " + ca);
@@ -164,4 +169,98 @@ TEST_CASE("team origin: zdapd refuses 0.0.0.0 without tokens, and tls naming a m
     INFO(d.LogText());
     CHECK(Contains(d.LogText(), missing));
   }
+}
+
+TEST_CASE("team origin: the zdap CLI and zdap-proxyd over verified HTTPS; a wrong CA is refused") {
+  TeamOrigin t;
+  t.d.Start();
+  ZdapdFixture& d = t.d;
+  MakeCertificates(t.tmp.path(), "other");  // a CA that did not sign the server's certificate
+  TempDir project("zdap-team-project");
+  REQUIRE(Shell("cp " + SourceDir() + "/compose-examples/chinook/docker-compose.yml " +
+                project.path() + "/") == 0);
+  auto zdap = [&](const std::string& args, std::string* out) {
+    out->clear();
+    return Shell("{ cd " + project.path() + " && ZDAP_CONFIG=" + project.path() + "/user.yaml " +
+                     ProgramPath("apps/zdap/zdap") + " " + args + "; }",
+                 out);
+  };
+  auto ok = [&](const std::string& args) {
+    std::string out;
+    int rc = zdap(args, &out);
+    INFO("zdap " << args << ": " << out);
+    REQUIRE(rc == 0);
+    return out;
+  };
+
+  // The CLI: an https origin with its CA, resources listed, a clone attached that answers psql.
+  ok("origin add " + d.Url() + " --token " + d.Token("alice") + " --ca " + t.ca);
+  CHECK(Contains(ok("list resources"), "chinook"));
+  ok("user set alice");  // the CLI asks for a user name even when the token says who it is
+  ok("init");
+  CHECK(Contains(ok("attach chinook --service db"), "attached chinook"));
+  std::string body;
+  REQUIRE(d.Call("GET", "/v1/clones", "", &body, "alice") == 200);
+  auto clones = boost::json::parse(body).at("clones").as_array();
+  REQUIRE(clones.size() == 1);
+  std::string clone(clones[0].at("id").as_string());
+  std::string password(clones[0].at("password").as_string());
+  std::string out;
+  CHECK(Psql(static_cast<int>(clones[0].at("port").as_int64()), password,
+             "select count(*) from invoice_line", &out) == 0);
+  CHECK(out == "2240\n");
+
+  // zdap-proxyd following that clone over HTTPS with --ca (the token from a 0600 file).
+  std::string token_file = WriteFile(t.tmp.path() + "/alice.token", d.Token("alice") + "\n");
+  REQUIRE(::chmod(token_file.c_str(), 0600) == 0);
+  {
+    ProxyProcess proxy;
+    REQUIRE(proxy.Start({"--listen", "127.0.0.1:0", "--clone", clone, "--origin", d.Url(), "--ca",
+                         t.ca, "--token-file", token_file}));
+    uint16_t port = proxy.WaitListening();
+    INFO(proxy.output());
+    REQUIRE(port != 0);
+    out.clear();
+    bool answered = Eventually(
+        [&] {
+          out.clear();
+          return Psql(port, password, "select count(*) from invoice_line", &out) == 0;
+        },
+        std::chrono::seconds(30));
+    CHECK(answered);
+    CHECK(out == "2240\n");
+    CHECK(
+        proxy.WaitOutput("clone " + clone + " is at 127.0.0.1:", std::chrono::milliseconds(5000)));
+    proxy.Signal(SIGTERM);
+    CHECK(proxy.Wait(std::chrono::milliseconds(15000)) == 0);
+  }
+
+  // A CA that did not sign the certificate: one line that names the certificate problem.
+  std::string other_ca = t.tmp.path() + "/other-ca.pem";
+  ok("origin add " + d.Url() + " --ca " + other_ca);
+  CHECK(zdap("list resources", &out) != 0);
+  INFO(out);
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  CHECK(out.find('\n') == std::string::npos);
+  CHECK(Contains(out, "certificate verify failed for " + d.Url()));
+  CHECK(Contains(out, "unable to get local issuer certificate"));
+  // The proxy with the wrong CA: the client is refused, the log says why.
+  {
+    ProxyProcess proxy;
+    REQUIRE(proxy.Start({"--listen", "127.0.0.1:0", "--clone", clone, "--origin", d.Url(), "--ca",
+                         other_ca, "--token-file", token_file}));
+    uint16_t port = proxy.WaitListening();
+    REQUIRE(port != 0);
+    CHECK(Psql(port, password, "select 1", &out) != 0);
+    CHECK(proxy.WaitOutput("certificate verify failed", std::chrono::milliseconds(10000)));
+    INFO(proxy.output());
+    proxy.Signal(SIGTERM);
+    CHECK(proxy.Wait(std::chrono::milliseconds(15000)) == 0);
+  }
+
+  // The right CA again; detach destroys the clone over HTTPS.
+  ok("origin add " + d.Url() + " --ca " + t.ca);
+  ok("detach db");
+  REQUIRE(d.Call("GET", "/v1/clones", "", &body, "alice") == 200);
+  CHECK(body == "{\"clones\":[]}\n");
 }
