@@ -24,12 +24,18 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+std::string LastLine(std::string text) {
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  return text.substr(text.rfind('\n') + 1);
+}
+
 // A daemon on 0.0.0.0:<port> (clones on 0.0.0.0 too) with tokens for alice and bob (users) and
 // root (admin), serving HTTPS with the certificate "one" (CA tmp/one-ca.pem); the resource is
 // refreshed, not started.
 struct TeamOrigin {
   TempDir tmp{"zdapd-team"};
   std::string cert, key, ca, config;
+  std::string first_snapshot;  // made by the host command before the daemon starts
   ZdapdFixture d;
 
   TeamOrigin() {
@@ -48,6 +54,7 @@ struct TeamOrigin {
     int rc = d.Host("--config " + config + " refresh chinook", &out);
     INFO(out);
     REQUIRE(rc == 0);
+    first_snapshot = LastLine(out);
   }
 
   // curl options: the CA and `user`'s Bearer token.
@@ -263,4 +270,50 @@ TEST_CASE("team origin: the zdap CLI and zdap-proxyd over verified HTTPS; a wron
   ok("detach db");
   REQUIRE(d.Call("GET", "/v1/clones", "", &body, "alice") == 200);
   CHECK(body == "{\"clones\":[]}\n");
+}
+
+TEST_CASE("team origin: zdapd refresh and destroy reach the running daemon over HTTPS") {
+  TeamOrigin t;
+  t.d.Start();
+  ZdapdFixture& d = t.d;
+  REQUIRE_FALSE(t.first_snapshot.empty());
+  std::string body;
+  REQUIRE(d.Call("POST", "/v1/resources/chinook/clones", "{\"name\":\"h1\"}", &body, "alice") ==
+          201);
+
+  // The host commands read the same config (tls set, listen 0.0.0.0): https to 127.0.0.1,
+  // trusting exactly tls.cert, whose names do not matter.
+  std::string out;
+  int rc = d.Host("--config " + t.config + " refresh chinook", &out);
+  INFO(out);
+  REQUIRE(rc == 0);
+  CHECK(Contains(out, "started on the running zdapd"));
+  std::string second = LastLine(out);
+  CHECK(second != t.first_snapshot);
+  REQUIRE(d.Call("GET", "/v1/resources/chinook/snapshots", "", &body, "root") == 200);
+  CHECK(Contains(body, t.first_snapshot));
+  CHECK(Contains(body, second));
+
+  rc = d.Host("--config " + t.config + " destroy h1", &out);
+  REQUIRE(rc == 0);
+  CHECK(Contains(out, "destroyed by the running zdapd"));
+  CHECK(d.Call("GET", "/v1/clones/h1", "", &body, "alice") == 404);
+
+  // A tls.cert that is not the one the daemon serves (same CA, same names): refused before any
+  // request is sent, in one line that says what to do.
+  MakeCertificates(t.tmp.path(), "other");
+  std::string snapshots_before;
+  REQUIRE(d.Call("GET", "/v1/resources/chinook/snapshots", "", &snapshots_before, "root") == 200);
+  std::string other_config = WriteFile(
+      t.tmp.path() + "/other.yaml",
+      "tls: {cert: " + t.tmp.path() + "/other.pem, key: " + t.tmp.path() + "/other.key}\n");
+  rc = d.Host("--config " + other_config + " refresh chinook", &out);
+  INFO(out);
+  CHECK(rc == 1);
+  out = LastLine(out);
+  CHECK(Contains(
+      out, "certificate verify failed for https://127.0.0.1:" + std::to_string(d.api_port())));
+  CHECK(Contains(out, "SIGHUP"));
+  REQUIRE(d.Call("GET", "/v1/resources/chinook/snapshots", "", &body, "root") == 200);
+  CHECK(body == snapshots_before);  // no refresh was started
 }
