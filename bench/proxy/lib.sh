@@ -3,20 +3,26 @@
 #   servers at BASE+0 (iperf3), +1 (PostgreSQL 15, pgbench -i), +2 (conn_rate serve);
 #   each front end forwards its ports +0/+1/+2 to them: port_of FRONT OFFSET.
 #   Front ends: direct, haproxy (tcp mode, nbthread = cores), socat (fork), zdap
-#   (zdap-proxyd, buffered pump) and zdap-splice (--pump splice).
+#   (zdap-proxyd, buffered pump) and zdap-splice (--pump splice); with ZDAP_PROXYD_B=path also
+#   zdap-b, a second zdap-proxyd build (buffered), to compare two builds in one run.
 # Everything started is recorded in bench_pids and stopped by bench_cleanup (trap on EXIT).
 # Inputs: ZDAP_PROXYD, ZDAP_PROXYD_RELEASE or a build directory's zdap-proxyd (Release static
 # first: build-image/proxy/static, as scripts/test and proxy/build-image build it); CONN_RATE
-# or a built bench/proxy/conn_rate (else compiled on the fly); BENCH_PORT (47100, uses +0..+49),
+# or a built bench/proxy/conn_rate (else compiled on the fly); BENCH_PORT (30500, uses +0..+59),
 # BENCH_SCALE (10).
 
 bench_here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 pgbin=/usr/lib/postgresql/15/bin
 bench_names=(direct haproxy socat zdap zdap-splice)
 bench_pids=()
-bench_base=${BENCH_PORT:-47100}
+bench_base=${BENCH_PORT:-30500}  # below the ephemeral range (32768+), above the tests' (20000-29999)
 declare -A bench_front=([direct]=$bench_base [haproxy]=$((bench_base + 10))
-  [socat]=$((bench_base + 20)) [zdap]=$((bench_base + 30)) [zdap-splice]=$((bench_base + 40)))
+  [socat]=$((bench_base + 20)) [zdap]=$((bench_base + 30)) [zdap-splice]=$((bench_base + 40))
+  [zdap-b]=$((bench_base + 50)))
+if [[ -n ${ZDAP_PROXYD_B:-} ]]; then
+  [[ -x $ZDAP_PROXYD_B ]] || die "ZDAP_PROXYD_B=$ZDAP_PROXYD_B is not executable"
+  bench_names+=(zdap-b)
+fi
 
 die() {
   echo "bench/proxy: $*" >&2
@@ -58,6 +64,10 @@ wait_port() {  # bounded wait until 127.0.0.1:$1 accepts
     sleep 0.05
   done
   echo "bench/proxy: port $1 never accepted: $(tail -1 "$bench_work/wait.err")" >&2
+  local log
+  for log in "$bench_work"/*.log; do
+    [[ -s $log ]] && { echo "--- ${log##*/}:"; tail -5 "$log"; } >&2
+  done
   exit 1
 }
 
@@ -83,7 +93,12 @@ bench_start() {
     c++ -O2 -std=c++20 -pthread -o "$bench_work/conn_rate" "$bench_here/bench/proxy/conn_rate.cc"
     conn_rate=$bench_work/conn_rate
   fi
-  local base=$bench_base w=$bench_work
+  local base=$bench_base w=$bench_work p
+  for p in $(seq "$base" $((base + 59))); do
+    if python3 -c "import socket; socket.create_connection(('127.0.0.1',$p),0.2).close()" 2> /dev/null; then
+      die "127.0.0.1:$p is in use (another benchmark?); set BENCH_PORT to a free range of 60"
+    fi
+  done
   iperf3 -s -p "$base" > "$w/iperf3.log" 2>&1 &
   bench_pids+=($!)
   "$conn_rate" serve $((base + 2)) > "$w/conn_rate.log" 2>&1 &
@@ -124,9 +139,12 @@ bench_start() {
     bench_pids+=($!)
   done
   local front pump
-  for front in zdap zdap-splice; do
-    pump=buffered
+  local bin
+  for front in "${bench_names[@]}"; do
+    [[ $front == zdap* ]] || continue
+    pump=buffered bin=$proxyd
     [[ $front == zdap-splice ]] && pump=splice
+    [[ $front == zdap-b ]] && bin=$ZDAP_PROXYD_B
     {
       echo "log_level: warn"
       echo "listeners:"
@@ -137,7 +155,7 @@ bench_start() {
         echo "    pump: $pump"
       done
     } > "$w/$front.yaml"
-    "$proxyd" --config "$w/$front.yaml" > "$w/$front.log" 2>&1 &
+    "$bin" --config "$w/$front.yaml" > "$w/$front.log" 2>&1 &
     bench_pids+=($!)
     [[ $front == zdap ]] && zdap_pid=$!
   done
