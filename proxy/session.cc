@@ -350,12 +350,7 @@ void Session::WaitReadable(Direction* d) {
                                self->EndOfStream(d);
                                return;
                              }
-                             if (ec) {
-                               log::Debug("{}: {} read: {}", self->listener_->config.name,
-                                          d->to_target ? "client" : "target", ec.message());
-                               self->Close();
-                               return;
-                             }
+                             if (self->Failed(d, ec, "read")) return;
                              self->Count(d, n);
                              if (n < d->first.size()) {
                                self->Write(d, d->first.data(), n, /*drained=*/true);
@@ -390,12 +385,7 @@ void Session::Read(Direction* d, size_t have) {
     }
     return;
   }
-  if (ec) {
-    log::Debug("{}: {} read: {}", listener_->config.name, d->to_target ? "client" : "target",
-               ec.message());
-    Close();
-    return;
-  }
+  if (Failed(d, ec, "read")) return;
   Count(d, n);
   // A read that did not fill the space emptied the socket's receive queue. Yet after a large
   // chunk more is usually on its way (a bulk transfer): reading on then saves a round through
@@ -412,23 +402,23 @@ void Session::Write(Direction* d, const char* data, size_t n, bool drained) {
     AfterWrite(d, drained);
     return;
   }
-  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
-    log::Debug("{}: {} write: {}", listener_->config.name, d->to_target ? "target" : "client",
-               ec.message());
-    Close();
+  if (ec != asio::error::would_block && ec != asio::error::try_again && Failed(d, ec, "write")) {
     return;
   }
   asio::async_write(*d->to, asio::buffer(data + written, n - written),
                     [self = shared_from_this(), d, drained](error_code ec, size_t) {
-                      if (self->closed_) return;
-                      if (ec) {
-                        log::Debug("{}: {} write: {}", self->listener_->config.name,
-                                   d->to_target ? "target" : "client", ec.message());
-                        self->Close();
-                        return;
-                      }
+                      if (self->closed_ || self->Failed(d, ec, "write")) return;
                       self->AfterWrite(d, drained);
                     });
+}
+
+bool Session::Failed(Direction* d, error_code ec, std::string_view what) {
+  if (!ec) return false;
+  bool from_client = d->to_target == (what == "read");
+  log::Debug("{}: {} {}: {}", listener_->config.name, from_client ? "client" : "target", what,
+             ec.message());
+  Close();
+  return true;
 }
 
 void Session::AfterWrite(Direction* d, bool drained) {

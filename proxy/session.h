@@ -29,6 +29,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "proxy/listener.h"
@@ -86,6 +87,9 @@ class Session : public std::enable_shared_from_this<Session> {
   // source was `drained` (its last read came up short), else reads on.
   void Write(Direction* d, const char* data, size_t n, bool drained);
   void AfterWrite(Direction* d, bool drained);
+  // On an error: logs it ("read" from d's source or "write" to its destination), closes the
+  // session and returns true.
+  bool Failed(Direction* d, boost::system::error_code ec, std::string_view what);
   // The splice pump: source -> pipe -> destination, waiting for readiness when either side
   // would block; a few chunks in a row, then the loop gets a turn.
   void Splice(Direction* d);

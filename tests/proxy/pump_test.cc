@@ -58,6 +58,17 @@ bool ReceiveStream(int fd, uint64_t* hash, size_t* count) {
   return false;
 }
 
+// Starts the proxy in front of `server` and connects a client through it.
+int ConnectThroughProxy(const TcpServer& server, ProxyProcess* proxy, const std::string& pump) {
+  REQUIRE(server.port() != 0);
+  REQUIRE(proxy->Start(ProxyArgs(server.port(), pump)));
+  uint16_t port = proxy->WaitListening();
+  REQUIRE(port != 0);
+  int fd = ConnectLocal(port);
+  REQUIRE(fd >= 0);
+  return fd;
+}
+
 }  // namespace
 
 TEST_CASE("100 MB pass both ways at once, intact") {
@@ -78,15 +89,8 @@ TEST_CASE("100 MB pass both ways at once, intact") {
     sender.join();
     upstream_done = true;
   });
-  REQUIRE(server.port() != 0);
-
   ProxyProcess proxy;
-  REQUIRE(proxy.Start(ProxyArgs(server.port(), pump)));
-  uint16_t port = proxy.WaitListening();
-  REQUIRE(port != 0);
-
-  int fd = ConnectLocal(port);
-  REQUIRE(fd >= 0);
+  int fd = ConnectThroughProxy(server, &proxy, pump);
   Side client;
   std::thread sender([&] { client.sent_ok = SendStream(fd, 0x5eed0002, &client.sent_hash); });
   client.received_ok = ReceiveStream(fd, &client.received_hash, &client.received);
@@ -127,13 +131,8 @@ TEST_CASE("round trips of every size come back whole, one at a time") {
       if (n <= 0 || !SendAll(fd, buf.data(), static_cast<size_t>(n))) return;
     }
   });
-  REQUIRE(server.port() != 0);
   ProxyProcess proxy;
-  REQUIRE(proxy.Start(ProxyArgs(server.port(), pump)));
-  uint16_t port = proxy.WaitListening();
-  REQUIRE(port != 0);
-  int fd = ConnectLocal(port);
-  REQUIRE(fd >= 0);
+  int fd = ConnectThroughProxy(server, &proxy, pump);
   uint64_t seed = 0x5eed0003;
   size_t sizes[] = {1,    2,    100,  1023,  1024,  1025,  2047,  2048,  4096,
                     5000, 8192, 8193, 65535, 65536, 65537, 66560, 66561, 300000};
