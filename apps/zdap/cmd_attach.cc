@@ -177,7 +177,7 @@ Status CmdAttach(const Args& args) {
     if (!check.ok()) return check.status().Wrap(project.override_file);
   }
 
-  ZDAP_ASSIGN_OR_RETURN(OriginApi api, ChooseOrigin(config, a.Get("origin")));
+  ZDAP_ASSIGN_OR_RETURN(OriginApi api, ChooseOrigin(config, a.Get("origin"), resource));
   CreateCloneRequest request;
   request.resource = resource;
   request.snapshot = a.Get("snapshot");

@@ -54,6 +54,10 @@ std::string CloneJson(const std::string& id, int port) {
 test::FakeOrigin::Handler Daemon() {
   return [n = 0](const test::FakeRequest& r) mutable -> test::FakeReply {
     if (r.target == "/v1/health") return {200, R"({"status":"ok","version":"0.1.0"})"};
+    if (r.target == "/v1/status") {
+      return {200, R"({"version":"0.1.0","storage":{"driver":"copy","free_bytes":1000},)"
+                   R"("runtime":{"driver":"process"},"resources":[{"name":"chinook"}]})"};
+    }
     if (r.method == "POST" && r.target == "/v1/resources/chinook/clones") {
       ++n;
       return {201, CloneJson("chinook-" + std::to_string(n), 6000 + n)};
@@ -322,7 +326,8 @@ TEST_CASE("zdap attach leaves no clone behind when the override is refused", "[b
   REQUIRE(env.Read("docker-compose.override.yml") == "services: {db: {image: x}}\n");
   env.Write("docker-compose.override.yml", "services:\n  app:\n    image: x\n");
   REQUIRE(env.Zdap("attach nope", &out) == 1);
-  REQUIRE(out.find("resource 'nope' not found") != std::string::npos);
+  REQUIRE(out.find("origin " + origin.url() + " skipped: has no resource 'nope'") !=
+          std::string::npos);
 }
 
 }  // namespace zdap
