@@ -7,7 +7,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,6 +14,7 @@
 #include "api/clone.h"
 #include "api/origin_status.h"
 #include "api/resource.h"
+#include "client/origin_api_options.h"
 #include "core/result.h"
 #include "net/http_client.h"
 #include "net/http_url.h"
@@ -33,21 +33,6 @@ struct CreateCloneRequest {
   std::string ttl;       // empty: the resource's default
   std::string name;      // empty: chosen by the daemon
   bool is_protected = false;
-};
-
-// How a program talks to its origins; the defaults are the CLI's.
-struct OriginApiOptions {
-  std::string ca_file;  // PEM CA bundle trusted beside the system CAs for https ("" = system)
-  // Ends the error when an https origin's certificate does not verify ("" = the CLI's hint).
-  std::string ca_hint;
-  // Ends a 401 error: how this program's user sets a token ("" = the CLI's hint).
-  std::string token_hint;
-  std::string user_agent;  // "" = "zdap/<version>"
-  std::chrono::milliseconds connect_timeout{5000};
-  // When set, no call waits longer than this for its reply (a proxy must not hang on a slow
-  // origin); otherwise each call has its own deadline.
-  std::optional<std::chrono::milliseconds> io_timeout_cap;
-  size_t max_body_bytes = 64u << 20;
 };
 
 class OriginApi {
