@@ -331,3 +331,75 @@ TEST_CASE("zdap attach leaves no clone behind when the override is refused", "[b
 }
 
 }  // namespace zdap
+
+namespace zdap {
+
+TEST_CASE("zdap attach --replicas: N clones on N origins behind one proxy, undone on failure",
+          "[binary][placement]") {
+  test::FakeOrigin a(Daemon()), b(Daemon());
+  auto full = [inner = Daemon()](const test::FakeRequest& r) mutable -> test::FakeReply {
+    if (r.method == "POST") {
+      return {503, R"({"error":{"code":"unavailable","message":"no free clone port"}})"};
+    }
+    return inner(r);
+  };
+  test::FakeOrigin f(full);
+  Env env;
+  REQUIRE(env.Zdap("origin add " + a.url()) == 0);
+  REQUIRE(env.Zdap("origin add " + b.url()) == 0);
+  REQUIRE(env.Zdap("user set alice") == 0);
+  const std::string base = "services:\n  db:\n    image: postgres:15\n";
+  env.Write("docker-compose.yml", base);
+  REQUIRE(env.Zdap("init") == 0);
+  std::string out;
+  auto count = [](const test::FakeOrigin& o, const std::string& method) {
+    auto rs = o.requests();
+    return std::count_if(rs.begin(), rs.end(),
+                         [&](const test::FakeRequest& r) { return r.method == method; });
+  };
+
+  for (const char* usage : {"--replicas 0", "--replicas x", "--replicas 2 --origin http://h:1",
+                            "--balance random", "--replicas 17"}) {
+    REQUIRE(env.Zdap(std::string("attach chinook --service db ") + usage, &out) == 2);
+  }
+  REQUIRE(env.Zdap("attach chinook --service db --replicas 3", &out) == 1);
+  REQUIRE(out.find("--replicas 3 needs 3 distinct origins, 2 configured") != std::string::npos);
+  REQUIRE(count(a, "POST") + count(b, "POST") == 0);
+
+  REQUIRE(env.Zdap("attach chinook --service db --replicas 2 --balance roundrobin", &out) == 0);
+  REQUIRE(out.find("2 clones: chinook-1 on " + a.url() + ", chinook-1 on " + b.url()) !=
+          std::string::npos);
+  std::string attached = env.Read("docker-compose.override.yml");
+  REQUIRE(attached.find(R"("--target", "db1.zdap.test:6001", "--target", "db1.zdap.test:6001", )"
+                        R"("--balance", "roundrobin"])") != std::string::npos);
+  std::string project = env.Read(".zdap.yaml");
+  REQUIRE(project.find("replicas:") != std::string::npos);
+  REQUIRE(project.find("origin: " + b.url()) != std::string::npos);
+  REQUIRE(env.Zdap("detach db", &out) == 0);
+  REQUIRE(count(a, "DELETE") == 1);
+  REQUIRE(count(b, "DELETE") == 1);
+  REQUIRE(!env.Exists("docker-compose.override.yml"));
+
+  // b is replaced by an origin that cannot create: the clone made on a is destroyed again.
+  REQUIRE(env.Zdap("origin remove " + b.url()) == 0);
+  REQUIRE(env.Zdap("origin add " + f.url()) == 0);
+  REQUIRE(env.Zdap("attach chinook --service db --replicas 2", &out) == 1);
+  REQUIRE(out.find("only 1 of the 2 origins needed could take a clone of chinook") !=
+          std::string::npos);
+  REQUIRE(out.find("no free clone port") != std::string::npos);
+  REQUIRE(out.find("(clone chinook-2 destroyed again)") != std::string::npos);
+  REQUIRE(count(a, "DELETE") == 2);
+  REQUIRE(!env.Exists("docker-compose.override.yml"));
+  REQUIRE(env.Read(".zdap.yaml").find("services:") == std::string::npos);
+  // One replica: an origin that fails (f, now first of two equal ones) is passed over for the
+  // next, with a warning.
+  REQUIRE(env.Zdap("origin remove " + a.url()) == 0);
+  REQUIRE(env.Zdap("origin add " + a.url()) == 0);
+  REQUIRE(env.Zdap("attach chinook --service db", &out) == 0);
+  REQUIRE(out.find("zdap: warning: origin " + f.url() + ": no free clone port") !=
+          std::string::npos);
+  REQUIRE(env.Read(".zdap.yaml").find("origin: " + a.url()) != std::string::npos);
+  REQUIRE(env.Zdap("detach db", &out) == 0);
+}
+
+}  // namespace zdap
