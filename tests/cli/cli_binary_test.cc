@@ -402,4 +402,33 @@ TEST_CASE("zdap attach --replicas: N clones on N origins behind one proxy, undon
   REQUIRE(env.Zdap("detach db", &out) == 0);
 }
 
+TEST_CASE("zdap status: one row per origin, a silent one shown down", "[binary][placement]") {
+  test::FakeOrigin a(Daemon());
+  const std::string dead = "http://127.0.0.1:" + std::to_string(test::ReservePort());
+  Env env;
+  std::string out;
+  REQUIRE(env.Zdap("status", &out) == 1);
+  REQUIRE(out.find("no origin configured") != std::string::npos);
+  REQUIRE(env.Zdap("origin add " + dead) == 0);
+  REQUIRE(env.Zdap("status", &out) == 1);
+  REQUIRE(out.find("none of the 1 configured origins answers") != std::string::npos);
+  REQUIRE(env.Zdap("origin add " + a.url()) == 0);
+  REQUIRE(env.Zdap("status", &out) == 0);
+  REQUIRE(out.find("ORIGIN") != std::string::npos);
+  REQUIRE(out.find(a.url() +
+                   "  up     0.1.0    copy/process  1000 B     -         -     0       -\n") !=
+          std::string::npos);
+  size_t down_row = out.find(dead + "  down   -        -             -          -         -     -");
+  REQUIRE(down_row != std::string::npos);
+  REQUIRE(out.find("origin " + dead + ": cannot connect", down_row) < out.find('\n', down_row));
+  REQUIRE(env.Zdap("status -o json", &out) == 0);
+  REQUIRE(out.find(R"({"url":")" + dead + R"(","reachable":false,"error":")") != std::string::npos);
+  REQUIRE(out.find(R"({"url":")" + a.url() + R"(","reachable":true,"status":{"version":"0.1.0")") !=
+          std::string::npos);
+  REQUIRE(env.Zdap("status -o yaml", &out) == 0);
+  REQUIRE(out.find("reachable: false") != std::string::npos);
+  REQUIRE(env.Zdap("status -o xml", &out) == 1);
+  REQUIRE(env.Zdap("status extra", &out) == 2);
+}
+
 }  // namespace zdap
