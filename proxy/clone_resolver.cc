@@ -2,15 +2,17 @@
 
 #include <fmt/format.h>
 
-#include "api/clone.h"
-#include "api/error.h"
+#include "client/origin_api.h"
 #include "core/log.h"
-#include "net/http_client.h"
 
 namespace zdap::proxy {
 
 Result<HostPort> ParseCloneAddress(std::string_view text) {
   ZDAP_ASSIGN_OR_RETURN(api::Clone clone, api::ParseClone(text));
+  return CloneAddress(clone);
+}
+
+Result<HostPort> CloneAddress(const api::Clone& clone) {
   if (clone.host.empty() || clone.port == 0) {
     return InvalidArgument("the clone object has no host and port");
   }
@@ -112,28 +114,17 @@ Result<HostPort> CloneResolver::AskOrigins() const {
 
 Result<HostPort> CloneResolver::AskOrigin(const std::string& origin) const {
   ZDAP_ASSIGN_OR_RETURN(net::HttpUrl url, net::ParseHttpUrl(origin));
-  net::HttpClientOptions options;
+  client::OriginApiOptions options;
   options.connect_timeout = std::chrono::seconds(2);
-  options.io_timeout = std::chrono::seconds(5);
+  options.io_timeout_cap = std::chrono::seconds(5);
   options.max_body_bytes = 1 << 20;
   options.user_agent = "zdap-proxyd";
   options.ca_file = config_.ca_file;
   options.ca_hint = "pass the CA that signed it with --ca FILE (or ZDAP_CA)";
-  net::HttpRequest request;
-  request.target = "/v1/clones/" + config_.id;
-  if (!config_.token.empty())
-    request.headers.emplace_back("Authorization", "Bearer " + config_.token);
-  if (!config_.user.empty()) request.headers.emplace_back("X-Zdap-User", config_.user);
-  ZDAP_ASSIGN_OR_RETURN(net::HttpResponse response,
-                        net::HttpClient(std::move(url), options).Send(request));
-  if (response.status != 200) {
-    std::string why = api::StatusFromErrorReply(response.status, response.body).message();
-    return Unavailable(
-        fmt::format("origin {}: HTTP {}: {}", origin, response.status, why.substr(0, 200)));
-  }
-  auto address = ParseCloneAddress(response.body);
-  if (!address.ok()) return address.status().Wrap(fmt::format("origin {}", origin));
-  return address;
+  options.token_hint = "pass the token with --token T (or ZDAP_TOKEN)";
+  client::OriginApi api(std::move(url), config_.token, config_.user, std::move(options));
+  ZDAP_ASSIGN_OR_RETURN(api::Clone clone, api.GetClone(config_.id));
+  return CloneAddress(clone);
 }
 
 }  // namespace zdap::proxy

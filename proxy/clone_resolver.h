@@ -1,7 +1,8 @@
 // CloneResolver: where a followed clone lives right now (SPEC "Proxy", clone-following mode).
 //
-// Asks the origins, in order, GET /v1/clones/{id} (Authorization: Bearer when a token is set,
-// X-Zdap-User when a user is set) and takes the first answer's host and port. It runs on its
+// Asks the origins, in order, GET /v1/clones/{id} through libs/client (Authorization: Bearer
+// when a token is set, X-Zdap-User when a user is set) and takes the first answer's host and
+// port. It runs on its
 // own thread, so a slow or silent origin never blocks an event loop: sessions ask for a
 // refresh and are called back when it has finished.
 //
@@ -20,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "api/clone.h"
 #include "core/result.h"
 #include "proxy/address.h"
 #include "proxy/config.h"
@@ -77,5 +79,6 @@ class CloneResolver {
 
 // The host and port of a clone object as zdapd returns it (JSON; fields host, port).
 Result<HostPort> ParseCloneAddress(std::string_view json);
+Result<HostPort> CloneAddress(const api::Clone& clone);
 
 }  // namespace zdap::proxy

@@ -61,6 +61,7 @@ const std::map<std::string, Handler>& Verbs() {
       {"list resources", CmdListResources},
       {"list snapshots", CmdListSnapshots},
       {"list clones", CmdListClones},
+      {"status", CmdStatus},
   };
   return *verbs;
 }

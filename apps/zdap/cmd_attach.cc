@@ -3,14 +3,17 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <filesystem>
 #include <iostream>
+#include <set>
 
 #include "compose/compose_file.h"
 #include "compose/dir_lock.h"
 #include "compose/host_address.h"
 #include "compose/override_editor.h"
 #include "core/file_util.h"
+#include "core/log.h"
 #include "core/names.h"
 #include "core/time.h"
 #include "core/version.h"
@@ -110,6 +113,126 @@ Status WriteAttachment(Project& project, const compose::ProxyService& service,
   return Status::Ok();
 }
 
+constexpr const char kAttachUsage[] =
+    "zdap attach RESOURCE [--service S] [--snapshot ID] [--origin URL] [--claim] [--ttl D] "
+    "[--replicas N] [--balance first|roundrobin|leastconn]";
+
+// --replicas: 1 when absent; a usage error unless 1..kMaxReplicas, and with --origin only 1.
+int ParseReplicas(const VerbArgs& a) {
+  constexpr int kMaxReplicas = 16;
+  if (!a.Has("replicas")) return 1;
+  const std::string text = a.Get("replicas");
+  int n = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+  if (ec != std::errc() || end != text.data() + text.size() || n < 1 || n > kMaxReplicas) {
+    throw UsageError(fmt::format("--replicas '{}': give a number from 1 to {}", text, kMaxReplicas),
+                     "attach");
+  }
+  if (n > 1 && a.Has("origin")) {
+    throw UsageError(
+        "--origin places one clone; leave it out to place --replicas on the "
+        "configured origins",
+        "attach");
+  }
+  return n;
+}
+
+// A clone made for the proxy, and where the proxy reaches it.
+struct PlacedClone {
+  OriginApi api;
+  CloneInfo clone;
+  std::string host;          // as the origin gives it (its own host when it says 0.0.0.0)
+  std::string proxy_target;  // host:port the proxy container connects to
+};
+
+// A ready pool clone when `claim` and the origin has one, else a new clone.
+Result<CloneInfo> NewClone(const OriginApi& api, const CreateCloneRequest& request, bool claim) {
+  if (claim && request.snapshot.empty()) {
+    auto claimed = api.Claim(request.resource, request.ttl);
+    if (claimed.ok() || claimed.status().code() != Code::kNotFound) return claimed;
+    log::Debug("{}; creating a clone instead", claimed.status().message());
+  }
+  return api.CreateClone(request);
+}
+
+// Destroys the clones made so far and says so after `s`'s message.
+Status UndoClones(const std::vector<PlacedClone>& clones, Status s) {
+  std::string message = s.message();
+  for (const PlacedClone& c : clones) {
+    Status d = c.api.DeleteClone(c.clone.id);
+    message += d.ok() ? fmt::format(" (clone {} destroyed again)", c.clone.id)
+                      : fmt::format(" (clone {} is left: {})", c.clone.id, d.message());
+  }
+  return Status(s.code(), std::move(message));
+}
+
+// Where the proxy container reaches `clone`: a clone on loopback is on this machine, which the
+// container reaches at one of its other addresses (compose/host_address.h).
+Result<std::string> ProxyTarget(const CloneInfo& clone, const std::string& host) {
+  if (!IsLoopback(host)) return HostPort(host, clone.port);
+  auto reachable = compose::HostAddressServing(clone.port);
+  if (!reachable.ok()) {
+    return Unprocessable(fmt::format(
+        "clone {} listens on {} only, which the proxy container cannot reach: set "
+        "`clone_bind: 0.0.0.0` in zdapd's config (the clone ports then answer on this "
+        "machine's addresses; keep them firewalled from other hosts), restart zdapd and "
+        "attach again",
+        clone.id, HostPort(host, clone.port)));
+  }
+  return HostPort(*reachable, clone.port);
+}
+
+// `replicas` clones on as many distinct origins, tried in the order given (best first); an
+// origin that fails is skipped with a warning. Fewer than `replicas`: the ones made are
+// destroyed again and the error says what each origin answered.
+Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candidates,
+                                            const CreateCloneRequest& request, bool claim,
+                                            int replicas) {
+  std::vector<PlacedClone> made;
+  std::vector<Status> failed;
+  for (const OriginApi& api : candidates) {
+    if (made.size() == static_cast<size_t>(replicas)) break;
+    auto clone = NewClone(api, request, claim);
+    if (!clone.ok()) {
+      failed.push_back(clone.status());
+      continue;
+    }
+    std::string host = clone->host;
+    if (host.empty() || host == "0.0.0.0" || host == "::") host = api.url().host;
+    PlacedClone placed{api, *clone, host, ""};
+    auto target = ProxyTarget(*clone, host);
+    if (!target.ok()) {
+      made.push_back(std::move(placed));
+      return UndoClones(made, target.status());  // zdapd's configuration: the same everywhere
+    }
+    placed.proxy_target = std::move(*target);
+    made.push_back(std::move(placed));
+  }
+  if (made.size() == static_cast<size_t>(replicas)) {
+    for (const Status& f : failed) std::cerr << "zdap: warning: " << f.message() << "\n";
+    std::set<std::string> snapshots;
+    for (const PlacedClone& c : made) snapshots.insert(c.clone.snapshot);
+    if (snapshots.size() > 1) {
+      std::cerr << fmt::format(
+          "zdap: warning: the replicas are of different snapshots ({}); pass --snapshot ID "
+          "for one every origin has\n",
+          fmt::join(snapshots, ", "));
+    }
+    return made;
+  }
+  if (replicas == 1 && failed.size() == 1) return failed[0];
+  std::string why;
+  for (const Status& f : failed) why += (why.empty() ? "" : "; ") + f.message();
+  if (candidates.size() < static_cast<size_t>(replicas)) {
+    why += fmt::format("{}only {} origin(s) answered with the resource", why.empty() ? "" : "; ",
+                       candidates.size());
+  }
+  return UndoClones(
+      made, Unavailable(fmt::format("only {} of the {} origins needed could take a clone of "
+                                    "{}: {}",
+                                    made.size(), replicas, request.resource, why)));
+}
+
 }  // namespace
 
 Status CmdAttach(const Args& args) {
@@ -120,14 +243,25 @@ Status CmdAttach(const Args& args) {
       "origin", po::value<std::string>(),
       "origin URL (default: the first configured that answers)")(
       "ttl", po::value<std::string>(), "lifetime of the clone, e.g. 8h (default: the resource's)")(
+      "claim", "take a ready pool clone when an origin has one (else a new clone)")(
+      "replicas", po::value<std::string>(),
+      "N clones on N distinct origins behind the one proxy (default 1)")(
+      "balance", po::value<std::string>(),
+      "first (fail over in order, the default), roundrobin or leastconn")(
       "project-dir,C", po::value<std::string>(), "directory with .zdap.yaml (default: current)");
-  VerbArgs a = ParseVerbArgs(
-      args, "attach", "zdap attach RESOURCE [--service S] [--snapshot ID] [--origin URL] [--ttl D]",
-      "Creates a clone of RESOURCE and plugs it into the compose project: service S in the "
-      "override file becomes zdap-proxyd, listening on the service's usual port and forwarding "
-      "to the clone.",
-      opts, 1, 1);
+  VerbArgs a = ParseVerbArgs(args, "attach", kAttachUsage,
+                             "Creates a clone of RESOURCE and plugs it into the compose project: "
+                             "service S in the override file becomes zdap-proxyd, listening on "
+                             "the service's usual port and forwarding to the clone. Without "
+                             "--origin the origin with the most free capacity is chosen.",
+                             opts, 1, 1);
   if (a.help) return Status::Ok();
+  const int replicas = ParseReplicas(a);
+  const std::string balance = a.Has("balance") ? a.Get("balance") : "first";
+  if (balance != "first" && balance != "roundrobin" && balance != "leastconn") {
+    throw UsageError(fmt::format("--balance '{}': use first, roundrobin or leastconn", balance),
+                     "attach");
+  }
 
   const std::string resource = a.positional[0];
   ZDAP_RETURN_IF_ERROR(ValidateName("resource", resource));
@@ -152,6 +286,12 @@ Status CmdAttach(const Args& args) {
   ZDAP_ASSIGN_OR_RETURN(std::string config_path, UserConfigPath());
   ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadUserConfig(config_path));
   if (config.user.empty()) return InvalidArgument("no user set; run `zdap user set NAME` first");
+  if (replicas > 1 && config.origins.size() < static_cast<size_t>(replicas)) {
+    return InvalidArgument(fmt::format(
+        "--replicas {} needs {} distinct origins, {} configured; add origins with `zdap origin "
+        "add URL`",
+        replicas, replicas, config.origins.size()));
+  }
   ZDAP_ASSIGN_OR_RETURN(compose::ComposeFile base_file,
                         compose::ReadComposeFile(project.ComposePath()));
   ZDAP_ASSIGN_OR_RETURN(compose::BaseService base,
@@ -177,59 +317,49 @@ Status CmdAttach(const Args& args) {
     if (!check.ok()) return check.status().Wrap(project.override_file);
   }
 
-  ZDAP_ASSIGN_OR_RETURN(OriginApi api, ChooseOrigin(config, a.Get("origin")));
+  ZDAP_ASSIGN_OR_RETURN(std::vector<OriginApi> candidates,
+                        PlaceClone(config, a.Get("origin"), resource, a.Has("claim")));
   CreateCloneRequest request;
   request.resource = resource;
   request.snapshot = a.Get("snapshot");
   request.ttl = a.Get("ttl");
-  ZDAP_ASSIGN_OR_RETURN(CloneInfo clone, api.CreateClone(request));
+  ZDAP_ASSIGN_OR_RETURN(std::vector<PlacedClone> clones,
+                        MakeClones(candidates, request, a.Has("claim"), replicas));
+  const PlacedClone& first = clones.front();
+  auto undo_clones = [&](Status s) { return UndoClones(clones, std::move(s)); };
 
-  std::string host = clone.host;
-  if (host.empty() || host == "0.0.0.0" || host == "::") host = api.url().host;
-  auto undo_clone = [&](Status s) {
-    Status d = api.DeleteClone(clone.id);
-    return Status(
-        s.code(),
-        s.message() + (d.ok() ? fmt::format(" (clone {} destroyed again)", clone.id)
-                              : fmt::format(" (clone {} is left: {})", clone.id, d.message())));
-  };
-  std::string proxy_host = host;
-  if (IsLoopback(host)) {
-    // The proxy runs in a container, where 127.0.0.1 is the container itself; see
-    // compose/host_address.h for how it reaches this machine instead.
-    auto reachable = compose::HostAddressServing(clone.port);
-    if (!reachable.ok()) {
-      return undo_clone(Unprocessable(fmt::format(
-          "clone {} listens on {} only, which the proxy container cannot reach: set "
-          "`clone_bind: 0.0.0.0` in zdapd's config (the clone ports then answer on this "
-          "machine's addresses; keep them firewalled from other hosts), restart zdapd and "
-          "attach again",
-          clone.id, HostPort(host, clone.port))));
-    }
-    proxy_host = *reachable;
+  service.listen_port = base.port ? *base.port : DefaultPort(first.clone.engine);
+  for (const PlacedClone& c : clones) service.targets.push_back(c.proxy_target);
+  if (a.Has("balance") || replicas > 1) service.balance = balance;
+  std::vector<std::string> notes;
+  for (const PlacedClone& c : clones) {
+    notes.push_back(fmt::format("clone {} of {} on {}", c.clone.id,
+                                c.clone.snapshot.empty() ? resource : c.clone.snapshot,
+                                c.api.url().ToString()));
   }
-  service.listen_port = base.port ? *base.port : DefaultPort(clone.engine);
-  service.targets = {HostPort(proxy_host, clone.port)};
-  service.note =
-      fmt::format("clone {} of {} on {}", clone.id,
-                  clone.snapshot.empty() ? resource : clone.snapshot, api.url().ToString());
+  service.note = fmt::format("{}", fmt::join(notes, "; "));
   auto lock = compose::DirLock::Acquire(project.dir);
-  if (!lock.ok()) return undo_clone(lock.status());
+  if (!lock.ok()) return undo_clones(lock.status());
   auto fresh = LoadProject(project.dir);
-  if (!fresh.ok()) return undo_clone(fresh.status());
+  if (!fresh.ok()) return undo_clones(fresh.status());
   project = std::move(*fresh);
   if (project.Find(service_name)) {
-    return undo_clone(Conflict(fmt::format("service '{}' was attached meanwhile", service_name)));
+    return undo_clones(Conflict(fmt::format("service '{}' was attached meanwhile", service_name)));
   }
   Status written = WriteAttachment(project, service, base_file.version);
-  if (!written.ok()) return undo_clone(written);
-  AttachedService entry{service_name,         resource,       clone.id,
-                        api.url().ToString(), clone.snapshot, HostPort(host, clone.port),
-                        service.listen_port};
+  if (!written.ok()) return undo_clones(written);
+  AttachedService entry{service_name,         resource,
+                        first.clone.id,       first.api.url().ToString(),
+                        first.clone.snapshot, HostPort(first.host, first.clone.port),
+                        service.listen_port,  {}};
+  for (size_t i = 1; i < clones.size(); ++i) {
+    entry.replicas.push_back(Replica{clones[i].clone.id, clones[i].api.url().ToString(),
+                                     HostPort(clones[i].host, clones[i].clone.port)});
+  }
   project.services.push_back(entry);
   Status saved = SaveProject(project);
   if (!saved.ok()) {
-    // Put the override back as it was, then drop the clone.
+    // Put the override back as it was, then drop the clones.
     auto file = ReadOverride(project.OverridePath());
     if (file.ok()) {
       auto back = compose::DetachService(file->text, service_name);
@@ -242,11 +372,22 @@ Status CmdAttach(const Args& args) {
       }
     }
     RemoveBuildDir(project, service_name);
-    return undo_clone(saved);
+    return undo_clones(saved);
   }
-  std::cout << fmt::format("attached {} (clone {}, {}) as service '{}' in {}: proxy :{} -> {}\n",
-                           resource, clone.id, clone.snapshot, service_name, project.override_file,
-                           service.listen_port, service.targets[0]);
+  if (clones.size() == 1) {
+    std::cout << fmt::format("attached {} (clone {}, {}) as service '{}' in {}: proxy :{} -> {}\n",
+                             resource, first.clone.id, first.clone.snapshot, service_name,
+                             project.override_file, service.listen_port, service.targets[0]);
+  } else {
+    std::vector<std::string> where;
+    for (const PlacedClone& c : clones) {
+      where.push_back(fmt::format("{} on {}", c.clone.id, c.api.url().ToString()));
+    }
+    std::cout << fmt::format(
+        "attached {} ({} clones: {}) as service '{}' in {}: proxy :{} -> {} (balance {})\n",
+        resource, clones.size(), fmt::join(where, ", "), service_name, project.override_file,
+        service.listen_port, fmt::join(service.targets, ", "), balance);
+  }
   return Status::Ok();
 }
 
@@ -301,20 +442,26 @@ Status CmdDetach(const Args& args) {
       continue;
     }
     std::string what = fmt::format("detached service '{}'", name);
-    if (entry && !a.Has("keep")) {
-      auto api = OriginFor(config, entry->origin);
-      Status d = api.ok() ? api->DeleteClone(entry->clone) : api.status();
-      if (d.ok()) {
-        what += fmt::format("; destroyed clone {} on {}", entry->clone, entry->origin);
-      } else if (d.code() == Code::kNotFound) {
-        what += fmt::format("; clone {} was gone already", entry->clone);
-      } else {
-        std::cerr << fmt::format("zdap: error: {}; destroy it later with `zdap destroy {}`\n",
-                                 d.message(), entry->clone);
-        result = d;
+    if (entry) {
+      std::vector<Replica> all = {{entry->clone, entry->origin, entry->target}};
+      all.insert(all.end(), entry->replicas.begin(), entry->replicas.end());
+      for (const Replica& r : all) {
+        if (a.Has("keep")) {
+          what += fmt::format("; kept clone {} on {} ({})", r.clone, r.origin, r.target);
+          continue;
+        }
+        auto api = OriginFor(config, r.origin);
+        Status d = api.ok() ? api->DeleteClone(r.clone) : api.status();
+        if (d.ok()) {
+          what += fmt::format("; destroyed clone {} on {}", r.clone, r.origin);
+        } else if (d.code() == Code::kNotFound) {
+          what += fmt::format("; clone {} was gone already", r.clone);
+        } else {
+          std::cerr << fmt::format("zdap: error: {}; destroy it later with `zdap destroy {}`\n",
+                                   d.message(), r.clone);
+          result = d;
+        }
       }
-    } else if (entry) {
-      what += fmt::format("; kept clone {} on {} ({})", entry->clone, entry->origin, entry->target);
     }
     std::cout << what << "\n";
   }

@@ -21,5 +21,6 @@ Status CmdListSnapshots(const Args& args);
 Status CmdListClones(const Args& args);
 Status CmdAttach(const Args& args);
 Status CmdDetach(const Args& args);
+Status CmdStatus(const Args& args);
 
 }  // namespace zdap::cli

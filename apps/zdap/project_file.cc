@@ -70,6 +70,16 @@ Result<Project> LoadProject(const std::string& dir) {
         s.snapshot = str(v, "snapshot");
         s.target = str(v, "target");
         if (v["listen"]) s.listen = v["listen"].as<uint16_t>(0);
+        if (YAML::Node rs = v["replicas"]; rs && rs.IsSequence()) {
+          for (const YAML::Node& r : rs) {
+            Replica replica{str(r, "clone"), str(r, "origin"), str(r, "target")};
+            if (replica.clone.empty() || replica.origin.empty()) {
+              return InvalidArgument(fmt::format(
+                  "{}: service '{}' has a replica without clone or origin", path, s.service));
+            }
+            s.replicas.push_back(std::move(replica));
+          }
+        }
         out.services.push_back(std::move(s));
       }
     }
@@ -94,6 +104,17 @@ Status SaveProject(const Project& project) {
       em << YAML::Key << "snapshot" << YAML::Value << s.snapshot;
       em << YAML::Key << "target" << YAML::Value << s.target;
       em << YAML::Key << "listen" << YAML::Value << s.listen;
+      if (!s.replicas.empty()) {
+        em << YAML::Key << "replicas" << YAML::Value << YAML::BeginSeq;
+        for (const Replica& r : s.replicas) {
+          em << YAML::Flow << YAML::BeginMap;
+          em << YAML::Key << "clone" << YAML::Value << r.clone;
+          em << YAML::Key << "origin" << YAML::Value << r.origin;
+          em << YAML::Key << "target" << YAML::Value << r.target;
+          em << YAML::EndMap;
+        }
+        em << YAML::EndSeq;
+      }
       em << YAML::EndMap;
     }
     em << YAML::EndMap;

@@ -13,6 +13,8 @@
 //       snapshot: chinook@20261122T030405Z
 //       target: 127.0.0.1:6001
 //       listen: 5432
+//       replicas:                 # only with `attach --replicas N`: the other N-1 clones
+//         - {clone: chinook-9c1e, origin: http://db2:43210, target: 10.0.0.2:6004}
 #pragma once
 
 #include <cstdint>
@@ -25,6 +27,13 @@ namespace zdap::cli {
 
 inline constexpr const char kProjectFileName[] = ".zdap.yaml";
 
+// One more clone behind the same proxy service (attach --replicas).
+struct Replica {
+  std::string clone;
+  std::string origin;
+  std::string target;
+};
+
 struct AttachedService {
   std::string service;
   std::string resource;
@@ -33,6 +42,7 @@ struct AttachedService {
   std::string snapshot;
   std::string target;  // host:port the proxy forwards to
   uint16_t listen = 0;
+  std::vector<Replica> replicas;  // besides the clone above
 };
 
 struct Project {

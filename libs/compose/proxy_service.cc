@@ -82,6 +82,10 @@ std::vector<std::string> RenderProxyService(const ProxyService& s, size_t indent
     command.push_back("--target");
     command.push_back(t);
   }
+  if (!s.balance.empty()) {
+    command.push_back("--balance");
+    command.push_back(s.balance);
+  }
   std::vector<std::string> out;
   out.push_back(i0 + s.name + ":");
   out.push_back(i1 + "image: " + YamlQuote(s.image));

@@ -18,6 +18,7 @@ struct ProxyService {
   std::string image;                 // "zdap/proxyd:0.1.0"
   uint16_t listen_port = 0;          // the base service's container port, e.g. 5432
   std::vector<std::string> targets;  // "host:port" of the clone(s)
+  std::string balance;               // zdap-proxyd --balance; "" = not written (first)
   std::string note;                  // one line for a comment: what clone this is
   // When the base service has `build:`, docker-compose v1 would build it under our image
   // name (v1 has no `!reset`). Then the override points build at this directory, which holds

@@ -54,6 +54,10 @@ std::string CloneJson(const std::string& id, int port) {
 test::FakeOrigin::Handler Daemon() {
   return [n = 0](const test::FakeRequest& r) mutable -> test::FakeReply {
     if (r.target == "/v1/health") return {200, R"({"status":"ok","version":"0.1.0"})"};
+    if (r.target == "/v1/status") {
+      return {200, R"({"version":"0.1.0","storage":{"driver":"copy","free_bytes":1000},)"
+                   R"("runtime":{"driver":"process"},"resources":[{"name":"chinook"}]})"};
+    }
     if (r.method == "POST" && r.target == "/v1/resources/chinook/clones") {
       ++n;
       return {201, CloneJson("chinook-" + std::to_string(n), 6000 + n)};
@@ -322,7 +326,109 @@ TEST_CASE("zdap attach leaves no clone behind when the override is refused", "[b
   REQUIRE(env.Read("docker-compose.override.yml") == "services: {db: {image: x}}\n");
   env.Write("docker-compose.override.yml", "services:\n  app:\n    image: x\n");
   REQUIRE(env.Zdap("attach nope", &out) == 1);
-  REQUIRE(out.find("resource 'nope' not found") != std::string::npos);
+  REQUIRE(out.find("origin " + origin.url() + " skipped: has no resource 'nope'") !=
+          std::string::npos);
+}
+
+}  // namespace zdap
+
+namespace zdap {
+
+TEST_CASE("zdap attach --replicas: N clones on N origins behind one proxy, undone on failure",
+          "[binary][placement]") {
+  test::FakeOrigin a(Daemon()), b(Daemon());
+  auto full = [inner = Daemon()](const test::FakeRequest& r) mutable -> test::FakeReply {
+    if (r.method == "POST") {
+      return {503, R"({"error":{"code":"unavailable","message":"no free clone port"}})"};
+    }
+    return inner(r);
+  };
+  test::FakeOrigin f(full);
+  Env env;
+  REQUIRE(env.Zdap("origin add " + a.url()) == 0);
+  REQUIRE(env.Zdap("origin add " + b.url()) == 0);
+  REQUIRE(env.Zdap("user set alice") == 0);
+  const std::string base = "services:\n  db:\n    image: postgres:15\n";
+  env.Write("docker-compose.yml", base);
+  REQUIRE(env.Zdap("init") == 0);
+  std::string out;
+  auto count = [](const test::FakeOrigin& o, const std::string& method) {
+    auto rs = o.requests();
+    return std::count_if(rs.begin(), rs.end(),
+                         [&](const test::FakeRequest& r) { return r.method == method; });
+  };
+
+  for (const char* usage : {"--replicas 0", "--replicas x", "--replicas 2 --origin http://h:1",
+                            "--balance random", "--replicas 17"}) {
+    REQUIRE(env.Zdap(std::string("attach chinook --service db ") + usage, &out) == 2);
+  }
+  REQUIRE(env.Zdap("attach chinook --service db --replicas 3", &out) == 1);
+  REQUIRE(out.find("--replicas 3 needs 3 distinct origins, 2 configured") != std::string::npos);
+  REQUIRE(count(a, "POST") + count(b, "POST") == 0);
+
+  REQUIRE(env.Zdap("attach chinook --service db --replicas 2 --balance roundrobin", &out) == 0);
+  REQUIRE(out.find("2 clones: chinook-1 on " + a.url() + ", chinook-1 on " + b.url()) !=
+          std::string::npos);
+  std::string attached = env.Read("docker-compose.override.yml");
+  REQUIRE(attached.find(R"("--target", "db1.zdap.test:6001", "--target", "db1.zdap.test:6001", )"
+                        R"("--balance", "roundrobin"])") != std::string::npos);
+  std::string project = env.Read(".zdap.yaml");
+  REQUIRE(project.find("replicas:") != std::string::npos);
+  REQUIRE(project.find("origin: " + b.url()) != std::string::npos);
+  REQUIRE(env.Zdap("detach db", &out) == 0);
+  REQUIRE(count(a, "DELETE") == 1);
+  REQUIRE(count(b, "DELETE") == 1);
+  REQUIRE(!env.Exists("docker-compose.override.yml"));
+
+  // b is replaced by an origin that cannot create: the clone made on a is destroyed again.
+  REQUIRE(env.Zdap("origin remove " + b.url()) == 0);
+  REQUIRE(env.Zdap("origin add " + f.url()) == 0);
+  REQUIRE(env.Zdap("attach chinook --service db --replicas 2", &out) == 1);
+  REQUIRE(out.find("only 1 of the 2 origins needed could take a clone of chinook") !=
+          std::string::npos);
+  REQUIRE(out.find("no free clone port") != std::string::npos);
+  REQUIRE(out.find("(clone chinook-2 destroyed again)") != std::string::npos);
+  REQUIRE(count(a, "DELETE") == 2);
+  REQUIRE(!env.Exists("docker-compose.override.yml"));
+  REQUIRE(env.Read(".zdap.yaml").find("services:") == std::string::npos);
+  // One replica: an origin that fails (f, now first of two equal ones) is passed over for the
+  // next, with a warning.
+  REQUIRE(env.Zdap("origin remove " + a.url()) == 0);
+  REQUIRE(env.Zdap("origin add " + a.url()) == 0);
+  REQUIRE(env.Zdap("attach chinook --service db", &out) == 0);
+  REQUIRE(out.find("zdap: warning: origin " + f.url() + ": no free clone port") !=
+          std::string::npos);
+  REQUIRE(env.Read(".zdap.yaml").find("origin: " + a.url()) != std::string::npos);
+  REQUIRE(env.Zdap("detach db", &out) == 0);
+}
+
+TEST_CASE("zdap status: one row per origin, a silent one shown down", "[binary][placement]") {
+  test::FakeOrigin a(Daemon());
+  const std::string dead = "http://127.0.0.1:" + std::to_string(test::ReservePort());
+  Env env;
+  std::string out;
+  REQUIRE(env.Zdap("status", &out) == 1);
+  REQUIRE(out.find("no origin configured") != std::string::npos);
+  REQUIRE(env.Zdap("origin add " + dead) == 0);
+  REQUIRE(env.Zdap("status", &out) == 1);
+  REQUIRE(out.find("none of the 1 configured origins answers") != std::string::npos);
+  REQUIRE(env.Zdap("origin add " + a.url()) == 0);
+  REQUIRE(env.Zdap("status", &out) == 0);
+  REQUIRE(out.find("ORIGIN") != std::string::npos);
+  REQUIRE(out.find(a.url() +
+                   "  up     0.1.0    copy/process  1000 B     -         -     0       -\n") !=
+          std::string::npos);
+  size_t down_row = out.find(dead + "  down   -        -             -          -         -     -");
+  REQUIRE(down_row != std::string::npos);
+  REQUIRE(out.find("origin " + dead + ": cannot connect", down_row) < out.find('\n', down_row));
+  REQUIRE(env.Zdap("status -o json", &out) == 0);
+  REQUIRE(out.find(R"({"url":")" + dead + R"(","reachable":false,"error":")") != std::string::npos);
+  REQUIRE(out.find(R"({"url":")" + a.url() + R"(","reachable":true,"status":{"version":"0.1.0")") !=
+          std::string::npos);
+  REQUIRE(env.Zdap("status -o yaml", &out) == 0);
+  REQUIRE(out.find("reachable: false") != std::string::npos);
+  REQUIRE(env.Zdap("status -o xml", &out) == 1);
+  REQUIRE(env.Zdap("status extra", &out) == 2);
 }
 
 }  // namespace zdap

@@ -58,19 +58,48 @@ TEST_CASE("project file round trip", "[config]") {
   p.dir = dir.path();
   p.compose = "docker-compose.yml";
   p.override_file = "docker-compose.override.yml";
-  p.services.push_back({"db", "chinook", "chinook-7f3a", "http://127.0.0.1:43210",
-                        "chinook@20261122T030405Z", "127.0.0.1:6001", 5432});
+  p.services.push_back({"db",
+                        "chinook",
+                        "chinook-7f3a",
+                        "http://127.0.0.1:43210",
+                        "chinook@20261122T030405Z",
+                        "127.0.0.1:6001",
+                        5432,
+                        {}});
+  p.services.push_back({"db2",
+                        "chinook",
+                        "chinook-1",
+                        "http://127.0.0.1:43210",
+                        "",
+                        "10.0.0.1:6002",
+                        5432,
+                        {{"chinook-2", "http://127.0.0.2:43211", "10.0.0.1:6102"}}});
   REQUIRE(SaveProject(p).ok());
   auto back = LoadProject(dir.path());
   REQUIRE(back.ok());
   REQUIRE(back->compose == "docker-compose.yml");
   REQUIRE(back->OverridePath() == dir.path() + "/docker-compose.override.yml");
-  REQUIRE(back->services.size() == 1);
+  REQUIRE(back->services.size() == 2);
   const AttachedService* s = back->Find("db");
   REQUIRE(s != nullptr);
   REQUIRE(s->clone == "chinook-7f3a");
   REQUIRE(s->listen == 5432);
   REQUIRE(s->target == "127.0.0.1:6001");
+  REQUIRE(s->replicas.empty());
+  const AttachedService* r = back->Find("db2");
+  REQUIRE(r != nullptr);
+  REQUIRE(r->replicas.size() == 1);
+  REQUIRE(r->replicas[0].clone == "chinook-2");
+  REQUIRE(r->replicas[0].origin == "http://127.0.0.2:43211");
+  REQUIRE(r->replicas[0].target == "10.0.0.1:6102");
+  // A replica without its clone id is refused, not dropped: detach could not destroy it.
+  REQUIRE(WriteFileAtomic(p.FilePath(),
+                          "compose: a.yml\noverride: b.yml\nservices:\n  db:\n"
+                          "    clone: x\n    replicas: [{origin: o}]\n")
+              .ok());
+  auto bad = LoadProject(dir.path());
+  REQUIRE(bad.status().code() == Code::kInvalidArgument);
+  REQUIRE(bad.status().message().find("replica without clone") != std::string::npos);
 }
 
 TEST_CASE("output formats", "[config]") {

@@ -4,7 +4,7 @@
 
 #include "fake_origin.h"
 #include "net/http_url.h"
-#include "zdap/origin_api.h"
+#include "client/origin_api.h"
 
 namespace zdap {
 
@@ -98,8 +98,8 @@ TEST_CASE("origin API: requests, auth headers and errors", "[net]") {
       return {404, R"({"error":{"code":"not_found","message":"clone 'x' not found"}})"};
     return {401, R"({"error":{"code":"unauthenticated","message":"token required"}})"};
   });
-  cli::OriginApi api(*net::ParseHttpUrl(origin.url()), "tok", "alice");
-  cli::CreateCloneRequest req;
+  client::OriginApi api(*net::ParseHttpUrl(origin.url()), "tok", "alice");
+  client::CreateCloneRequest req;
   req.resource = "chinook";
   req.ttl = "8h";
   auto c = api.CreateClone(req);

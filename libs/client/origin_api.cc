@@ -1,4 +1,4 @@
-#include "zdap/origin_api.h"
+#include "client/origin_api.h"
 
 #include <fmt/format.h>
 
@@ -10,9 +10,12 @@
 #include "core/names.h"
 #include "core/version.h"
 
-namespace zdap::cli {
+namespace zdap::client {
 namespace json = boost::json;
 namespace {
+
+// Call's expected_status for "any 2xx" (the claim route's status is not fixed by SPEC).
+constexpr int kAnySuccess = 0;
 
 // A bad reply's error names the origin that sent it.
 template <typename T>
@@ -23,29 +26,46 @@ Result<T> InOrigin(Result<T> r, const net::HttpUrl& url) {
 
 }  // namespace
 
-Status ErrorFromReply(const std::string& origin, int http_status, std::string_view body) {
+Status ErrorFromReply(const std::string& origin, int http_status, std::string_view body,
+                      const std::string& token_hint) {
   Status s = api::StatusFromErrorReply(http_status, body);
   std::string message = fmt::format("origin {}: {}", origin, s.message());
   if (http_status == 401) {
-    message += fmt::format(" (set a token: zdap origin add {} --token T)", origin);
+    message += token_hint.empty()
+                   ? fmt::format(" (set a token: zdap origin add {} --token T)", origin)
+                   : " (" + token_hint + ")";
   }
   return Status(s.code(), std::move(message));
 }
 
 OriginApi::OriginApi(net::HttpUrl url, std::string token, std::string user, std::string ca_file)
+    : url_(std::move(url)), token_(std::move(token)), user_(std::move(user)) {
+  options_.ca_file = std::move(ca_file);
+}
+
+OriginApi::OriginApi(net::HttpUrl url, std::string token, std::string user,
+                     OriginApiOptions options)
     : url_(std::move(url)),
       token_(std::move(token)),
       user_(std::move(user)),
-      ca_file_(std::move(ca_file)) {}
+      options_(std::move(options)) {}
 
-Result<std::string> OriginApi::Call(std::string method, std::string target, std::string body,
-                                    int expected_status,
-                                    std::chrono::milliseconds io_timeout) const {
+Result<std::string> OriginApi::Call(
+    std::string method, std::string target, std::string body, int expected_status,
+    std::chrono::milliseconds io_timeout,
+    std::optional<std::chrono::milliseconds> connect_timeout) const {
   net::HttpClientOptions options;
-  options.io_timeout = io_timeout;
-  options.user_agent = "zdap/" ZDAP_VERSION;
-  options.ca_file = ca_file_;
-  options.ca_hint = fmt::format("add the CA with `zdap origin add {} --ca FILE`", url_.ToString());
+  options.connect_timeout = connect_timeout.value_or(options_.connect_timeout);
+  options.io_timeout =
+      options_.io_timeout_cap ? std::min(io_timeout, *options_.io_timeout_cap) : io_timeout;
+  options.max_body_bytes = options_.max_body_bytes;
+  options.user_agent =
+      options_.user_agent.empty() ? std::string("zdap/" ZDAP_VERSION) : options_.user_agent;
+  options.ca_file = options_.ca_file;
+  options.ca_hint =
+      options_.ca_hint.empty()
+          ? fmt::format("add the CA with `zdap origin add {} --ca FILE`", url_.ToString())
+          : options_.ca_hint;
   net::HttpClient client(url_, options);
   net::HttpRequest req;
   req.method = std::move(method);
@@ -54,12 +74,14 @@ Result<std::string> OriginApi::Call(std::string method, std::string target, std:
   if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
   if (!user_.empty()) req.headers.emplace_back("X-Zdap-User", user_);
   ZDAP_ASSIGN_OR_RETURN(net::HttpResponse res, client.Send(req));
-  if (res.status != expected_status) {
+  bool expected = expected_status == kAnySuccess ? res.status >= 200 && res.status < 300
+                                                 : res.status == expected_status;
+  if (!expected) {
     if (res.status >= 200 && res.status < 300) {
       return Unprocessable(fmt::format("origin {}: unexpected HTTP status {} for {}",
                                        url_.ToString(), res.status, req.target));
     }
-    return ErrorFromReply(url_.ToString(), res.status, res.body);
+    return ErrorFromReply(url_.ToString(), res.status, res.body, options_.token_hint);
   }
   return std::move(res.body);
 }
@@ -76,6 +98,11 @@ Result<std::string> OriginApi::Health() const {
     return Unavailable(fmt::format("origin {} is not healthy", url_.ToString()));
   }
   return version;
+}
+
+Result<OriginStatus> OriginApi::GetStatus(std::chrono::milliseconds deadline) const {
+  ZDAP_ASSIGN_OR_RETURN(std::string body, Call("GET", "/v1/status", "", 200, deadline, deadline));
+  return InOrigin(api::ParseOriginStatus(body), url_);
 }
 
 Result<std::vector<ResourceInfo>> OriginApi::ListResources() const {
@@ -97,6 +124,23 @@ Result<CloneInfo> OriginApi::CreateClone(const CreateCloneRequest& request) cons
   return InOrigin(api::ParseClone(reply), url_);
 }
 
+Result<CloneInfo> OriginApi::Claim(const std::string& resource, const std::string& ttl) const {
+  ZDAP_RETURN_IF_ERROR(ValidateName("resource", resource));
+  json::object body;
+  if (!ttl.empty()) body[api::field::kTtl] = ttl;
+  auto reply = Call("POST", fmt::format("/v1/resources/{}/claim", resource), json::serialize(body),
+                    kAnySuccess, std::chrono::minutes(2));
+  if (!reply.ok()) {
+    Code c = reply.status().code();
+    if (c == Code::kNotFound || c == Code::kConflict || c == Code::kUnavailable ||
+        c == Code::kInvalidArgument) {
+      return NotFound(fmt::format("no pool clone to claim: {}", reply.status().message()));
+    }
+    return reply.status();
+  }
+  return InOrigin(api::ParseClone(*reply), url_);
+}
+
 Result<std::vector<CloneInfo>> OriginApi::ListClones(bool all) const {
   ZDAP_ASSIGN_OR_RETURN(std::string body, Call("GET", all ? "/v1/clones?all=1" : "/v1/clones", "",
                                                200, std::chrono::seconds(30)));
@@ -116,4 +160,4 @@ Status OriginApi::DeleteClone(const std::string& id) const {
   return r.ok() ? Status::Ok() : r.status();
 }
 
-}  // namespace zdap::cli
+}  // namespace zdap::client

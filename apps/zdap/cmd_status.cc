@@ -1,0 +1,114 @@
+// zdap status: every configured origin as placement sees it (the same /v1/status probe with
+// the same deadline, so an origin shown down is one attach skips).
+#include <fmt/format.h>
+
+#include <boost/json.hpp>
+#include <iostream>
+
+#include "api/fields.h"
+#include "zdap/args.h"
+#include "zdap/commands.h"
+#include "zdap/output.h"
+#include "zdap/placement.h"
+#include "zdap/user_config.h"
+
+namespace zdap::cli {
+namespace po = boost::program_options;
+namespace json = boost::json;
+
+namespace {
+
+std::string Bytes(uint64_t n) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double v = static_cast<double>(n);
+  size_t u = 0;
+  while (v >= 1024 && u + 1 < std::size(units)) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+// "chinook 1/2, sakila 0/1": ready/min of each resource that has a pool; "-" when none has.
+std::string Pools(const OriginStatus& s) {
+  std::vector<std::string> out;
+  for (const auto& r : s.resources) {
+    if (r.pool_min > 0 || r.pool_max > 0 || r.pool_ready > 0) {
+      out.push_back(fmt::format("{} {}/{}", r.name, r.pool_ready, r.pool_min));
+    }
+  }
+  return out.empty() ? "-" : fmt::format("{}", fmt::join(out, ", "));
+}
+
+std::vector<std::string> Row(const OriginProbe& p) {
+  if (!p.status.ok()) {
+    return {p.url, "down", "-", "-", "-", "-", "-", "-", "-", p.status.status().message()};
+  }
+  const OriginStatus& s = *p.status;
+  return {p.url,
+          "up",
+          s.version,
+          fmt::format("{}/{}", s.storage_driver, s.runtime_driver),
+          Bytes(s.storage_free_bytes),
+          s.memory_available_bytes ? Bytes(*s.memory_available_bytes) : "-",
+          s.load.empty() ? "-" : fmt::format("{:.2f}", s.load[0]),
+          std::to_string(s.clone_count),
+          Pools(s)};
+}
+
+json::object Object(const OriginProbe& p) {
+  json::object o{{"url", p.url}, {"reachable", p.status.ok()}};
+  if (p.status.ok()) {
+    o[api::field::kStatus] = api::ToJson(*p.status);
+  } else {
+    o[api::field::kError] = p.status.status().message();
+  }
+  return o;
+}
+
+}  // namespace
+
+Status CmdStatus(const Args& args) {
+  po::options_description opts;
+  opts.add_options()("output,o", po::value<std::string>()->default_value("table"),
+                     "table, json or yaml");
+  VerbArgs a = ParseVerbArgs(
+      args, "status", "zdap status [-o table|json|yaml]",
+      fmt::format("Asks every configured origin for its status, in parallel ({} ms each to "
+                  "connect and to answer, as placement does): version, storage/runtime drivers, "
+                  "free disk and memory, 1-minute load, your clones, and pools (ready/min per "
+                  "resource). An origin that does not answer is shown down; the exit status is "
+                  "0 when at least one answers.",
+                  kStatusDeadline.count()),
+      opts, 0, 0);
+  if (a.help) return Status::Ok();
+  ZDAP_ASSIGN_OR_RETURN(OutputFormat format, ParseOutputFormat(a.Get("output")));
+  ZDAP_ASSIGN_OR_RETURN(std::string path, UserConfigPath());
+  ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadUserConfig(path));
+  if (config.origins.empty()) {
+    return NotFound("no origin configured; add one with `zdap origin add URL [--token T]`");
+  }
+  std::vector<OriginProbe> probes = ProbeOrigins(config);
+  json::array all;
+  std::vector<std::vector<std::string>> rows;
+  size_t up = 0;
+  for (const OriginProbe& p : probes) {
+    up += p.status.ok() ? 1 : 0;
+    all.push_back(Object(p));
+    rows.push_back(Row(p));
+  }
+  std::string table = RenderTable({"ORIGIN", "STATE", "VERSION", "DRIVERS", "DISK FREE", "MEM FREE",
+                                   "LOAD", "CLONES", "POOLS", "ERROR"},
+                                  rows);
+  ZDAP_RETURN_IF_ERROR(
+      PrintListing(format, json::serialize(json::object{{"origins", std::move(all)}}), table));
+  if (up == 0) {
+    return Unavailable(
+        fmt::format("none of the {} configured origins answers; start zdapd or "
+                    "check the URLs with `zdap origin list -v`",
+                    probes.size()));
+  }
+  return Status::Ok();
+}
+
+}  // namespace zdap::cli

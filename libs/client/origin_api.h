@@ -1,0 +1,80 @@
+// OriginApi: the zdapd HTTP API v1 (SPEC "HTTP API v1") as seen by its clients, the zdap CLI
+// and zdap-proxyd. One object per origin; each call is one HTTP request. Sends
+// `Authorization: Bearer <token>` when the origin has a token and `X-Zdap-User` when a user is
+// set. API errors become Statuses carrying the daemon's own message
+// ("origin http://h:43210: clone 'x' not found").
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "api/clone.h"
+#include "api/origin_status.h"
+#include "api/resource.h"
+#include "client/origin_api_options.h"
+#include "core/result.h"
+#include "net/http_client.h"
+#include "net/http_url.h"
+
+namespace zdap::client {
+
+// The API's objects, read with libs/api (the same code zdapd writes them with).
+using CloneInfo = api::Clone;
+using SnapshotInfo = api::Snapshot;
+using ResourceInfo = api::Resource;
+using OriginStatus = api::OriginStatus;
+
+struct CreateCloneRequest {
+  std::string resource;
+  std::string snapshot;  // empty: the newest
+  std::string ttl;       // empty: the resource's default
+  std::string name;      // empty: chosen by the daemon
+  bool is_protected = false;
+};
+
+class OriginApi {
+ public:
+  // ca_file: PEM CA bundle trusted beside the system CAs for https ("" = system only).
+  OriginApi(net::HttpUrl url, std::string token, std::string user, std::string ca_file = "");
+  OriginApi(net::HttpUrl url, std::string token, std::string user, OriginApiOptions options);
+
+  const net::HttpUrl& url() const { return url_; }
+
+  // GET /v1/health with a short timeout; returns the daemon's version.
+  Result<std::string> Health() const;
+  // GET /v1/status within `deadline` (connect, then reply): what the origin runs and has room
+  // for, as placement and `zdap status` need it.
+  Result<OriginStatus> GetStatus(std::chrono::milliseconds deadline) const;
+  Result<std::vector<ResourceInfo>> ListResources() const;
+  // POST /v1/resources/{r}/clones; returns once the clone is ready (long timeout).
+  Result<CloneInfo> CreateClone(const CreateCloneRequest& request) const;
+  // POST /v1/resources/{r}/claim {ttl?}: a ready pooled clone of `resource`, now the caller's.
+  // NotFound when the origin has no such route (an older zdapd) or no pool clone is ready
+  // (409 and 503 are mapped to it too), so that a caller can fall back to CreateClone; any
+  // other failure as it came.
+  Result<CloneInfo> Claim(const std::string& resource, const std::string& ttl) const;
+  // all: every user's clones (admins).
+  Result<std::vector<CloneInfo>> ListClones(bool all = false) const;
+  Result<CloneInfo> GetClone(const std::string& id) const;
+  Status DeleteClone(const std::string& id) const;
+
+ private:
+  Result<std::string> Call(std::string method, std::string target, std::string body,
+                           int expected_status, std::chrono::milliseconds io_timeout,
+                           std::optional<std::chrono::milliseconds> connect_timeout = {}) const;
+
+  net::HttpUrl url_;
+  std::string token_;
+  std::string user_;
+  OriginApiOptions options_;
+};
+
+// The Status for an error reply: code from the body's error.code (else from the HTTP status),
+// message "origin URL: <error.message>", then `token_hint` on a 401 ("" = the CLI's hint).
+Status ErrorFromReply(const std::string& origin, int http_status, std::string_view body,
+                      const std::string& token_hint = "");
+
+}  // namespace zdap::client
