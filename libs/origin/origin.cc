@@ -271,10 +271,12 @@ Result<runtime::ServerHandle> Origin::StartAndWait(
   if (!password.empty()) {
     probe_as.password = password;
     if (engine->activates_after_start()) {
-      // TCP is refused until the password is set over the socket; then readiness is TCP's.
-      ZDAP_RETURN_IF_ERROR(wait_ready(socket_ep, probe_as));
-      Status activated = engine->ActivateClone(resource, socket_ep, data_dir, password, run_as_,
-                                               std::chrono::seconds(10));
+      // TCP is refused until the password is set over the socket (the engine waits for the
+      // socket itself); then readiness is TCP's.
+      Status activated = engine->ActivateClone(
+          resource, socket_ep, data_dir, password, run_as_,
+          std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()),
+          [&] { return runtime_->IsRunning(handle); });
       if (!activated.ok()) return fail(activated.message());
     }
   }
