@@ -151,7 +151,10 @@ Status CmdAttach(const Args& args) {
   }
   ZDAP_ASSIGN_OR_RETURN(std::string config_path, UserConfigPath());
   ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadUserConfig(config_path));
-  if (config.user.empty()) return InvalidArgument("no user set; run `zdap user set NAME` first");
+  if (config.user.empty()) {
+    return InvalidArgument(
+        "no user name (your login name is not a valid zdap name); run `zdap user set NAME`");
+  }
   ZDAP_ASSIGN_OR_RETURN(compose::ComposeFile base_file,
                         compose::ReadComposeFile(project.ComposePath()));
   ZDAP_ASSIGN_OR_RETURN(compose::BaseService base,
