@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 
@@ -16,8 +17,10 @@
 #include "core/version.h"
 #include "zdap/args.h"
 #include "zdap/commands.h"
+#include "zdap/compose_services.h"
 #include "zdap/placement.h"
 #include "zdap/project_file.h"
+#include "zdap/suggest.h"
 #include "zdap/user_config.h"
 
 namespace zdap::cli {
@@ -159,6 +162,14 @@ Status CmdAttach(const Args& args) {
                         compose::ReadComposeFile(project.ComposePath()));
   ZDAP_ASSIGN_OR_RETURN(compose::BaseService base,
                         compose::ReadBaseService(project.ComposePath(), service_name));
+  // A service the compose file lacks is added; but one a letter or two off is a typo.
+  if (auto names = ComposeServiceNames(project.ComposePath()); names.ok()) {
+    bool known = std::find(names->begin(), names->end(), service_name) != names->end();
+    if (std::string hint = DidYouMean(service_name, *names); !known && !hint.empty()) {
+      return NotFound(
+          fmt::format("service '{}' is not in {}{}", service_name, project.compose, hint));
+    }
+  }
 
   compose::ProxyService service;
   service.name = service_name;
@@ -282,8 +293,10 @@ Status CmdDetach(const Args& args) {
           return detached.status().Wrap(project.override_file);
         }
         if (!entry) {
-          return NotFound(fmt::format("service '{}' is not attached by zdap in {}", name,
-                                      project.override_file));
+          std::vector<std::string> attached;
+          for (const auto& a : project.services) attached.push_back(a.service);
+          return NotFound(fmt::format("service '{}' is not attached by zdap in {}{}", name,
+                                      project.override_file, DidYouMean(name, attached)));
         }
         std::cerr << fmt::format("zdap: warning: {} had no zdap block for '{}' any more\n",
                                  project.override_file, name);

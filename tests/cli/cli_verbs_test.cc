@@ -377,3 +377,29 @@ TEST_CASE("completion scripts load in bash, zsh and fish and complete verbs and 
 }
 
 }  // namespace zdap
+
+namespace zdap {
+
+TEST_CASE("a mistyped compose service is refused before any clone; services complete", "[verbs]") {
+  test::FakeOrigin origin(Origin("postgres"));
+  Env env;
+  std::ofstream(env.home.path() + "/docker-compose.yml")
+      << "services:\n  db:\n    image: postgres:15\n  app:\n    image: busybox\n";
+  env.Ok("origin add " + origin.url());
+  env.Ok("init");
+  std::string out;
+  CHECK(env.Zdap("attach chinook --service dbb", &out) == 1);
+  CHECK(out == "zdap: error: service 'dbb' is not in docker-compose.yml; did you mean db?\n");
+  for (const auto& r : origin.requests()) CHECK(r.method != "POST");  // no clone made
+  CHECK(env.Zdap("detach db", &out) == 1);
+  CHECK(Contains(out, "service 'db' is not attached by zdap"));
+  CHECK(env.Ok("__complete option attach service") == "db\napp\n");
+  CHECK(env.Ok("__complete operand attach") == "chinook\n");
+  CHECK(env.Ok("__complete operand detach").empty());  // nothing attached yet
+  CHECK(env.Ok("__complete option clone o") == "table\njson\nyaml\nenv\n");
+  CHECK(env.Ok("__complete option destroy nothing").empty());
+  CHECK(env.Zdap("__complete operand no-such-verb", &out) == 1);
+  CHECK(out.empty());  // silent: a completion prints no errors into the command line
+}
+
+}  // namespace zdap
