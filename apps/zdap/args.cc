@@ -8,6 +8,33 @@
 
 namespace zdap::cli {
 namespace po = boost::program_options;
+namespace {
+
+thread_local VerbHelp* describe_sink = nullptr;
+
+void Describe(const std::string& usage, const std::string& about,
+              const po::options_description& options, VerbHelp* out) {
+  out->usage = usage;
+  out->about = about;
+  for (const auto& o : options.options()) {
+    OptionHelp h;
+    h.long_name = o->long_name();
+    std::string dashed = o->canonical_display_name(po::command_line_style::allow_dash_for_short);
+    if (dashed.size() == 2 && dashed[0] == '-') h.short_name = dashed[1];
+    h.takes_value = o->semantic()->max_tokens() > 0;
+    h.help = o->description();
+    out->options.push_back(std::move(h));
+  }
+}
+
+}  // namespace
+
+DescribeScope::DescribeScope(VerbHelp* sink) : previous_(describe_sink) {
+  describe_sink = sink;
+}
+DescribeScope::~DescribeScope() {
+  describe_sink = previous_;
+}
 
 std::string VerbArgs::Get(const char* name) const {
   auto it = options.find(name);
@@ -19,6 +46,10 @@ VerbArgs ParseVerbArgs(const std::vector<std::string>& args, const std::string& 
                        const std::string& usage, const std::string& about,
                        const po::options_description& options, int min_positional,
                        int max_positional) {
+  if (describe_sink != nullptr) {
+    Describe(usage, about, options, describe_sink);
+    throw VerbDescribed{};
+  }
   po::options_description visible("Options");
   visible.add(options);
   visible.add_options()("help,h", "show this help");

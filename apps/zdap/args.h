@@ -38,4 +38,33 @@ VerbArgs ParseVerbArgs(const std::vector<std::string>& args, const std::string& 
                        const boost::program_options::options_description& options,
                        int min_positional, int max_positional);
 
+// What `zdap VERB --help` shows, as data: for the general help and the completion scripts.
+struct OptionHelp {
+  std::string long_name;  // "output"
+  char short_name = 0;    // 'o', 0 = none
+  bool takes_value = false;
+  std::string help;
+};
+struct VerbHelp {
+  std::string usage;  // "zdap list clones [--all] [-o table|json|yaml]"
+  std::string about;
+  std::vector<OptionHelp> options;  // without -h/--help
+};
+
+// A verb's options are declared once, in its handler's ParseVerbArgs call. While a
+// DescribeScope is alive on this thread, ParseVerbArgs records usage, about and options into
+// the scope's VerbHelp and throws VerbDescribed instead of parsing, so the registry learns
+// them without running the verb. Hence every handler calls ParseVerbArgs before anything else.
+struct VerbDescribed {};
+class DescribeScope {
+ public:
+  explicit DescribeScope(VerbHelp* sink);
+  ~DescribeScope();
+  DescribeScope(const DescribeScope&) = delete;
+  DescribeScope& operator=(const DescribeScope&) = delete;
+
+ private:
+  VerbHelp* previous_;
+};
+
 }  // namespace zdap::cli

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <filesystem>
 #include <iostream>
@@ -19,8 +20,10 @@
 #include "core/version.h"
 #include "zdap/args.h"
 #include "zdap/commands.h"
+#include "zdap/compose_services.h"
 #include "zdap/placement.h"
 #include "zdap/project_file.h"
+#include "zdap/suggest.h"
 #include "zdap/user_config.h"
 
 namespace zdap::cli {
@@ -285,7 +288,10 @@ Status CmdAttach(const Args& args) {
   }
   ZDAP_ASSIGN_OR_RETURN(std::string config_path, UserConfigPath());
   ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadUserConfig(config_path));
-  if (config.user.empty()) return InvalidArgument("no user set; run `zdap user set NAME` first");
+  if (config.user.empty()) {
+    return InvalidArgument(
+        "no user name (your login name is not a valid zdap name); run `zdap user set NAME`");
+  }
   if (replicas > 1 && config.origins.size() < static_cast<size_t>(replicas)) {
     return InvalidArgument(fmt::format(
         "--replicas {} needs {} distinct origins, {} configured; add origins with `zdap origin "
@@ -296,6 +302,14 @@ Status CmdAttach(const Args& args) {
                         compose::ReadComposeFile(project.ComposePath()));
   ZDAP_ASSIGN_OR_RETURN(compose::BaseService base,
                         compose::ReadBaseService(project.ComposePath(), service_name));
+  // A service the compose file lacks is added; but one a letter or two off is a typo.
+  if (auto names = ComposeServiceNames(project.ComposePath()); names.ok()) {
+    bool known = std::find(names->begin(), names->end(), service_name) != names->end();
+    if (std::string hint = DidYouMean(service_name, *names); !known && !hint.empty()) {
+      return NotFound(
+          fmt::format("service '{}' is not in {}{}", service_name, project.compose, hint));
+    }
+  }
 
   compose::ProxyService service;
   service.name = service_name;
@@ -420,8 +434,10 @@ Status CmdDetach(const Args& args) {
           return detached.status().Wrap(project.override_file);
         }
         if (!entry) {
-          return NotFound(fmt::format("service '{}' is not attached by zdap in {}", name,
-                                      project.override_file));
+          std::vector<std::string> attached;
+          for (const auto& a : project.services) attached.push_back(a.service);
+          return NotFound(fmt::format("service '{}' is not attached by zdap in {}{}", name,
+                                      project.override_file, DidYouMean(name, attached)));
         }
         std::cerr << fmt::format("zdap: warning: {} had no zdap block for '{}' any more\n",
                                  project.override_file, name);

@@ -132,8 +132,9 @@ Status CmdOriginList(const Args& args) {
                              health);
   }
   if (a.Has("verbose"))
-    std::cout << fmt::format("(config: {}, user: {})\n", path,
-                             config.user.empty() ? "not set" : config.user);
+    std::cout << fmt::format("(config: {}, user: {}{})\n", path,
+                             config.user.empty() ? "not set" : config.user,
+                             config.user_from_login ? " (login name)" : "");
   return Status::Ok();
 }
 
@@ -145,6 +146,7 @@ Status CmdUserSet(const Args& args) {
   ZDAP_ASSIGN_OR_RETURN(auto loaded, LoadConfig());
   auto& [path, config] = loaded;
   config.user = a.positional[0];
+  config.user_from_login = false;
   ZDAP_RETURN_IF_ERROR(SaveUserConfig(path, config));
   std::cout << "user set to " << config.user << "\n";
   return Status::Ok();

@@ -1,5 +1,6 @@
 // The verbs of zdap. Each takes the words after its verb, prints its result on stdout, and
 // returns a Status (failure: exit 1) or throws UsageError (exit 2). --help prints and is Ok.
+// Each calls ParseVerbArgs before doing anything else (verbs.h learns its options that way).
 #pragma once
 
 #include <string>
@@ -22,5 +23,20 @@ Status CmdListClones(const Args& args);
 Status CmdAttach(const Args& args);
 Status CmdDetach(const Args& args);
 Status CmdStatus(const Args& args);
+
+// cmd_clone.cc: clones without compose.
+Status CmdClone(const Args& args);
+Status CmdDestroy(const Args& args);
+Status CmdReset(const Args& args);
+Status CmdExtend(const Args& args);
+Status CmdProtect(const Args& args);
+Status CmdUnprotect(const Args& args);
+
+// cmd_refresh.cc
+Status CmdRefresh(const Args& args);
+
+// cmd_completion.cc: the scripts, and the hidden `zdap __complete` they call.
+Status CmdCompletion(const Args& args);
+Status CmdComplete(const Args& args);
 
 }  // namespace zdap::cli

@@ -3,10 +3,14 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 
 #include "core/file_util.h"
+#include "core/names.h"
 
 namespace zdap::cli {
 
@@ -27,7 +31,9 @@ Result<std::string> UserConfigPath() {
   return InvalidArgument("cannot find the zdap config: set HOME, XDG_CONFIG_HOME or ZDAP_CONFIG");
 }
 
-Result<UserConfig> LoadUserConfig(const std::string& path) {
+namespace {
+
+Result<UserConfig> ReadUserConfigFile(const std::string& path) {
   auto text = ReadFile(path, 1u << 20);
   if (!text.ok()) {
     if (text.status().code() == Code::kNotFound) return UserConfig{};
@@ -73,10 +79,33 @@ Result<UserConfig> LoadUserConfig(const std::string& path) {
   return out;
 }
 
+}  // namespace
+
+Result<UserConfig> LoadUserConfig(const std::string& path) {
+  ZDAP_ASSIGN_OR_RETURN(UserConfig config, ReadUserConfigFile(path));
+  if (config.user.empty()) {
+    config.user = LoginName();
+    config.user_from_login = !config.user.empty();
+  }
+  return config;
+}
+
+std::string LoginName() {
+  const char* env = std::getenv("USER");
+  std::string name = env != nullptr ? env : "";
+  if (name.empty()) {
+    if (const passwd* pw = ::getpwuid(::getuid()); pw != nullptr && pw->pw_name != nullptr) {
+      name = pw->pw_name;
+    }
+  }
+  return IsValidName(name) ? name : "";
+}
+
 Status SaveUserConfig(const std::string& path, const UserConfig& config) {
   YAML::Emitter em;
   em << YAML::BeginMap;
-  if (!config.user.empty()) em << YAML::Key << "user" << YAML::Value << config.user;
+  if (!config.user.empty() && !config.user_from_login)
+    em << YAML::Key << "user" << YAML::Value << config.user;
   em << YAML::Key << "origins" << YAML::Value << YAML::BeginSeq;
   for (const auto& o : config.origins) {
     em << YAML::BeginMap << YAML::Key << "url" << YAML::Value << o.url;

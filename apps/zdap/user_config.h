@@ -24,7 +24,8 @@ struct OriginEntry {
 };
 
 struct UserConfig {
-  std::string user;
+  std::string user;              // from the file, else the login name (then user_from_login)
+  bool user_from_login = false;  // not written back: `zdap user set` makes it explicit
   std::vector<OriginEntry> origins;
 
   const OriginEntry* FindOrigin(const std::string& canonical_url) const;
@@ -33,7 +34,10 @@ struct UserConfig {
 // The path above, from the environment.
 Result<std::string> UserConfigPath();
 
-// A missing file is an empty config.
+// The login name ($USER, else the password database) when it is a valid zdap name, else "".
+std::string LoginName();
+
+// A missing file is an empty config; a config without `user` gets the login name.
 Result<UserConfig> LoadUserConfig(const std::string& path);
 // Creates the directory (0700) if needed; the file is written 0600.
 Status SaveUserConfig(const std::string& path, const UserConfig& config);

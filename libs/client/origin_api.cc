@@ -160,4 +160,39 @@ Status OriginApi::DeleteClone(const std::string& id) const {
   return r.ok() ? Status::Ok() : r.status();
 }
 
+Result<CloneInfo> OriginApi::PatchClone(const std::string& id, const ClonePatch& patch) const {
+  ZDAP_RETURN_IF_ERROR(ValidateName("clone", id));
+  json::object body;
+  if (patch.ttl) body[api::field::kTtl] = *patch.ttl;
+  if (patch.is_protected) body[api::field::kProtected] = *patch.is_protected;
+  ZDAP_ASSIGN_OR_RETURN(std::string reply, Call("PATCH", "/v1/clones/" + id, json::serialize(body),
+                                                200, std::chrono::seconds(30)));
+  return InOrigin(api::ParseClone(reply), url_);
+}
+
+Result<CloneInfo> OriginApi::ResetClone(const std::string& id, const std::string& snapshot) const {
+  ZDAP_RETURN_IF_ERROR(ValidateName("clone", id));
+  json::object body;
+  if (!snapshot.empty()) body[api::field::kSnapshot] = snapshot;
+  ZDAP_ASSIGN_OR_RETURN(std::string reply,
+                        Call("POST", fmt::format("/v1/clones/{}/reset", id), json::serialize(body),
+                             200, std::chrono::minutes(10)));
+  return InOrigin(api::ParseClone(reply), url_);
+}
+
+Result<api::Job> OriginApi::StartRefresh(const std::string& resource) const {
+  ZDAP_RETURN_IF_ERROR(ValidateName("resource", resource));
+  ZDAP_ASSIGN_OR_RETURN(std::string reply,
+                        Call("POST", fmt::format("/v1/resources/{}/snapshots", resource), "{}", 202,
+                             std::chrono::seconds(30)));
+  return InOrigin(api::ParseJob(reply), url_);
+}
+
+Result<api::Job> OriginApi::GetJob(const std::string& id) const {
+  ZDAP_RETURN_IF_ERROR(ValidateName("job", id));
+  ZDAP_ASSIGN_OR_RETURN(std::string reply,
+                        Call("GET", "/v1/jobs/" + id, "", 200, std::chrono::seconds(30)));
+  return InOrigin(api::ParseJob(reply), url_);
+}
+
 }  // namespace zdap::client

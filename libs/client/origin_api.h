@@ -7,12 +7,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "api/clone.h"
 #include "api/origin_status.h"
+#include "api/job.h"
 #include "api/resource.h"
 #include "client/origin_api_options.h"
 #include "core/result.h"
@@ -60,6 +62,19 @@ class OriginApi {
   Result<std::vector<CloneInfo>> ListClones(bool all = false) const;
   Result<CloneInfo> GetClone(const std::string& id) const;
   Status DeleteClone(const std::string& id) const;
+
+  // PATCH /v1/clones/{id}: the fields that are set change (ttl: a duration from now).
+  struct ClonePatch {
+    std::optional<std::string> ttl;
+    std::optional<bool> is_protected;
+  };
+  Result<CloneInfo> PatchClone(const std::string& id, const ClonePatch& patch) const;
+  // POST /v1/clones/{id}/reset: fresh data from `snapshot` ("" = the clone's resource's newest).
+  Result<CloneInfo> ResetClone(const std::string& id, const std::string& snapshot) const;
+  // POST /v1/resources/{r}/snapshots (admin): starts a refresh; 202 with the job.
+  Result<api::Job> StartRefresh(const std::string& resource) const;
+  // GET /v1/jobs/{id}.
+  Result<api::Job> GetJob(const std::string& id) const;
 
  private:
   Result<std::string> Call(std::string method, std::string target, std::string body,

@@ -64,8 +64,32 @@ std::string FormatRfc3339Millis(SystemTime t) {
                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
 }
 
+// YYYY-MM-DDTHH:MM:SSZ exactly; errors name `original`.
+static Result<SystemTime> ParseRfc3339Seconds(std::string_view text, std::string_view original);
+
 Result<SystemTime> ParseRfc3339(std::string_view text) {
-  // Accepts exactly what FormatRfc3339 writes: YYYY-MM-DDTHH:MM:SSZ.
+  // Accepts what FormatRfc3339 and FormatRfc3339Millis write: YYYY-MM-DDTHH:MM:SS[.f]Z, with
+  // 1 to 9 digits of fraction (zdapd sends job times with milliseconds).
+  std::chrono::nanoseconds fraction{0};
+  std::string whole;
+  if (text.size() > 21 && text.size() <= 30 && text[19] == '.' && text.back() == 'Z') {
+    int64_t n = 0;
+    for (size_t i = 20; i + 1 < text.size(); ++i) {
+      if (text[i] < '0' || text[i] > '9') {
+        return InvalidArgument(fmt::format("'{}' is not an RFC 3339 UTC time", text));
+      }
+      n = n * 10 + (text[i] - '0');
+    }
+    for (size_t digits = text.size() - 21; digits < 9; ++digits) n *= 10;
+    fraction = std::chrono::nanoseconds(n);
+    whole = std::string(text.substr(0, 19)) + "Z";
+  }
+  std::string_view fields = whole.empty() ? text : std::string_view(whole);
+  ZDAP_ASSIGN_OR_RETURN(SystemTime t, ParseRfc3339Seconds(fields, text));
+  return t + std::chrono::duration_cast<SystemTime::duration>(fraction);
+}
+
+static Result<SystemTime> ParseRfc3339Seconds(std::string_view text, std::string_view original) {
   int y, mo, d, h, mi, s;
   if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
       text[16] != ':' || text[19] != 'Z' || !ParseDigits(text, 0, 4, &y) ||
@@ -73,9 +97,9 @@ Result<SystemTime> ParseRfc3339(std::string_view text) {
       !ParseDigits(text, 11, 2, &h) || !ParseDigits(text, 14, 2, &mi) ||
       !ParseDigits(text, 17, 2, &s)) {
     return InvalidArgument(
-        fmt::format("'{}' is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)", text));
+        fmt::format("'{}' is not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SSZ)", original));
   }
-  return FromFields(y, mo, d, h, mi, s, text);
+  return FromFields(y, mo, d, h, mi, s, original);
 }
 
 std::string FormatCompactUtc(SystemTime t) {

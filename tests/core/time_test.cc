@@ -45,4 +45,15 @@ TEST_CASE("RFC 3339 and compact UTC stamps round-trip") {
   CHECK_FALSE(ParseCompactUtc("70261122T030405Z").ok());
   CHECK_FALSE(ParseRfc3339("2262-05-01T00:00:00Z").ok());
   CHECK(ParseRfc3339("2261-12-31T23:59:59Z").ok());
+  // Fractions, as FormatRfc3339Millis writes them (zdapd's job times).
+  auto whole = ParseRfc3339("2026-11-22T03:04:05Z");
+  auto millis = ParseRfc3339("2026-11-22T03:04:05.250Z");
+  REQUIRE(millis.ok());
+  CHECK(*millis - *whole == std::chrono::milliseconds(250));
+  CHECK(ParseRfc3339(FormatRfc3339Millis(*millis)).value() == *millis);
+  CHECK(ParseRfc3339("2026-11-22T03:04:05.123456789Z").ok());
+  CHECK_FALSE(ParseRfc3339("2026-11-22T03:04:05.Z").ok());
+  CHECK_FALSE(ParseRfc3339("2026-11-22T03:04:05.1234567890Z").ok());
+  CHECK_FALSE(ParseRfc3339("2026-11-22T03:04:05.12aZ").ok());
+  CHECK_FALSE(ParseRfc3339("2026-11-22T03:04:05,250Z").ok());
 }

@@ -35,22 +35,25 @@ class CliProject {
     REQUIRE(Shell("cp " + base + " " + dir_.path() + "/stack.yml") == 0);
   }
   // zdap <args> in the project; returns the exit status, stdout and stderr in *out.
-  int Run(const std::string& args, std::string* out) const {
+  // `config`: the user config file's name in the project dir (another one is another user).
+  int Run(const std::string& args, std::string* out,
+          const std::string& config = "user.yaml") const {
     out->clear();
     // In braces so that a redirection in `args` (2>/dev/null) wins over Shell's 2>&1.
-    return Shell("{ cd " + dir_.path() + " && ZDAP_CONFIG=" + dir_.path() + "/user.yaml " +
+    return Shell("{ cd " + dir_.path() + " && ZDAP_CONFIG=" + dir_.path() + "/" + config + " " +
                      ProgramPath("apps/zdap/zdap") + " " + args + "; }",
                  out);
   }
   // zdap <args>, required to succeed; returns its output.
-  std::string Ok(const std::string& args) const {
+  std::string Ok(const std::string& args, const std::string& config = "user.yaml") const {
     std::string out;
-    int rc = Run(args, &out);
+    int rc = Run(args, &out, config);
     INFO("zdap " << args << ": " << out);
     REQUIRE(rc == 0);
     return out;
   }
   std::string File(const std::string& name) const { return dir_.path() + "/" + name; }
+  const std::string& dir() const { return dir_.path(); }
 
  private:
   TempDir dir_;
@@ -245,4 +248,150 @@ TEST_CASE("zdap usage errors exit 2 with the usage", "[cli]") {
   // Not usage errors: a bad value is a failure with a message.
   CHECK(p.Run("list origins -o xml", &out) == 1);
   CHECK(Contains(out, "table, json or yaml"));
+}
+
+namespace {
+
+// The bash completion of `line` (a trailing space: a new word) with the real zdap and the
+// project's user config; the candidates separated by spaces.
+std::string BashComplete(const CliProject& p, const std::string& line) {
+  std::string zdap = ProgramPath("apps/zdap/zdap");
+  std::string script = p.File("drive.bash");
+  std::ofstream(script) << "source <(" << zdap << " completion bash)\n"
+                        << "read -ra COMP_WORDS <<< '" << line << "'\n"
+                        << "[[ '" << line << "' == *' ' ]] && COMP_WORDS+=('')\n"
+                        << "COMP_CWORD=$((${#COMP_WORDS[@]} - 1))\n_zdap\n"
+                        << "echo \"${COMPREPLY[*]}\"\n";
+  std::string out;
+  std::string bin_dir = zdap.substr(0, zdap.rfind('/'));
+  int rc = Shell("cd " + p.dir() + " && PATH=" + bin_dir +
+                     ":$PATH ZDAP_CONFIG=" + p.File("user.yaml") + " bash " + script,
+                 &out);
+  INFO(out);
+  REQUIRE(rc == 0);
+  return Line(out);
+}
+
+}  // namespace
+
+TEST_CASE("zdap clone, destroy, refresh --wait, list --all, completion against a real zdapd",
+          "[cli]") {
+  ZdapdFixture d;
+  REQUIRE(d.Host("refresh chinook") == 0);
+  d.Start();
+  CliProject p;
+  std::string out;
+  // Before any origin: one line that says what to run, exit 1.
+  REQUIRE(p.Run("clone chinook", &out) == 1);
+  CHECK(out ==
+        "zdap: error: no origin configured; add one with `zdap origin add URL [--token T]`\n");
+  p.Ok("origin add " + d.Url());
+  // The admin: the host's admin token, in a config of its own.
+  std::string admin_token;
+  REQUIRE(Shell("cat " + d.data_dir() + "/admin.token", &admin_token) == 0);
+  admin_token = Line(admin_token);
+  p.Ok("origin add " + d.Url() + " --token " + admin_token, "admin.yaml");
+  p.Ok("user set zdapd", "admin.yaml");
+
+  // No `zdap user set`: the login name is the user (and is not written into the config).
+  std::string login;
+  REQUIRE(Shell("id -un", &login) == 0);
+  login = Line(login);
+  auto clone = boost::json::parse(p.Ok("clone chinook -o json")).as_object();
+  std::string id(clone.at("id").as_string());
+  CHECK(clone.at("owner").as_string() == login);
+  CHECK(clone.at("resource").as_string() == "chinook");
+  CHECK_FALSE(Contains(ReadText(p.File("user.yaml")), "user:"));
+  // The printed password opens the clone.
+  {
+    std::string count;
+    CHECK(Psql(static_cast<int>(clone.at("port").as_int64()),
+               std::string(clone.at("password").as_string()), "select count(*) from invoice_line",
+               &count) == 0);
+    CHECK(count == "2240\n");
+  }
+  // -o env: eval it and psql needs nothing else.
+  {
+    std::string count;
+    REQUIRE(Shell("cd " + p.dir() + " && eval \"$(ZDAP_CONFIG=" + p.File("user.yaml") + " " +
+                      ProgramPath("apps/zdap/zdap") + " clone chinook -o env)\" && psql -tAc " +
+                      "'select count(*) from invoice_line' && echo $PGHOST:$PGPORT",
+                  &count) == 0);
+    CHECK(count.starts_with("2240\n127.0.0.1:"));
+  }
+  // The table shows host, port, user, password, URI.
+  std::string table = p.Ok("clone chinook --ttl 1h");
+  for (const char* field : {"host ", "port ", "user ", "password ", "uri "}) {
+    CHECK(Contains(table, std::string("\n") + field));
+  }
+  auto mine = boost::json::parse(p.Ok("list clones -o json")).at("clones").as_array();
+  REQUIRE(mine.size() == 3);
+
+  // Failures: exit 1, one line, what to do.
+  REQUIRE(p.Run("clone chinok", &out) == 1);
+  CHECK(out.starts_with("zdap: error: origin " + d.Url()));
+  CHECK(Contains(out, "did you mean chinook?"));
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  REQUIRE(p.Run("clone chinook --snapshot chinook@20010101T000000Z", &out) == 1);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  REQUIRE(p.Run("clone chinook --ttl forever", &out) == 1);
+  CHECK(Contains(out, "'forever' is not a duration"));
+  REQUIRE(p.Run("clone", &out) == 2);
+  CHECK(Contains(out, "missing argument"));
+  REQUIRE(p.Run("list clones --all", &out) == 1);  // not an admin
+  CHECK(Contains(out, "admin role"));
+  REQUIRE(p.Run("refresh chinook", &out) == 1);
+  CHECK(Contains(out, "admin role"));
+  REQUIRE(p.Run("refresh nope", &out) == 1);
+  CHECK(Contains(out, "no origin serves a resource 'nope'; see `zdap list resources`"));
+
+  // The admin sees everyone's clones with --all, only its own without.
+  auto all =
+      boost::json::parse(p.Ok("list clones --all -o json", "admin.yaml")).at("clones").as_array();
+  CHECK(all.size() == 3);
+  CHECK(all[0].at("owner").as_string() == login);
+  CHECK(boost::json::parse(p.Ok("list clones -o json", "admin.yaml"))
+            .at("clones")
+            .as_array()
+            .empty());
+
+  // Completion: a verb, a resource and a clone id, from this zdapd.
+  CHECK(BashComplete(p, "zdap destr") == "destroy");
+  CHECK(BashComplete(p, "zdap clone chi") == "chinook");
+  CHECK(BashComplete(p, "zdap attach ") == "chinook");
+  std::string ids = BashComplete(p, "zdap destroy ");
+  CHECK(Contains(ids, id));
+  CHECK(std::count(ids.begin(), ids.end(), ' ') == 2);  // all three clones
+
+  // refresh --wait as the admin: plain progress lines (stdout is no terminal), the new snapshot.
+  std::string refreshed = p.Ok("refresh chinook --wait", "admin.yaml");
+  CHECK(refreshed.starts_with("refresh of chinook on " + d.Url() + ": job job-"));
+  CHECK_FALSE(Contains(refreshed, "\r"));
+  CHECK(Contains(refreshed, "\nrefreshed chinook: snapshot chinook@"));
+  std::string snapshot = Line(p.Ok("refresh chinook --wait -q", "admin.yaml"));
+  CHECK(snapshot.starts_with("chinook@"));
+  CHECK(snapshot.find('\n') == std::string::npos);
+  auto snapshots = boost::json::parse(p.Ok("list snapshots -o json")).at("snapshots").as_array();
+  CHECK(snapshots.size() == 3);
+
+  // destroy: each clone goes; a missing id is one line and exit 1, the others still go.
+  CHECK(Contains(p.Ok("destroy " + id), "destroyed clone " + id));
+  {
+    std::string body;
+    CHECK(d.Call("GET", "/v1/clones/" + id, "", &body, login) == 404);
+  }
+  REQUIRE(p.Run("destroy " + id, &out) == 1);
+  CHECK(out.starts_with("zdap: error: clone '" + id + "' not found on any origin"));
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  std::vector<std::string> rest;
+  auto left = boost::json::parse(p.Ok("list clones -o json"));
+  for (const auto& c : left.at("clones").as_array()) {
+    rest.emplace_back(c.at("id").as_string());
+  }
+  REQUIRE(rest.size() == 2);
+  REQUIRE(p.Run("destroy " + rest[0] + " " + id + " " + rest[1], &out) == 1);
+  CHECK(Contains(out, "destroyed clone " + rest[0]));
+  CHECK(Contains(out, "destroyed clone " + rest[1]));
+  CHECK(Contains(out, "clone '" + id + "' not found"));
+  CHECK(boost::json::parse(p.Ok("list clones -o json")).at("clones").as_array().empty());
 }

@@ -63,6 +63,10 @@ for program in zdapd zdap zdap-proxyd; do
 done
 [[ $(in_root zdapd version) == "zdapd $version" ]] || fail "zdapd version"
 [ -x "$root/usr/sbin/zdapd" ] || fail "zdapd is not in /usr/sbin"
+for f in usr/share/bash-completion/completions/zdap usr/share/zsh/vendor-completions/_zdap \
+  usr/share/fish/vendor_completions.d/zdap.fish; do
+  grep -q zdap "$root/$f" || fail "no completion script /$f"
+done
 
 in_root dpkg-query -W -f='${Conffiles}\n' zdap | grep -q '^ /etc/zdap/zdapd.yaml ' ||
   fail "/etc/zdap/zdapd.yaml is not a conffile"
