@@ -119,9 +119,8 @@ int Serve(const config::DaemonConfig& cfg) {
     log::Info("refresh {}: scheduled '{}' (local time)", r.name, r.refresh_cron);
     scheduled.push_back({r.name, *cron});
   }
-  origin::RealClock clock;
   origin::Scheduler scheduler(
-      clock, std::move(scheduled),
+      o.env().clock(), std::move(scheduled),
       {[&o](const std::string& resource) { return o.StartRefresh(resource).status(); },
        [&o](SystemTime now) { o.ExpireClones(now); }});
   scheduler.Start();

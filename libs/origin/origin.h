@@ -22,6 +22,7 @@
 #include "config/daemon_config.h"
 #include "config/resource.h"
 #include "engine/engine.h"
+#include "origin/env.h"
 #include "origin/job.h"
 #include "runtime/runtime.h"
 #include "storage/driver.h"
@@ -61,13 +62,15 @@ struct SnapshotInfo {
 class Origin {
  public:
   // Loads resources and opens the store, catalog and runtime. Does not touch servers:
-  // call Recover() before serving.
-  static Result<std::unique_ptr<Origin>> Open(const config::DaemonConfig& config);
+  // call Recover() before serving. `env` (null = Env::Default()) must outlive the Origin.
+  static Result<std::unique_ptr<Origin>> Open(const config::DaemonConfig& config,
+                                              Env* env = nullptr);
   ~Origin();
 
   Status Recover();
 
   const config::DaemonConfig& config() const { return config_; }
+  Env& env() const { return *env_; }
   const std::vector<config::Resource>& resources() const { return resources_; }
   Result<const config::Resource*> FindResource(const std::string& name) const;
   const char* storage_driver() const { return store_->name(); }
@@ -102,6 +105,9 @@ class Origin {
   CloneAccess AccessFor(const catalog::CloneRecord& record) const;
 
  private:
+  // How long a server gets to stop politely before it is killed.
+  static constexpr auto kStopGrace = std::chrono::seconds(30);
+
   Origin() = default;
   engine::Engine* EngineFor(const config::Resource& resource) const;
   std::string RunDir(const std::string& name) const;
@@ -135,6 +141,7 @@ class Origin {
                         const config::Resource* resource);
 
   config::DaemonConfig config_;
+  Env* env_ = nullptr;
   std::vector<config::Resource> resources_;
   std::unique_ptr<storage::Driver> store_;
   std::unique_ptr<runtime::Runtime> runtime_;

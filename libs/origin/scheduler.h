@@ -3,7 +3,6 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -14,47 +13,9 @@
 #include "core/cron.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "origin/env.h"
 
 namespace zdap::origin {
-
-// Wall-clock time and waiting on it. Thread-safe.
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual SystemTime Now() = 0;
-  // Returns once Now() >= deadline or Wake() has been called since the last return.
-  virtual void SleepUntil(SystemTime deadline) = 0;
-  virtual void Wake() = 0;
-};
-
-// The system clock.
-class RealClock : public Clock {
- public:
-  SystemTime Now() override;
-  void SleepUntil(SystemTime deadline) override;
-  void Wake() override;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool woken_ = false;
-};
-
-// A clock that moves only when told to (tests).
-class FakeClock : public Clock {
- public:
-  explicit FakeClock(SystemTime start) : now_(start) {}
-  SystemTime Now() override;
-  void SleepUntil(SystemTime deadline) override;
-  void Wake() override;
-  void Advance(std::chrono::seconds by);
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  SystemTime now_;
-  bool woken_ = false;
-};
 
 struct ScheduledRefresh {
   std::string resource;
