@@ -45,11 +45,10 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
       return NotFound(fmt::format("snapshot '{}' not found", snapshot));
     }
   }
-  std::chrono::seconds ttl = req.ttl.value_or(resource.clone_ttl);
-  if (resource.clone_max_ttl.count() > 0 && (ttl.count() == 0 || ttl > resource.clone_max_ttl)) {
-    return InvalidArgument(fmt::format("ttl {} is longer than resource '{}' allows ({})",
-                                       FormatDuration(ttl), resource.name,
-                                       FormatDuration(resource.clone_max_ttl)));
+  std::chrono::seconds ttl{0};  // a pool clone's expiry starts when it is claimed
+  if (!req.pooled) {
+    ZDAP_ASSIGN_OR_RETURN(ttl, ResolveTtl(resource, req.ttl));
+    ZDAP_RETURN_IF_ERROR(CheckQuota(resource, caller, req.is_protected));
   }
   std::string id = req.name;
   if (!id.empty()) {
@@ -69,7 +68,8 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
   rec.id = id;
   rec.resource = resource.name;
   rec.snapshot = snapshot;
-  rec.owner = caller.user;
+  rec.owner = req.pooled ? "" : caller.user;
+  rec.pooled = req.pooled;
   rec.state = CloneState::kCreating;
   rec.port = port;
   rec.created_at = env_->Now();
@@ -93,13 +93,7 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
     rec.pid = h.pid;
     rec.container_id = h.container_id;
     rec.state = CloneState::kReady;
-    // Kept with the clone's volume too, so the store alone says what it is.
-    storage::VolumeMeta meta = {
-        {"resource", rec.resource}, {"snapshot", rec.snapshot},
-        {"owner", rec.owner},       {"port", std::to_string(rec.port)},
-        {"state", "ready"},         {"created_at", FormatRfc3339(rec.created_at)}};
-    if (rec.expires_at) meta["expires_at"] = FormatRfc3339(*rec.expires_at);
-    ZDAP_RETURN_IF_ERROR(store_->WriteMeta(storage::Area::kClone, id, meta));
+    ZDAP_RETURN_IF_ERROR(store_->WriteMeta(storage::Area::kClone, id, MetaOf(rec)));
     return catalog_->Update(rec);
   };
   st = body();
@@ -116,11 +110,33 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
   return rec;
 }
 
+Result<std::chrono::seconds> Origin::ResolveTtl(const config::Resource& resource,
+                                               std::optional<std::chrono::seconds> requested) const {
+  std::chrono::seconds ttl = requested.value_or(resource.clone_ttl);
+  if (resource.clone_max_ttl.count() > 0 && (ttl.count() == 0 || ttl > resource.clone_max_ttl)) {
+    return InvalidArgument(fmt::format("ttl {} is longer than resource '{}' allows ({})",
+                                       FormatDuration(ttl), resource.name,
+                                       FormatDuration(resource.clone_max_ttl)));
+  }
+  return ttl;
+}
+
+storage::VolumeMeta Origin::MetaOf(const CloneRecord& rec) {
+  storage::VolumeMeta meta = {
+      {"resource", rec.resource}, {"snapshot", rec.snapshot},
+      {"owner", rec.owner},       {"port", std::to_string(rec.port)},
+      {"state", "ready"},         {"created_at", FormatRfc3339(rec.created_at)}};
+  if (rec.expires_at) meta["expires_at"] = FormatRfc3339(*rec.expires_at);
+  if (rec.pooled) meta["pooled"] = "true";
+  return meta;
+}
+
 Result<CloneRecord> Origin::GetClone(const std::string& id, const Caller& caller) const {
   ZDAP_RETURN_IF_ERROR(ValidateName("clone", id));
   auto rec = catalog_->Get(id);
   // Someone else's clone is reported as missing, not forbidden: ids are not to be probed.
-  if (!rec || (!caller.admin && rec->owner != caller.user)) {
+  // Pool clones belong to nobody until claimed.
+  if (!rec || (!caller.admin && (rec->pooled || rec->owner != caller.user))) {
     return NotFound(fmt::format("clone '{}' not found", id));
   }
   return *rec;
@@ -129,7 +145,7 @@ Result<CloneRecord> Origin::GetClone(const std::string& id, const Caller& caller
 std::vector<CloneRecord> Origin::ListClones(const Caller& caller, bool all) const {
   std::vector<CloneRecord> out;
   for (auto& r : catalog_->List()) {
-    if ((all && caller.admin) || r.owner == caller.user) out.push_back(std::move(r));
+    if ((all && caller.admin) || (!r.pooled && r.owner == caller.user)) out.push_back(std::move(r));
   }
   return out;
 }

@@ -63,6 +63,7 @@ SystemTime Scheduler::Pass(SystemTime now) {
     if (e.due && *e.due < next) next = *e.due;
   }
   if (actions_.expire_clones) actions_.expire_clones(now);
+  if (actions_.maintain) actions_.maintain(now);
   return next;
 }
 

@@ -1,5 +1,5 @@
-// The daemon's timed work: refreshes due by each resource's `refresh.cron`, and the clone
-// expiry sweep once a second. Driven by a Clock so tests advance time instead of sleeping.
+// The daemon's timed work: refreshes due by each resource's `refresh.cron`, and once a second
+// the clone expiry sweep and the maintenance pass (pool refill, idle expiry). Driven by a Clock so tests advance time instead of sleeping.
 #pragma once
 
 #include <atomic>
@@ -27,6 +27,8 @@ struct SchedulerActions {
   std::function<Status(const std::string& resource)> start_refresh;
   // Destroys clones expired at `now`.
   std::function<void(SystemTime now)> expire_clones;
+  // Optional: keeps pools filled and destroys idle clones; runs after the expiry sweep.
+  std::function<void(SystemTime now)> maintain;
 };
 
 class Scheduler {
@@ -38,6 +40,8 @@ class Scheduler {
 
   void Start();  // runs on its own thread until Stop()
   void Stop();
+  // Makes the next pass run now instead of at its time (a claim took a pool clone).
+  void Kick() { clock_.Wake(); }
 
   // The clock time of the last completed pass (tests wait on it after Advance).
   SystemTime last_pass() const;

@@ -40,6 +40,7 @@ Status Origin::TearDown(const CloneRecord& record) {
     note(ErrnoError("unlink " + SecretPath(record.id), errno));
   }
   if (first.ok()) {
+    idle_.Forget(record.id);
     note(catalog_->Remove(record.id));
     ports_->Release(record.port);
   }
