@@ -99,11 +99,10 @@ TEST_CASE("idle_timeout, pool and quota are read; a pool max below min names poo
 }
 
 TEST_CASE("keys that have no effect yet are refused at load with file, line and key") {
-  std::string text;
-  text = kGood;
+  std::string text = kGood;
   text.replace(text.find("  database: chinook"), 19,
                "  database: chinook\n  url: https://example.com/d.sql");
-  msg = ErrorOf(text);
+  auto msg = ErrorOf(text);
   CHECK(msg.find("resources/chinook.yaml:7:") != std::string::npos);
   CHECK(msg.find("source.url") != std::string::npos);
   CHECK(msg.find("not supported yet") != std::string::npos);
