@@ -87,23 +87,22 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
         std::vector<GaugeSample> out;
         for (const auto& r : origin->resources()) {
           origin::PoolCounts c = origin->PoolCountsOf(r);
-          for (auto [state, n] : {std::pair{"ready", c.fresh_ready},
-                                  std::pair{"creating", c.making},
-                                  std::pair{"stale", c.stale_ready}}) {
+          for (auto [state, n] :
+               {std::pair{"ready", c.fresh_ready}, std::pair{"creating", c.making},
+                std::pair{"stale", c.stale_ready}}) {
             out.push_back({{{"resource", r.name}, {"state", state}}, static_cast<double>(n)});
           }
         }
         return out;
       });
-  metrics.DeclareCollectedGauge("zdap_pool_target", "Pool size kept ready per resource (min).",
-                                [origin] {
-                                  std::vector<GaugeSample> out;
-                                  for (const auto& r : origin->resources()) {
-                                    out.push_back({{{"resource", r.name}},
-                                                   static_cast<double>(r.pool_min)});
-                                  }
-                                  return out;
-                                });
+  metrics.DeclareCollectedGauge(
+      "zdap_pool_target", "Pool size kept ready per resource (min).", [origin] {
+        std::vector<GaugeSample> out;
+        for (const auto& r : origin->resources()) {
+          out.push_back({{{"resource", r.name}}, static_cast<double>(r.pool_min)});
+        }
+        return out;
+      });
   metrics.DeclareCollectedGauge("zdap_snapshots", "Snapshots per resource.", [origin] {
     std::vector<GaugeSample> out;
     for (const auto& r : origin->resources()) {

@@ -204,9 +204,10 @@ Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin
       if (value.empty() || value.size() > 6 ||
           value.find_first_not_of("0123456789") != std::string::npos ||
           std::stoi(value) > kQuotaLimit) {
-        return err(fmt::format("'{}' is not a clone count: use a whole number from 0 (no limit) "
-                               "to {}",
-                               value.substr(0, 40), kQuotaLimit));
+        return err(
+            fmt::format("'{}' is not a clone count: use a whole number from 0 (no limit) "
+                        "to {}",
+                        value.substr(0, 40), kQuotaLimit));
       }
       (key == "quota.clones_per_user" ? c->quota_clones_per_user : c->quota_protected_per_user) =
           std::stoi(value);

@@ -32,8 +32,8 @@ struct Resource {
   std::chrono::seconds clone_max_ttl{0};
   std::optional<std::chrono::seconds> idle_timeout;  // unset (or 0 in the file) = never idle out
   std::map<std::string, std::string> settings;
-  int pool_min = 0;  // ready unowned clones kept of the newest snapshot
-  int pool_max = 0;  // pool clones at most, those being made included (file's 0 = min)
+  int pool_min = 0;               // ready unowned clones kept of the newest snapshot
+  int pool_max = 0;               // pool clones at most, those being made included (file's 0 = min)
   int quota_clones_per_user = 0;  // this resource's clones per user; 0 = no limit
   int quota_protected_per_user = 0;
   std::string user;

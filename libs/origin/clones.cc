@@ -110,8 +110,8 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
   return rec;
 }
 
-Result<std::chrono::seconds> Origin::ResolveTtl(const config::Resource& resource,
-                                               std::optional<std::chrono::seconds> requested) const {
+Result<std::chrono::seconds> Origin::ResolveTtl(
+    const config::Resource& resource, std::optional<std::chrono::seconds> requested) const {
   std::chrono::seconds ttl = requested.value_or(resource.clone_ttl);
   if (resource.clone_max_ttl.count() > 0 && (ttl.count() == 0 || ttl > resource.clone_max_ttl)) {
     return InvalidArgument(fmt::format("ttl {} is longer than resource '{}' allows ({})",

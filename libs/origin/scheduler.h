@@ -1,5 +1,6 @@
 // The daemon's timed work: refreshes due by each resource's `refresh.cron`, and once a second
-// the clone expiry sweep and the maintenance pass (pool refill, idle expiry). Driven by a Clock so tests advance time instead of sleeping.
+// the clone expiry sweep and the maintenance pass (pool refill, idle expiry). Driven by a
+// Clock so tests advance time instead of sleeping.
 #pragma once
 
 #include <atomic>
