@@ -110,7 +110,8 @@ int Serve(const config::DaemonConfig& cfg) {
   };
   daemon::HttpServer server(api, so);
 
-  // Cron refreshes and the expiry sweep run beside the server and stop with it.
+  // Cron refreshes, the expiry sweep, pool refills and idle expiry run beside the server and
+  // stop with it.
   std::vector<origin::ScheduledRefresh> scheduled;
   for (const auto& r : o.resources()) {
     if (r.refresh_cron.empty()) continue;
@@ -119,11 +120,15 @@ int Serve(const config::DaemonConfig& cfg) {
     log::Info("refresh {}: scheduled '{}' (local time)", r.name, r.refresh_cron);
     scheduled.push_back({r.name, *cron});
   }
-  origin::RealClock clock;
   origin::Scheduler scheduler(
-      clock, std::move(scheduled),
+      o.env().clock(), std::move(scheduled),
       {[&o](const std::string& resource) { return o.StartRefresh(resource).status(); },
-       [&o](SystemTime now) { o.ExpireClones(now); }});
+       [&o](SystemTime now) { o.ExpireClones(now); },
+       [&o](SystemTime now) {
+         o.ExpireIdleClones(now);
+         o.MaintainPools(now);
+       }});
+  o.OnPoolTaken([&scheduler] { scheduler.Kick(); });
   scheduler.Start();
   const char* scheme = cfg.tls_cert.empty() ? "http" : "https";
   Status st = server.Run(

@@ -50,4 +50,18 @@ Result<origin::CreateCloneRequest> DecodeCreateClone(std::string_view resource,
   return req;
 }
 
+Result<std::optional<std::chrono::seconds>> DecodeClaim(std::string_view body) {
+  using namespace api::field;
+  ZDAP_ASSIGN_OR_RETURN(json::value v, BodyObject(body, {kTtl}));
+  api::ObjectReader r(v, "request body", Code::kInvalidArgument);
+  std::string ttl;
+  r.String(kTtl, &ttl);
+  if (!r.status().ok()) return r.status();
+  std::optional<std::chrono::seconds> out;
+  if (!ttl.empty()) {
+    ZDAP_ASSIGN_OR_RETURN(out, ParseDuration(ttl));
+  }
+  return out;
+}
+
 }  // namespace zdap::daemon

@@ -3,6 +3,8 @@
 // typo does not pass silently; errors are InvalidArgument naming the field.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string_view>
 
 #include "core/result.h"
@@ -14,5 +16,8 @@ namespace zdap::daemon {
 // path's, not the body's.
 Result<origin::CreateCloneRequest> DecodeCreateClone(std::string_view resource,
                                                      std::string_view body);
+
+// POST /v1/resources/{r}/claim: {ttl?}. Absent ttl = the resource's default.
+Result<std::optional<std::chrono::seconds>> DecodeClaim(std::string_view body);
 
 }  // namespace zdap::daemon

@@ -55,7 +55,7 @@ Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::str
     rc.clones = clones_of[r.name];
     rc.pool_min = r.pool_min;
     rc.pool_max = r.pool_max;
-    rc.pool_ready = 0;  // pools are not implemented yet: none is ever filled
+    rc.pool_ready = origin.PoolReady(r.name);
     s.snapshot_count += rc.snapshots;
     s.clone_count += rc.clones;
     s.resources.push_back(std::move(rc));
@@ -80,6 +80,29 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
     }
     return out;
   });
+  metrics.DeclareCollectedGauge(
+      "zdap_pool_clones",
+      "Pool clones by resource and state: ready (claimable), creating, stale (older snapshot).",
+      [origin] {
+        std::vector<GaugeSample> out;
+        for (const auto& r : origin->resources()) {
+          origin::PoolCounts c = origin->PoolCountsOf(r);
+          for (auto [state, n] :
+               {std::pair{"ready", c.fresh_ready}, std::pair{"creating", c.making},
+                std::pair{"stale", c.stale_ready}}) {
+            out.push_back({{{"resource", r.name}, {"state", state}}, static_cast<double>(n)});
+          }
+        }
+        return out;
+      });
+  metrics.DeclareCollectedGauge(
+      "zdap_pool_target", "Pool size kept ready per resource (min).", [origin] {
+        std::vector<GaugeSample> out;
+        for (const auto& r : origin->resources()) {
+          out.push_back({{{"resource", r.name}}, static_cast<double>(r.pool_min)});
+        }
+        return out;
+      });
   metrics.DeclareCollectedGauge("zdap_snapshots", "Snapshots per resource.", [origin] {
     std::vector<GaugeSample> out;
     for (const auto& r : origin->resources()) {

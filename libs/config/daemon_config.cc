@@ -35,6 +35,8 @@ constexpr Key kKeys[] = {
     {"tokens_file", "ZDAPD_TOKENS_FILE"},
     {"max_connections", "ZDAPD_MAX_CONNECTIONS"},
     {"log_level", "ZDAPD_LOG_LEVEL"},
+    {"quota.clones_per_user", "ZDAPD_QUOTA_CLONES_PER_USER"},
+    {"quota.protected_per_user", "ZDAPD_QUOTA_PROTECTED_PER_USER"},
 };
 
 bool ParsePort(const std::string& s, int* port) {
@@ -100,7 +102,7 @@ Status ParseDaemonConfigText(const std::string& file, const std::string& text,
   MapReader top(file, root);
   ZDAP_RETURN_IF_ERROR(top.CheckNoUnknownKeys(
       {"config_dir", "listen", "advertise", "data_dir", "storage", "runtime", "clone_ports",
-       "clone_bind", "tls", "tokens_file", "max_connections", "log_level"}));
+       "clone_bind", "tls", "tokens_file", "max_connections", "log_level", "quota"}));
   for (const char* k : {"config_dir", "listen", "advertise", "data_dir", "clone_ports",
                         "clone_bind", "tokens_file", "max_connections", "log_level"}) {
     std::string v;
@@ -113,7 +115,7 @@ Status ParseDaemonConfigText(const std::string& file, const std::string& text,
   };
   for (const Sub& sub :
        {Sub{"storage", {"driver", "path", "dataset"}}, Sub{"runtime", {"driver", "socket", "user"}},
-        Sub{"tls", {"cert", "key"}}}) {
+        Sub{"tls", {"cert", "key"}}, Sub{"quota", {"clones_per_user", "protected_per_user"}}}) {
     ZDAP_ASSIGN_OR_RETURN(MapReader m, top.GetMap(sub.name));
     ZDAP_RETURN_IF_ERROR(m.CheckNoUnknownKeys(sub.keys));
     for (const char* k : sub.keys) {
@@ -197,6 +199,18 @@ Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin
                                value.substr(0, 40), kMaxConnectionsLimit));
       }
       c->max_connections = std::stoi(value);
+    } else if (key == "quota.clones_per_user" || key == "quota.protected_per_user") {
+      constexpr int kQuotaLimit = 100000;
+      if (value.empty() || value.size() > 6 ||
+          value.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoi(value) > kQuotaLimit) {
+        return err(
+            fmt::format("'{}' is not a clone count: use a whole number from 0 (no limit) "
+                        "to {}",
+                        value.substr(0, 40), kQuotaLimit));
+      }
+      (key == "quota.clones_per_user" ? c->quota_clones_per_user : c->quota_protected_per_user) =
+          std::stoi(value);
     } else if (key == "log_level") {
       log::Level l;
       if (!log::ParseLevel(value, &l)) return err("use debug, info, warn, error or off");

@@ -29,6 +29,10 @@ struct DaemonConfig {
   int max_connections = 1024;  // open API connections served at once; beyond: 503
   std::string tokens_file;
   std::string log_level = "info";
+  // Per-user limits on clones and on protected clones (admins exempt); 0 = no limit. A
+  // resource's own `quota` applies on top, to its clones.
+  int quota_clones_per_user = 0;
+  int quota_protected_per_user = 0;
 
   std::string StorePath() const {
     return storage_path.empty() ? data_dir + "/store" : storage_path;

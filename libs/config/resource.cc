@@ -38,7 +38,7 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   }
   MapReader top(file, root);
   ZDAP_RETURN_IF_ERROR(top.CheckNoUnknownKeys({"name", "engine", "version", "source", "refresh",
-                                               "clone", "pool", "credentials", "docker"}));
+                                               "clone", "pool", "quota", "credentials", "docker"}));
   Resource res;
   res.file = file;
   ZDAP_RETURN_IF_ERROR(top.GetString("name", &res.name, true));
@@ -98,10 +98,7 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   ZDAP_RETURN_IF_ERROR(clone.GetDuration("ttl", &ttl));
   ZDAP_RETURN_IF_ERROR(clone.GetDuration("max_ttl", &max_ttl));
   ZDAP_RETURN_IF_ERROR(clone.GetDuration("idle_timeout", &res.idle_timeout));
-  if (res.idle_timeout && res.idle_timeout->count() > 0) {
-    return clone.ErrorAt("idle_timeout",
-                         "is not supported yet (idle clones are not stopped); remove it");
-  }
+  if (res.idle_timeout && res.idle_timeout->count() == 0) res.idle_timeout.reset();
   res.clone_ttl = ttl.value_or(std::chrono::hours(8));
   res.clone_max_ttl = max_ttl.value_or(std::chrono::seconds(0));
   if (res.clone_max_ttl.count() > 0 &&
@@ -126,12 +123,16 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   ZDAP_RETURN_IF_ERROR(pool.GetInt("min", &pmin, 0, 1000));
   ZDAP_RETURN_IF_ERROR(pool.GetInt("max", &pmax, 0, 1000));
   if (pmax != 0 && pmax < pmin) return pool.ErrorAt("max", "must be at least min");
-  if (pmin != 0 || pmax != 0) {
-    return pool.ErrorAt(pmin != 0 ? "min" : "max",
-                        "is not supported yet (no clones are kept warm); remove pool or set 0");
-  }
   res.pool_min = static_cast<int>(pmin);
-  res.pool_max = static_cast<int>(pmax);
+  res.pool_max = static_cast<int>(pmax == 0 ? pmin : pmax);
+
+  ZDAP_ASSIGN_OR_RETURN(MapReader quota, top.GetMap("quota"));
+  ZDAP_RETURN_IF_ERROR(quota.CheckNoUnknownKeys({"clones_per_user", "protected_per_user"}));
+  int64_t qclones = 0, qprotected = 0;
+  ZDAP_RETURN_IF_ERROR(quota.GetInt("clones_per_user", &qclones, 0, 100000));
+  ZDAP_RETURN_IF_ERROR(quota.GetInt("protected_per_user", &qprotected, 0, 100000));
+  res.quota_clones_per_user = static_cast<int>(qclones);
+  res.quota_protected_per_user = static_cast<int>(qprotected);
 
   ZDAP_ASSIGN_OR_RETURN(MapReader cred, top.GetMap("credentials"));
   ZDAP_RETURN_IF_ERROR(cred.CheckNoUnknownKeys({"user", "password", "password_file"}));

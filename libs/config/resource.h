@@ -30,10 +30,12 @@ struct Resource {
   int keep = 3;
   std::chrono::seconds clone_ttl{0};  // 0 = no expiry
   std::chrono::seconds clone_max_ttl{0};
-  std::optional<std::chrono::seconds> idle_timeout;
+  std::optional<std::chrono::seconds> idle_timeout;  // unset (or 0 in the file) = never idle out
   std::map<std::string, std::string> settings;
-  int pool_min = 0;
-  int pool_max = 0;
+  int pool_min = 0;               // ready unowned clones kept of the newest snapshot
+  int pool_max = 0;               // pool clones at most, those being made included (file's 0 = min)
+  int quota_clones_per_user = 0;  // this resource's clones per user; 0 = no limit
+  int quota_protected_per_user = 0;
   std::string user;
   std::string password;  // secret: never logged
   std::string docker_image;

@@ -481,4 +481,13 @@ Status RunImportClient(DumpInput* input, SpawnOptions client, const std::string&
   return Status::Ok();
 }
 
+Result<int> ParseCountOutput(const std::string& output) {
+  std::string out = output;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  if (out.empty() || out.size() > 9 || out.find_first_not_of("0123456789") != std::string::npos) {
+    return Unavailable(fmt::format("counting sessions: unexpected answer '{}'", out.substr(0, 80)));
+  }
+  return std::stoi(out);
+}
+
 }  // namespace zdap::engine

@@ -101,6 +101,8 @@ class DumpInput {
 // The last lines of a client's output that say what went wrong, with "<stdin>" (psql reads
 // the dump from its standard input) replaced by `source`.
 std::string ClientErrorSummary(const std::string& output, const std::string& source);
+// A client's tuples-only answer to a count query ("3\n") as a number; Unavailable otherwise.
+Result<int> ParseCountOutput(const std::string& output);
 
 // Runs a set-up step (a client statement, an init tool) to its end with its output captured.
 // A failing exit becomes IoError "<what> failed (<exit status>): <the tool's own words>".

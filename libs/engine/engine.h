@@ -93,6 +93,22 @@ class Engine {
     return Status::Ok();
   }
 
+  // Gives a running clone a new password (a pool clone handed to its claimer), set over the
+  // unix socket at `socket` (never in argv or logs): from then on TCP logins with the
+  // previous password fail. `data_dir` is the clone's.
+  virtual Status RotatePassword(const config::Resource& resource, const Endpoint& socket,
+                                const std::string& data_dir, const std::string& password,
+                                const std::optional<RunAs>& run_as,
+                                std::chrono::milliseconds timeout) const = 0;
+
+  // How many client sessions the server has now by its own account (postgres:
+  // pg_stat_activity's client backends; MariaDB: the processlist without system threads),
+  // asked over the unix socket at `socket` as the resource's superuser; the asking session
+  // is not counted.
+  virtual Result<int> ClientSessions(const config::Resource& resource, const Endpoint& socket,
+                                     const std::optional<RunAs>& run_as,
+                                     std::chrono::milliseconds timeout) const = 0;
+
   // One readiness probe over the wire protocol, bounded by `timeout`.
   virtual ProbeResult Probe(const Endpoint& endpoint, const config::Resource& resource,
                             std::chrono::milliseconds timeout) const = 0;

@@ -99,6 +99,14 @@ std::string MariadbEngine::SocketPath(const std::string& run_dir) {
   return run_dir + "/mysqld.sock";
 }
 
+Result<std::string> MariadbEngine::ClientProgram() {
+  return FindProgram({"mariadb", "mysql"});
+}
+
+std::string MariadbEngine::SqlLiteral(const std::string& s) {
+  return SqlString(s);
+}
+
 Status MariadbEngine::InitDataDir(const config::Resource& resource, const std::string& data_dir,
                                   const std::string& scratch_dir, const RunAs& run_as) {
   ZDAP_ASSIGN_OR_RETURN(Tools tools, FindTools());

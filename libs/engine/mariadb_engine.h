@@ -24,6 +24,13 @@ class MariadbEngine : public Engine {
                       const std::string& run_dir, const std::optional<RunAs>& run_as,
                       ServerSpec* spec) const override;
   bool activates_after_start() const override { return false; }
+  Status RotatePassword(const config::Resource& resource, const Endpoint& socket,
+                        const std::string& data_dir, const std::string& password,
+                        const std::optional<RunAs>& run_as,
+                        std::chrono::milliseconds timeout) const override;
+  Result<int> ClientSessions(const config::Resource& resource, const Endpoint& socket,
+                             const std::optional<RunAs>& run_as,
+                             std::chrono::milliseconds timeout) const override;
   ProbeResult Probe(const Endpoint& endpoint, const config::Resource& resource,
                     std::chrono::milliseconds timeout) const override;
   Status Import(const config::Resource& resource, const Endpoint& endpoint,
@@ -33,6 +40,10 @@ class MariadbEngine : public Engine {
 
   // The server's unix socket inside a run dir (Endpoint::socket_dir).
   static std::string SocketPath(const std::string& run_dir);
+  // The mariadb (or mysql) client program.
+  static Result<std::string> ClientProgram();
+  // A string literal for MariaDB's default sql_mode.
+  static std::string SqlLiteral(const std::string& s);
 
  private:
   std::string name_;

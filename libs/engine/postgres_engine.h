@@ -26,6 +26,17 @@ class PostgresEngine : public Engine {
                        const std::string& data_dir, const std::string& password,
                        const std::optional<RunAs>& run_as, std::chrono::milliseconds timeout,
                        const std::function<bool()>& running) const override;
+  Status RotatePassword(const config::Resource& resource, const Endpoint& socket,
+                        const std::string& data_dir, const std::string& password,
+                        const std::optional<RunAs>& run_as,
+                        std::chrono::milliseconds timeout) const override {
+    // The same exchange as the first activation: a new verifier and the same pg_hba.conf.
+    return ActivateClone(resource, socket, data_dir, password, run_as, timeout,
+                         [] { return true; });
+  }
+  Result<int> ClientSessions(const config::Resource& resource, const Endpoint& socket,
+                             const std::optional<RunAs>& run_as,
+                             std::chrono::milliseconds timeout) const override;
   ProbeResult Probe(const Endpoint& endpoint, const config::Resource& resource,
                     std::chrono::milliseconds timeout) const override;
   Status Import(const config::Resource& resource, const Endpoint& endpoint,

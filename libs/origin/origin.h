@@ -23,7 +23,9 @@
 #include "config/daemon_config.h"
 #include "config/resource.h"
 #include "engine/engine.h"
+#include "origin/env.h"
 #include "origin/job.h"
+#include "origin/lifecycle_rules.h"
 #include "runtime/runtime.h"
 #include "storage/driver.h"
 
@@ -40,6 +42,7 @@ struct CreateCloneRequest {
   std::string name;      // "" = generated <resource>-<4 hex>
   std::optional<std::chrono::seconds> ttl;
   bool is_protected = false;
+  bool pooled = false;  // a pool clone: no owner, no expiry, outside quotas
 };
 
 // How to connect to a clone: what the API adds to a catalog record to form SPEC's clone object.
@@ -62,13 +65,15 @@ struct SnapshotInfo {
 class Origin {
  public:
   // Loads resources and opens the store, catalog and runtime. Does not touch servers:
-  // call Recover() before serving.
-  static Result<std::unique_ptr<Origin>> Open(const config::DaemonConfig& config);
+  // call Recover() before serving. `env` (null = Env::Default()) must outlive the Origin.
+  static Result<std::unique_ptr<Origin>> Open(const config::DaemonConfig& config,
+                                              Env* env = nullptr);
   ~Origin();
 
   Status Recover();
 
   const config::DaemonConfig& config() const { return config_; }
+  Env& env() const { return *env_; }
   const std::vector<config::Resource>& resources() const { return resources_; }
   Result<const config::Resource*> FindResource(const std::string& name) const;
   const char* storage_driver() const { return store_->name(); }
@@ -102,7 +107,35 @@ class Origin {
   // Host, credentials and URI of a clone, for the API's clone object.
   CloneAccess AccessFor(const catalog::CloneRecord& record) const;
 
+  // --- Pools, claim, idle expiry and quotas (pools.cc, idle.cc, quota.cc) ---
+  // Hands the caller a ready pool clone of the newest snapshot: new owner, a new password
+  // (the previous one no longer logs in), pooled false, expiry from now. Falls back to a
+  // normal create when the pool has none.
+  Result<catalog::CloneRecord> ClaimClone(const std::string& resource,
+                                          std::optional<std::chrono::seconds> ttl,
+                                          const Caller& caller);
+  // Ready pool clones of the resource's newest snapshot: what a claim can take now.
+  int PoolReady(const std::string& resource) const;
+  // Pool clones of the resource by state (ready of the newest snapshot, being made, stale).
+  PoolCounts PoolCountsOf(const config::Resource& resource) const;
+  // One pass over every pool (the scheduler's thread, never a request's): destroys stale
+  // pool clones (older snapshot) and those beyond max, then makes clones up to min.
+  void MaintainPools(SystemTime now);
+  // Called after a claim has taken a pool clone, so the pool is refilled soon (the
+  // scheduler's Kick). Set once, before serving.
+  void OnPoolTaken(std::function<void()> kick) { pool_kick_ = std::move(kick); }
+  // Probes clones whose resource has `clone.idle_timeout` (engine's own session count) and
+  // destroys those without a client session for that long; returns how many.
+  int ExpireIdleClones(SystemTime now);
+  // PermissionDenied naming the limit and the count if `caller` may not hold one more clone
+  // of `resource` (protected if `wants_protected`); daemon and resource quotas, admins exempt.
+  Status CheckQuota(const config::Resource& resource, const Caller& caller,
+                    bool wants_protected) const;
+
  private:
+  // How long a server gets to stop politely before it is killed.
+  static constexpr auto kStopGrace = std::chrono::seconds(30);
+
   Origin() = default;
   engine::Engine* EngineFor(const config::Resource& resource) const;
   std::string RunDir(const std::string& name) const;
@@ -120,6 +153,8 @@ class Origin {
   // The password in SecretPath, read once and then kept in memory: a list of N clones must
   // not open N files per request (bench/api). TearDown forgets it.
   Result<std::string> ClonePassword(const std::string& clone) const;
+  // Puts a password just written to SecretPath into the cache ClonePassword reads.
+  void RememberClonePassword(const std::string& clone, const std::string& password) const;
   // Starts the server and waits until it answers its wire protocol (bounded); on failure the
   // server is stopped and the error carries its last log lines. `clone` and `owner` label it.
   // A non-empty `password` is the clone's own (Engine::PrepareClone/ActivateClone): the
@@ -133,12 +168,20 @@ class Origin {
   // Stops the server and removes volume, run dir, port and record. Used by destroy and undo.
   Status TearDown(const catalog::CloneRecord& record);
   static runtime::ServerHandle HandleOf(const catalog::CloneRecord& record);
+  // The clone's ttl: `requested` or the resource's default, checked against max_ttl.
+  Result<std::chrono::seconds> ResolveTtl(const config::Resource& resource,
+                                          std::optional<std::chrono::seconds> requested) const;
+  // What the clone's volume keeps about it (the store alone says what it is).
+  static storage::VolumeMeta MetaOf(const catalog::CloneRecord& record);
+  // Gives the pool clone `rec` (busy, ready) to `caller`: password, owner, expiry.
+  Status HandOver(catalog::CloneRecord& rec, std::chrono::seconds ttl, const Caller& caller);
   // Stops a server still running from `data_dir` whose record is gone (found through the
   // engine's pid file in `run_dir`). `resource` null = unknown: every engine in use is asked.
   void StopOrphanServer(const std::string& data_dir, const std::string& run_dir,
                         const config::Resource* resource);
 
   config::DaemonConfig config_;
+  Env* env_ = nullptr;
   std::vector<config::Resource> resources_;
   std::unique_ptr<storage::Driver> store_;
   std::unique_ptr<runtime::Runtime> runtime_;
@@ -155,6 +198,9 @@ class Origin {
   std::function<void(const JobInfo&)> job_observer_;
   std::mutex job_threads_mu_;
   std::vector<std::pair<std::shared_ptr<Job>, std::thread>> job_threads_;  // joined when done
+  IdleTracker idle_;
+  std::function<void()> pool_kick_;
+  std::map<std::string, SystemTime> pool_retry_at_;  // resource -> after a failed refill
 };
 
 }  // namespace zdap::origin

@@ -17,9 +17,7 @@
 namespace zdap::origin {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-constexpr auto kStopGrace = std::chrono::seconds(30);
+using SteadyClock = std::chrono::steady_clock;
 
 }  // namespace
 
@@ -99,11 +97,11 @@ Result<std::string> Origin::RunRefresh(const config::Resource& resource, Job* jo
   // Ids have one-second resolution; wait out a collision rather than failing.
   std::string id;
   for (int i = 0; i < 3; ++i) {
-    id = resource.name + "@" + FormatCompactUtc(SystemNow());
+    id = resource.name + "@" + FormatCompactUtc(env_->Now());
     if (!PathExists(store_->SnapshotPath(id))) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1000));
   }
-  auto started = Clock::now();
+  auto started = SteadyClock::now();
   log::Info("refresh {}: importing into {}", resource.name, id);
   std::string run_dir = RunDir("import-" + resource.name);
   engine::Engine* engine = EngineFor(resource);
@@ -155,7 +153,8 @@ Result<std::string> Origin::RunRefresh(const config::Resource& resource, Job* jo
     return st.Wrap(fmt::format("refresh {}", resource.name));
   }
   (void)RemoveTree(run_dir);
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started).count();
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started).count();
   log::Info("refresh {}: snapshot {} ready in {} ms", resource.name, id, ms);
 
   PruneSnapshots(resource);

@@ -4,45 +4,6 @@
 
 namespace zdap::origin {
 
-SystemTime RealClock::Now() {
-  return SystemNow();
-}
-
-void RealClock::SleepUntil(SystemTime deadline) {
-  std::unique_lock lock(mu_);
-  cv_.wait_until(lock, deadline, [&] { return woken_; });
-  woken_ = false;
-}
-
-void RealClock::Wake() {
-  std::lock_guard lock(mu_);
-  woken_ = true;
-  cv_.notify_all();
-}
-
-SystemTime FakeClock::Now() {
-  std::lock_guard lock(mu_);
-  return now_;
-}
-
-void FakeClock::SleepUntil(SystemTime deadline) {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return woken_ || now_ >= deadline; });
-  woken_ = false;
-}
-
-void FakeClock::Wake() {
-  std::lock_guard lock(mu_);
-  woken_ = true;
-  cv_.notify_all();
-}
-
-void FakeClock::Advance(std::chrono::seconds by) {
-  std::lock_guard lock(mu_);
-  now_ += by;
-  cv_.notify_all();
-}
-
 Scheduler::Scheduler(Clock& clock, std::vector<ScheduledRefresh> refreshes,
                      SchedulerActions actions)
     : clock_(clock), actions_(std::move(actions)) {
@@ -102,6 +63,7 @@ SystemTime Scheduler::Pass(SystemTime now) {
     if (e.due && *e.due < next) next = *e.due;
   }
   if (actions_.expire_clones) actions_.expire_clones(now);
+  if (actions_.maintain) actions_.maintain(now);
   return next;
 }
 

@@ -1,9 +1,9 @@
-// The daemon's timed work: refreshes due by each resource's `refresh.cron`, and the clone
-// expiry sweep once a second. Driven by a Clock so tests advance time instead of sleeping.
+// The daemon's timed work: refreshes due by each resource's `refresh.cron`, and once a second
+// the clone expiry sweep and the maintenance pass (pool refill, idle expiry). Driven by a
+// Clock so tests advance time instead of sleeping.
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -14,47 +14,9 @@
 #include "core/cron.h"
 #include "core/result.h"
 #include "core/time.h"
+#include "origin/env.h"
 
 namespace zdap::origin {
-
-// Wall-clock time and waiting on it. Thread-safe.
-class Clock {
- public:
-  virtual ~Clock() = default;
-  virtual SystemTime Now() = 0;
-  // Returns once Now() >= deadline or Wake() has been called since the last return.
-  virtual void SleepUntil(SystemTime deadline) = 0;
-  virtual void Wake() = 0;
-};
-
-// The system clock.
-class RealClock : public Clock {
- public:
-  SystemTime Now() override;
-  void SleepUntil(SystemTime deadline) override;
-  void Wake() override;
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool woken_ = false;
-};
-
-// A clock that moves only when told to (tests).
-class FakeClock : public Clock {
- public:
-  explicit FakeClock(SystemTime start) : now_(start) {}
-  SystemTime Now() override;
-  void SleepUntil(SystemTime deadline) override;
-  void Wake() override;
-  void Advance(std::chrono::seconds by);
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  SystemTime now_;
-  bool woken_ = false;
-};
 
 struct ScheduledRefresh {
   std::string resource;
@@ -66,6 +28,8 @@ struct SchedulerActions {
   std::function<Status(const std::string& resource)> start_refresh;
   // Destroys clones expired at `now`.
   std::function<void(SystemTime now)> expire_clones;
+  // Optional: keeps pools filled and destroys idle clones; runs after the expiry sweep.
+  std::function<void(SystemTime now)> maintain;
 };
 
 class Scheduler {
@@ -77,6 +41,8 @@ class Scheduler {
 
   void Start();  // runs on its own thread until Stop()
   void Stop();
+  // Makes the next pass run now instead of at its time (a claim took a pool clone).
+  void Kick() { clock_.Wake(); }
 
   // The clock time of the last completed pass (tests wait on it after Advance).
   SystemTime last_pass() const;

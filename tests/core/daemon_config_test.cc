@@ -111,3 +111,23 @@ TEST_CASE("config file, environment and flags apply in that order with clear err
   CHECK(ApplyDaemonSettings({{"storage.driver", "ntfs"}}, "x", &c2).message().find("btrfs") !=
         std::string::npos);
 }
+
+TEST_CASE("quota is read from the file and refuses what is not a count") {
+  zdap::test::TempDir dir;
+  std::string file = dir.path() + "/zdapd.yaml";
+  std::ofstream(file) << "quota: {clones_per_user: 10, protected_per_user: 3}\n";
+  SettingMap s;
+  REQUIRE(ReadDaemonConfigFile(file, &s).ok());
+  DaemonConfig c;
+  REQUIRE(ApplyDaemonSettings(s, file, &c).ok());
+  CHECK(c.quota_clones_per_user == 10);
+  CHECK(c.quota_protected_per_user == 3);
+
+  std::ofstream(file) << "quota: {clones: 10}\n";
+  SettingMap bad;
+  CHECK(ReadDaemonConfigFile(file, &bad).message().find("quota.clones") != std::string::npos);
+  DaemonConfig c2;
+  auto st = ApplyDaemonSettings({{"quota.clones_per_user", "-1"}}, "x", &c2);
+  CHECK(st.message().find("quota.clones_per_user") != std::string::npos);
+  CHECK(st.message().find("whole number") != std::string::npos);
+}

@@ -67,25 +67,42 @@ TEST_CASE("a nested bad key names its dotted path and line") {
   CHECK(msg.find("clone.max_tll") != std::string::npos);
 }
 
-TEST_CASE("keys that have no effect yet are refused at load with file, line and key") {
+TEST_CASE("idle_timeout, pool and quota are read; a pool max below min names pool.max") {
   std::string text = kGood;
   text.replace(text.find("  max_ttl: 7d"), 13, "  max_ttl: 7d\n  idle_timeout: 2h");
-  auto msg = ErrorOf(text);
-  CHECK(msg.find("resources/chinook.yaml:14:") != std::string::npos);
-  CHECK(msg.find("clone.idle_timeout") != std::string::npos);
-  CHECK(msg.find("not supported yet") != std::string::npos);
+  text.replace(text.find("max: 0}"), 7, "max: 3}\nquota: {clones_per_user: 4}");
+  text.replace(text.find("min: 0"), 6, "min: 2");
+  auto r = ParseResource("resources/chinook.yaml", text, "/etc/zdap");
+  REQUIRE(r.ok());
+  CHECK(r->idle_timeout == std::chrono::hours(2));
+  CHECK(r->pool_min == 2);
+  CHECK(r->pool_max == 3);
+  CHECK(r->quota_clones_per_user == 4);
+  CHECK(r->quota_protected_per_user == 0);
 
   text = kGood;
-  text.replace(text.find("max: 0}"), 7, "max: 2}");
-  msg = ErrorOf(text);
+  text.replace(text.find("min: 0"), 6, "min: 2");
+  r = ParseResource("resources/chinook.yaml", text, "/etc/zdap");
+  REQUIRE(r.ok());
+  CHECK(r->pool_max == 2);  // max 0 = min
+
+  text = kGood;
+  text.replace(text.find("{min: 0, max: 0}"), 16, "{min: 3, max: 2}");
+  auto msg = ErrorOf(text);
   CHECK(msg.find("resources/chinook.yaml:15:") != std::string::npos);
   CHECK(msg.find("pool.max") != std::string::npos);
-  CHECK(msg.find("not supported yet") != std::string::npos);
 
   text = kGood;
+  text.replace(text.find("max: 0}"), 7, "max: 0}\nquota: {clones: 4}");
+  msg = ErrorOf(text);
+  CHECK(msg.find("quota.clones") != std::string::npos);
+}
+
+TEST_CASE("keys that have no effect yet are refused at load with file, line and key") {
+  std::string text = kGood;
   text.replace(text.find("  database: chinook"), 19,
                "  database: chinook\n  url: https://example.com/d.sql");
-  msg = ErrorOf(text);
+  auto msg = ErrorOf(text);
   CHECK(msg.find("resources/chinook.yaml:7:") != std::string::npos);
   CHECK(msg.find("source.url") != std::string::npos);
   CHECK(msg.find("not supported yet") != std::string::npos);

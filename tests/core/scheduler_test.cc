@@ -41,7 +41,8 @@ struct Recorder {
               std::lock_guard lock(mu);
               ++expiry_passes;
               last_expiry = now;
-            }};
+            },
+            {}};
   }
   int Starts(const std::string& r) {
     std::lock_guard lock(mu);
@@ -130,4 +131,41 @@ TEST_CASE("scheduler: stops promptly while sleeping until a far due time") {
   s.Stop();
   CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5));
   CHECK(rec.Starts("yearly") == 0);
+}
+
+TEST_CASE("scheduler: the maintenance pass runs after each sweep, and at once on Kick") {
+  FakeClock clock(Utc("2026-11-30T00:00:00Z"));
+  Recorder rec;
+  std::mutex mu;
+  int passes = 0;
+  SystemTime last{};
+  SchedulerActions actions = rec.Actions();
+  actions.maintain = [&](SystemTime now) {
+    std::lock_guard lock(mu);
+    ++passes;
+    last = now;
+  };
+  Scheduler s(clock, {}, actions);
+  s.Start();
+  AdvanceAndSettle(clock, s, std::chrono::seconds(0));
+  AdvanceAndSettle(clock, s, std::chrono::seconds(1));
+  int before;
+  {
+    std::lock_guard lock(mu);
+    before = passes;
+    CHECK(before >= 1);
+    CHECK(last == Utc("2026-11-30T00:00:01Z"));
+  }
+  // No time passes on the fake clock: only the kick can bring the next pass.
+  s.Kick();
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    {
+      std::lock_guard lock(mu);
+      if (passes > before) break;
+    }
+    REQUIRE(std::chrono::steady_clock::now() < until);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  s.Stop();
 }

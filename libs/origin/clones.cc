@@ -1,0 +1,208 @@
+// Clones: create (record first, then volume, server, readiness), get, list, destroy, the
+// expiry sweep, and how to connect to one.
+#include <fmt/format.h>
+
+#include <random>
+
+#include "core/file_util.h"
+#include "core/log.h"
+#include "core/names.h"
+#include "origin/busy.h"
+#include "origin/origin.h"
+
+namespace zdap::origin {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+std::string RandomSuffix() {
+  static thread_local std::mt19937 rng(std::random_device{}());
+  return fmt::format("{:04x}", rng() & 0xffff);
+}
+
+}  // namespace
+
+using catalog::CloneRecord;
+using catalog::CloneState;
+
+Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Caller& caller) {
+  ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(req.resource));
+  const config::Resource& resource = *res;
+  std::string snapshot = req.snapshot;
+  if (snapshot.empty()) {
+    ZDAP_ASSIGN_OR_RETURN(auto snaps, Snapshots(resource.name));
+    if (snaps.empty()) {
+      return Conflict(
+          fmt::format("resource '{}' has no snapshot yet: refresh it first (zdapd "
+                      "refresh {})",
+                      resource.name, resource.name));
+    }
+    snapshot = snaps.front().id;
+  } else {
+    SnapshotId sid;
+    ZDAP_RETURN_IF_ERROR(ParseSnapshotId(snapshot, &sid));
+    if (sid.resource != resource.name || !PathExists(store_->SnapshotPath(snapshot))) {
+      return NotFound(fmt::format("snapshot '{}' not found", snapshot));
+    }
+  }
+  std::chrono::seconds ttl{0};  // a pool clone's expiry starts when it is claimed
+  if (!req.pooled) {
+    ZDAP_ASSIGN_OR_RETURN(ttl, ResolveTtl(resource, req.ttl));
+    ZDAP_RETURN_IF_ERROR(CheckQuota(resource, caller, req.is_protected));
+  }
+  std::string id = req.name;
+  if (!id.empty()) {
+    ZDAP_RETURN_IF_ERROR(ValidateName("clone", id));
+  } else {
+    std::string base = resource.name.substr(0, 58);
+    for (int i = 0; i < 20 && (id.empty() || catalog_->Get(id)); ++i)
+      id = base + "-" + RandomSuffix();
+  }
+  BusyGuard busy(busy_mu_, busy_, id);
+  if (!busy.acquired() || catalog_->Get(id)) {
+    return Conflict(fmt::format("clone '{}' already exists", id));
+  }
+  ZDAP_ASSIGN_OR_RETURN(int port, ports_->Allocate());
+
+  CloneRecord rec;
+  rec.id = id;
+  rec.resource = resource.name;
+  rec.snapshot = snapshot;
+  rec.owner = req.pooled ? "" : caller.user;
+  rec.pooled = req.pooled;
+  rec.state = CloneState::kCreating;
+  rec.port = port;
+  rec.created_at = env_->Now();
+  if (ttl.count() > 0) rec.expires_at = rec.created_at + ttl;
+  rec.is_protected = req.is_protected;
+  // The record goes to disk first: after a crash, Recover() finds it and undoes the rest.
+  Status st = catalog_->Insert(rec);
+  if (!st.ok()) {
+    ports_->Release(port);
+    return st;
+  }
+  auto started = SteadyClock::now();
+  auto body = [&]() -> Status {
+    std::string run_dir = RunDir(id);
+    ZDAP_RETURN_IF_ERROR(PrepareRunDir(run_dir));
+    ZDAP_ASSIGN_OR_RETURN(std::string password, MakeClonePassword(id));
+    ZDAP_ASSIGN_OR_RETURN(std::string path, store_->Clone(snapshot, id));
+    ZDAP_ASSIGN_OR_RETURN(
+        runtime::ServerHandle h,
+        StartAndWait(resource, path, run_dir, config_.clone_bind, port, id, rec.owner, password));
+    rec.pid = h.pid;
+    rec.container_id = h.container_id;
+    rec.state = CloneState::kReady;
+    ZDAP_RETURN_IF_ERROR(store_->WriteMeta(storage::Area::kClone, id, MetaOf(rec)));
+    return catalog_->Update(rec);
+  };
+  st = body();
+  if (!st.ok()) {
+    log::Error("clone {} of {} failed: {}", id, snapshot, st.message());
+    Status undo = TearDown(rec);
+    if (!undo.ok()) log::Error("clone {}: undo failed: {}", id, undo.message());
+    return st.Wrap(fmt::format("clone {}", id));
+  }
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started).count();
+  log::Info("clone {} of {} ready on port {} in {} ms (owner {})", id, snapshot, port, ms,
+            caller.user);
+  return rec;
+}
+
+Result<std::chrono::seconds> Origin::ResolveTtl(
+    const config::Resource& resource, std::optional<std::chrono::seconds> requested) const {
+  std::chrono::seconds ttl = requested.value_or(resource.clone_ttl);
+  if (resource.clone_max_ttl.count() > 0 && (ttl.count() == 0 || ttl > resource.clone_max_ttl)) {
+    return InvalidArgument(fmt::format("ttl {} is longer than resource '{}' allows ({})",
+                                       FormatDuration(ttl), resource.name,
+                                       FormatDuration(resource.clone_max_ttl)));
+  }
+  return ttl;
+}
+
+storage::VolumeMeta Origin::MetaOf(const CloneRecord& rec) {
+  storage::VolumeMeta meta = {
+      {"resource", rec.resource}, {"snapshot", rec.snapshot},
+      {"owner", rec.owner},       {"port", std::to_string(rec.port)},
+      {"state", "ready"},         {"created_at", FormatRfc3339(rec.created_at)}};
+  if (rec.expires_at) meta["expires_at"] = FormatRfc3339(*rec.expires_at);
+  if (rec.pooled) meta["pooled"] = "true";
+  return meta;
+}
+
+Result<CloneRecord> Origin::GetClone(const std::string& id, const Caller& caller) const {
+  ZDAP_RETURN_IF_ERROR(ValidateName("clone", id));
+  auto rec = catalog_->Get(id);
+  // Someone else's clone is reported as missing, not forbidden: ids are not to be probed.
+  // Pool clones belong to nobody until claimed.
+  if (!rec || (!caller.admin && (rec->pooled || rec->owner != caller.user))) {
+    return NotFound(fmt::format("clone '{}' not found", id));
+  }
+  return *rec;
+}
+
+std::vector<CloneRecord> Origin::ListClones(const Caller& caller, bool all) const {
+  std::vector<CloneRecord> out;
+  for (auto& r : catalog_->List()) {
+    if ((all && caller.admin) || (!r.pooled && r.owner == caller.user)) out.push_back(std::move(r));
+  }
+  return out;
+}
+
+Status Origin::DestroyClone(const std::string& id, const Caller& caller) {
+  ZDAP_ASSIGN_OR_RETURN(CloneRecord rec, GetClone(id, caller));
+  BusyGuard busy(busy_mu_, busy_, id);
+  if (!busy.acquired()) {
+    return Conflict(fmt::format("clone '{}' is busy with another operation; try again", id));
+  }
+  rec.state = CloneState::kDeleting;
+  ZDAP_RETURN_IF_ERROR(catalog_->Update(rec));
+  Status st = TearDown(rec);
+  if (!st.ok()) {
+    rec.state = CloneState::kFailed;
+    (void)catalog_->Update(rec);
+    return st.Wrap(fmt::format("destroy {}", id));
+  }
+  log::Info("clone {} destroyed (by {})", id, caller.user);
+  // The last clone of a snapshot past `refresh.keep` lets it go now.
+  if (auto res = FindResource(rec.resource); res.ok()) PruneSnapshots(**res);
+  return Status::Ok();
+}
+
+int Origin::ExpireClones(SystemTime now) {
+  int n = 0;
+  for (const auto& r : catalog_->List()) {
+    if (r.is_protected || !r.expires_at || *r.expires_at > now || r.state != CloneState::kReady) {
+      continue;
+    }
+    log::Info("clone {} expired at {}; destroying it", r.id, FormatRfc3339(*r.expires_at));
+    if (DestroyClone(r.id, Caller{"zdapd", true}).ok()) ++n;
+  }
+  return n;
+}
+
+CloneAccess Origin::AccessFor(const CloneRecord& record) const {
+  CloneAccess a;
+  a.host = config_.AdvertisedHost();
+  a.origin = "";
+  if (auto r = FindResource(record.resource); r.ok()) {
+    const config::Resource& res = **r;
+    a.database = res.source.database;
+    a.user = res.user;
+    a.engine = res.engine;
+    config::Resource as_clone = res;
+    if (auto pw = ClonePassword(record.id); pw.ok()) {
+      as_clone.password = *pw;
+    } else {
+      // The resource's password does not open a clone: say so rather than hand it out.
+      as_clone.password.clear();
+      log::Warn("clone {}: no password file: {}", record.id, pw.status().message());
+    }
+    a.password = as_clone.password;
+    a.uri = EngineFor(res)->ConnectionUri(as_clone, a.host, record.port);
+  }
+  return a;
+}
+
+}  // namespace zdap::origin

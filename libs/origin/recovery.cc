@@ -1,0 +1,117 @@
+// Origin::Recover: after a restart (or a crash) keep what is whole and undo what is half-done.
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "core/file_lock.h"
+#include "core/file_util.h"
+#include "core/log.h"
+#include "core/names.h"
+#include "origin/origin.h"
+
+namespace zdap::origin {
+
+using catalog::CloneState;
+
+Status Origin::Recover() {
+  // 1. Clones in the catalog: keep what is whole, undo what is half-done.
+  for (auto rec : catalog_->List()) {
+    std::string path = store_->ClonePath(rec.id);
+    if (rec.state == CloneState::kReady) {
+      ports_->Hold(rec.port);
+      if (runtime_->Owns(HandleOf(rec), path)) {
+        log::Info("recover: clone {} is running ({} {}), adopted", rec.id, runtime_->name(),
+                  rec.container_id.empty() ? std::to_string(rec.pid) : rec.container_id);
+        continue;
+      }
+      // Whatever is left of the old server (docker: a stopped container) goes first.
+      (void)runtime_->Stop(HandleOf(rec), path, SIGKILL, std::chrono::seconds(10));
+      auto res = FindResource(rec.resource);
+      if (res.ok() && PathExists(path)) {
+        // The clone keeps its password; one made before clones had their own gets one now.
+        auto password = ReadFile(SecretPath(rec.id), 4096);
+        if (!password.ok()) password = MakeClonePassword(rec.id);
+        Status prep = password.ok() ? PrepareRunDir(RunDir(rec.id)) : password.status();
+        auto h = prep.ok() ? StartAndWait(**res, path, RunDir(rec.id), config_.clone_bind, rec.port,
+                                          rec.id, rec.owner, *password)
+                           : Result<runtime::ServerHandle>(prep);
+        if (h.ok()) {
+          rec.pid = h->pid;
+          rec.container_id = h->container_id;
+          (void)catalog_->Update(rec);
+          log::Info("recover: clone {} restarted on port {}", rec.id, rec.port);
+          continue;
+        }
+        log::Error("recover: clone {} does not start: {}", rec.id, h.status().message());
+      }
+      rec.state = CloneState::kFailed;
+      (void)catalog_->Update(rec);
+      continue;
+    }
+    log::Info("recover: clone {} was left {}; undoing it", rec.id,
+              catalog::CloneStateName(rec.state));
+    ports_->Hold(rec.port);
+    Status st = TearDown(rec);
+    if (!st.ok()) log::Error("recover: clone {}: {}", rec.id, st.message());
+  }
+  // 2. Servers the runtime finds by itself (docker: labels) that no record owns: clones
+  // destroyed while the daemon was down, a crash between a start and its record's update,
+  // imports of refreshes that are not running any more.
+  if (auto found = runtime_->ListServers(); found.ok()) {
+    for (const auto& f : *found) {
+      if (f.clone.rfind("import-", 0) == 0) {
+        auto lock =
+            FileLock::Acquire(config_.data_dir + "/locks/refresh-" + f.clone.substr(7), false, "");
+        if (!lock.ok()) continue;  // a refresh is running right now
+      } else if (auto rec = catalog_->Get(f.clone); rec && !f.handle.container_id.empty() &&
+                                                    rec->container_id == f.handle.container_id) {
+        continue;
+      }
+      log::Warn("recover: removing {} server {} of '{}': no clone owns it", runtime_->name(),
+                f.handle.container_id, f.clone);
+      (void)runtime_->Stop(f.handle, "", SIGKILL, std::chrono::seconds(10));
+    }
+  } else {
+    log::Error("recover: cannot list {} servers: {}", runtime_->name(), found.status().message());
+  }
+  // 3. Clone volumes and run dirs that no record owns (a crash between steps).
+  if (auto clones = store_->ListClones(); clones.ok()) {
+    for (const auto& name : *clones) {
+      if (catalog_->Get(name)) continue;
+      log::Warn("recover: clone volume {} has no catalog record; destroying it", name);
+      (void)store_->DestroyClone(name);
+    }
+  }
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(config_.data_dir + "/secrets", ec)) {
+    if (catalog_->Get(e.path().filename().string())) continue;
+    ::unlink(e.path().c_str());
+  }
+  for (const auto& e : std::filesystem::directory_iterator(config_.data_dir + "/run", ec)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("import-", 0) == 0 || catalog_->Get(name)) continue;
+    // A server may still run from it (its clone record is gone): stop it first.
+    StopOrphanServer(store_->ClonePath(name), e.path().string(), nullptr);
+    (void)RemoveTree(e.path().string());
+  }
+  // 4. Import volumes whose refresh is not running any more.
+  if (auto vols = store_->ListVolumes(); vols.ok()) {
+    for (const auto& v : *vols) {
+      SnapshotId sid;
+      if (!ParseSnapshotId(v, &sid).ok()) continue;
+      auto lock = FileLock::Acquire(config_.data_dir + "/locks/refresh-" + sid.resource, false, "");
+      if (!lock.ok()) continue;  // a refresh is running right now
+      log::Warn("recover: removing volume {} of an interrupted refresh", v);
+      std::string run_dir = RunDir("import-" + sid.resource);
+      auto res = FindResource(sid.resource);
+      StopOrphanServer(store_->VolumePath(v), run_dir, res.ok() ? *res : nullptr);
+      (void)RemoveTree(run_dir);
+      (void)store_->DestroyVolume(v);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace zdap::origin

@@ -1,0 +1,129 @@
+// Starting a database server and waiting until it answers (clones and imports alike), and
+// stopping one whose record is gone.
+#include <fmt/format.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+
+#include "core/file_util.h"
+#include "core/log.h"
+#include "origin/origin.h"
+
+namespace zdap::origin {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr auto kStartDeadline = std::chrono::seconds(120);
+
+}  // namespace
+
+using catalog::CloneRecord;
+
+runtime::ServerHandle Origin::HandleOf(const CloneRecord& record) {
+  runtime::ServerHandle h;
+  h.pid = record.pid;
+  h.container_id = record.container_id;
+  return h;
+}
+
+void Origin::StopOrphanServer(const std::string& data_dir, const std::string& run_dir,
+                              const config::Resource* resource) {
+  // The record that knew the server is gone; the engine's pid file in the run dir names it.
+  // Without the resource, ask each engine in use where its pid file would be.
+  std::vector<const config::Resource*> candidates;
+  if (resource != nullptr) {
+    candidates.push_back(resource);
+  } else {
+    std::set<std::string> seen;
+    for (const auto& r : resources_) {
+      if (seen.insert(r.engine).second) candidates.push_back(&r);
+    }
+  }
+  for (const config::Resource* r : candidates) {
+    auto spec = EngineFor(*r)->ServerCommand(*r, data_dir, run_dir, "", 0);
+    if (!spec.ok() || spec->pid_file.empty()) continue;
+    auto pidtext = ReadFile(spec->pid_file, 4096);
+    if (!pidtext.ok()) continue;
+    runtime::ServerHandle h;
+    h.pid = static_cast<pid_t>(std::atol(pidtext->c_str()));
+    if (!runtime_->Owns(h, data_dir)) continue;
+    log::Warn("recover: stopping {} server pid {} of {}", EngineFor(*r)->name(), h.pid, data_dir);
+    (void)runtime_->Stop(h, data_dir, spec->stop_signal, std::chrono::seconds(10));
+    return;
+  }
+}
+
+Result<runtime::ServerHandle> Origin::StartAndWait(
+    const config::Resource& resource, const std::string& data_dir, const std::string& run_dir,
+    const std::string& bind, int port, const std::string& clone, const std::string& owner,
+    const std::string& password) {
+  engine::Engine* engine = EngineFor(resource);
+  ZDAP_ASSIGN_OR_RETURN(engine::ServerSpec spec,
+                        engine->ServerCommand(resource, data_dir, run_dir, bind, port));
+  if (!password.empty()) {
+    ZDAP_RETURN_IF_ERROR(engine->PrepareClone(resource, password, run_dir, run_as_, &spec));
+  }
+  // A server killed without a clean shutdown (or a snapshot taken from one) leaves files that
+  // would stop this start; nothing runs from this data dir now, so they are stale.
+  for (const auto& stale : spec.stale_files) ::unlink(stale.c_str());
+  runtime::StartOptions where;
+  where.resource = &resource;
+  where.run_dir = run_dir;
+  where.clone = clone;
+  where.owner = owner;
+  ZDAP_ASSIGN_OR_RETURN(runtime::ServerHandle handle, runtime_->Start(spec, where));
+  engine::Endpoint socket_ep;
+  socket_ep.port = port;
+  socket_ep.socket_dir = run_dir;
+  engine::Endpoint ep = socket_ep;
+  if (!bind.empty()) {
+    ep.socket_dir.clear();
+    ep.host = (bind == "0.0.0.0" || bind == "*") ? "127.0.0.1" : (bind == "::" ? "::1" : bind);
+  }
+  auto until = SteadyClock::now() + kStartDeadline;
+  auto fail = [&](const std::string& why) -> Status {
+    std::string tail = runtime_->LogTail(handle, spec, 12);
+    (void)runtime_->Stop(handle, data_dir, SIGKILL, std::chrono::seconds(5));  // docker: rm
+    for (const auto& f : spec.secret_files) ::unlink(f.c_str());
+    return Unavailable(fmt::format("the {} server {}: {}", engine->name(), why, tail));
+  };
+  // Probes with a short, growing back-off: a connect on loopback costs microseconds, and a
+  // fresh clone of a cleanly stopped server is usually up within tens of milliseconds.
+  auto wait_ready = [&](const engine::Endpoint& where, const config::Resource& probe_as) {
+    auto pause = std::chrono::microseconds(500);
+    for (;;) {
+      engine::ProbeResult last = engine->Probe(where, probe_as, std::chrono::seconds(2));
+      if (last.readiness == engine::Readiness::kReady) return Status::Ok();
+      if (!runtime_->IsRunning(handle)) return fail("exited during start-up");
+      if (SteadyClock::now() >= until) {
+        return fail(fmt::format("did not become ready within {} s ({})", kStartDeadline.count(),
+                                last.detail));
+      }
+      std::this_thread::sleep_for(pause);
+      pause = std::min(pause * 2, std::chrono::microseconds(10000));
+    }
+  };
+  config::Resource probe_as = resource;
+  if (bind.empty()) probe_as.source.database = engine->admin_database();  // import: no db yet
+  if (!password.empty()) {
+    probe_as.password = password;
+    if (engine->activates_after_start()) {
+      // TCP is refused until the password is set over the socket (the engine waits for the
+      // socket itself); then readiness is TCP's.
+      Status activated = engine->ActivateClone(
+          resource, socket_ep, data_dir, password, run_as_,
+          std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now()),
+          [&] { return runtime_->IsRunning(handle); });
+      if (!activated.ok()) return fail(activated.message());
+    }
+  }
+  ZDAP_RETURN_IF_ERROR(wait_ready(ep, probe_as));
+  for (const auto& f : spec.secret_files) ::unlink(f.c_str());
+  return handle;
+}
+
+}  // namespace zdap::origin

@@ -1,0 +1,221 @@
+// Pools, claim, idle expiry and quotas end to end: a real zdapd with the process runtime, real
+// PostgreSQL and MariaDB clones, psql and the mariadb client (issue 10).
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
+#include <thread>
+
+#include "e2e/zdapd_fixture.h"
+
+using namespace zdap::test;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+std::string ChinookResource(const std::string& extra) {
+  return "name: chinook\nengine: postgres\nsource:\n  dump: " + ChinookDir() +
+         "/Chinook_PostgreSql.sql\n  database: chinook\n" + extra +
+         "credentials: {user: postgres, password: zdap}\n";
+}
+
+// Polls `done` every 100 ms for at most `limit`; true once it held.
+bool WaitFor(std::chrono::seconds limit, const std::function<bool()>& done) {
+  auto until = SteadyClock::now() + limit;
+  while (SteadyClock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return done();
+}
+
+// /v1/status says the chinook pool has `ready` claimable clones.
+bool PoolReadyIs(const ZdapdFixture& d, int ready) {
+  std::string body;
+  if (d.Call("GET", "/v1/status", "", &body) != 200) return false;
+  return body.find("\"ready\":" + std::to_string(ready) + "}") != std::string::npos;
+}
+
+// Clone id -> password of every clone the origin holds a secret for (pool clones included).
+std::map<std::string, std::string> Secrets(const ZdapdFixture& d) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(d.data_dir() + "/secrets")) {
+    std::string pw;
+    REQUIRE(Shell("cat " + e.path().string(), &pw) == 0);
+    out[e.path().filename().string()] = pw;
+  }
+  return out;
+}
+
+std::set<std::string> PoolIds(const ZdapdFixture& d, const std::string& user) {
+  std::set<std::string> ids;
+  for (const auto& [id, pw] : Secrets(d)) {
+    std::string body;
+    // Pool clones belong to nobody: a user's GET does not find them.
+    if (d.Call("GET", "/v1/clones/" + id, "", &body, user) == 404) ids.insert(id);
+  }
+  return ids;
+}
+
+std::string NewestSnapshot(const ZdapdFixture& d) {
+  std::string body;
+  REQUIRE(d.Call("GET", "/v1/resources/chinook/snapshots", "", &body) == 200);
+  size_t at = body.find("\"id\":\"");
+  REQUIRE(at != std::string::npos);
+  return body.substr(at + 6, body.find('"', at + 6) - at - 6);
+}
+
+// A refresh started through the API with the host admin token; waits (bounded) until a new
+// snapshot is the newest.
+void RefreshThroughApi(const ZdapdFixture& d) {
+  std::string before = NewestSnapshot(d), token, code;
+  REQUIRE(Shell("cat " + d.data_dir() + "/admin.token", &token) == 0);
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+  REQUIRE(Shell("curl -s -m 60 -o /dev/null -w '%{http_code}' -X POST -H 'Authorization: "
+                "Bearer " +
+                    token + "' " + d.Url() + "/v1/resources/chinook/snapshots",
+                &code) == 0);
+  REQUIRE(code == "202");
+  REQUIRE(WaitFor(std::chrono::seconds(120), [&] { return NewestSnapshot(d) != before; }));
+}
+
+int Mariadb(int port, const std::string& password, const std::string& sql, std::string* out) {
+  return Shell("MYSQL_PWD='" + password +
+                   "' mariadb --no-defaults -N -B --connect-timeout=10 -h127.0.0.1 -P" +
+                   std::to_string(port) + " -uroot Chinook -e '" + sql + "' 2>&1",
+               out);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "postgres: claim from a pool of 2 rotates the password, refills, follows a refresh; "
+    "quota refuses with the limit") {
+  ::setenv("ZDAPD_QUOTA_CLONES_PER_USER", "2", 1);
+  ZdapdFixture d("", ChinookResource("clone:\n  ttl: 1h\npool: {min: 2, max: 2}\n"));
+  std::string out;
+  REQUIRE(d.Host("refresh chinook", &out) == 0);
+  d.Start();
+  ::unsetenv("ZDAPD_QUOTA_CLONES_PER_USER");
+  INFO(d.LogText());
+  REQUIRE(WaitFor(std::chrono::seconds(60), [&] { return PoolReadyIs(d, 2); }));
+  std::map<std::string, std::string> before = Secrets(d);
+  REQUIRE(before.size() == 2);
+
+  std::string body;
+  auto t = SteadyClock::now();
+  REQUIRE(d.Call("POST", "/v1/resources/chinook/claim", "{\"ttl\":\"30m\"}", &body) == 201);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t).count();
+  WARN("claim answered in " << ms << " ms (curl included)");
+  std::string id = JsonField(body, "id");
+  REQUIRE(before.count(id) == 1);
+  CHECK(JsonField(body, "owner") == "alice");
+  CHECK(JsonField(body, "pooled") == "false");
+  CHECK(!JsonField(body, "expires_at").empty());
+  std::string password = JsonField(body, "password");
+  int port = std::stoi(JsonField(body, "port"));
+  REQUIRE(password != before[id]);
+  CHECK(Psql(port, password, "SELECT count(*) FROM invoice_line", &out) == 0);
+  CHECK(out.find("2240") != std::string::npos);
+  CHECK(Psql(port, before[id], "SELECT 1", &out) != 0);
+  CHECK(out.find("password authentication failed") != std::string::npos);
+
+  // Refilled in the background: two claimable clones again, the claimed one not among them.
+  REQUIRE(WaitFor(std::chrono::seconds(60), [&] { return PoolReadyIs(d, 2); }));
+  std::set<std::string> pool = PoolIds(d, "alice");
+  CHECK(pool.size() == 2);
+  CHECK(pool.count(id) == 0);
+
+  // After a refresh the pool's clones are of the new snapshot (the old ones are replaced).
+  RefreshThroughApi(d);
+  std::string newest = NewestSnapshot(d);
+  REQUIRE(WaitFor(std::chrono::seconds(90), [&] {
+    std::set<std::string> now = PoolIds(d, "alice");
+    for (const auto& old : pool) {
+      if (now.count(old)) return false;
+    }
+    return now.size() == 2 && PoolReadyIs(d, 2);
+  }));
+  REQUIRE(d.Call("POST", "/v1/resources/chinook/claim", "", &body) == 201);
+  CHECK(JsonField(body, "snapshot") == newest);
+  CHECK(pool.count(JsonField(body, "id")) == 0);
+
+  // alice holds 2 clones: the daemon's quota of 2 refuses a third, naming limit and count.
+  CHECK(d.Call("POST", "/v1/resources/chinook/clones", "", &body) == 403);
+  CHECK(body.find("clones_per_user is 2") != std::string::npos);
+  CHECK(body.find("already has 2 clones") != std::string::npos);
+  CHECK(d.Call("POST", "/v1/resources/chinook/claim", "", &body) == 403);
+  // bob is under his own quota.
+  CHECK(d.Call("POST", "/v1/resources/chinook/claim", "", &body, "bob") == 201);
+}
+
+TEST_CASE("postgres: idle_timeout destroys a clone without sessions and keeps one in use") {
+  ZdapdFixture d("", ChinookResource("clone:\n  ttl: 1h\n  idle_timeout: 3s\n"));
+  std::string out, body;
+  REQUIRE(d.Host("refresh chinook", &out) == 0);
+  d.Start();
+  INFO(d.LogText());
+  REQUIRE(d.Call("POST", "/v1/resources/chinook/clones", "{\"name\":\"busy\"}", &body) == 201);
+  int busy_port = std::stoi(JsonField(body, "port"));
+  std::string busy_pw = JsonField(body, "password");
+  REQUIRE(d.Call("POST", "/v1/resources/chinook/clones", "{\"name\":\"quiet\"}", &body) == 201);
+  // One session held for 8 s on "busy" (bounded: pg_sleep ends it, timeout kills it).
+  REQUIRE(Shell("(PGPASSWORD='" + busy_pw + "' timeout 30 psql -X -h 127.0.0.1 -p " +
+                std::to_string(busy_port) +
+                " -U postgres -d chinook -c 'SELECT pg_sleep(8)' >/dev/null 2>&1 &)") == 0);
+  REQUIRE(WaitFor(std::chrono::seconds(5), [&] {
+    return Psql(busy_port, busy_pw,
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep%'",
+                &out) == 0 &&
+           out.find('1') != std::string::npos;
+  }));
+  auto t = SteadyClock::now();
+  REQUIRE(WaitFor(std::chrono::seconds(20),
+                  [&] { return d.Call("GET", "/v1/clones/quiet", "", &body) == 404; }));
+  WARN("idle clone destroyed after "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t).count()
+       << " ms");
+  CHECK(d.Call("GET", "/v1/clones/busy", "", &body) == 200);
+  // Once its session ends, "busy" goes too: the clock restarted at its last session.
+  REQUIRE(WaitFor(std::chrono::seconds(30),
+                  [&] { return d.Call("GET", "/v1/clones/busy", "", &body) == 404; }));
+  CHECK(!ServersRunUnder(d.data_dir()));
+}
+
+TEST_CASE("mariadb: a claimed pool clone takes a new password; idle claimed clones go") {
+  ZdapdFixture d("", "name: chinook\nengine: mariadb\nsource:\n  dump: " + ChinookDir() +
+                         "/Chinook_MySql.sql\n  database: Chinook\nclone:\n  ttl: 1h\n"
+                         "  idle_timeout: 3s\npool: {min: 2}\n"
+                         "credentials: {user: root, password: zdap}\n");
+  std::string out, body;
+  REQUIRE(d.Host("refresh chinook", &out) == 0);
+  d.Start();
+  INFO(d.LogText());
+  REQUIRE(WaitFor(std::chrono::seconds(60), [&] { return PoolReadyIs(d, 2); }));
+  std::map<std::string, std::string> before = Secrets(d);
+  REQUIRE(d.Call("POST", "/v1/resources/chinook/claim", "", &body) == 201);
+  std::string quiet = JsonField(body, "id");
+  REQUIRE(before.count(quiet) == 1);
+  std::string password = JsonField(body, "password");
+  int port = std::stoi(JsonField(body, "port"));
+  REQUIRE(password != before[quiet]);
+  CHECK(Mariadb(port, password, "SELECT COUNT(*) FROM InvoiceLine", &out) == 0);
+  CHECK(out.find("2240") != std::string::npos);
+  CHECK(Mariadb(port, before[quiet], "SELECT 1", &out) != 0);
+  CHECK(out.find("Access denied") != std::string::npos);
+
+  REQUIRE(d.Call("POST", "/v1/resources/chinook/claim", "", &body) == 201);
+  std::string busy = JsonField(body, "id");
+  std::string busy_pw = JsonField(body, "password");
+  REQUIRE(Shell("(MYSQL_PWD='" + busy_pw +
+                "' timeout 30 mariadb --no-defaults -h127.0.0.1 -uroot -P" +
+                JsonField(body, "port") + " -e 'SELECT SLEEP(8)' >/dev/null 2>&1 &)") == 0);
+  REQUIRE(WaitFor(std::chrono::seconds(20),
+                  [&] { return d.Call("GET", "/v1/clones/" + quiet, "", &body) == 404; }));
+  CHECK(d.Call("GET", "/v1/clones/" + busy, "", &body) == 200);
+  // Pool clones wait unowned and are never idled out.
+  CHECK(WaitFor(std::chrono::seconds(30), [&] { return PoolReadyIs(d, 2); }));
+}
