@@ -53,8 +53,8 @@ int ZdapdFixture::Host(const std::string& args, std::string* output) const {
   std::string cmd = "ZDAPD_RUNTIME_DRIVER=" + runtime_ + " " + ProgramPath("apps/zdapd/zdapd") +
                     " " + args + " --config-dir " + config_dir_ + " --data-dir " + data_dir_ +
                     " --clone-ports " + std::to_string(clone_first_) + "-" +
-                    std::to_string(clone_first_ + clone_count_ - 1) +
-                    " --listen 127.0.0.1:" + std::to_string(api_port_) +
+                    std::to_string(clone_first_ + clone_count_ - 1) + " --listen " + listen_host_ +
+                    ":" + std::to_string(api_port_) +
                     (tokens_file_.empty() ? "" : " --tokens-file " + tokens_file_);
   return Shell(cmd, output);
 }
@@ -81,7 +81,7 @@ void ZdapdFixture::Spawn() {
     std::freopen("/dev/null", "w", stdout);
     std::string ports =
         std::to_string(clone_first_) + "-" + std::to_string(clone_first_ + clone_count_ - 1);
-    std::string listen = "127.0.0.1:" + std::to_string(api_port_);
+    std::string listen = listen_host_ + ":" + std::to_string(api_port_);
     std::string bin = ProgramPath("apps/zdapd/zdapd");
     ::setenv("ZDAPD_RUNTIME_DRIVER", runtime_.c_str(), 1);
     std::vector<const char*> argv = {

@@ -26,7 +26,12 @@ class ZdapdFixture {
   int Host(const std::string& args, std::string* output = nullptr) const;
   void Start();        // serve; waits until /v1/health answers (bounded)
   void Kill(int sig);  // signal the serving daemon and reap it
-  std::string Url() const { return scheme_ + "://127.0.0.1:" + std::to_string(api_port_); }
+  std::string Url() const {
+    return scheme_ + "://" + listen_host_ + ":" + std::to_string(api_port_);
+  }
+  // The loopback address serve and the host commands listen on (default 127.0.0.1), e.g.
+  // 127.0.0.2 for a second origin on this machine. Call before Start().
+  void SetListenHost(std::string host) { listen_host_ = std::move(host); }
   int api_port() const { return api_port_; }
   pid_t pid() const { return pid_; }
   // Extra `zdapd serve` arguments (e.g. --config FILE that sets tls), and how Start() and
@@ -76,6 +81,7 @@ class ZdapdFixture {
   std::string tokens_file_;                    // "" = open mode
   std::map<std::string, std::string> tokens_;  // user -> token
   std::string scheme_ = "http";
+  std::string listen_host_ = "127.0.0.1";
   std::string curl_options_;
   void Spawn();
 };
