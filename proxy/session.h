@@ -11,20 +11,25 @@
 // attempt goes to the resolver's current answer; after a failed one (or with no answer yet)
 // the session first waits for a newer answer (CloneResolver::Refresh).
 //
-// Pump: two independent directions. Each waits until its source is readable, reads as much as
-// is there into a buffer, writes all of it, and reads again at once; only when the source has
-// nothing more does the buffer go back to the event loop's pool (BufferPool), so an idle
-// connection holds no buffer and a busy one reuses the same buffer for every chunk. End of
-// stream from one side is passed on as a shutdown(SHUT_WR) of the other, and the other
-// direction keeps flowing until it ends too. With --pump splice the same happens through a
-// pipe with splice(2), so the bytes never reach user space; pipes are pooled like buffers.
+// Pump: two independent directions. Each waits for its source with an asynchronous read into
+// a small buffer of its own (kFirstReadSize): a message that fits is written on from there,
+// at once when the destination takes it, so a small round trip costs one read and one write
+// per direction and no extra trip through the event loop. A read that fills the small buffer
+// goes on in a 64 KiB buffer from the event loop's pool (BufferPool), read, write, read again,
+// until a read comes up short (the socket is drained); then the pool buffer goes back and the
+// direction waits again, so an idle connection holds no pool buffer. End of stream from one
+// side is passed on as a shutdown(SHUT_WR) of the other, and the other direction keeps flowing
+// until it ends too. With --pump splice the same happens through a pipe with splice(2), so the
+// bytes never reach user space; pipes are pooled like buffers.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #include "proxy/listener.h"
@@ -36,6 +41,9 @@ class Session : public std::enable_shared_from_this<Session> {
   using tcp = boost::asio::ip::tcp;
 
   static constexpr size_t kBufferSize = 64 * 1024;
+  // Each direction waits for its source with a read into this much of its own memory, so
+  // that a small message needs no pool buffer and no extra syscall.
+  static constexpr size_t kFirstReadSize = 1024;
 
   // A pipe for the splice pump: read end, write end. Taken from the event loop's pool while
   // a direction moves data, given back when it is empty.
@@ -57,6 +65,8 @@ class Session : public std::enable_shared_from_this<Session> {
     tcp::socket* from;
     tcp::socket* to;
     std::unique_ptr<char[]> buffer;
+    std::array<char, kFirstReadSize> first;  // the pending read's target while waiting
+    int chunks_this_turn = 0;
     Pipe pipe;
     size_t in_pipe = 0;  // bytes spliced into the pipe and not yet out of it
     bool ended = false;
@@ -68,9 +78,18 @@ class Session : public std::enable_shared_from_this<Session> {
   void RefreshThenConnect(uint64_t generation);
   void OnConnected(boost::system::error_code ec);
   void StartPump();
-  void Read(Direction* d);
+  // Waits for the source with a read into `first`; a short read is written on, a full one
+  // goes on in a pool buffer.
   void WaitReadable(Direction* d);
-  void Write(Direction* d, size_t n);
+  // Reads what is there into the pool buffer after `have` bytes already in it, then writes.
+  void Read(Direction* d, size_t have);
+  // Writes at once what the destination takes, the rest asynchronously; then waits when the
+  // source was `drained` (its last read came up short), else reads on.
+  void Write(Direction* d, const char* data, size_t n, bool drained);
+  void AfterWrite(Direction* d, bool drained);
+  // On an error: logs it ("read" from d's source or "write" to its destination), closes the
+  // session and returns true.
+  bool Failed(Direction* d, boost::system::error_code ec, std::string_view what);
   // The splice pump: source -> pipe -> destination, waiting for readiness when either side
   // would block; a few chunks in a row, then the loop gets a turn.
   void Splice(Direction* d);

@@ -25,12 +25,25 @@ int Fail(const std::string& message) {
 }
 
 // The daemon as a client on this host reaches it: a wildcard listen address is its loopback.
+// With `tls`, over HTTPS pinned to tls.cert: the daemon serves that very file, and the address
+// connected to (often 127.0.0.1) need not be a name the certificate carries.
 Result<net::HttpClient> DaemonClient(const config::DaemonConfig& config) {
   std::string listen = config.listen;
   if (listen.rfind("0.0.0.0:", 0) == 0) listen = "127.0.0.1" + listen.substr(7);
   if (listen.rfind("[::]:", 0) == 0) listen = "[::1]" + listen.substr(4);
-  ZDAP_ASSIGN_OR_RETURN(net::HttpUrl url, net::ParseHttpUrl("http://" + listen));
-  return net::HttpClient(url);
+  const bool tls = !config.tls_cert.empty();
+  ZDAP_ASSIGN_OR_RETURN(net::HttpUrl url,
+                        net::ParseHttpUrl((tls ? "https://" : "http://") + listen));
+  net::HttpClientOptions options;
+  options.user_agent = "zdapd";
+  if (tls) {
+    options.pinned_cert_file = config.tls_cert;
+    options.pin_hint = fmt::format(
+        "the running zdapd serves another certificate than tls.cert; if {} was replaced, "
+        "reload it with SIGHUP (systemctl reload zdapd)",
+        config.tls_cert);
+  }
+  return net::HttpClient(url, std::move(options));
 }
 
 Result<net::HttpResponse> Call(const config::DaemonConfig& config, const std::string& method,

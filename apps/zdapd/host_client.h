@@ -1,7 +1,9 @@
 // Host commands against the zdapd that serves the data dir: `zdapd refresh` and `zdapd
 // destroy` call its API on its listen address as the host's administrator (the Bearer token
 // the daemon keeps in <data_dir>/admin.token, sent when that file exists) instead of opening
-// the store beside it.
+// the store beside it. With `tls` in the config they speak HTTPS and trust exactly the
+// certificate in tls.cert (pinned: no CA, no host name check), so a daemon on 0.0.0.0 with a
+// certificate for its public name is reached on 127.0.0.1.
 #pragma once
 
 #include <string>

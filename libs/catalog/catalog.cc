@@ -40,29 +40,39 @@ Status Catalog::Persist(const CloneRecord& record) {
 }
 
 Status Catalog::Insert(const CloneRecord& record) {
-  std::lock_guard lock(mu_);
-  if (clones_.count(record.id) != 0) {
-    return Conflict(fmt::format("clone '{}' already exists", record.id));
+  std::lock_guard writing(write_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (clones_.count(record.id) != 0) {
+      return Conflict(fmt::format("clone '{}' already exists", record.id));
+    }
   }
   ZDAP_RETURN_IF_ERROR(Persist(record));
+  std::lock_guard lock(mu_);
   clones_[record.id] = record;
   return Status::Ok();
 }
 
 Status Catalog::Update(const CloneRecord& record) {
-  std::lock_guard lock(mu_);
-  auto it = clones_.find(record.id);
-  if (it == clones_.end()) return NotFound(fmt::format("clone '{}' not found", record.id));
+  std::lock_guard writing(write_mu_);
+  {
+    std::lock_guard lock(mu_);
+    if (clones_.count(record.id) == 0) {
+      return NotFound(fmt::format("clone '{}' not found", record.id));
+    }
+  }
   ZDAP_RETURN_IF_ERROR(Persist(record));
-  it->second = record;
+  std::lock_guard lock(mu_);
+  clones_[record.id] = record;
   return Status::Ok();
 }
 
 Status Catalog::Remove(const std::string& id) {
-  std::lock_guard lock(mu_);
+  std::lock_guard writing(write_mu_);
   if (::unlink(PathOf(id).c_str()) != 0 && errno != ENOENT) {
     return ErrnoError("unlink " + PathOf(id), errno);
   }
+  std::lock_guard lock(mu_);
   clones_.erase(id);
   return Status::Ok();
 }

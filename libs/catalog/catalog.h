@@ -1,6 +1,9 @@
 // Catalog: which clones exist, their state and owner. The source of truth is on disk
 // (<dir>/<clone-id>.json, written atomically), so it survives restarts and kill -9; the
-// in-memory map is a cache of it. Thread-safe.
+// in-memory map is a cache of it. Thread-safe: writers are serialized (records reach the disk
+// in the order they are changed), and readers never wait for a writer's disk write (an fsync
+// under load takes long; the API lists clones while creates run). A record is visible to
+// readers once it is on disk.
 #pragma once
 
 #include <map>
@@ -36,7 +39,8 @@ class Catalog {
   std::string PathOf(const std::string& id) const { return dir_ + "/" + id + ".json"; }
 
   std::string dir_;
-  mutable std::mutex mu_;
+  std::mutex write_mu_;    // held by Insert/Update/Remove across the disk write
+  mutable std::mutex mu_;  // guards clones_ only; never held across I/O
   std::map<std::string, CloneRecord> clones_;
 };
 

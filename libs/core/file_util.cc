@@ -39,7 +39,9 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
   return out;
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+namespace {
+
+Status WriteAndRename(const std::string& path, std::string_view data, mode_t mode, bool durable) {
   std::filesystem::path p(path);
   std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
   std::random_device rd;
@@ -65,22 +67,33 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
     }
     off += static_cast<size_t>(n);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+  if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
-    return ErrnoError(fmt::format("fsync {}", tmp), err);
+    return ErrnoError(fmt::format("{} {}", durable ? "fsync" : "close", tmp), err);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return ErrnoError(fmt::format("rename {} -> {}", tmp, path), err);
   }
+  if (!durable) return Status::Ok();
   int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
     ::fsync(dfd);
     ::close(dfd);
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
+  return WriteAndRename(path, data, mode, true);
+}
+
+Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode) {
+  return WriteAndRename(path, data, mode, false);
 }
 
 Status MakeDirs(const std::string& path, mode_t mode) {

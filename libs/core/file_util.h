@@ -14,6 +14,10 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 64u << 
 // Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync of
 // the directory. Readers see the old or the new content, never a mix, even after a crash.
 Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Like WriteFileAtomic for readers (old or new content, never a mix) but without the fsyncs,
+// which cost milliseconds each: for files that are written again before every use, such as a
+// clone server's pg_hba.conf or init file, so a crash may lose them harmlessly.
+Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode = 0644);
 // mkdir -p with `mode` for the directories it creates.
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
 // rm -rf that stays on one file system and never follows symlinks.

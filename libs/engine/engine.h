@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -77,15 +78,18 @@ class Engine {
   virtual Status PrepareClone(const config::Resource& resource, const std::string& password,
                               const std::string& run_dir, const std::optional<RunAs>& run_as,
                               ServerSpec* spec) const = 0;
-  // True if ActivateClone must run once the server answers on its unix socket; until then
-  // TCP logins are refused.
+  // True if ActivateClone must run right after the server's start; until it has, TCP logins
+  // are refused.
   virtual bool activates_after_start() const = 0;
   // Sets `password` over the unix socket at `socket` (never in argv or logs) and lets the
-  // resource's user log in over TCP with it. Called only if activates_after_start().
+  // resource's user log in over TCP with it. Called only if activates_after_start(), right
+  // after the start: it waits (bounded by `timeout`) until the server answers on the socket,
+  // and gives up early once `running()` is false.
   virtual Status ActivateClone(const config::Resource& resource, const Endpoint& socket,
                                const std::string& data_dir, const std::string& password,
                                const std::optional<RunAs>& run_as,
-                               std::chrono::milliseconds timeout) const {
+                               std::chrono::milliseconds timeout,
+                               const std::function<bool()>& running) const {
     return Status::Ok();
   }
 

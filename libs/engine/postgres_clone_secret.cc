@@ -1,8 +1,10 @@
 // PostgresEngine's half of "a secret per clone": the clone starts with TCP rejected by
-// pg_hba.conf; once it answers on its private unix socket, one pipelined exchange sets the
-// role's SCRAM verifier and reloads a pg_hba.conf that admits only that role over TCP.
+// pg_hba.conf; as soon as it answers on its private unix socket, one pipelined exchange sets
+// the role's SCRAM verifier and reloads a pg_hba.conf that admits only that role over TCP.
 #include <fmt/format.h>
 #include <unistd.h>
+
+#include <thread>
 
 #include "core/file_util.h"
 #include "engine/postgres_engine.h"
@@ -24,7 +26,8 @@ constexpr const char* kHbaLocked =
 
 Status WriteOwnedFile(const std::string& path, const std::string& text,
                       const std::optional<RunAs>& run_as) {
-  ZDAP_RETURN_IF_ERROR(WriteFileAtomic(path, text, 0600));
+  // Written again before every start (PrepareClone) and every activation: no fsync needed.
+  ZDAP_RETURN_IF_ERROR(ReplaceFile(path, text, 0600));
   if (run_as && ::chown(path.c_str(), run_as->uid, run_as->gid) != 0) {
     return ErrnoError("chown " + path, errno);
   }
@@ -104,7 +107,11 @@ Status PostgresEngine::PrepareClone(const config::Resource& resource, const std:
 Status PostgresEngine::ActivateClone(const config::Resource& resource, const Endpoint& socket,
                                      const std::string& data_dir, const std::string& password,
                                      const std::optional<RunAs>& run_as,
-                                     std::chrono::milliseconds timeout) const {
+                                     std::chrono::milliseconds timeout,
+                                     const std::function<bool()>& running) const {
+  // Called right after the server's start: the verifier (4096 PBKDF2 rounds) and the file
+  // are made while the server is still starting up.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   ZDAP_ASSIGN_OR_RETURN(std::string verifier, ScramSha256Verifier(password));
   // Written before the reload that reads it; until then the locked file is in force.
   ZDAP_RETURN_IF_ERROR(WriteOwnedFile(
@@ -116,34 +123,61 @@ Status PostgresEngine::ActivateClone(const config::Resource& resource, const End
                   resource.user, QuoteIdent(resource.user)),
       run_as));
   // Startup, query and terminate in one write: with trust auth the server needs nothing in
-  // between, so this costs one round trip.
-  std::string sql = fmt::format("ALTER ROLE {} PASSWORD '{}'; SELECT pg_reload_conf()",
-                                QuoteIdent(resource.user), verifier);
+  // between, so this costs one round trip. The commit does not wait for its WAL flush (an
+  // fsync, milliseconds): a crash that lost it is harmless, since every start of the clone
+  // sets the password again.
+  std::string sql = fmt::format(
+      "SET synchronous_commit = off; ALTER ROLE {} PASSWORD '{}'; SELECT pg_reload_conf()",
+      QuoteIdent(resource.user), verifier);
   std::string request = pgwire::StartupMessage(resource.user, admin_database());
   request += Message('Q', sql + '\0');
   request += Message('X', "");
   std::string unix_path = fmt::format("{}/.s.PGSQL.{}", socket.socket_dir, socket.port);
-  ProbeConnection conn("", socket.port, unix_path, std::chrono::steady_clock::now() + timeout);
   auto failed = [&](const std::string& why) {
     return Unavailable(
         fmt::format("setting the clone's password over {} failed: {}", unix_path, why));
   };
-  if (!conn.ok()) return failed(conn.error());
-  if (!conn.Send(request)) return failed(conn.error());
-  if (!conn.Receive([](std::string_view b) {
-        Replies r = ScanReplies(b);
-        return r.malformed || r.error || r.ready_for_query >= 2;
-      })) {
-    return failed(conn.error());
+  // The exchange is its own readiness probe (one backend start fewer than probing first):
+  // while the server starts, the socket is missing or refuses, or the server answers 57P03
+  // before it reads the query; either way nothing ran, so trying again is safe.
+  auto pause = std::chrono::microseconds(250);
+  for (;;) {
+    std::string not_yet;
+    {
+      ProbeConnection conn("", socket.port, unix_path, deadline);
+      if (conn.transport() == ProbeTransport::kRefused) {
+        not_yet = conn.error();
+      } else if (!conn.ok()) {
+        return failed(conn.error());
+      } else {
+        if (!conn.Send(request)) return failed(conn.error());
+        if (!conn.Receive([](std::string_view b) {
+              Replies r = ScanReplies(b);
+              return r.malformed || r.error || r.ready_for_query >= 2;
+            })) {
+          return failed(conn.error());
+        }
+        Replies r = ScanReplies(conn.received());
+        if (r.error && r.error->sqlstate == "57P03" && r.ready_for_query == 0) {
+          not_yet = r.error->message;
+        } else if (r.error) {
+          return failed(fmt::format("{} ({})", r.error->message, r.error->sqlstate));
+        } else if (r.malformed || r.ready_for_query < 2) {
+          return failed("the server's reply is not a finished PostgreSQL exchange");
+        } else {
+          return Status::Ok();
+        }
+      }
+    }
+    // Worded for "the postgres server ...", as the caller reports it.
+    if (running && !running()) return Unavailable("exited during start-up");
+    if (std::chrono::steady_clock::now() + pause >= deadline) {
+      return Unavailable(fmt::format("did not answer on {} within {} ms ({})", unix_path,
+                                     timeout.count(), not_yet));
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(10000));
   }
-  Replies r = ScanReplies(conn.received());
-  if (r.error) {
-    return failed(fmt::format("{} ({})", r.error->message, r.error->sqlstate));
-  }
-  if (r.malformed || r.ready_for_query < 2) {
-    return failed("the server's reply is not a finished PostgreSQL exchange");
-  }
-  return Status::Ok();
 }
 
 }  // namespace zdap::engine

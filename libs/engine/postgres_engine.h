@@ -24,8 +24,8 @@ class PostgresEngine : public Engine {
   bool activates_after_start() const override { return true; }
   Status ActivateClone(const config::Resource& resource, const Endpoint& socket,
                        const std::string& data_dir, const std::string& password,
-                       const std::optional<RunAs>& run_as,
-                       std::chrono::milliseconds timeout) const override;
+                       const std::optional<RunAs>& run_as, std::chrono::milliseconds timeout,
+                       const std::function<bool()>& running) const override;
   ProbeResult Probe(const Endpoint& endpoint, const config::Resource& resource,
                     std::chrono::milliseconds timeout) const override;
   Status Import(const config::Resource& resource, const Endpoint& endpoint,

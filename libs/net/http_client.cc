@@ -9,7 +9,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
+#include <memory>
 #include <optional>
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 namespace zdap::net {
 namespace {
@@ -77,17 +81,26 @@ class Exchange {
     ssl_ctx_.emplace(asio::ssl::context::tls_client);
     SSL_CTX_set_min_proto_version(ssl_ctx_->native_handle(), TLS1_2_VERSION);
     beast::error_code ec;
-    ssl_ctx_->set_default_verify_paths(ec);
-    if (!options_.ca_file.empty()) {
-      ssl_ctx_->load_verify_file(options_.ca_file, ec);
-      if (ec) return Fail(fmt::format("reading CA file {}", options_.ca_file), ec);
+    const bool pinned = !options_.pinned_cert_file.empty();
+    std::unique_ptr<X509, decltype(&X509_free)> pin(nullptr, X509_free);
+    if (pinned) {
+      // The handshake proves the server holds the key of the certificate it sends; comparing
+      // that certificate with the pinned one is the whole check.
+      ZDAP_ASSIGN_OR_RETURN(pin, ReadPinnedCertificate());
+      ssl_ctx_->set_verify_mode(asio::ssl::verify_none);
+    } else {
+      ssl_ctx_->set_default_verify_paths(ec);
+      if (!options_.ca_file.empty()) {
+        ssl_ctx_->load_verify_file(options_.ca_file, ec);
+        if (ec) return Fail(fmt::format("reading CA file {}", options_.ca_file), ec);
+      }
+      ssl_ctx_->set_verify_mode(asio::ssl::verify_peer);
     }
-    ssl_ctx_->set_verify_mode(asio::ssl::verify_peer);
     tls_.emplace(std::move(stream_), *ssl_ctx_);
     if (!SSL_set_tlsext_host_name(tls_->native_handle(), base_.host.c_str())) {
       return Unavailable(fmt::format("origin {}: cannot set TLS server name", base_.ToString()));
     }
-    tls_->set_verify_callback(asio::ssl::host_name_verification(base_.host));
+    if (!pinned) tls_->set_verify_callback(asio::ssl::host_name_verification(base_.host));
     beast::get_lowest_layer(*tls_).expires_after(options_.connect_timeout);
     tls_->async_handshake(asio::ssl::stream_base::client, [&](beast::error_code e) { ec = e; });
     RunUntilDone(ioc_);
@@ -100,7 +113,35 @@ class Exchange {
       }
       return Fail("TLS handshake failed", ec);
     }
+    if (pinned) {
+      std::unique_ptr<X509, decltype(&X509_free)> peer(
+          SSL_get1_peer_certificate(tls_->native_handle()), X509_free);
+      if (peer == nullptr || X509_cmp(peer.get(), pin.get()) != 0) {
+        return Unavailable(
+            fmt::format("certificate verify failed for {} (not the certificate in {}): {}",
+                        base_.ToString(), options_.pinned_cert_file, options_.pin_hint));
+      }
+    }
     return Status::Ok();
+  }
+
+  // The first certificate in options_.pinned_cert_file.
+  Result<std::unique_ptr<X509, decltype(&X509_free)>> ReadPinnedCertificate() const {
+    const std::string& file = options_.pinned_cert_file;
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(file.c_str(), "r"), BIO_free);
+    if (bio == nullptr) {
+      ERR_clear_error();
+      return Unavailable(
+          fmt::format("origin {}: cannot read the pinned certificate {}", base_.ToString(), file));
+    }
+    std::unique_ptr<X509, decltype(&X509_free)> cert(
+        PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), X509_free);
+    if (cert == nullptr) {
+      ERR_clear_error();
+      return Unavailable(fmt::format(
+          "origin {}: the pinned certificate {} is not a PEM certificate", base_.ToString(), file));
+    }
+    return cert;
   }
 
   template <typename Stream>

@@ -1,6 +1,7 @@
 // HttpClient: a synchronous HTTP/1.1 client for the zdap API, one connection per request.
 // http:// and https:// (OpenSSL: TLS 1.2+, SNI, the certificate verified against the system CAs
-// plus `ca_file`, and its name against the URL's host); every step has a
+// plus `ca_file`, and its name against the URL's host, or pinned to one certificate); every
+// step has a
 // deadline, so a silent server yields a clear Unavailable error instead of a hang.
 // Not thread-safe; cheap to create.
 #pragma once
@@ -37,6 +38,12 @@ struct HttpClientOptions {
   // Ends the error when the server's certificate does not verify: how this program's user
   // names the CA that signed it.
   std::string ca_hint = "add the CA with `zdap origin add URL --ca FILE`";
+  // https: trust exactly the (first) certificate in this PEM file instead of CAs and the host
+  // name (pinning). For a client on the server's own host that can read the certificate file
+  // the server serves, reaching it at an address its certificate need not name (127.0.0.1).
+  // Expiry is not checked: the pin alone decides. Ends a mismatch error: `pin_hint`.
+  std::string pinned_cert_file;
+  std::string pin_hint;
 };
 
 class HttpClient {

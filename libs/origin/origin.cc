@@ -145,6 +145,20 @@ Result<std::string> Origin::MakeClonePassword(const std::string& clone) const {
   // 24 bytes: 192 bits, 32 URL-safe characters.
   ZDAP_ASSIGN_OR_RETURN(std::string password, RandomUrlSafeSecret(24));
   ZDAP_RETURN_IF_ERROR(WriteFileAtomic(SecretPath(clone), password, 0600));
+  std::lock_guard lock(secrets_mu_);
+  secrets_[clone] = password;
+  return password;
+}
+
+Result<std::string> Origin::ClonePassword(const std::string& clone) const {
+  {
+    std::lock_guard lock(secrets_mu_);
+    if (auto it = secrets_.find(clone); it != secrets_.end()) return it->second;
+  }
+  ZDAP_ASSIGN_OR_RETURN(std::string password, ReadFile(SecretPath(clone), 4096));
+  if (password.empty()) return NotFound(SecretPath(clone) + " is empty");
+  std::lock_guard lock(secrets_mu_);
+  secrets_[clone] = password;
   return password;
 }
 
@@ -271,10 +285,12 @@ Result<runtime::ServerHandle> Origin::StartAndWait(
   if (!password.empty()) {
     probe_as.password = password;
     if (engine->activates_after_start()) {
-      // TCP is refused until the password is set over the socket; then readiness is TCP's.
-      ZDAP_RETURN_IF_ERROR(wait_ready(socket_ep, probe_as));
-      Status activated = engine->ActivateClone(resource, socket_ep, data_dir, password, run_as_,
-                                               std::chrono::seconds(10));
+      // TCP is refused until the password is set over the socket (the engine waits for the
+      // socket itself); then readiness is TCP's.
+      Status activated = engine->ActivateClone(
+          resource, socket_ep, data_dir, password, run_as_,
+          std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now()),
+          [&] { return runtime_->IsRunning(handle); });
       if (!activated.ok()) return fail(activated.message());
     }
   }
@@ -400,6 +416,10 @@ Status Origin::TearDown(const CloneRecord& record) {
   if (::unlink(SecretPath(record.id).c_str()) != 0 && errno != ENOENT) {
     note(ErrnoError("unlink " + SecretPath(record.id), errno));
   }
+  {
+    std::lock_guard lock(secrets_mu_);
+    secrets_.erase(record.id);
+  }
   if (first.ok()) {
     note(catalog_->Remove(record.id));
     ports_->Release(record.port);
@@ -467,7 +487,7 @@ CloneAccess Origin::AccessFor(const CloneRecord& record) const {
     a.user = res.user;
     a.engine = res.engine;
     config::Resource as_clone = res;
-    if (auto pw = ReadFile(SecretPath(record.id), 4096); pw.ok()) {
+    if (auto pw = ClonePassword(record.id); pw.ok()) {
       as_clone.password = *pw;
     } else {
       // The resource's password does not open a clone: say so rather than hand it out.

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -116,6 +117,9 @@ class Origin {
   std::string SecretPath(const std::string& clone) const;
   // Makes a new random password for `clone` and stores it in SecretPath.
   Result<std::string> MakeClonePassword(const std::string& clone) const;
+  // The password in SecretPath, read once and then kept in memory: a list of N clones must
+  // not open N files per request (bench/api). TearDown forgets it.
+  Result<std::string> ClonePassword(const std::string& clone) const;
   // Starts the server and waits until it answers its wire protocol (bounded); on failure the
   // server is stopped and the error carries its last log lines. `clone` and `owner` label it.
   // A non-empty `password` is the clone's own (Engine::PrepareClone/ActivateClone): the
@@ -143,6 +147,8 @@ class Origin {
   std::unique_ptr<catalog::PortAllocator> ports_;
   std::map<std::string, std::unique_ptr<engine::Engine>> engines_;
   mutable std::mutex busy_mu_;
+  mutable std::mutex secrets_mu_;
+  mutable std::map<std::string, std::string> secrets_;  // clone -> its password (SecretPath)
   std::set<std::string> busy_;  // clone ids with an operation in flight
   std::mutex prune_mu_;         // one pruning at a time (refresh end, clone destroy)
   JobTable jobs_;

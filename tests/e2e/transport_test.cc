@@ -16,56 +16,13 @@
 #include <thread>
 #include <vector>
 
+#include "e2e/tls_helpers.h"
 #include "e2e/zdapd_fixture.h"
 
 using namespace zdap::test;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// A CA (dir/NAME-ca.pem) and a server certificate it signs for 127.0.0.1 and localhost
-// (dir/NAME.pem, key dir/NAME.key, 0600).
-void MakeCertificates(const std::string& dir, const std::string& name) {
-  std::string p = dir + "/" + name;
-  std::string out;
-  int rc = Shell("set -e; cd " + dir + "; openssl req -x509 -newkey rsa:2048 -nodes -keyout " + p +
-                     "-ca.key -out " + p + "-ca.pem -days 2 -subj /CN=zdap-test-" + name +
-                     "-ca; openssl req -newkey rsa:2048 -nodes -keyout " + p + ".key -out " + p +
-                     ".csr -subj /CN=localhost; printf "
-                     "'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > " +
-                     p + ".ext; openssl x509 -req -in " + p + ".csr -CA " + p + "-ca.pem -CAkey " +
-                     p + "-ca.key -CAcreateserial -out " + p + ".pem -days 2 -extfile " + p +
-                     ".ext; chmod 600 " + p + ".key",
-                 &out);
-  INFO(out);
-  REQUIRE(rc == 0);
-}
-
-std::string WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-  return path;
-}
-
-// curl's exit status; HTTP code and body in *code / *body.
-int Curl(const std::string& options, const std::string& url, int* code, std::string* body) {
-  std::string out;
-  int rc = Shell("curl -s -m 20 " + options + " -w '\\n%{http_code}' " + url, &out);
-  auto nl = out.rfind('\n');
-  *code = nl == std::string::npos ? 0 : std::atoi(out.c_str() + nl + 1);
-  *body = nl == std::string::npos ? out : out.substr(0, nl);
-  return rc;
-}
-
-// Polls `ok` every 20 ms for up to `limit`.
-template <typename F>
-bool Eventually(F ok, std::chrono::milliseconds limit) {
-  auto end = Clock::now() + limit;
-  while (Clock::now() < end) {
-    if (ok()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return ok();
-}
 
 // A TCP connection to 127.0.0.1:port that stays open until destroyed; -1 if connect failed.
 class HeldConnection {

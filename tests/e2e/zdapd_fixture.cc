@@ -18,8 +18,23 @@ int FreeTcpPort() {
   return ReservePort();
 }
 
-ZdapdFixture::ZdapdFixture(std::string data_dir, std::string resource_yaml)
-    : dir_("zdapd-e2e"), ports_(1 + kClonePorts) {
+namespace {
+
+int CheckedClonePorts(int count) {
+  if (count < 1 || count > ZdapdFixture::kMaxClonePorts) {
+    throw std::runtime_error("ZdapdFixture: clone_ports must be 1.." +
+                             std::to_string(ZdapdFixture::kMaxClonePorts));
+  }
+  return count;
+}
+
+}  // namespace
+
+ZdapdFixture::ZdapdFixture(std::string data_dir, std::string resource_yaml, int clone_ports)
+    : dir_("zdapd-e2e"),
+      ports_(1 + CheckedClonePorts(clone_ports)),
+      clone_ports_(clone_ports),
+      clone_count_(clone_ports) {
   // The database servers run as an unprivileged user that must be able to enter the tree.
   ::chmod(dir_.path().c_str(), 0755);
   config_dir_ = dir_.path() + "/config";
@@ -45,7 +60,9 @@ ZdapdFixture::~ZdapdFixture() {
 }
 
 void ZdapdFixture::LimitClonePorts(int count) {
-  if (count < 1 || count > kClonePorts) throw std::runtime_error("LimitClonePorts: 1..20");
+  if (count < 1 || count > clone_ports_) {
+    throw std::runtime_error("LimitClonePorts: 1.." + std::to_string(clone_ports_));
+  }
   clone_count_ = count;
 }
 
@@ -53,18 +70,21 @@ int ZdapdFixture::Host(const std::string& args, std::string* output) const {
   std::string cmd = "ZDAPD_RUNTIME_DRIVER=" + runtime_ + " " + ProgramPath("apps/zdapd/zdapd") +
                     " " + args + " --config-dir " + config_dir_ + " --data-dir " + data_dir_ +
                     " --clone-ports " + std::to_string(clone_first_) + "-" +
-                    std::to_string(clone_first_ + clone_count_ - 1) + " --listen " + listen_host_ +
-                    ":" + std::to_string(api_port_) +
+                    std::to_string(clone_first_ + clone_count_ - 1) + " --listen " + Listen() +
                     (tokens_file_.empty() ? "" : " --tokens-file " + tokens_file_);
   return Shell(cmd, output);
 }
 
-void ZdapdFixture::UseTokens(const std::vector<std::string>& users) {
+void ZdapdFixture::UseTokens(const std::vector<std::string>& users,
+                             const std::vector<std::string>& admins) {
   tokens_file_ = dir_.path() + "/tokens.yaml";
-  for (const auto& user : users) {
+  std::vector<std::pair<std::string, std::string>> entries;  // user, role
+  for (const auto& user : users) entries.emplace_back(user, "user");
+  for (const auto& admin : admins) entries.emplace_back(admin, "admin");
+  for (const auto& [user, role] : entries) {
     std::string out;
     int rc = Shell(ProgramPath("apps/zdapd/zdapd") + " --tokens-file " + tokens_file_ +
-                       " token add " + user + " 2>/dev/null",
+                       " token add " + user + " --role " + role + " 2>/dev/null",
                    &out);
     if (rc != 0 || out.size() < 64) {
       throw std::runtime_error("zdapd token add " + user + " failed: " + out);
@@ -81,7 +101,7 @@ void ZdapdFixture::Spawn() {
     std::freopen("/dev/null", "w", stdout);
     std::string ports =
         std::to_string(clone_first_) + "-" + std::to_string(clone_first_ + clone_count_ - 1);
-    std::string listen = listen_host_ + ":" + std::to_string(api_port_);
+    std::string listen = Listen();
     std::string bin = ProgramPath("apps/zdapd/zdapd");
     ::setenv("ZDAPD_RUNTIME_DRIVER", runtime_.c_str(), 1);
     std::vector<const char*> argv = {

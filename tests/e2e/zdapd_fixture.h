@@ -18,19 +18,26 @@ int FreeTcpPort();
 
 class ZdapdFixture {
  public:
-  // `data_dir` "" = a fresh temp dir; `resource_yaml` "" = the Chinook resource.
-  explicit ZdapdFixture(std::string data_dir = "", std::string resource_yaml = "");
+  // `data_dir` "" = a fresh temp dir; `resource_yaml` "" = the Chinook resource;
+  // `clone_ports` clone ports reserved (1..kMaxClonePorts).
+  explicit ZdapdFixture(std::string data_dir = "", std::string resource_yaml = "",
+                        int clone_ports = kDefaultClonePorts);
+  static constexpr int kDefaultClonePorts = 20;
+  static constexpr int kMaxClonePorts = 2 * kPortBlockSize - 1;
   ~ZdapdFixture();
 
   // zdapd <args> with this fixture's --config-dir/--data-dir/ports; returns exit status.
   int Host(const std::string& args, std::string* output = nullptr) const;
   void Start();        // serve; waits until /v1/health answers (bounded)
   void Kill(int sig);  // signal the serving daemon and reap it
+  // The daemon is always reached on 127.0.0.1, whatever address it listens on.
+  // The API on the listen host (127.0.0.1 when that is 0.0.0.0).
   std::string Url() const {
-    return scheme_ + "://" + listen_host_ + ":" + std::to_string(api_port_);
+    return scheme_ + "://" + (listen_host_ == "0.0.0.0" ? "127.0.0.1" : listen_host_) + ":" +
+           std::to_string(api_port_);
   }
-  // The loopback address serve and the host commands listen on (default 127.0.0.1), e.g.
-  // 127.0.0.2 for a second origin on this machine. Call before Start().
+  // Serve (and run host commands) with `listen: HOST:port`, e.g. "0.0.0.0" (needs tokens), or
+  // 127.0.0.2 for a second origin on this machine.
   void SetListenHost(std::string host) { listen_host_ = std::move(host); }
   int api_port() const { return api_port_; }
   pid_t pid() const { return pid_; }
@@ -44,8 +51,11 @@ class ZdapdFixture {
   }
   // Token mode: a tokens file with one token per user (made with `zdapd token add`), used by
   // serve and the host commands; Call() then sends the user's Bearer token instead of
-  // X-Zdap-User. Needed for a non-loopback clone_bind. Call before Start().
-  void UseTokens(const std::vector<std::string>& users);
+  // X-Zdap-User. Needed for a non-loopback clone_bind. Call before Start(). `admins` get
+  // tokens with the admin role.
+  void UseTokens(const std::vector<std::string>& users,
+                 const std::vector<std::string>& admins = {});
+  const std::string& tokens_file() const { return tokens_file_; }
   const std::string& Token(const std::string& user) const { return tokens_.at(user); }
   // Serve and give up after `timeout` without asserting: for tests of refused starts. Returns
   // the exit status if zdapd exited, else -1 (it is then serving).
@@ -56,8 +66,8 @@ class ZdapdFixture {
   const std::string& data_dir() const { return data_dir_; }
   // Serve and run host commands with this runtime ("process" by default, or "docker").
   void UseRuntime(const std::string& driver) { runtime_ = driver; }
-  // Serve and run host commands with only the first `count` clone ports (1..20), e.g. to run
-  // out of them.
+  // Serve and run host commands with only the first `count` clone ports (1..clone_ports),
+  // e.g. to run out of them.
   void LimitClonePorts(int count);
   const std::string& config_dir() const { return config_dir_; }
   std::string LogText() const;  // the log's last 40 lines
@@ -66,24 +76,24 @@ class ZdapdFixture {
   std::string Password(const std::string& clone, const std::string& user = "alice") const;
 
  private:
-  static constexpr int kClonePorts = 20;
-
   TempDir dir_;
   PortBlock ports_;  // the API port, then the clone ports
   std::string config_dir_;
   std::string data_dir_;
   int api_port_;
   int clone_first_;
-  int clone_count_ = kClonePorts;
+  int clone_ports_;
+  int clone_count_;
+  std::string listen_host_ = "127.0.0.1";
   pid_t pid_ = -1;
   std::string runtime_ = "process";
   std::vector<std::string> serve_args_;
   std::string tokens_file_;                    // "" = open mode
   std::map<std::string, std::string> tokens_;  // user -> token
   std::string scheme_ = "http";
-  std::string listen_host_ = "127.0.0.1";
   std::string curl_options_;
   void Spawn();
+  std::string Listen() const { return listen_host_ + ":" + std::to_string(api_port_); }
 };
 
 // True while a database server runs with its data dir under `dir` (its "-D" argument, or

@@ -58,6 +58,17 @@ bool ReceiveStream(int fd, uint64_t* hash, size_t* count) {
   return false;
 }
 
+// Starts the proxy in front of `server` and connects a client through it.
+int ConnectThroughProxy(const TcpServer& server, ProxyProcess* proxy, const std::string& pump) {
+  REQUIRE(server.port() != 0);
+  REQUIRE(proxy->Start(ProxyArgs(server.port(), pump)));
+  uint16_t port = proxy->WaitListening();
+  REQUIRE(port != 0);
+  int fd = ConnectLocal(port);
+  REQUIRE(fd >= 0);
+  return fd;
+}
+
 }  // namespace
 
 TEST_CASE("100 MB pass both ways at once, intact") {
@@ -78,15 +89,8 @@ TEST_CASE("100 MB pass both ways at once, intact") {
     sender.join();
     upstream_done = true;
   });
-  REQUIRE(server.port() != 0);
-
   ProxyProcess proxy;
-  REQUIRE(proxy.Start(ProxyArgs(server.port(), pump)));
-  uint16_t port = proxy.WaitListening();
-  REQUIRE(port != 0);
-
-  int fd = ConnectLocal(port);
-  REQUIRE(fd >= 0);
+  int fd = ConnectThroughProxy(server, &proxy, pump);
   Side client;
   std::thread sender([&] { client.sent_ok = SendStream(fd, 0x5eed0002, &client.sent_hash); });
   client.received_ok = ReceiveStream(fd, &client.received_hash, &client.received);
@@ -110,6 +114,41 @@ TEST_CASE("100 MB pass both ways at once, intact") {
   CHECK(client.received_hash == upstream.sent_hash);
   CHECK(upstream.received_hash == client.sent_hash);
 
+  proxy.Signal(SIGTERM);
+  CHECK(proxy.Wait(std::chrono::seconds(20)) == 0);
+}
+
+// Request/reply like a database client: each message must come back whole before the next is
+// sent, so every size goes through the pump on its own: below, at and above the size of a
+// direction's first read (1 KiB) and of its pool buffer (64 KiB).
+TEST_CASE("round trips of every size come back whole, one at a time") {
+  std::string pump = GENERATE(as<std::string>{}, "buffered", "splice");
+  INFO("--pump " << pump);
+  TcpServer server([](int fd) {  // echo
+    std::vector<char> buf(16 * 1024);
+    while (true) {
+      ssize_t n = ::recv(fd, buf.data(), buf.size(), 0);
+      if (n <= 0 || !SendAll(fd, buf.data(), static_cast<size_t>(n))) return;
+    }
+  });
+  ProxyProcess proxy;
+  int fd = ConnectThroughProxy(server, &proxy, pump);
+  uint64_t seed = 0x5eed0003;
+  size_t sizes[] = {1,    2,    100,  1023,  1024,  1025,  2047,  2048,  4096,
+                    5000, 8192, 8193, 65535, 65536, 65537, 66560, 66561, 300000};
+  for (size_t size : sizes) {
+    for (int repeat = 0; repeat < 3; ++repeat) {
+      std::string sent(size, '\0');
+      FillRandom(&seed, sent.data(), size);
+      REQUIRE(SendAll(fd, sent));
+      std::string got;
+      REQUIRE(ReadExactly(fd, size, &got));
+      INFO("size " << size << ", repeat " << repeat);
+      REQUIRE(got == sent);
+    }
+  }
+  ::close(fd);
+  server.Stop();
   proxy.Signal(SIGTERM);
   CHECK(proxy.Wait(std::chrono::seconds(20)) == 0);
 }

@@ -38,37 +38,46 @@ bool PortBindable(int port) {
 }
 
 PortBlock::PortBlock(int count) : count_(count) {
-  if (count < 1 || count > kPortBlockSize) {
-    throw std::runtime_error("PortBlock: count must be 1.." + std::to_string(kPortBlockSize));
+  if (count < 1 || count > kMaxPortBlocks * kPortBlockSize) {
+    throw std::runtime_error("PortBlock: count must be 1.." +
+                             std::to_string(kMaxPortBlocks * kPortBlockSize));
   }
+  const int span = (count + kPortBlockSize - 1) / kPortBlockSize;  // adjacent blocks needed
   ::mkdir(kLockDir, 01777);
   // Start at a pid-dependent block so that concurrent processes rarely contend.
   int start = static_cast<int>(::getpid() % kBlocks);
   for (int i = 0; i < kBlocks; ++i) {
-    int first = kRangeFirst + ((start + i) % kBlocks) * kPortBlockSize;
-    std::string lock = std::string(kLockDir) + "/" + std::to_string(first) + ".lock";
-    int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (fd < 0) throw std::runtime_error("PortBlock: cannot open " + lock);
-    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-      ::close(fd);
-      continue;
-    }
+    int block = (start + i) % kBlocks;
+    if (block + span > kBlocks) continue;  // a run of blocks does not wrap around the range
+    int first = kRangeFirst + block * kPortBlockSize;
+    std::vector<int> fds;
     bool all_free = true;
+    for (int b = 0; b < span && all_free; ++b) {
+      std::string lock =
+          std::string(kLockDir) + "/" + std::to_string(first + b * kPortBlockSize) + ".lock";
+      int fd = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+      if (fd < 0) {
+        for (int held : fds) ::close(held);
+        throw std::runtime_error("PortBlock: cannot open " + lock);
+      }
+      fds.push_back(fd);
+      all_free = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+    }
     for (int p = first; p < first + count && all_free; ++p) all_free = PortBindable(p);
     if (!all_free) {
-      ::close(fd);
+      for (int fd : fds) ::close(fd);
       continue;
     }
     first_ = first;
-    lock_fd_ = fd;
+    lock_fds_ = std::move(fds);
     return;
   }
-  throw std::runtime_error("PortBlock: no free block of " + std::to_string(count) +
+  throw std::runtime_error("PortBlock: no free run of " + std::to_string(count) +
                            " ports in 20000-29999");
 }
 
 PortBlock::~PortBlock() {
-  if (lock_fd_ >= 0) ::close(lock_fd_);
+  for (int fd : lock_fds_) ::close(fd);
 }
 
 int ReservePort() {

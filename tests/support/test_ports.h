@@ -8,12 +8,17 @@
 // or has a busy port is skipped: the next one is tried, for a bounded number of attempts.
 #pragma once
 
+#include <vector>
+
 namespace zdap::test {
 
 constexpr int kPortBlockSize = 25;
 
-// Consecutive ports reserved for this object's lifetime. Throws std::runtime_error when no
-// free block is found.
+// Consecutive ports reserved for this object's lifetime: one block, or for a count above
+// kPortBlockSize (at most kMaxPortBlocks blocks' worth) as many adjacent blocks, each locked.
+// Throws std::runtime_error when no free run of blocks is found.
+constexpr int kMaxPortBlocks = 4;
+
 class PortBlock {
  public:
   explicit PortBlock(int count = kPortBlockSize);
@@ -28,7 +33,7 @@ class PortBlock {
  private:
   int first_ = 0;
   int count_ = 0;
-  int lock_fd_ = -1;
+  std::vector<int> lock_fds_;
 };
 
 // One port reserved until this process exits (ports are taken from blocks this process
