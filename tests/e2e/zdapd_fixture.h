@@ -31,8 +31,13 @@ class ZdapdFixture {
   void Start();        // serve; waits until /v1/health answers (bounded)
   void Kill(int sig);  // signal the serving daemon and reap it
   // The daemon is always reached on 127.0.0.1, whatever address it listens on.
-  std::string Url() const { return scheme_ + "://127.0.0.1:" + std::to_string(api_port_); }
-  // Serve (and run host commands) with `listen: HOST:port`, e.g. "0.0.0.0" (needs tokens).
+  // The API on the listen host (127.0.0.1 when that is 0.0.0.0).
+  std::string Url() const {
+    return scheme_ + "://" + (listen_host_ == "0.0.0.0" ? "127.0.0.1" : listen_host_) + ":" +
+           std::to_string(api_port_);
+  }
+  // Serve (and run host commands) with `listen: HOST:port`, e.g. "0.0.0.0" (needs tokens), or
+  // 127.0.0.2 for a second origin on this machine.
   void SetListenHost(std::string host) { listen_host_ = std::move(host); }
   int api_port() const { return api_port_; }
   pid_t pid() const { return pid_; }
