@@ -15,4 +15,11 @@ namespace zdap::daemon {
 Result<origin::CreateCloneRequest> DecodeCreateClone(std::string_view resource,
                                                      std::string_view body);
 
+// PATCH /v1/clones/{id}: {ttl?, protected?}; at least one of them.
+Result<origin::UpdateCloneRequest> DecodeUpdateClone(std::string_view body);
+// POST /v1/clones/{id}/reset: {snapshot?}; returns the snapshot ("" = the newest).
+Result<std::string> DecodeResetClone(std::string_view body);
+// A body that must carry no fields ("" or {}): POST /v1/clones/{id}/snapshot.
+Status DecodeEmptyBody(std::string_view body);
+
 }  // namespace zdap::daemon
