@@ -22,7 +22,7 @@ api::Clone CloneView(const origin::Origin& origin, const catalog::CloneRecord& r
   if (r.expires_at) c.expires_at = FormatRfc3339(*r.expires_at);
   c.is_protected = r.is_protected;
   c.pooled = r.pooled;
-  c.origin = "";  // the client knows which origin it asked
+  c.origin = access.origin;
   c.engine = access.engine;
   return c;
 }

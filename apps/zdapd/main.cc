@@ -131,8 +131,11 @@ int Serve(const config::DaemonConfig& cfg) {
   o.OnPoolTaken([&scheduler] { scheduler.Kick(); });
   scheduler.Start();
   const char* scheme = cfg.tls_cert.empty() ? "http" : "https";
-  Status st = server.Run(
-      [&](const std::string& bound) { log::Info("zdapd listening on {} ({})", bound, scheme); });
+  Status st = server.Run([&](const std::string& bound) {
+    // Clone objects name the API by its real port (a configured :0 is chosen now).
+    o.SetListenPort(std::atoi(bound.substr(bound.rfind(':') + 1).c_str()));
+    log::Info("zdapd listening on {} ({})", bound, scheme);
+  });
   scheduler.Stop();
   if (int n = server.AbandonedRequests(); n > 0) {
     // Requests outlived the drain deadline: exit without waiting for them (the server's

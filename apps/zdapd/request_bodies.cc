@@ -64,4 +64,39 @@ Result<std::optional<std::chrono::seconds>> DecodeClaim(std::string_view body) {
   return out;
 }
 
+Result<origin::UpdateCloneRequest> DecodeUpdateClone(std::string_view body) {
+  using namespace api::field;
+  ZDAP_ASSIGN_OR_RETURN(json::value v, BodyObject(body, {kTtl, kProtected}));
+  api::ObjectReader r(v, "request body", Code::kInvalidArgument);
+  std::string ttl;
+  bool is_protected = false;
+  r.String(kTtl, &ttl);
+  r.Bool(kProtected, &is_protected);
+  if (!r.status().ok()) return r.status();
+  const json::object& o = v.as_object();
+  origin::UpdateCloneRequest req;
+  if (o.contains(kTtl)) {
+    ZDAP_ASSIGN_OR_RETURN(req.ttl, ParseDuration(ttl));
+  }
+  if (o.contains(kProtected)) req.is_protected = is_protected;
+  if (!req.ttl && !req.is_protected) {
+    return InvalidArgument("the request body changes nothing: give ttl and/or protected");
+  }
+  return req;
+}
+
+Result<std::string> DecodeResetClone(std::string_view body) {
+  using namespace api::field;
+  ZDAP_ASSIGN_OR_RETURN(json::value v, BodyObject(body, {kSnapshot}));
+  api::ObjectReader r(v, "request body", Code::kInvalidArgument);
+  std::string snapshot;
+  r.String(kSnapshot, &snapshot);
+  if (!r.status().ok()) return r.status();
+  return snapshot;
+}
+
+Status DecodeEmptyBody(std::string_view body) {
+  return BodyObject(body, {}).status();
+}
+
 }  // namespace zdap::daemon

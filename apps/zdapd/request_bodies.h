@@ -19,5 +19,11 @@ Result<origin::CreateCloneRequest> DecodeCreateClone(std::string_view resource,
 
 // POST /v1/resources/{r}/claim: {ttl?}. Absent ttl = the resource's default.
 Result<std::optional<std::chrono::seconds>> DecodeClaim(std::string_view body);
+// PATCH /v1/clones/{id}: {ttl?, protected?}; at least one of them.
+Result<origin::UpdateCloneRequest> DecodeUpdateClone(std::string_view body);
+// POST /v1/clones/{id}/reset: {snapshot?}; returns the snapshot ("" = the newest).
+Result<std::string> DecodeResetClone(std::string_view body);
+// A body that must carry no fields ("" or {}): POST /v1/clones/{id}/snapshot.
+Status DecodeEmptyBody(std::string_view body);
 
 }  // namespace zdap::daemon

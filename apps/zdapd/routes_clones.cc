@@ -1,10 +1,13 @@
-// POST /v1/resources/{r}/clones, GET /v1/clones, GET and DELETE /v1/clones/{id}.
+// POST /v1/resources/{r}/clones, GET /v1/clones, GET, PATCH and DELETE /v1/clones/{id},
+// POST /v1/clones/{id}/reset and /v1/clones/{id}/snapshot.
 // A plain user sees and touches only their own clones: another's is "not found", the same
 // answer as for one that does not exist.
 #include <boost/json.hpp>
 
 #include "api/clone.h"
+#include "api/resource.h"
 #include "clone_view.h"
+#include "core/time.h"
 #include "request_bodies.h"
 #include "routes.h"
 
@@ -45,6 +48,31 @@ void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
     auto rec = ctx.origin->GetClone(call.params[0], call.caller);
     if (!rec.ok()) return ErrorResponse(rec.status());
     return JsonResponse(200, api::ToJson(CloneView(*ctx.origin, *rec)));
+  });
+  table.Add("PATCH", "/v1/clones/{id}", {}, [&ctx](const RouteCall& call) {
+    auto req = DecodeUpdateClone(call.request.body);
+    if (!req.ok()) return ErrorResponse(req.status());
+    auto rec = ctx.origin->UpdateClone(call.params[0], *req, call.caller);
+    if (!rec.ok()) return ErrorResponse(rec.status());
+    return JsonResponse(200, api::ToJson(CloneView(*ctx.origin, *rec)));
+  });
+  table.Add("POST", "/v1/clones/{id}/reset", {.long_work = true}, [&ctx](const RouteCall& call) {
+    auto snapshot = DecodeResetClone(call.request.body);
+    if (!snapshot.ok()) return ErrorResponse(snapshot.status());
+    auto rec = ctx.origin->ResetClone(call.params[0], *snapshot, call.caller);
+    if (!rec.ok()) return ErrorResponse(rec.status());
+    return JsonResponse(200, api::ToJson(CloneView(*ctx.origin, *rec)));
+  });
+  table.Add("POST", "/v1/clones/{id}/snapshot", {.long_work = true}, [&ctx](const RouteCall& call) {
+    if (Status st = DecodeEmptyBody(call.request.body); !st.ok()) {
+      return ErrorResponse(st);
+    }
+    auto rec = ctx.origin->GetClone(call.params[0], call.caller);
+    if (!rec.ok()) return ErrorResponse(rec.status());
+    auto snap = ctx.origin->BranchClone(call.params[0], call.caller);
+    if (!snap.ok()) return ErrorResponse(snap.status());
+    api::Snapshot out{snap->id, rec->resource, FormatRfc3339(snap->created_at), 0};
+    return JsonResponse(201, api::ToJson(out));
   });
   table.Add("DELETE", "/v1/clones/{id}", {.long_work = true}, [&ctx](const RouteCall& call) {
     Status st = ctx.origin->DestroyClone(call.params[0], call.caller);

@@ -62,6 +62,7 @@ std::string SerializeRecord(const CloneRecord& r) {
   json::object o = RecordFields(r);
   o["pid"] = r.pid;
   if (!r.container_id.empty()) o["container"] = r.container_id;
+  if (!r.volume.empty()) o["volume"] = r.volume;
   return json::serialize(o) + "\n";
 }
 
@@ -101,6 +102,17 @@ Result<CloneRecord> ParseRecord(const std::string& text) {
   // Absent in records written before the docker runtime existed.
   if (auto it = o.find("container"); it != o.end() && it->value().is_string()) {
     r.container_id = std::string(it->value().as_string());
+  }
+  // Absent until the clone's first reset.
+  if (auto it = o.find("volume"); it != o.end() && it->value().is_string()) {
+    r.volume = std::string(it->value().as_string());
+    // <id>.<generation>: a path component that cannot name another clone's volume.
+    std::string_view gen =
+        std::string_view(r.volume).substr(std::min(r.volume.size(), r.id.size() + 1));
+    if (r.volume.compare(0, r.id.size() + 1, r.id + ".") != 0 || gen.empty() || gen.size() > 16 ||
+        gen.find_first_not_of("0123456789abcdef") != std::string_view::npos) {
+      return InvalidArgument("clone record: bad volume");
+    }
   }
   if (port < 0 || port > 65535) return InvalidArgument("clone record: bad port");
   r.port = static_cast<int>(port);

@@ -27,6 +27,11 @@ struct CloneRecord {
   std::optional<SystemTime> expires_at;
   bool is_protected = false;
   bool pooled = false;
+  // The clone's volume in the store: "" = the one named like the clone; a reset gives the
+  // clone a fresh volume under another name (see Volume()).
+  std::string volume;
+
+  const std::string& Volume() const { return volume.empty() ? id : volume; }
 };
 
 // The on-disk form (internal fields included, no secrets).

@@ -28,23 +28,7 @@ using catalog::CloneState;
 Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Caller& caller) {
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(req.resource));
   const config::Resource& resource = *res;
-  std::string snapshot = req.snapshot;
-  if (snapshot.empty()) {
-    ZDAP_ASSIGN_OR_RETURN(auto snaps, Snapshots(resource.name));
-    if (snaps.empty()) {
-      return Conflict(
-          fmt::format("resource '{}' has no snapshot yet: refresh it first (zdapd "
-                      "refresh {})",
-                      resource.name, resource.name));
-    }
-    snapshot = snaps.front().id;
-  } else {
-    SnapshotId sid;
-    ZDAP_RETURN_IF_ERROR(ParseSnapshotId(snapshot, &sid));
-    if (sid.resource != resource.name || !PathExists(store_->SnapshotPath(snapshot))) {
-      return NotFound(fmt::format("snapshot '{}' not found", snapshot));
-    }
-  }
+  ZDAP_ASSIGN_OR_RETURN(std::string snapshot, ResolveSnapshot(resource, req.snapshot));
   std::chrono::seconds ttl{0};  // a pool clone's expiry starts when it is claimed
   if (!req.pooled) {
     ZDAP_ASSIGN_OR_RETURN(ttl, ResolveTtl(resource, req.ttl));
@@ -93,7 +77,7 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
     rec.pid = h.pid;
     rec.container_id = h.container_id;
     rec.state = CloneState::kReady;
-    ZDAP_RETURN_IF_ERROR(store_->WriteMeta(storage::Area::kClone, id, MetaOf(rec)));
+    ZDAP_RETURN_IF_ERROR(WriteCloneMeta(rec));
     return catalog_->Update(rec);
   };
   st = body();
@@ -121,14 +105,38 @@ Result<std::chrono::seconds> Origin::ResolveTtl(
   return ttl;
 }
 
-storage::VolumeMeta Origin::MetaOf(const CloneRecord& rec) {
-  storage::VolumeMeta meta = {
-      {"resource", rec.resource}, {"snapshot", rec.snapshot},
-      {"owner", rec.owner},       {"port", std::to_string(rec.port)},
-      {"state", "ready"},         {"created_at", FormatRfc3339(rec.created_at)}};
+Result<std::string> Origin::ResolveSnapshot(const config::Resource& resource,
+                                            const std::string& requested) const {
+  if (requested.empty()) {
+    ZDAP_ASSIGN_OR_RETURN(auto snaps, Snapshots(resource.name));
+    if (snaps.empty()) {
+      return Conflict(
+          fmt::format("resource '{}' has no snapshot yet: refresh it first (zdapd "
+                      "refresh {})",
+                      resource.name, resource.name));
+    }
+    return snaps.front().id;
+  }
+  SnapshotId sid;
+  ZDAP_RETURN_IF_ERROR(ParseSnapshotId(requested, &sid));
+  if (sid.resource != resource.name || !PathExists(store_->SnapshotPath(requested))) {
+    return NotFound(fmt::format("snapshot '{}' not found", requested));
+  }
+  return requested;
+}
+
+Status Origin::WriteCloneMeta(const CloneRecord& rec) {
+  // Kept with the clone's volume too, so the store alone says what it is.
+  storage::VolumeMeta meta = {{"clone", rec.id},
+                              {"resource", rec.resource},
+                              {"snapshot", rec.snapshot},
+                              {"owner", rec.owner},
+                              {"port", std::to_string(rec.port)},
+                              {"state", "ready"},
+                              {"created_at", FormatRfc3339(rec.created_at)}};
   if (rec.expires_at) meta["expires_at"] = FormatRfc3339(*rec.expires_at);
   if (rec.pooled) meta["pooled"] = "true";
-  return meta;
+  return store_->WriteMeta(storage::Area::kClone, rec.Volume(), meta);
 }
 
 Result<CloneRecord> Origin::GetClone(const std::string& id, const Caller& caller) const {
@@ -185,7 +193,7 @@ int Origin::ExpireClones(SystemTime now) {
 CloneAccess Origin::AccessFor(const CloneRecord& record) const {
   CloneAccess a;
   a.host = config_.AdvertisedHost();
-  a.origin = "";
+  a.origin = advertised_url_;
   if (auto r = FindResource(record.resource); r.ok()) {
     const config::Resource& res = **r;
     a.database = res.source.database;

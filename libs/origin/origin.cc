@@ -8,12 +8,32 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "core/file_util.h"
 #include "core/names.h"
 #include "core/random_secret.h"
 
 namespace zdap::origin {
+namespace {
+
+// scheme://host:port of the API: `advertise` if set, else the listen host unless it is a
+// wildcard, else the host clone addresses use.
+std::string AdvertisedUrl(const config::DaemonConfig& c, int port) {
+  std::string host;
+  int listen_port = 0;
+  if (!config::SplitHostPort(c.listen, &host, &listen_port).ok()) listen_port = 0;
+  if (port <= 0) port = listen_port;
+  if (!c.advertise.empty()) {
+    host = c.advertise;
+  } else if (host.empty() || host == "0.0.0.0" || host == "::" || host == "*") {
+    host = c.AdvertisedHost();
+  }
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  return fmt::format("{}://{}:{}", c.tls_cert.empty() ? "http" : "https", host, port);
+}
+
+}  // namespace
 
 using catalog::CloneRecord;
 
@@ -26,6 +46,7 @@ Origin::~Origin() {
 Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config, Env* env) {
   std::unique_ptr<Origin> o(new Origin());
   o->config_ = config;
+  o->advertised_url_ = AdvertisedUrl(config, 0);
   o->env_ = env != nullptr ? env : Env::Default();
   ZDAP_ASSIGN_OR_RETURN(o->resources_, config::LoadResources(config.config_dir));
   for (const auto& r : o->resources_) {
@@ -74,6 +95,21 @@ Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config,
     }
   }
   return o;
+}
+
+void Origin::SetListenPort(int port) {
+  advertised_url_ = AdvertisedUrl(config_, port);
+}
+
+std::string Origin::NewSnapshotId(const config::Resource& resource) {
+  // Ids have one-second resolution; wait out a collision rather than failing.
+  std::string id;
+  for (int i = 0; i < 3; ++i) {
+    id = resource.name + "@" + FormatCompactUtc(env_->Now());
+    if (!PathExists(store_->SnapshotPath(id)) && !PathExists(store_->VolumePath(id))) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+  }
+  return id;
 }
 
 Result<const config::Resource*> Origin::FindResource(const std::string& name) const {

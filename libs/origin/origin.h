@@ -45,6 +45,12 @@ struct CreateCloneRequest {
   bool pooled = false;  // a pool clone: no owner, no expiry, outside quotas
 };
 
+// PATCH of a clone: what is absent stays as it is.
+struct UpdateCloneRequest {
+  std::optional<std::chrono::seconds> ttl;  // new expires_at = now + ttl; 0 = never
+  std::optional<bool> is_protected;
+};
+
 // How to connect to a clone: what the API adds to a catalog record to form SPEC's clone object.
 struct CloneAccess {
   std::string host;
@@ -103,9 +109,26 @@ class Origin {
   Status DestroyClone(const std::string& id, const Caller& caller);
   // Destroys clones past expires_at (unless protected); returns how many.
   int ExpireClones(SystemTime now);
+  // Extends (expires_at = now + ttl) and/or protects a clone. A plain user cannot go past the
+  // resource's max_ttl from now (Unprocessable naming it); an admin can.
+  Result<catalog::CloneRecord> UpdateClone(const std::string& id, const UpdateCloneRequest& request,
+                                           const Caller& caller);
+  // Fresh data from `snapshot` ("" = the newest) under the same id, port, owner and password:
+  // the new volume is cloned first, then the server is stopped, the record switched to the
+  // new volume and the server started on it. On failure the clone is left as it was (old
+  // volume, server restarted) or, if even that fails, `failed` with the reason.
+  Result<catalog::CloneRecord> ResetClone(const std::string& id, const std::string& snapshot,
+                                          const Caller& caller);
+  // Saves the clone's data as a new snapshot of its resource (a branch): the server is
+  // stopped cleanly for the copy and started again, so the image is a clean shutdown's.
+  Result<SnapshotInfo> BranchClone(const std::string& id, const Caller& caller);
 
   // Host, credentials and URI of a clone, for the API's clone object.
   CloneAccess AccessFor(const catalog::CloneRecord& record) const;
+  // The API's URL as clients reach it: scheme, advertised host (else the listen host), port.
+  const std::string& advertised_url() const { return advertised_url_; }
+  // Once the listener is bound (a configured port 0 becomes the real one).
+  void SetListenPort(int port);
 
   // --- Pools, claim, idle expiry and quotas (pools.cc, idle.cc, quota.cc) ---
   // Hands the caller a ready pool clone of the newest snapshot: new owner, a new password
@@ -171,16 +194,30 @@ class Origin {
   // The clone's ttl: `requested` or the resource's default, checked against max_ttl.
   Result<std::chrono::seconds> ResolveTtl(const config::Resource& resource,
                                           std::optional<std::chrono::seconds> requested) const;
-  // What the clone's volume keeps about it (the store alone says what it is).
-  static storage::VolumeMeta MetaOf(const catalog::CloneRecord& record);
   // Gives the pool clone `rec` (busy, ready) to `caller`: password, owner, expiry.
   Status HandOver(catalog::CloneRecord& rec, std::chrono::seconds ttl, const Caller& caller);
+  // Stops a clone's server cleanly (the engine's stop signal, kStopGrace) and forgets its
+  // handle in `record` (not saved).
+  Status StopCloneServer(catalog::CloneRecord* record, const config::Resource& resource);
+  // Starts a ready clone's server on its volume, port and password; records the handle in
+  // `record` (not saved).
+  Status StartCloneServer(catalog::CloneRecord* record, const config::Resource& resource);
+  // `requested` checked to be a snapshot of `resource`, or ("") its newest; NotFound or
+  // Conflict (none yet) otherwise.
+  Result<std::string> ResolveSnapshot(const config::Resource& resource,
+                                      const std::string& requested) const;
+  // Records what a ready clone's volume is with the volume (storage/driver.h VolumeMeta).
+  Status WriteCloneMeta(const catalog::CloneRecord& record);
+  // A snapshot id of `resource` for now that no snapshot or volume has (waits out a
+  // collision of one-second stamps, up to 3 s).
+  std::string NewSnapshotId(const config::Resource& resource);
   // Stops a server still running from `data_dir` whose record is gone (found through the
   // engine's pid file in `run_dir`). `resource` null = unknown: every engine in use is asked.
   void StopOrphanServer(const std::string& data_dir, const std::string& run_dir,
                         const config::Resource* resource);
 
   config::DaemonConfig config_;
+  std::string advertised_url_;
   Env* env_ = nullptr;
   std::vector<config::Resource> resources_;
   std::unique_ptr<storage::Driver> store_;
@@ -192,8 +229,8 @@ class Origin {
   mutable std::mutex busy_mu_;
   mutable std::mutex secrets_mu_;
   mutable std::map<std::string, std::string> secrets_;  // clone -> its password (SecretPath)
-  std::set<std::string> busy_;  // clone ids with an operation in flight
-  std::mutex prune_mu_;         // one pruning at a time (refresh end, clone destroy)
+  std::set<std::string> busy_;                          // clone ids with an operation in flight
+  std::mutex prune_mu_;  // one pruning at a time (refresh end, clone destroy)
   JobTable jobs_;
   std::function<void(const JobInfo&)> job_observer_;
   std::mutex job_threads_mu_;

@@ -92,7 +92,7 @@ Status Origin::HandOver(CloneRecord& rec, std::chrono::seconds ttl, const Caller
   socket.port = rec.port;
   // The server first, then the file: the file never names a password the server refuses.
   ZDAP_RETURN_IF_ERROR(EngineFor(*res)->RotatePassword(
-      *res, socket, store_->ClonePath(rec.id), password, run_as_, std::chrono::seconds(10)));
+      *res, socket, store_->ClonePath(rec.Volume()), password, run_as_, std::chrono::seconds(10)));
   ZDAP_RETURN_IF_ERROR(WriteFileAtomic(SecretPath(rec.id), password, 0600));
   RememberClonePassword(rec.id, password);
   SystemTime now = env_->Now();
@@ -100,7 +100,7 @@ Status Origin::HandOver(CloneRecord& rec, std::chrono::seconds ttl, const Caller
   rec.pooled = false;
   rec.expires_at.reset();
   if (ttl.count() > 0) rec.expires_at = now + ttl;
-  ZDAP_RETURN_IF_ERROR(store_->WriteMeta(storage::Area::kClone, rec.id, MetaOf(rec)));
+  ZDAP_RETURN_IF_ERROR(WriteCloneMeta(rec));
   ZDAP_RETURN_IF_ERROR(catalog_->Update(rec));
   idle_.Touch(rec.id, now);
   return Status::Ok();

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include "core/file_lock.h"
 #include "core/file_util.h"
@@ -18,7 +19,7 @@ using catalog::CloneState;
 Status Origin::Recover() {
   // 1. Clones in the catalog: keep what is whole, undo what is half-done.
   for (auto rec : catalog_->List()) {
-    std::string path = store_->ClonePath(rec.id);
+    std::string path = store_->ClonePath(rec.Volume());
     if (rec.state == CloneState::kReady) {
       ports_->Hold(rec.port);
       if (runtime_->Owns(HandleOf(rec), path)) {
@@ -78,8 +79,10 @@ Status Origin::Recover() {
   }
   // 3. Clone volumes and run dirs that no record owns (a crash between steps).
   if (auto clones = store_->ListClones(); clones.ok()) {
+    std::set<std::string> owned;  // a reset's new volume, or its old one, may be unowned
+    for (const auto& r : catalog_->List()) owned.insert(r.Volume());
     for (const auto& name : *clones) {
-      if (catalog_->Get(name)) continue;
+      if (owned.count(name) != 0) continue;
       log::Warn("recover: clone volume {} has no catalog record; destroying it", name);
       (void)store_->DestroyClone(name);
     }

@@ -94,13 +94,7 @@ Result<std::string> Origin::RunRefresh(const config::Resource& resource, Job* jo
                                        fmt::format("a refresh of '{}' is already "
                                                    "running",
                                                    resource.name)));
-  // Ids have one-second resolution; wait out a collision rather than failing.
-  std::string id;
-  for (int i = 0; i < 3; ++i) {
-    id = resource.name + "@" + FormatCompactUtc(env_->Now());
-    if (!PathExists(store_->SnapshotPath(id))) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1000));
-  }
+  std::string id = NewSnapshotId(resource);
   auto started = SteadyClock::now();
   log::Info("refresh {}: importing into {}", resource.name, id);
   std::string run_dir = RunDir("import-" + resource.name);

@@ -30,6 +30,29 @@ runtime::ServerHandle Origin::HandleOf(const CloneRecord& record) {
   return h;
 }
 
+Status Origin::StopCloneServer(CloneRecord* record, const config::Resource& resource) {
+  std::string path = store_->ClonePath(record->Volume());
+  ZDAP_ASSIGN_OR_RETURN(
+      auto spec, EngineFor(resource)->ServerCommand(resource, path, RunDir(record->id), "", 0));
+  ZDAP_RETURN_IF_ERROR(runtime_->Stop(HandleOf(*record), path, spec.stop_signal, kStopGrace));
+  record->pid = -1;
+  record->container_id.clear();
+  return Status::Ok();
+}
+
+Status Origin::StartCloneServer(CloneRecord* record, const config::Resource& resource) {
+  ZDAP_ASSIGN_OR_RETURN(std::string password, ReadFile(SecretPath(record->id), 4096));
+  std::string run_dir = RunDir(record->id);
+  ZDAP_RETURN_IF_ERROR(PrepareRunDir(run_dir));
+  ZDAP_ASSIGN_OR_RETURN(
+      runtime::ServerHandle h,
+      StartAndWait(resource, store_->ClonePath(record->Volume()), run_dir, config_.clone_bind,
+                   record->port, record->id, record->owner, password));
+  record->pid = h.pid;
+  record->container_id = h.container_id;
+  return Status::Ok();
+}
+
 void Origin::StopOrphanServer(const std::string& data_dir, const std::string& run_dir,
                               const config::Resource* resource) {
   // The record that knew the server is gone; the engine's pid file in the run dir names it.

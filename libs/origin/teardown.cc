@@ -19,7 +19,7 @@ Status Origin::TearDown(const CloneRecord& record) {
   };
   const config::Resource* res = nullptr;
   if (auto r = FindResource(record.resource); r.ok()) res = *r;
-  std::string path = store_->ClonePath(record.id);
+  std::string path = store_->ClonePath(record.Volume());
   runtime::ServerHandle handle = HandleOf(record);
   if (!handle.empty()) {
     int sig = SIGTERM;  // resource gone from the config: the generic polite request
@@ -34,7 +34,7 @@ Status Origin::TearDown(const CloneRecord& record) {
     // A crash between the server's start and the record's update: its pid file names it.
     StopOrphanServer(path, RunDir(record.id), res);
   }
-  if (PathExists(path)) note(store_->DestroyClone(record.id));
+  if (PathExists(path)) note(store_->DestroyClone(record.Volume()));
   note(RemoveTree(RunDir(record.id)));
   if (::unlink(SecretPath(record.id).c_str()) != 0 && errno != ENOENT) {
     note(ErrnoError("unlink " + SecretPath(record.id), errno));

@@ -94,6 +94,22 @@ Result<std::string> DirDriver::Clone(const std::string& snapshot, const std::str
   return path;
 }
 
+Status DirDriver::SnapshotClone(const std::string& clone, const std::string& snapshot) {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(clone));
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(snapshot));
+  ZDAP_RETURN_IF_ERROR(RequirePresent(ClonePath(clone), "clone", clone));
+  ZDAP_RETURN_IF_ERROR(RequireAbsent(SnapshotPath(snapshot), "snapshot", snapshot));
+  ZDAP_RETURN_IF_ERROR(RequireAbsent(VolumePath(snapshot), "volume", snapshot));
+  // A volume first (what a crash leaves is an unsealed volume, removed by the owner's
+  // recovery), then the usual seal.
+  Status st = MakeVolumeCopy(ClonePath(clone), AreaDir("volumes"), snapshot);
+  if (!st.ok()) return st.Wrap(fmt::format("copy clone '{}'", clone));
+  ZDAP_RETURN_IF_ERROR(SyncDir(AreaDir("volumes")));
+  st = SealVolume(snapshot, snapshot);
+  if (!st.ok()) (void)Destroy(Area::kVolume, snapshot);
+  return st;
+}
+
 Status DirDriver::Destroy(Area area, const std::string& name) {
   ZDAP_RETURN_IF_ERROR(ValidateVolumeName(name));
   const char* what = AreaNoun(area);

@@ -31,6 +31,7 @@ class DirDriver : public Driver {
   Result<std::string> CreateVolume(const std::string& name) override;
   Status SealVolume(const std::string& volume, const std::string& snapshot) override;
   Result<std::string> Clone(const std::string& snapshot, const std::string& clone) override;
+  Status SnapshotClone(const std::string& clone, const std::string& snapshot) override;
   Status DestroyVolume(const std::string& name) override;
   Status DestroySnapshot(const std::string& name) override;
   Status DestroyClone(const std::string& name) override;
@@ -63,6 +64,12 @@ class DirDriver : public Driver {
   // Publishes clones_dir/name as a writable copy of `snapshot_path`, all or nothing.
   virtual Status MakeClone(const std::string& snapshot_path, const std::string& clones_dir,
                            const std::string& name) = 0;
+  // Publishes volumes_dir/name as a writable copy of the clone at `clone_path`, all or
+  // nothing; by default as MakeClone does (a clone of a clone).
+  virtual Status MakeVolumeCopy(const std::string& clone_path, const std::string& volumes_dir,
+                                const std::string& name) {
+    return MakeClone(clone_path, volumes_dir, name);
+  }
   // Removes area_dir/name (a published name or a hidden leftover) so that the name is gone
   // at once even if the space is reclaimed later.
   virtual Status Remove(const std::string& area_dir, const std::string& name) = 0;

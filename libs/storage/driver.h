@@ -64,6 +64,11 @@ class Driver {
   virtual Status SealVolume(const std::string& volume, const std::string& snapshot) = 0;
   // Makes writable clone `clone` of snapshot `snapshot`; returns its path.
   virtual Result<std::string> Clone(const std::string& snapshot, const std::string& clone) = 0;
+  // Saves the current data of clone `clone` as new read-only snapshot `snapshot` (a branch);
+  // the clone is left as it is. The caller keeps writers off the clone meanwhile (its server
+  // is stopped). Atomic like SealVolume: a crash leaves a volume that recovery removes, or
+  // the whole snapshot. Conflict if `snapshot` exists.
+  virtual Status SnapshotClone(const std::string& clone, const std::string& snapshot) = 0;
 
   virtual Status DestroyVolume(const std::string& name) = 0;
   // Conflict while the snapshot has clones (see ClonesOf).

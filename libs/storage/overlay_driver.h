@@ -35,6 +35,11 @@ class OverlayDriver : public CopyDriver {
 
   Status MakeClone(const std::string& snapshot_path, const std::string& clones_dir,
                    const std::string& name) override;
+  // A volume is a plain directory: the clone's merged view is copied into it.
+  Status MakeVolumeCopy(const std::string& clone_path, const std::string& volumes_dir,
+                        const std::string& name) override {
+    return CopyClone(clone_path, volumes_dir, name, FileData::kCopy);
+  }
   Status Remove(const std::string& area_dir, const std::string& name) override;
   Status RecoverMore() override;
   // A clone owns its upper dir (files copied up on write); the rest is the snapshot's.

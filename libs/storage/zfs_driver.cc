@@ -232,6 +232,15 @@ Result<std::string> ZfsDriver::Clone(const std::string& snapshot, const std::str
   return ClonePath(clone);
 }
 
+Status ZfsDriver::SnapshotClone(const std::string& clone, const std::string&) {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(clone));
+  return Unprocessable(
+      fmt::format("storage driver zfs cannot save clone '{}' as a snapshot yet (its "
+                  "datasets would depend on each other); use btrfs, reflink, overlay "
+                  "or copy for branches",
+                  clone));
+}
+
 Status ZfsDriver::DestroyVolume(const std::string& name) {
   ZDAP_RETURN_IF_ERROR(ValidateVolumeName(name));
   Status st = Zfs({"destroy", Dataset("volumes", name)}).status();

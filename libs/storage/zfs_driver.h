@@ -60,6 +60,8 @@ class ZfsDriver : public Driver {
   Result<std::string> CreateVolume(const std::string& name) override;
   Status SealVolume(const std::string& volume, const std::string& snapshot) override;
   Result<std::string> Clone(const std::string& snapshot, const std::string& clone) override;
+  // Not yet: a zfs clone of a clone's snapshot would tie the clone's life to the branch.
+  Status SnapshotClone(const std::string& clone, const std::string& snapshot) override;
   Status DestroyVolume(const std::string& name) override;
   Status DestroySnapshot(const std::string& name) override;
   Status DestroyClone(const std::string& name) override;

@@ -14,6 +14,7 @@
 #include "api/resource.h"
 #include "config/daemon_config.h"
 #include "core/file_util.h"
+#include "core/time.h"
 #include "support/test_env.h"
 
 namespace json = boost::json;
@@ -121,7 +122,7 @@ TEST_CASE("routes: 401 before routing, 404, 405 with Allow, 400, 403, 413") {
   CHECK(ErrorCode(r) == "not_found");
   r = f.Call("PUT", "/v1/clones/x", "tok-alice");
   CHECK(r.status == 405);
-  CHECK(Header(r, "Allow") == "GET, DELETE");
+  CHECK(Header(r, "Allow") == "GET, PATCH, DELETE");
   r = f.Call("DELETE", "/v1/health");
   CHECK(r.status == 401);  // not public for other methods
   r = f.Call("DELETE", "/v1/health", "tok-alice");
@@ -160,6 +161,9 @@ TEST_CASE("routes: long work is declared by the table") {
   ApiFixture f;
   CHECK(f.api().IsLongWork("POST", "/v1/resources/chinook/clones"));
   CHECK(f.api().IsLongWork("DELETE", "/v1/clones/x"));
+  CHECK(f.api().IsLongWork("POST", "/v1/clones/x/reset"));
+  CHECK(f.api().IsLongWork("POST", "/v1/clones/x/snapshot"));
+  CHECK_FALSE(f.api().IsLongWork("PATCH", "/v1/clones/x"));
   CHECK_FALSE(f.api().IsLongWork("GET", "/v1/clones/x"));
   CHECK_FALSE(f.api().IsLongWork("GET", "/v1/health"));
   CHECK_FALSE(f.api().IsLongWork("POST", "/nope"));
@@ -243,6 +247,91 @@ TEST_CASE("routes: a user sees and touches only their own clones; admins see all
                     "method=\"DELETE\",code=\"204\"} 1") != std::string::npos);
   CHECK(r.body.find("zdap_api_request_duration_seconds_count{route=\"/v1/clones/{id}\","
                     "method=\"DELETE\",code=\"404\"} 1") != std::string::npos);
+}
+
+TEST_CASE("routes: PATCH, reset and snapshot of a clone: owner or admin, bodies checked") {
+  ApiFixture f;
+  auto snap = f.origin().Refresh("chinook");
+  if (!snap.ok()) FAIL(snap.status().message());
+  ApiResponse r = f.Call("POST", "/v1/resources/chinook/clones", "tok-alice", R"({"name":"own"})");
+  REQUIRE(r.status == 201);
+  auto before = api::ParseClone(r.body);
+  REQUIRE(before.ok());
+  CHECK(before->origin == f.origin().advertised_url());
+  CHECK(before->origin.rfind("http://127.0.0.1:", 0) == 0);
+  CHECK_FALSE(before->pooled);
+
+  // Malformed bodies: 400 naming the field; nothing changes.
+  for (const char* body : {"", "{}", "[]", "{", R"({"ttl":5})", R"({"ttl":"soon"})",
+                           R"({"protected":"yes"})", R"({"ttl":"1h","owner":"bob"})"}) {
+    INFO(body);
+    r = f.Call("PATCH", "/v1/clones/own", "tok-alice", body);
+    CHECK(r.status == 400);
+    CHECK(ErrorCode(r) == "invalid_argument");
+  }
+  std::string huge = R"({"ttl":")" + std::string(2000, '9') + R"(h"})";
+  CHECK(f.Call("PATCH", "/v1/clones/own", "tok-alice", huge).status == 400);
+  // Another user's clone is not found, for every verb; so is an unknown one.
+  CHECK(f.Call("PATCH", "/v1/clones/own", "tok-bob", R"({"protected":true})").status == 404);
+  CHECK(f.Call("POST", "/v1/clones/own/reset", "tok-bob").status == 404);
+  CHECK(f.Call("POST", "/v1/clones/own/snapshot", "tok-bob").status == 404);
+  CHECK(f.Call("PATCH", "/v1/clones/nope", "tok-alice", R"({"protected":true})").status == 404);
+  CHECK(f.Call("POST", "/v1/clones/nope/reset", "tok-alice").status == 404);
+  CHECK(f.Call("POST", "/v1/clones/nope/snapshot", "tok-alice").status == 404);
+
+  // Extend within max_ttl (none set here: any ttl), protect, unprotect.
+  r = f.Call("PATCH", "/v1/clones/own", "tok-alice", R"({"ttl":"30m","protected":true})");
+  REQUIRE(r.status == 200);
+  auto patched = api::ParseClone(r.body);
+  REQUIRE(patched.ok());
+  CHECK(patched->is_protected);
+  auto expires = ParseRfc3339(patched->expires_at);
+  REQUIRE(expires.ok());
+  auto left =
+      std::chrono::duration_cast<std::chrono::seconds>(*expires - std::chrono::system_clock::now());
+  CHECK(left.count() > 29 * 60);
+  CHECK(left.count() <= 30 * 60);
+  r = f.Call("GET", "/v1/clones/own", "tok-alice");
+  CHECK(api::ParseClone(r.body)->is_protected);
+  r = f.Call("PATCH", "/v1/clones/own", "tok-root", R"({"protected":false,"ttl":"0"})");
+  REQUIRE(r.status == 200);
+  CHECK_FALSE(api::ParseClone(r.body)->is_protected);
+  CHECK(api::ParseClone(r.body)->expires_at.empty());
+
+  // Reset: same id, port, password; unknown snapshots and fields refused.
+  r = f.Call("POST", "/v1/clones/own/reset", "tok-alice", R"({"snapshot":"chinook@x"})");
+  CHECK(r.status == 400);
+  r = f.Call("POST", "/v1/clones/own/reset", "tok-alice",
+             R"({"snapshot":"chinook@20000101T000000Z"})");
+  CHECK(r.status == 404);
+  CHECK(f.Call("POST", "/v1/clones/own/reset", "tok-alice", R"({"ttl":"1h"})").status == 400);
+  r = f.Call("POST", "/v1/clones/own/reset", "tok-alice");
+  INFO(r.body);
+  REQUIRE(r.status == 200);
+  auto reset = api::ParseClone(r.body);
+  REQUIRE(reset.ok());
+  CHECK(reset->id == "own");
+  CHECK(reset->port == before->port);
+  CHECK(reset->password == before->password);
+  CHECK(reset->snapshot == *snap);
+  CHECK(reset->state == "ready");
+
+  // Snapshot (a branch): 201 with the new snapshot, listed newest; no fields accepted.
+  CHECK(f.Call("POST", "/v1/clones/own/snapshot", "tok-alice", R"({"x":1})").status == 400);
+  r = f.Call("POST", "/v1/clones/own/snapshot", "tok-alice");
+  INFO(r.body);
+  REQUIRE(r.status == 201);
+  auto branch = api::ParseSnapshot(r.body);
+  REQUIRE(branch.ok());
+  CHECK(branch->resource == "chinook");
+  CHECK(branch->id != *snap);
+  auto snaps = f.origin().Snapshots("chinook");
+  REQUIRE(snaps.ok());
+  REQUIRE(snaps->size() == 2);
+  CHECK(snaps->front().id == branch->id);
+  // The clone still answers after it.
+  CHECK(f.Call("GET", "/v1/clones/own", "tok-alice").status == 200);
+  CHECK(f.Call("DELETE", "/v1/clones/own", "tok-alice").status == 204);
 }
 
 }  // namespace zdap

@@ -82,13 +82,6 @@ void RefreshThroughApi(const ZdapdFixture& d) {
   REQUIRE(WaitFor(std::chrono::seconds(120), [&] { return NewestSnapshot(d) != before; }));
 }
 
-int Mariadb(int port, const std::string& password, const std::string& sql, std::string* out) {
-  return Shell("MYSQL_PWD='" + password +
-                   "' mariadb --no-defaults -N -B --connect-timeout=10 -h127.0.0.1 -P" +
-                   std::to_string(port) + " -uroot Chinook -e '" + sql + "' 2>&1",
-               out);
-}
-
 }  // namespace
 
 TEST_CASE(

@@ -17,14 +17,6 @@ std::string MariadbResource(const std::string& dump, const std::string& database
          "\nclone:\n  ttl: 1h\ncredentials: {user: root, password: zdap}\n";
 }
 
-// mariadb as root over TCP with `password` (MYSQL_PWD); exit status, output in *out.
-int Mariadb(int port, const std::string& password, const std::string& sql, std::string* out) {
-  return Shell("MYSQL_PWD='" + password +
-                   "' mariadb --no-defaults -N -B --connect-timeout=10 -h127.0.0.1 -P" +
-                   std::to_string(port) + " -uroot Chinook -e '" + sql + "' 2>&1",
-               out);
-}
-
 std::string CountInvoiceLines(int port, const std::string& password) {
   std::string out;
   int rc = Mariadb(port, password, "SELECT COUNT(*) FROM InvoiceLine", &out);

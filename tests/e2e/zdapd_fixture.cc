@@ -165,12 +165,26 @@ std::string ZdapdFixture::LogText() const {
 int ZdapdFixture::Call(const std::string& method, const std::string& path,
                        const std::string& json_body, std::string* body,
                        const std::string& user) const {
-  std::string file = dir_.path() + "/req.json";
-  std::ofstream(file) << json_body;
-  std::string out;
   // Open mode names the user; token mode authenticates as them.
   std::string identity =
       tokens_file_.empty() ? "X-Zdap-User: " + user : "Authorization: Bearer " + tokens_.at(user);
+  return CallAs(identity, method, path, json_body, body);
+}
+
+int ZdapdFixture::AdminCall(const std::string& method, const std::string& path,
+                            const std::string& json_body, std::string* body) const {
+  std::string token;
+  if (Shell("cat " + data_dir_ + "/admin.token", &token) != 0) return 0;
+  while (!token.empty() && token.back() == '\n') token.pop_back();
+  return CallAs("Authorization: Bearer " + token, method, path, json_body, body);
+}
+
+int ZdapdFixture::CallAs(const std::string& identity, const std::string& method,
+                         const std::string& path, const std::string& json_body,
+                         std::string* body) const {
+  std::string file = dir_.path() + "/req.json";
+  std::ofstream(file) << json_body;
+  std::string out;
   std::string cmd = "curl -s -m 300 " + curl_options_ + " -o " + dir_.path() +
                     "/resp.json -w '%{http_code}' -X " + method + " -H '" + identity + "' " +
                     (json_body.empty() ? "" : "--data-binary @" + file + " ") + Url() + path;
@@ -215,6 +229,14 @@ int Psql(int port, const std::string& password, const std::string& sql, std::str
                     "' PGCONNECT_TIMEOUT=10 psql -X -A -t -q -h 127.0.0.1 -p " +
                     std::to_string(port) + " -U postgres -d " + db + " -c \"" + sql + "\"";
   return Shell(cmd, out);
+}
+
+int Mariadb(int port, const std::string& password, const std::string& sql, std::string* out,
+            const std::string& db) {
+  return Shell("MYSQL_PWD='" + password +
+                   "' mariadb --no-defaults -N -B --connect-timeout=10 -h127.0.0.1 -P" +
+                   std::to_string(port) + " -uroot " + db + " -e '" + sql + "' 2>&1",
+               out);
 }
 
 std::string ZdapdFixture::Password(const std::string& clone, const std::string& user) const {

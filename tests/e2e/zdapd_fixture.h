@@ -72,6 +72,9 @@ class ZdapdFixture {
   const std::string& config_dir() const { return config_dir_; }
   std::string LogText() const;  // the log's last 40 lines
   std::string LogPath() const { return dir_.path() + "/zdapd.log"; }
+  // Call() as the host's administrator (the token `zdapd serve` writes to admin.token).
+  int AdminCall(const std::string& method, const std::string& path, const std::string& json_body,
+                std::string* body) const;
   // The clone's own password from its API object (GET /v1/clones/ID as `user`).
   std::string Password(const std::string& clone, const std::string& user = "alice") const;
 
@@ -94,6 +97,8 @@ class ZdapdFixture {
   std::string curl_options_;
   void Spawn();
   std::string Listen() const { return listen_host_ + ":" + std::to_string(api_port_); }
+  int CallAs(const std::string& identity_header, const std::string& method, const std::string& path,
+             const std::string& json_body, std::string* body) const;
 };
 
 // True while a database server runs with its data dir under `dir` (its "-D" argument, or
@@ -105,6 +110,10 @@ int ContainersOf(const std::string& data_dir);
 // exit status, output in *out.
 int Psql(int port, const std::string& password, const std::string& sql, std::string* out,
          const std::string& db = "chinook");
+// The mariadb client as root over TCP with `password` (MYSQL_PWD) on database `db`; exit
+// status, output (stderr too) in *out. `sql` must not contain single quotes.
+int Mariadb(int port, const std::string& password, const std::string& sql, std::string* out,
+            const std::string& db = "Chinook");
 // Value of a top-level scalar field in a JSON object (tests only; no nesting needed).
 std::string JsonField(const std::string& json, const std::string& key);
 

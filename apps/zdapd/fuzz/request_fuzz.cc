@@ -107,6 +107,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       auto decoded = DecodeCreateClone(routed.params.at(0), ar.body);
       if (!decoded.ok()) Check(decoded.status().code() == Code::kInvalidArgument);
     }
+    if (routed.route->pattern == "/v1/clones/{id}" && ar.method == "PATCH") {
+      auto decoded = DecodeUpdateClone(ar.body);
+      if (!decoded.ok()) Check(decoded.status().code() == Code::kInvalidArgument);
+      if (decoded.ok()) Check(decoded->ttl.has_value() || decoded->is_protected.has_value());
+    }
+    if (routed.route->pattern == "/v1/clones/{id}/reset") {
+      auto decoded = DecodeResetClone(ar.body);
+      if (!decoded.ok()) Check(decoded.status().code() == Code::kInvalidArgument);
+    }
+    if (routed.route->pattern == "/v1/clones/{id}/snapshot") {
+      Status st = DecodeEmptyBody(ar.body);
+      Check(st.ok() || st.code() == Code::kInvalidArgument);
+    }
     (void)world->routes.Find(ar.method, {});
   }
   // The wire schema's readers on the same body (the CLI's and the proxy's side).

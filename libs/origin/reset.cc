@@ -1,0 +1,110 @@
+// Origin::ResetClone: fresh data for a clone under the same id, port, owner and password.
+//
+// Steps, in the order a crash journal would record them (each leaves a state Recover()
+// already handles):
+//   1. clone the snapshot into a new volume <id>.<gen>   crash: an unowned volume, removed
+//   2. stop the clone's server                           crash: restarted on the old volume
+//   3. switch the record to the new volume (commit)      crash: started on the new volume
+//   4. start the server on the new volume
+//   5. destroy the old volume                            crash: an unowned volume, removed
+// A failure before 3 leaves the clone as it was; a failure in 4 switches back and restarts
+// the server on the old volume, and only if that fails too is the clone `failed`.
+#include <fmt/format.h>
+
+#include <random>
+
+#include "core/log.h"
+#include "origin/busy.h"
+#include "origin/origin.h"
+
+namespace zdap::origin {
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// A volume name for the clone's next data: <id>.<8 hex>, never another clone's id.
+std::string NextVolumeName(const std::string& id) {
+  static thread_local std::mt19937 rng(std::random_device{}());
+  return fmt::format("{}.{:08x}", id, rng());
+}
+
+}  // namespace
+
+using catalog::CloneRecord;
+using catalog::CloneState;
+
+Result<CloneRecord> Origin::ResetClone(const std::string& id, const std::string& snapshot_arg,
+                                       const Caller& caller) {
+  ZDAP_ASSIGN_OR_RETURN(CloneRecord rec, GetClone(id, caller));
+  ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(rec.resource));
+  ZDAP_ASSIGN_OR_RETURN(std::string snapshot, ResolveSnapshot(*res, snapshot_arg));
+  BusyGuard busy(busy_mu_, busy_, id);
+  if (!busy.acquired()) {
+    return Conflict(fmt::format("clone '{}' is busy with another operation; try again", id));
+  }
+  ZDAP_ASSIGN_OR_RETURN(rec, GetClone(id, caller));
+  if (rec.state != CloneState::kReady && rec.state != CloneState::kFailed) {
+    return Conflict(
+        fmt::format("clone '{}' is {}; try again", id, catalog::CloneStateName(rec.state)));
+  }
+  auto started = SteadyClock::now();
+  const CloneRecord before = rec;
+  std::string next = NextVolumeName(id);
+
+  // 1. The new data first, while the old server still serves.
+  ZDAP_RETURN_IF_ERROR(store_->Clone(snapshot, next).status().Wrap(fmt::format("reset {}", id)));
+  auto drop_next = [&] {
+    if (Status d = store_->DestroyClone(next); !d.ok()) {
+      log::Error("reset {}: cannot remove volume {}: {}", id, next, d.message());
+    }
+  };
+  // 2. Clients connected now are disconnected by the server's shutdown.
+  if (Status st = StopCloneServer(&rec, *res); !st.ok()) {
+    drop_next();
+    return st.Wrap(fmt::format("reset {}: stop the server", id));
+  }
+  // 3. The commit point.
+  rec.volume = next;
+  rec.snapshot = snapshot;
+  rec.state = CloneState::kReady;
+  Status st = catalog_->Update(rec);
+  // 4.
+  if (st.ok()) st = StartCloneServer(&rec, *res);
+  if (st.ok()) st = catalog_->Update(rec);
+  if (!st.ok()) {
+    log::Error("reset {} to {} failed: {}; restoring its data", id, snapshot, st.message());
+    CloneRecord old = before;
+    old.pid = -1;
+    old.container_id.clear();
+    (void)StopCloneServer(&rec, *res);  // whatever half-started on the new volume
+    Status back = StartCloneServer(&old, *res);
+    if (!back.ok()) {
+      old.state = CloneState::kFailed;
+      log::Error("reset {}: the old data does not start either: {}", id, back.message());
+    }
+    if (Status saved = catalog_->Update(old); !saved.ok()) {
+      log::Error("reset {}: cannot save its record: {}", id, saved.message());
+      return st.Wrap(fmt::format("reset {}", id));  // recovery sorts out the volumes
+    }
+    drop_next();
+    if (!back.ok()) {
+      return st.Wrap(fmt::format("reset {} (clone failed: {})", id, back.message()));
+    }
+    return st.Wrap(fmt::format("reset {} (clone kept its old data)", id));
+  }
+  // 5. The old data goes; a failure here leaves a volume no record owns, for recovery.
+  if (Status meta = WriteCloneMeta(rec); !meta.ok()) {
+    log::Warn("reset {}: volume metadata: {}", id, meta.message());
+  }
+  if (Status d = store_->DestroyClone(before.Volume()); !d.ok()) {
+    log::Error("reset {}: cannot remove old volume {}: {}", id, before.Volume(), d.message());
+  }
+  auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started).count();
+  log::Info("clone {} reset to {} in {} ms (by {})", id, snapshot, ms, caller.user);
+  // The snapshot it left may now be past `refresh.keep` with no clone.
+  PruneSnapshots(*res);
+  return rec;
+}
+
+}  // namespace zdap::origin
