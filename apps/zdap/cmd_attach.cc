@@ -293,10 +293,10 @@ Status CmdAttach(const Args& args) {
         "no user name (your login name is not a valid zdap name); run `zdap user set NAME`");
   }
   if (replicas > 1 && config.origins.size() < static_cast<size_t>(replicas)) {
-    return InvalidArgument(fmt::format(
-        "--replicas {} needs {} distinct origins, {} configured; add origins with `zdap origin "
-        "add URL`",
-        replicas, replicas, config.origins.size()));
+    return InvalidArgument(
+        fmt::format("--replicas {} needs {} distinct origins, {} configured; add origins with "
+                    "`zdap origin add URL`",
+                    replicas, replicas, config.origins.size()));
   }
   ZDAP_ASSIGN_OR_RETURN(compose::ComposeFile base_file,
                         compose::ReadComposeFile(project.ComposePath()));

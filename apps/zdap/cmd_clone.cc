@@ -160,7 +160,7 @@ Status CmdClone(const Args& args) {
   if (a.Has("ttl")) ZDAP_RETURN_IF_ERROR(ParseDuration(a.Get("ttl")).status());
   if (a.Has("name")) ZDAP_RETURN_IF_ERROR(ValidateName("clone name", a.Get("name")));
   ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadConfigWithOrigins());
-  ZDAP_ASSIGN_OR_RETURN(OriginApi api, ChooseOrigin(config, a.Get("origin")));
+  ZDAP_ASSIGN_OR_RETURN(OriginApi api, ChooseOrigin(config, a.Get("origin"), resource));
   CreateCloneRequest request;
   request.resource = resource;
   request.snapshot = a.Get("snapshot");

@@ -138,6 +138,11 @@ Result<std::vector<OriginApi>> PlaceClone(const UserConfig& config, const std::s
   if (config.origins.empty()) {
     return NotFound("no origin configured; add one with `zdap origin add URL [--token T]`");
   }
+  if (config.origins.size() == 1) {
+    // Nothing to rank: no status round trip; the request itself says if the origin is down.
+    ZDAP_ASSIGN_OR_RETURN(OriginApi api, OriginFor(config, config.origins.front().url));
+    return std::vector<OriginApi>{std::move(api)};
+  }
   std::vector<OriginProbe> probes = ProbeOrigins(config);
   Ranking ranking = RankOrigins(probes, resource, claim);
   std::vector<OriginApi> out;
