@@ -9,6 +9,7 @@
 #include "core/names.h"
 #include "origin/busy.h"
 #include "origin/origin.h"
+#include "origin/rules.h"
 
 namespace zdap::origin {
 namespace {
@@ -59,10 +60,18 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
   rec.created_at = env_->Now();
   if (ttl.count() > 0) rec.expires_at = rec.created_at + ttl;
   rec.is_protected = req.is_protected;
-  // The record goes to disk first: after a crash, Recover() finds it and undoes the rest.
+  // The journal entry, then the record, go to disk first: after a crash, Recover() finds them
+  // and undoes the rest.
+  auto entry = journal_->Begin(
+      "create", id, {{"clone", id}, {"resource", rec.resource}, {"port", std::to_string(port)}});
+  if (!entry.ok()) {
+    ports_->Release(port);
+    return entry.status();
+  }
   Status st = catalog_->Insert(rec);
   if (!st.ok()) {
     ports_->Release(port);
+    (void)journal_->Commit(*entry);
     return st;
   }
   auto started = SteadyClock::now();
@@ -84,8 +93,18 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
   if (!st.ok()) {
     log::Error("clone {} of {} failed: {}", id, snapshot, st.message());
     Status undo = TearDown(rec);
-    if (!undo.ok()) log::Error("clone {}: undo failed: {}", id, undo.message());
+    if (undo.ok()) {
+      (void)journal_->Commit(*entry);
+    } else {
+      // The entry stays for Recover(); the record says what happened meanwhile.
+      log::Error("clone {}: undo failed: {}", id, undo.message());
+      rec.state = CloneState::kFailed;
+      (void)catalog_->Update(rec);
+    }
     return st.Wrap(fmt::format("clone {}", id));
+  }
+  if (Status done = journal_->Commit(*entry); !done.ok()) {
+    log::Error("clone {}: journal: {}", id, done.message());
   }
   auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started).count();
@@ -96,13 +115,7 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
 
 Result<std::chrono::seconds> Origin::ResolveTtl(
     const config::Resource& resource, std::optional<std::chrono::seconds> requested) const {
-  std::chrono::seconds ttl = requested.value_or(resource.clone_ttl);
-  if (resource.clone_max_ttl.count() > 0 && (ttl.count() == 0 || ttl > resource.clone_max_ttl)) {
-    return InvalidArgument(fmt::format("ttl {} is longer than resource '{}' allows ({})",
-                                       FormatDuration(ttl), resource.name,
-                                       FormatDuration(resource.clone_max_ttl)));
-  }
-  return ttl;
+  return CloneTtl(resource, requested);
 }
 
 Result<std::string> Origin::ResolveSnapshot(const config::Resource& resource,
@@ -164,14 +177,8 @@ Status Origin::DestroyClone(const std::string& id, const Caller& caller) {
   if (!busy.acquired()) {
     return Conflict(fmt::format("clone '{}' is busy with another operation; try again", id));
   }
-  rec.state = CloneState::kDeleting;
-  ZDAP_RETURN_IF_ERROR(catalog_->Update(rec));
-  Status st = TearDown(rec);
-  if (!st.ok()) {
-    rec.state = CloneState::kFailed;
-    (void)catalog_->Update(rec);
-    return st.Wrap(fmt::format("destroy {}", id));
-  }
+  Status st = Destroy(rec);
+  if (!st.ok()) return st.Wrap(fmt::format("destroy {}", id));
   log::Info("clone {} destroyed (by {})", id, caller.user);
   // The last clone of a snapshot past `refresh.keep` lets it go now.
   if (auto res = FindResource(rec.resource); res.ok()) PruneSnapshots(**res);
@@ -181,9 +188,7 @@ Status Origin::DestroyClone(const std::string& id, const Caller& caller) {
 int Origin::ExpireClones(SystemTime now) {
   int n = 0;
   for (const auto& r : catalog_->List()) {
-    if (r.is_protected || !r.expires_at || *r.expires_at > now || r.state != CloneState::kReady) {
-      continue;
-    }
+    if (!ExpiredAt(r, now)) continue;
     log::Info("clone {} expired at {}; destroying it", r.id, FormatRfc3339(*r.expires_at));
     if (DestroyClone(r.id, Caller{"zdapd", true}).ok()) ++n;
   }

@@ -72,12 +72,13 @@ Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config,
     d.run_as = o->run_as_;
     ZDAP_ASSIGN_OR_RETURN(o->runtime_, runtime::OpenDockerRuntime(d));
   } else if (config.runtime_driver == "process") {
-    o->runtime_ = std::make_unique<runtime::ProcessRuntime>(o->run_as_);
+    o->runtime_ = std::make_unique<runtime::ProcessRuntime>(o->run_as_, o->store_->root());
   } else {
     return InvalidArgument(
         fmt::format("'{}' is not a runtime: use process or docker", config.runtime_driver));
   }
   ZDAP_ASSIGN_OR_RETURN(o->catalog_, catalog::Catalog::Open(config.data_dir + "/catalog"));
+  ZDAP_ASSIGN_OR_RETURN(o->journal_, Journal::Open(config.data_dir + "/journal"));
   o->ports_ = std::make_unique<catalog::PortAllocator>(config.clone_bind, config.clone_port_first,
                                                        config.clone_port_last);
   // The server user must be able to reach its data: every parent directory needs 'x' for it.

@@ -25,6 +25,7 @@
 #include "engine/engine.h"
 #include "origin/env.h"
 #include "origin/job.h"
+#include "origin/journal.h"
 #include "origin/lifecycle_rules.h"
 #include "runtime/runtime.h"
 #include "storage/driver.h"
@@ -188,8 +189,13 @@ class Origin {
                                              int port, const std::string& clone,
                                              const std::string& owner,
                                              const std::string& password = "");
-  // Stops the server and removes volume, run dir, port and record. Used by destroy and undo.
+  // Stops the server and removes volume, run dir, secret, port and record. Used by destroy and
+  // by undo (a failed create, recovery). Idempotent; the record goes only once all else has.
   Status TearDown(const catalog::CloneRecord& record);
+  // The one crash-safe way a clone goes (DELETE, expiry; pool trim and idle checks to come):
+  // journalled, marked deleting, torn down; a failure leaves the record `failed` and the
+  // journal entry for Recover(). The caller holds the clone's BusyGuard.
+  Status Destroy(catalog::CloneRecord record);
   static runtime::ServerHandle HandleOf(const catalog::CloneRecord& record);
   // The clone's ttl: `requested` or the resource's default, checked against max_ttl.
   Result<std::chrono::seconds> ResolveTtl(const config::Resource& resource,
@@ -211,10 +217,13 @@ class Origin {
   // A snapshot id of `resource` for now that no snapshot or volume has (waits out a
   // collision of one-second stamps, up to 3 s).
   std::string NewSnapshotId(const config::Resource& resource);
-  // Stops a server still running from `data_dir` whose record is gone (found through the
-  // engine's pid file in `run_dir`). `resource` null = unknown: every engine in use is asked.
-  void StopOrphanServer(const std::string& data_dir, const std::string& run_dir,
-                        const config::Resource* resource);
+  // Stops every server still running from `data_dir` that no record may keep: those the
+  // runtime finds (its ListServers: process by cwd, docker by `label`), and the one the
+  // engine's pid file in `run_dir` names. `resource` null = unknown: every engine is asked.
+  void StopServersOf(const std::string& data_dir, const std::string& run_dir,
+                     const std::string& label, const config::Resource* resource);
+  // Finishes or undoes one operation a crash interrupted (Recover()); Ok = the entry can go.
+  Status RecoverEntry(const JournalEntry& entry);
 
   config::DaemonConfig config_;
   std::string advertised_url_;
@@ -224,6 +233,7 @@ class Origin {
   std::unique_ptr<runtime::Runtime> runtime_;
   std::optional<RunAs> run_as_;
   std::unique_ptr<catalog::Catalog> catalog_;
+  std::unique_ptr<Journal> journal_;  // <data_dir>/journal
   std::unique_ptr<catalog::PortAllocator> ports_;
   std::map<std::string, std::unique_ptr<engine::Engine>> engines_;
   mutable std::mutex busy_mu_;

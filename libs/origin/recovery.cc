@@ -14,9 +14,66 @@
 
 namespace zdap::origin {
 
+using catalog::CloneRecord;
 using catalog::CloneState;
 
+namespace {
+
+std::string Canonical(const std::string& path) {
+  std::error_code ec;
+  auto p = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
+  return ec ? path : p.string();
+}
+
+}  // namespace
+
+Status Origin::RecoverEntry(const JournalEntry& e) {
+  if (e.op == "create" || e.op == "destroy") {
+    // A create that reached `ready` only missed its commit; anything else is undone, and a
+    // destroy is finished: both end in the one teardown.
+    auto rec = catalog_->Get(e.subject);
+    if (e.op == "create" && rec && rec->state == CloneState::kReady) return Status::Ok();
+    CloneRecord r;
+    if (rec) {
+      r = *rec;
+    } else {
+      ZDAP_RETURN_IF_ERROR(ValidateName("clone", e.subject));
+      r.id = e.subject;
+      r.resource = e.Get("resource");
+      r.port = std::atoi(e.Get("port").c_str());
+    }
+    log::Info("recover: {} of clone {} was interrupted; tearing the clone down", e.op, r.id);
+    if (r.port > 0) ports_->Hold(r.port);
+    return TearDown(r);
+  }
+  if (e.op == "refresh") {
+    // Only a sealed volume is a snapshot, and sealing is the last step: the import volume,
+    // its server and run dir go; a snapshot that was sealed stays.
+    std::string volume = e.Get("volume");
+    SnapshotId sid;
+    ZDAP_RETURN_IF_ERROR(ParseSnapshotId(volume, &sid));
+    log::Info("recover: refresh of {} into {} was interrupted; undoing it", e.subject, volume);
+    auto res = FindResource(sid.resource);
+    std::string run_dir = RunDir("import-" + sid.resource);
+    StopServersOf(store_->VolumePath(volume), run_dir, "import-" + sid.resource,
+                  res.ok() ? *res : nullptr);
+    ZDAP_RETURN_IF_ERROR(RemoveTree(run_dir));
+    if (PathExists(store_->VolumePath(volume))) {
+      ZDAP_RETURN_IF_ERROR(store_->DestroyVolume(volume));
+    }
+    return Status::Ok();
+  }
+  return Internal(fmt::format(
+      "journal entry {}: operation '{}' is unknown to this zdapd; left in place", e.id, e.op));
+}
+
 Status Origin::Recover() {
+  // 0. Operations a crash interrupted, oldest first: finish or undo each.
+  for (const auto& entry : journal_->Pending()) {
+    Status st = RecoverEntry(entry);
+    if (st.ok()) st = journal_->Commit(entry);
+    if (!st.ok()) log::Error("recover: {}: {}", entry.id, st.message());
+  }
   // 1. Clones in the catalog: keep what is whole, undo what is half-done.
   for (auto rec : catalog_->List()) {
     std::string path = store_->ClonePath(rec.Volume());
@@ -55,24 +112,45 @@ Status Origin::Recover() {
               catalog::CloneStateName(rec.state));
     ports_->Hold(rec.port);
     Status st = TearDown(rec);
-    if (!st.ok()) log::Error("recover: clone {}: {}", rec.id, st.message());
+    if (!st.ok()) {
+      // Never left `creating` or `deleting`: it is failed, and DELETE may try again.
+      log::Error("recover: clone {}: {}", rec.id, st.message());
+      rec.state = CloneState::kFailed;
+      (void)catalog_->Update(rec);
+    }
   }
   // 2. Servers the runtime finds by itself (docker: labels) that no record owns: clones
   // destroyed while the daemon was down, a crash between a start and its record's update,
   // imports of refreshes that are not running any more.
   if (auto found = runtime_->ListServers(); found.ok()) {
     for (const auto& f : *found) {
-      if (f.clone.rfind("import-", 0) == 0) {
+      // docker: the label names it; process: the data dir it runs in.
+      std::string label = f.clone;
+      if (label.empty() && !f.data_dir.empty()) {
+        std::string name = std::filesystem::path(f.data_dir).filename().string();
+        SnapshotId sid;
+        if (Canonical(store_->ClonePath(name)) == f.data_dir) {
+          label = name;
+        } else if (Canonical(store_->VolumePath(name)) == f.data_dir &&
+                   ParseSnapshotId(name, &sid).ok()) {
+          label = "import-" + sid.resource;
+        }
+      }
+      if (label.rfind("import-", 0) == 0) {
         auto lock =
-            FileLock::Acquire(config_.data_dir + "/locks/refresh-" + f.clone.substr(7), false, "");
+            FileLock::Acquire(config_.data_dir + "/locks/refresh-" + label.substr(7), false, "");
         if (!lock.ok()) continue;  // a refresh is running right now
-      } else if (auto rec = catalog_->Get(f.clone); rec && !f.handle.container_id.empty() &&
-                                                    rec->container_id == f.handle.container_id) {
+      } else if (auto rec = catalog_->Get(label);
+                 rec &&
+                 ((!f.handle.container_id.empty() && rec->container_id == f.handle.container_id) ||
+                  (f.handle.container_id.empty() && rec->pid == f.handle.pid))) {
         continue;
       }
-      log::Warn("recover: removing {} server {} of '{}': no clone owns it", runtime_->name(),
-                f.handle.container_id, f.clone);
-      (void)runtime_->Stop(f.handle, "", SIGKILL, std::chrono::seconds(10));
+      log::Warn(
+          "recover: removing {} server {} of '{}': no clone owns it", runtime_->name(),
+          f.handle.container_id.empty() ? std::to_string(f.handle.pid) : f.handle.container_id,
+          label.empty() ? f.data_dir : label);
+      (void)runtime_->Stop(f.handle, f.data_dir, SIGKILL, std::chrono::seconds(10));
     }
   } else {
     log::Error("recover: cannot list {} servers: {}", runtime_->name(), found.status().message());
@@ -96,7 +174,7 @@ Status Origin::Recover() {
     std::string name = e.path().filename().string();
     if (name.rfind("import-", 0) == 0 || catalog_->Get(name)) continue;
     // A server may still run from it (its clone record is gone): stop it first.
-    StopOrphanServer(store_->ClonePath(name), e.path().string(), nullptr);
+    StopServersOf(store_->ClonePath(name), e.path().string(), name, nullptr);
     (void)RemoveTree(e.path().string());
   }
   // 4. Import volumes whose refresh is not running any more.
@@ -109,7 +187,8 @@ Status Origin::Recover() {
       log::Warn("recover: removing volume {} of an interrupted refresh", v);
       std::string run_dir = RunDir("import-" + sid.resource);
       auto res = FindResource(sid.resource);
-      StopOrphanServer(store_->VolumePath(v), run_dir, res.ok() ? *res : nullptr);
+      StopServersOf(store_->VolumePath(v), run_dir, "import-" + sid.resource,
+                    res.ok() ? *res : nullptr);
       (void)RemoveTree(run_dir);
       (void)store_->DestroyVolume(v);
     }

@@ -95,6 +95,8 @@ Result<std::string> Origin::RunRefresh(const config::Resource& resource, Job* jo
                                                    "running",
                                                    resource.name)));
   std::string id = NewSnapshotId(resource);
+  ZDAP_ASSIGN_OR_RETURN(JournalEntry entry,
+                        journal_->Begin("refresh", resource.name, {{"volume", id}}));
   auto started = SteadyClock::now();
   log::Info("refresh {}: importing into {}", resource.name, id);
   std::string run_dir = RunDir("import-" + resource.name);
@@ -138,15 +140,20 @@ Result<std::string> Origin::RunRefresh(const config::Resource& resource, Job* jo
   if (!st.ok()) {
     log::Error("refresh {} failed: {}", resource.name, st.message());
     if (server) (void)runtime_->Stop(*server, vol, SIGKILL, std::chrono::seconds(10));
+    bool undone = true;  // else the journal entry stays for Recover()
     if (volume_made) {
       Status d = store_->DestroyVolume(id);
-      if (!d.ok())
+      if (!d.ok()) {
+        undone = false;
         log::Error("refresh {}: cleanup of volume {} failed: {}", resource.name, id, d.message());
+      }
     }
     (void)RemoveTree(run_dir);
+    if (undone) (void)journal_->Commit(entry);
     return st.Wrap(fmt::format("refresh {}", resource.name));
   }
   (void)RemoveTree(run_dir);
+  (void)journal_->Commit(entry);
   auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started).count();
   log::Info("refresh {}: snapshot {} ready in {} ms", resource.name, id, ms);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -53,10 +54,30 @@ Status Origin::StartCloneServer(CloneRecord* record, const config::Resource& res
   return Status::Ok();
 }
 
-void Origin::StopOrphanServer(const std::string& data_dir, const std::string& run_dir,
-                              const config::Resource* resource) {
-  // The record that knew the server is gone; the engine's pid file in the run dir names it.
-  // Without the resource, ask each engine in use where its pid file would be.
+void Origin::StopServersOf(const std::string& data_dir, const std::string& run_dir,
+                           const std::string& label, const config::Resource* resource) {
+  // 1. What the runtime finds by itself: from the moment of the fork (process: a group leader
+  // whose cwd is the data dir) or of the container's creation (docker: its labels).
+  std::error_code ec;
+  std::string canonical =
+      std::filesystem::weakly_canonical(std::filesystem::absolute(data_dir), ec);
+  if (auto found = runtime_->ListServers(); found.ok()) {
+    for (const auto& f : *found) {
+      bool ours =
+          (!label.empty() && f.clone == label) || (!f.data_dir.empty() && f.data_dir == canonical);
+      if (!ours) continue;
+      log::Warn(
+          "stopping {} server {} of {}: no clone keeps it", runtime_->name(),
+          f.handle.container_id.empty() ? std::to_string(f.handle.pid) : f.handle.container_id,
+          data_dir);
+      (void)runtime_->Stop(f.handle, f.data_dir.empty() ? data_dir : f.data_dir, SIGKILL,
+                           std::chrono::seconds(10));
+    }
+  } else {
+    log::Error("cannot list {} servers: {}", runtime_->name(), found.status().message());
+  }
+  // 2. The engine's pid file, for a runtime that cannot list its servers. Without the
+  // resource, ask each engine in use where its pid file would be.
   std::vector<const config::Resource*> candidates;
   if (resource != nullptr) {
     candidates.push_back(resource);
@@ -74,7 +95,8 @@ void Origin::StopOrphanServer(const std::string& data_dir, const std::string& ru
     runtime::ServerHandle h;
     h.pid = static_cast<pid_t>(std::atol(pidtext->c_str()));
     if (!runtime_->Owns(h, data_dir)) continue;
-    log::Warn("recover: stopping {} server pid {} of {}", EngineFor(*r)->name(), h.pid, data_dir);
+    log::Warn("stopping {} server pid {} of {} (its pid file)", EngineFor(*r)->name(), h.pid,
+              data_dir);
     (void)runtime_->Stop(h, data_dir, spec->stop_signal, std::chrono::seconds(10));
     return;
   }

@@ -11,6 +11,7 @@
 namespace zdap::origin {
 
 using catalog::CloneRecord;
+using catalog::CloneState;
 
 Status Origin::TearDown(const CloneRecord& record) {
   Status first;
@@ -30,10 +31,10 @@ Status Origin::TearDown(const CloneRecord& record) {
       }
     }
     note(runtime_->Stop(handle, path, sig, kStopGrace));
-  } else {
-    // A crash between the server's start and the record's update: its pid file names it.
-    StopOrphanServer(path, RunDir(record.id), res);
   }
+  // Whatever else runs from the clone's data dir: a server started just before a crash, before
+  // its pid reached the record (or its pid file was written).
+  StopServersOf(path, RunDir(record.id), record.id, res);
   if (PathExists(path)) note(store_->DestroyClone(record.Volume()));
   note(RemoveTree(RunDir(record.id)));
   if (::unlink(SecretPath(record.id).c_str()) != 0 && errno != ENOENT) {
@@ -49,6 +50,23 @@ Status Origin::TearDown(const CloneRecord& record) {
     ports_->Release(record.port);
   }
   return first;
+}
+
+Status Origin::Destroy(CloneRecord rec) {
+  ZDAP_ASSIGN_OR_RETURN(JournalEntry entry, journal_->Begin("destroy", rec.id,
+                                                            {{"clone", rec.id},
+                                                             {"resource", rec.resource},
+                                                             {"port", std::to_string(rec.port)}}));
+  rec.state = CloneState::kDeleting;
+  Status st = catalog_->Update(rec);
+  if (st.ok()) st = TearDown(rec);
+  if (!st.ok()) {
+    // The entry stays: the next Recover() finishes the teardown.
+    rec.state = CloneState::kFailed;
+    (void)catalog_->Update(rec);
+    return st;
+  }
+  return journal_->Commit(entry);
 }
 
 }  // namespace zdap::origin

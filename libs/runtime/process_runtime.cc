@@ -7,6 +7,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <map>
 
 #include "core/file_util.h"
 #include "core/log.h"
@@ -50,7 +53,49 @@ std::vector<std::string> ProcessArgv(pid_t pid) {
   return argv;
 }
 
+// The directory `pid` runs in, "" when it cannot be read (gone, or not ours to see).
+std::string ProcessCwd(pid_t pid) {
+  std::error_code ec;
+  auto cwd = std::filesystem::read_symlink(fmt::format("/proc/{}/cwd", pid), ec);
+  return ec ? std::string() : cwd.string();
+}
+
+// The parent and real uid of `pid`; false when it is gone.
+bool ProcessParentAndUid(pid_t pid, pid_t* parent, uid_t* uid) {
+  auto stat = ReadFile(fmt::format("/proc/{}/stat", pid), 4096);
+  if (!stat.ok()) return false;
+  // After "pid (comm) ": state ppid pgrp ...
+  auto close = stat->rfind(')');
+  if (close == std::string::npos) return false;
+  char state;
+  long ppid, pgrp;
+  if (std::sscanf(stat->c_str() + close + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3) {
+    return false;
+  }
+  auto status = ReadFile(fmt::format("/proc/{}/status", pid), 16384);
+  if (!status.ok()) return false;
+  auto at = status->find("\nUid:");
+  unsigned long real_uid;
+  if (at == std::string::npos || std::sscanf(status->c_str() + at + 5, "%lu", &real_uid) != 1) {
+    return false;
+  }
+  *parent = static_cast<pid_t>(ppid);
+  *uid = static_cast<uid_t>(real_uid);
+  return true;
+}
+
+// Absolute, symlinks resolved as far as the path exists ("" stays "").
+std::string CanonicalPath(const std::string& path) {
+  if (path.empty()) return path;
+  std::error_code ec;
+  auto p = std::filesystem::weakly_canonical(std::filesystem::absolute(path), ec);
+  return ec ? path : p.string();
+}
+
 }  // namespace
+
+ProcessRuntime::ProcessRuntime(std::optional<RunAs> run_as, std::string scope)
+    : run_as_(std::move(run_as)), scope_(CanonicalPath(scope)) {}
 
 bool ArgvNamesDataDir(const std::vector<std::string>& argv, const std::string& data_dir) {
   if (data_dir.empty()) return false;
@@ -105,7 +150,45 @@ bool ProcessRuntime::IsRunning(const ServerHandle& handle) {
 }
 
 bool ProcessRuntime::Owns(const ServerHandle& handle, const std::string& data_dir) {
-  return IsRunning(handle) && ArgvNamesDataDir(ProcessArgv(handle.pid), data_dir);
+  if (!IsRunning(handle) || data_dir.empty()) return false;
+  // The argv names it once the server runs; the cwd already between fork and exec.
+  return ArgvNamesDataDir(ProcessArgv(handle.pid), data_dir) ||
+         ProcessCwd(handle.pid) == CanonicalPath(data_dir);
+}
+
+Result<std::vector<FoundServer>> ProcessRuntime::ListServers() {
+  std::vector<FoundServer> out;
+  if (scope_.empty()) return out;
+  uid_t server_uid = run_as_ ? run_as_->uid : ::geteuid();
+  std::string prefix = scope_ + "/";
+  std::error_code ec;
+  std::filesystem::directory_iterator proc("/proc", ec);
+  if (ec) return IoError("cannot list /proc: " + ec.message());
+  // Processes of the server user running in the scope, with their parents.
+  std::map<pid_t, std::pair<pid_t, std::string>> in_scope;
+  for (const auto& e : proc) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    pid_t pid = static_cast<pid_t>(std::atol(name.c_str()));
+    pid_t ppid;
+    uid_t uid;
+    if (pid == ::getpid() || !ProcessParentAndUid(pid, &ppid, &uid)) continue;
+    if (uid != server_uid || IsZombieOrGone(pid)) continue;
+    std::string cwd = ProcessCwd(pid);
+    if (cwd.size() <= prefix.size() || cwd.compare(0, prefix.size(), prefix) != 0) continue;
+    in_scope[pid] = {ppid, cwd};
+  }
+  // A server is one whose parent is not itself in the scope: a postmaster's children (each
+  // its own session) follow it, and become servers to stop only once it is gone.
+  for (const auto& [pid, parent_and_cwd] : in_scope) {
+    if (in_scope.count(parent_and_cwd.first)) continue;
+    FoundServer f;
+    f.handle.pid = pid;
+    f.data_dir = parent_and_cwd.second;
+    f.running = true;
+    out.push_back(std::move(f));
+  }
+  return out;
 }
 
 std::string ProcessRuntime::LogTail(const ServerHandle& /*handle*/, const engine::ServerSpec& spec,
@@ -130,8 +213,17 @@ Status ProcessRuntime::Stop(const ServerHandle& handle, const std::string& data_
                             int stop_signal, std::chrono::milliseconds grace) {
   // The pid may have been reused since the record was written: signal only our server.
   if (!Owns(handle, data_dir)) return Status::Ok();
+  // Our servers lead their own process group; what is left of the group once the leader is
+  // gone (children of a killed postmaster) goes with it.
+  bool leader = ::getpgid(handle.pid) == handle.pid;
+  auto reap_group = [&] {
+    if (leader) ::kill(-handle.pid, SIGKILL);
+  };
   ::kill(handle.pid, stop_signal);
-  if (WaitExit(handle.pid, grace)) return Status::Ok();
+  if (WaitExit(handle.pid, grace)) {
+    reap_group();
+    return Status::Ok();
+  }
   log::Warn("process runtime: pid {} did not stop within {} ms; killing its process group",
             handle.pid, grace.count());
   ::kill(-handle.pid, SIGKILL);

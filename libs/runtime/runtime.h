@@ -35,10 +35,12 @@ struct StartOptions {
   std::string owner;    // user who owns the clone ("" for an import)
 };
 
-// A server a runtime finds on its own (docker: containers carrying this origin's labels).
+// A server a runtime finds on its own (docker: containers carrying this origin's labels;
+// process: processes in the runtime's scope whose parent is not in it, see ProcessRuntime).
 struct FoundServer {
   ServerHandle handle;
-  std::string clone;  // as given in StartOptions
+  std::string clone;     // docker: as given in StartOptions; process: ""
+  std::string data_dir;  // process: the directory it runs in (canonical); docker: ""
   bool running = false;
 };
 
@@ -65,8 +67,8 @@ class Runtime {
   // The last `lines` lines the server wrote, for error messages.
   virtual std::string LogTail(const ServerHandle& handle, const engine::ServerSpec& spec,
                               int lines) = 0;
-  // Servers this runtime can find without a record (docker: by label). The process runtime
-  // finds none this way: its servers are found through the engine's pid file.
+  // Servers this runtime can find without a record or pid file, from the moment they are
+  // started (docker: by label; process: by working directory, see ProcessRuntime).
   virtual Result<std::vector<FoundServer>> ListServers() { return std::vector<FoundServer>(); }
 };
 
@@ -74,10 +76,16 @@ class Runtime {
 // --datadir=DIR): the argv is that of a server of `data_dir`.
 bool ArgvNamesDataDir(const std::vector<std::string>& argv, const std::string& data_dir);
 
+// A server is found again without its pid file through /proc: every server runs as the server
+// user in its data dir (cwd, set before exec), every data dir lies under `scope` (the store's
+// root), and a server's parent is not in the scope (its own children are). A daemon killed
+// right after a fork leaves nothing ListServers cannot see, while it never looks at processes
+// of other users or outside the store.
 class ProcessRuntime : public Runtime {
  public:
   // `run_as`: the unprivileged user the servers run as (when the daemon is root).
-  explicit ProcessRuntime(std::optional<RunAs> run_as) : run_as_(std::move(run_as)) {}
+  // `scope`: the directory every data dir lies in ("" = ListServers finds nothing).
+  explicit ProcessRuntime(std::optional<RunAs> run_as, std::string scope = "");
   const char* name() const override { return "process"; }
 
   Result<ServerHandle> Start(const engine::ServerSpec& spec, const StartOptions& options) override;
@@ -87,12 +95,14 @@ class ProcessRuntime : public Runtime {
               std::chrono::milliseconds grace) override;
   std::string LogTail(const ServerHandle& handle, const engine::ServerSpec& spec,
                       int lines) override;
+  Result<std::vector<FoundServer>> ListServers() override;
 
   // Waits until `pid` has exited or `timeout` passes (pidfd: no polling). True if exited.
   static bool WaitExit(pid_t pid, std::chrono::milliseconds timeout);
 
  private:
   std::optional<RunAs> run_as_;
+  std::string scope_;  // canonical, "" = none
 };
 
 // Settings of the docker runtime (daemon config `runtime: {driver: docker, socket: ...}`).

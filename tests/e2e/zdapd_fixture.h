@@ -69,6 +69,8 @@ class ZdapdFixture {
   // Serve and run host commands with only the first `count` clone ports (1..clone_ports),
   // e.g. to run out of them.
   void LimitClonePorts(int count);
+  int clone_port_first() const { return clone_first_; }
+  int clone_port_count() const { return clone_count_; }
   const std::string& config_dir() const { return config_dir_; }
   std::string LogText() const;  // the log's last 40 lines
   std::string LogPath() const { return dir_.path() + "/zdapd.log"; }

@@ -1,0 +1,66 @@
+// Journal: the origin's crash journal. Each multi-step operation (create, destroy, refresh;
+// reset, claim and branch to come) is written down before its first step, as one file
+// <dir>/<id> (fsync'd, mode 0600), and removed when the operation is over, whether it
+// succeeded or was undone. After a kill -9, Recover() reads what is left and finishes or
+// undoes each entry by its `op`.
+//
+//   auto entry = journal.Begin("create", clone_id, {{"clone", clone_id}, {"port", "6001"}});
+//   ... journal.Step(&*entry, "started");  // optional: how far it got
+//   journal.Commit(*entry);                // over: nothing left to recover
+//
+// Thread-safe (each entry is its own file; an entry is used by one thread).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace zdap::origin {
+
+struct JournalEntry {
+  std::string id;       // file name in the journal dir
+  std::string op;       // "create", "destroy", "refresh", ...
+  std::string subject;  // what it works on: a clone id, a resource name
+  // What the operation will create or touch, by kind ("clone", "volume", "port", ...), so
+  // that recovery can undo it without guessing.
+  std::map<std::string, std::string> creates;
+  std::vector<std::string> steps;  // done so far, in order
+
+  bool Did(const std::string& step) const;
+  std::string Get(const std::string& kind) const;  // creates[kind] or ""
+};
+
+class Journal {
+ public:
+  // Opens (creating, 0700) the journal directory.
+  static Result<std::unique_ptr<Journal>> Open(const std::string& dir);
+
+  // Writes the entry durably before the operation starts. Names and values are one line each
+  // of at most 1 KiB; op and kinds are [a-z0-9_-]+.
+  Result<JournalEntry> Begin(const std::string& op, const std::string& subject,
+                             std::map<std::string, std::string> creates);
+  // Records that `entry` finished `step` (durably, before the next one starts).
+  Status Step(JournalEntry* entry, const std::string& step);
+  // The operation is over (done or undone): the entry goes.
+  Status Commit(const JournalEntry& entry);
+
+  // Entries a crash left, oldest first; call before operations start (Recover()), as it
+  // removes temporaries of interrupted writes. A file that does not parse is moved aside to
+  // <id>.corrupt, logged, and not returned.
+  std::vector<JournalEntry> Pending() const;
+
+  // The on-disk form; Parse rejects malformed, oversized or hostile text with InvalidArgument.
+  static std::string Serialize(const JournalEntry& entry);
+  static Result<JournalEntry> Parse(const std::string& id, const std::string& text);
+
+ private:
+  explicit Journal(std::string dir) : dir_(std::move(dir)) {}
+  Status Write(const JournalEntry& entry);
+
+  std::string dir_;
+};
+
+}  // namespace zdap::origin
