@@ -22,6 +22,7 @@
 #include "zdap/commands.h"
 #include "zdap/compose_services.h"
 #include "zdap/placement.h"
+#include "zdap/progress.h"
 #include "zdap/project_file.h"
 #include "zdap/suggest.h"
 #include "zdap/user_config.h"
@@ -118,7 +119,7 @@ Status WriteAttachment(Project& project, const compose::ProxyService& service,
 
 constexpr const char kAttachUsage[] =
     "zdap attach RESOURCE [--service S] [--snapshot ID] [--origin URL] [--claim] [--ttl D] "
-    "[--replicas N] [--balance first|roundrobin|leastconn]";
+    "[--replicas N] [--balance first|roundrobin|leastconn] [-q]";
 
 // --replicas: 1 when absent; a usage error unless 1..kMaxReplicas, and with --origin only 1.
 int ParseReplicas(const VerbArgs& a) {
@@ -149,19 +150,25 @@ struct PlacedClone {
 };
 
 // A ready pool clone when `claim` and the origin has one, else a new clone.
-Result<CloneInfo> NewClone(const OriginApi& api, const CreateCloneRequest& request, bool claim) {
+Result<CloneInfo> NewClone(const OriginApi& api, const CreateCloneRequest& request, bool claim,
+                           StatusLine& status) {
+  const std::string origin = api.url().ToString();
   if (claim && request.snapshot.empty()) {
+    status.Spin(fmt::format("claiming a ready clone of {} on {}", request.resource, origin));
     auto claimed = api.Claim(request.resource, request.ttl);
     if (claimed.ok() || claimed.status().code() != Code::kNotFound) return claimed;
     log::Debug("{}; creating a clone instead", claimed.status().message());
   }
+  // CreateClone returns once the clone is ready: the step's seconds show the wait.
+  status.Spin(fmt::format("creating a clone of {} on {}", request.resource, origin));
   return api.CreateClone(request);
 }
 
 // Destroys the clones made so far and says so after `s`'s message.
-Status UndoClones(const std::vector<PlacedClone>& clones, Status s) {
+Status UndoClones(const std::vector<PlacedClone>& clones, Status s, StatusLine& status) {
   std::string message = s.message();
   for (const PlacedClone& c : clones) {
+    status.Spin(fmt::format("destroying clone {} again", c.clone.id));
     Status d = c.api.DeleteClone(c.clone.id);
     message += d.ok() ? fmt::format(" (clone {} destroyed again)", c.clone.id)
                       : fmt::format(" (clone {} is left: {})", c.clone.id, d.message());
@@ -171,8 +178,10 @@ Status UndoClones(const std::vector<PlacedClone>& clones, Status s) {
 
 // Where the proxy container reaches `clone`: a clone on loopback is on this machine, which the
 // container reaches at one of its other addresses (compose/host_address.h).
-Result<std::string> ProxyTarget(const CloneInfo& clone, const std::string& host) {
+Result<std::string> ProxyTarget(const CloneInfo& clone, const std::string& host,
+                                StatusLine& status) {
   if (!IsLoopback(host)) return HostPort(host, clone.port);
+  status.Spin(fmt::format("finding where the proxy container reaches port {}", clone.port));
   auto reachable = compose::HostAddressServing(clone.port);
   if (!reachable.ok()) {
     return Unprocessable(fmt::format(
@@ -190,12 +199,12 @@ Result<std::string> ProxyTarget(const CloneInfo& clone, const std::string& host)
 // destroyed again and the error says what each origin answered.
 Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candidates,
                                             const CreateCloneRequest& request, bool claim,
-                                            int replicas) {
+                                            int replicas, StatusLine& status) {
   std::vector<PlacedClone> made;
   std::vector<Status> failed;
   for (const OriginApi& api : candidates) {
     if (made.size() == static_cast<size_t>(replicas)) break;
-    auto clone = NewClone(api, request, claim);
+    auto clone = NewClone(api, request, claim, status);
     if (!clone.ok()) {
       failed.push_back(clone.status());
       continue;
@@ -203,23 +212,24 @@ Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candid
     std::string host = clone->host;
     if (host.empty() || host == "0.0.0.0" || host == "::") host = api.url().host;
     PlacedClone placed{api, *clone, host, ""};
-    auto target = ProxyTarget(*clone, host);
+    auto target = ProxyTarget(*clone, host, status);
     if (!target.ok()) {
       made.push_back(std::move(placed));
-      return UndoClones(made, target.status());  // zdapd's configuration: the same everywhere
+      // zdapd's configuration, the same on every origin: no point trying the next.
+      return UndoClones(made, target.status(), status);
     }
     placed.proxy_target = std::move(*target);
     made.push_back(std::move(placed));
   }
   if (made.size() == static_cast<size_t>(replicas)) {
-    for (const Status& f : failed) std::cerr << "zdap: warning: " << f.message() << "\n";
+    for (const Status& f : failed) Warn(f.message());
     std::set<std::string> snapshots;
     for (const PlacedClone& c : made) snapshots.insert(c.clone.snapshot);
     if (snapshots.size() > 1) {
-      std::cerr << fmt::format(
-          "zdap: warning: the replicas are of different snapshots ({}); pass --snapshot ID "
-          "for one every origin has\n",
-          fmt::join(snapshots, ", "));
+      Warn(fmt::format(
+          "the replicas are of different snapshots ({}); pass --snapshot ID for one every "
+          "origin has",
+          fmt::join(snapshots, ", ")));
     }
     return made;
   }
@@ -230,10 +240,11 @@ Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candid
     why += fmt::format("{}only {} origin(s) answered with the resource", why.empty() ? "" : "; ",
                        candidates.size());
   }
-  return UndoClones(
-      made, Unavailable(fmt::format("only {} of the {} origins needed could take a clone of "
-                                    "{}: {}",
-                                    made.size(), replicas, request.resource, why)));
+  return UndoClones(made,
+                    Unavailable(fmt::format("only {} of the {} origins needed could take a clone "
+                                            "of {}: {}",
+                                            made.size(), replicas, request.resource, why)),
+                    status);
 }
 
 }  // namespace
@@ -244,19 +255,21 @@ Status CmdAttach(const Args& args) {
                      "compose service to stand in for (default: the resource name)")(
       "snapshot", po::value<std::string>(), "snapshot id (default: the newest)")(
       "origin", po::value<std::string>(),
-      "origin URL (default: the first configured that answers)")(
+      "origin URL (default: the one with the most free capacity)")(
       "ttl", po::value<std::string>(), "lifetime of the clone, e.g. 8h (default: the resource's)")(
       "claim", "take a ready pool clone when an origin has one (else a new clone)")(
       "replicas", po::value<std::string>(),
       "N clones on N distinct origins behind the one proxy (default 1)")(
       "balance", po::value<std::string>(),
       "first (fail over in order, the default), roundrobin or leastconn")(
+      "quiet,q", "no spinner; print only the clone id (one a line with --replicas)")(
       "project-dir,C", po::value<std::string>(), "directory with .zdap.yaml (default: current)");
   VerbArgs a = ParseVerbArgs(args, "attach", kAttachUsage,
                              "Creates a clone of RESOURCE and plugs it into the compose project: "
                              "service S in the override file becomes zdap-proxyd, listening on "
                              "the service's usual port and forwarding to the clone. Without "
-                             "--origin the origin with the most free capacity is chosen.",
+                             "--origin the origin with the most free capacity is chosen. On a "
+                             "terminal a spinner shows the step it is on.",
                              opts, 1, 1);
   if (a.help) return Status::Ok();
   const int replicas = ParseReplicas(a);
@@ -331,6 +344,11 @@ Status CmdAttach(const Args& args) {
     if (!check.ok()) return check.status().Wrap(project.override_file);
   }
 
+  const bool quiet = a.Has("quiet");
+  StatusLine status(!quiet);
+  if (!a.Has("origin") && config.origins.size() > 1) {
+    status.Spin(fmt::format("placing: asking {} origins for room", config.origins.size()));
+  }
   ZDAP_ASSIGN_OR_RETURN(std::vector<OriginApi> candidates,
                         PlaceClone(config, a.Get("origin"), resource, a.Has("claim")));
   CreateCloneRequest request;
@@ -338,9 +356,9 @@ Status CmdAttach(const Args& args) {
   request.snapshot = a.Get("snapshot");
   request.ttl = a.Get("ttl");
   ZDAP_ASSIGN_OR_RETURN(std::vector<PlacedClone> clones,
-                        MakeClones(candidates, request, a.Has("claim"), replicas));
+                        MakeClones(candidates, request, a.Has("claim"), replicas, status));
   const PlacedClone& first = clones.front();
-  auto undo_clones = [&](Status s) { return UndoClones(clones, std::move(s)); };
+  auto undo_clones = [&](Status s) { return UndoClones(clones, std::move(s), status); };
 
   service.listen_port = base.port ? *base.port : DefaultPort(first.clone.engine);
   for (const PlacedClone& c : clones) service.targets.push_back(c.proxy_target);
@@ -352,6 +370,7 @@ Status CmdAttach(const Args& args) {
                                 c.api.url().ToString()));
   }
   service.note = fmt::format("{}", fmt::join(notes, "; "));
+  status.Spin("waiting for the project lock (another zdap edits this project)");
   auto lock = compose::DirLock::Acquire(project.dir);
   if (!lock.ok()) return undo_clones(lock.status());
   auto fresh = LoadProject(project.dir);
@@ -360,6 +379,7 @@ Status CmdAttach(const Args& args) {
   if (project.Find(service_name)) {
     return undo_clones(Conflict(fmt::format("service '{}' was attached meanwhile", service_name)));
   }
+  status.Spin(fmt::format("writing {}", project.override_file));
   Status written = WriteAttachment(project, service, base_file.version);
   if (!written.ok()) return undo_clones(written);
   AttachedService entry{service_name,         resource,
@@ -388,7 +408,10 @@ Status CmdAttach(const Args& args) {
     RemoveBuildDir(project, service_name);
     return undo_clones(saved);
   }
-  if (clones.size() == 1) {
+  status.Clear();
+  if (quiet) {
+    for (const PlacedClone& c : clones) std::cout << c.clone.id << "\n";
+  } else if (clones.size() == 1) {
     std::cout << fmt::format("attached {} (clone {}, {}) as service '{}' in {}: proxy :{} -> {}\n",
                              resource, first.clone.id, first.clone.snapshot, service_name,
                              project.override_file, service.listen_port, service.targets[0]);

@@ -10,6 +10,7 @@
 #include "zdap/commands.h"
 #include "zdap/output.h"
 #include "zdap/placement.h"
+#include "zdap/progress.h"
 #include "zdap/user_config.h"
 
 namespace zdap::cli {
@@ -60,7 +61,7 @@ Status ForEachOrigin(const UserConfig& config,
     for (const auto& f : failed) all += (all.empty() ? "" : "; ") + f.message();
     return Unavailable("no origin answered: " + all);
   }
-  for (const auto& f : failed) std::cerr << "zdap: warning: " << f.message() << "\n";
+  for (const auto& f : failed) Warn(f.message());
   return Status::Ok();
 }
 

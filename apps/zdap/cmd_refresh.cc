@@ -1,8 +1,7 @@
 // zdap refresh RESOURCE [--wait] [-q]: starts a refresh job on the origin that serves the
-// resource and, with --wait, follows it: a progress bar on a terminal, plain lines otherwise,
-// only the new snapshot id with -q.
+// resource and, with --wait, follows it: a progress bar on stderr when that is a terminal
+// (erased when done), plain lines on stdout otherwise, only the new snapshot id with -q.
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <iostream>
@@ -13,6 +12,7 @@
 #include "zdap/clone_lookup.h"
 #include "zdap/commands.h"
 #include "zdap/placement.h"
+#include "zdap/progress.h"
 #include "zdap/suggest.h"
 
 namespace zdap::cli {
@@ -123,12 +123,14 @@ Status CmdRefresh(const Args& args) {
     return Status::Ok();
   }
 
-  const bool terminal = !quiet && ::isatty(STDOUT_FILENO) == 1;
+  StatusLine status(!quiet);
+  const bool terminal = status.shown();
   if (!quiet && !terminal) {
     std::cout << fmt::format("refresh of {} on {}: job {}\n", resource, api.url().ToString(),
                              job.id)
               << std::flush;
   }
+  if (terminal) status.Spin(fmt::format("refresh of {}: {}", resource, PhaseText(job)));
   std::string last_line;
   auto last_print = std::chrono::steady_clock::now();
   const auto deadline = std::chrono::steady_clock::now() + kMaxWait;
@@ -152,7 +154,11 @@ Status CmdRefresh(const Args& args) {
     std::string line = ProgressText(job, terminal);
     auto now = std::chrono::steady_clock::now();
     if (terminal) {
-      std::cout << "\r" << line << "\x1b[K" << std::flush;
+      if (job.bytes_total == 0) {
+        status.Spin(fmt::format("refresh of {}: {}", resource, line));
+      } else {
+        status.Show(line);
+      }
     } else if (line != last_line && (PhaseText(job) != last_line.substr(0, last_line.find(' ')) ||
                                      now - last_print >= std::chrono::seconds(5))) {
       // One line per phase, and at most one per 5 s within a phase.
@@ -161,7 +167,7 @@ Status CmdRefresh(const Args& args) {
     }
     last_line = line;
   }
-  if (terminal) std::cout << "\n";
+  status.Clear();
   if (job.state == api::JobState::kFailed) {
     return Unavailable(fmt::format("refresh of {} failed: {}", resource,
                                    job.error.empty() ? "(the origin gave no reason)" : job.error));

@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <functional>
-#include <iostream>
 #include <optional>
 #include <thread>
 
 #include "core/log.h"
+#include "zdap/progress.h"
 
 namespace zdap::cli {
 namespace {
@@ -153,7 +153,7 @@ Result<std::vector<OriginApi>> PlaceClone(const UserConfig& config, const std::s
   std::string reasons;
   for (const auto& [i, why] : ranking.skipped) {
     std::string line = fmt::format("origin {} skipped: {}", probes[i].url, why);
-    if (!out.empty()) std::cerr << "zdap: warning: " << line << "\n";
+    if (!out.empty()) Warn(line);
     reasons += (reasons.empty() ? "" : "; ") + line;
   }
   if (out.empty()) {
