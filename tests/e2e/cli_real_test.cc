@@ -1,7 +1,10 @@
 // The zdap CLI binary against a real zdapd (no FakeOrigin): attach --snapshot/--origin,
 // detach --keep, init with non-default file names, the list verbs in every output format,
-// and usage errors. Each step checks the exit code and the output.
+// clone/destroy/refresh/completion, reset/extend/protect/unprotect/status/origin remove, and
+// usage errors. Each step checks the exit code and the output.
 #include <catch2/catch.hpp>
+
+#include <signal.h>
 
 #include <algorithm>
 #include <fstream>
@@ -272,6 +275,13 @@ std::string BashComplete(const CliProject& p, const std::string& line) {
   return Line(out);
 }
 
+// Who zdap is on the origins without `zdap user set`.
+std::string LoginName() {
+  std::string login;
+  REQUIRE(Shell("id -un", &login) == 0);
+  return Line(login);
+}
+
 }  // namespace
 
 TEST_CASE("zdap clone, destroy, refresh --wait, list --all, completion against a real zdapd",
@@ -294,9 +304,7 @@ TEST_CASE("zdap clone, destroy, refresh --wait, list --all, completion against a
   p.Ok("user set zdapd", "admin.yaml");
 
   // No `zdap user set`: the login name is the user (and is not written into the config).
-  std::string login;
-  REQUIRE(Shell("id -un", &login) == 0);
-  login = Line(login);
+  const std::string login = LoginName();
   auto clone = boost::json::parse(p.Ok("clone chinook -o json")).as_object();
   std::string id(clone.at("id").as_string());
   CHECK(clone.at("owner").as_string() == login);
@@ -394,4 +402,99 @@ TEST_CASE("zdap clone, destroy, refresh --wait, list --all, completion against a
   CHECK(Contains(out, "destroyed clone " + rest[1]));
   CHECK(Contains(out, "clone '" + id + "' not found"));
   CHECK(boost::json::parse(p.Ok("list clones -o json")).at("clones").as_array().empty());
+}
+
+// The verbs the test above leaves out, each with its output, a failure and its exit code:
+// reset (the data really is fresh, same port and password), extend, protect and unprotect (the
+// origin's record changes), status (up, then down after the daemon is killed), origin list and
+// origin remove.
+TEST_CASE("zdap reset, extend, protect, unprotect, status, origin list/remove on a real zdapd",
+          "[cli]") {
+  CliProject p;
+  ZdapdFixture d;
+  REQUIRE(d.Host("refresh chinook") == 0);
+  d.Start();
+  p.Ok("origin add " + d.Url());
+  std::string out;
+  const std::string login = LoginName();
+  auto clone = boost::json::parse(p.Ok("clone chinook --ttl 1h -o json")).as_object();
+  const std::string id(clone.at("id").as_string());
+  const int port = static_cast<int>(clone.at("port").as_int64());
+  const std::string password(clone.at("password").as_string());
+  auto record = [&]() {
+    std::string body;
+    REQUIRE(d.Call("GET", "/v1/clones/" + id, "", &body, login) == 200);
+    return boost::json::parse(body).as_object();
+  };
+
+  // reset: a table made in the clone is gone afterwards; same port, same password.
+  REQUIRE(Psql(port, password, "create table scratch (x int)", &out) == 0);
+  std::string reset = p.Ok("reset " + id);
+  CHECK(reset.starts_with("reset clone " + id + " to chinook@"));
+  CHECK(Contains(reset, ":" + std::to_string(port) + ")"));
+  REQUIRE(Psql(port, password, "select to_regclass('scratch') is null", &out) == 0);
+  CHECK(out == "t\n");
+  REQUIRE(p.Run("reset " + id + " --snapshot chinook@20010101T000000Z", &out) == 1);
+  CHECK(out.starts_with("zdap: error: "));
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  REQUIRE(p.Run("reset nope-1", &out) == 1);
+  CHECK(out == "zdap: error: clone 'nope-1' not found on any origin; see `zdap list clones`\n");
+  const std::string typo = id.substr(0, id.size() - 1) + (id.back() == 'x' ? "y" : "x");
+  REQUIRE(p.Run("reset " + typo, &out) == 1);
+  CHECK(out ==
+        "zdap: error: clone '" + typo + "' not found on any origin; did you mean " + id + "?\n");
+  REQUIRE(p.Run("reset", &out) == 2);
+
+  // extend: the printed expiry is the origin's, about 48 h from now.
+  std::string before(record().at("expires_at").as_string());
+  std::string extended = p.Ok("extend " + id + " --ttl 48h");
+  std::string after(record().at("expires_at").as_string());
+  CHECK(after > before);
+  CHECK(extended == "extended clone " + id + " (expires " + after + ")\n");
+  REQUIRE(p.Run("extend " + id + " --ttl soon", &out) == 1);
+  CHECK(Contains(out, "'soon' is not a duration"));
+  CHECK(std::string(record().at("expires_at").as_string()) == after);  // unchanged
+  REQUIRE(p.Run("extend " + id, &out) == 2);
+  CHECK(Contains(out, "--ttl is required"));
+
+  // protect / unprotect: the origin's flag follows.
+  CHECK(Contains(p.Ok("protect " + id), "protected, never expires"));
+  CHECK(record().at("protected").as_bool());
+  CHECK(Contains(p.Ok("unprotect " + id), "unprotected clone " + id));
+  CHECK_FALSE(record().at("protected").as_bool());
+  REQUIRE(p.Run("protect nope-1", &out) == 1);
+  CHECK(Contains(out, "clone 'nope-1' not found on any origin"));
+  REQUIRE(p.Run("unprotect", &out) == 2);
+
+  // status: the origin is up with its clone; -o json says the same.
+  std::string status = p.Ok("status");
+  CHECK(status.starts_with("ORIGIN"));
+  CHECK(Contains(status, d.Url() + "  up"));
+  auto origins = boost::json::parse(p.Ok("status -o json")).at("origins").as_array();
+  REQUIRE(origins.size() == 1);
+  CHECK(origins[0].at("status").at("counts").at("clones").as_int64() == 1);
+  REQUIRE(p.Run("status -o xml", &out) == 1);
+  CHECK(Contains(out, "use table, json or yaml"));
+
+  // origin list, -v; origin remove, and again (not configured: exit 1, where to look).
+  CHECK(p.Ok("origin list") == d.Url() + "\n");
+  CHECK(Contains(p.Ok("origin list -v"), d.Url()));
+  CHECK(Contains(p.Ok("destroy " + id), "destroyed clone " + id));
+
+  // The daemon gone: status shows it down and fails with one line at the end.
+  d.Kill(SIGKILL);
+  REQUIRE(p.Run("status", &out) == 1);
+  CHECK(Contains(out, d.Url() + "  down"));
+  CHECK(Contains(out,
+                 "\nzdap: error: none of the 1 configured origins answers; start zdapd or "
+                 "check the URLs with `zdap origin list -v`\n"));
+  p.Ok("origin remove " + d.Url());
+  CHECK(p.Ok("origin list").empty());
+  REQUIRE(p.Run("origin remove " + d.Url(), &out) == 1);
+  CHECK(out == "zdap: error: origin " + d.Url() + " is not configured; see `zdap origin list`\n");
+  REQUIRE(p.Run("origin remove", &out) == 2);
+  REQUIRE(p.Run("status", &out) == 1);
+  CHECK(out ==
+        "zdap: error: no origin configured; add one with `zdap origin add URL [--token "
+        "T]`\n");
 }
