@@ -1,5 +1,6 @@
 // zdap clone, destroy, reset, extend, protect, unprotect: clones without a compose project.
-// A clone id is looked up on every configured origin (clone_lookup.h).
+// A clone id is looked up on every configured origin (clone_lookup.h). clone and reset, which
+// wait for a database server, show a spinner on a terminal (progress.h).
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
@@ -12,6 +13,7 @@
 #include "zdap/commands.h"
 #include "zdap/output.h"
 #include "zdap/placement.h"
+#include "zdap/progress.h"
 
 namespace zdap::cli {
 namespace po = boost::program_options;
@@ -166,7 +168,10 @@ Status CmdClone(const Args& args) {
   request.snapshot = a.Get("snapshot");
   request.ttl = a.Get("ttl");
   request.name = a.Get("name");
+  StatusLine status(true);
+  status.Spin(fmt::format("creating a clone of {} on {}", resource, api.url().ToString()));
   auto clone = api.CreateClone(request);
+  status.Clear();
   if (!clone.ok()) return WithResourceHint(api, clone.status(), resource);
   return PrintClone(*clone, format, api.url().ToString());
 }
@@ -197,7 +202,12 @@ Status CmdReset(const Args& args) {
     ZDAP_RETURN_IF_ERROR(ParseSnapshotId(a.Get("snapshot"), &id));
   }
   return ForEachClone(a.positional, [&](const FoundClone& f) -> Status {
-    ZDAP_ASSIGN_OR_RETURN(CloneInfo c, f.api.ResetClone(f.clone.id, a.Get("snapshot")));
+    auto reset = [&] {
+      StatusLine status(true);
+      status.Spin(fmt::format("resetting clone {} on {}", f.clone.id, f.api.url().ToString()));
+      return f.api.ResetClone(f.clone.id, a.Get("snapshot"));
+    };
+    ZDAP_ASSIGN_OR_RETURN(CloneInfo c, reset());
     std::cout << fmt::format("reset clone {} to {} ({}:{})\n", c.id, c.snapshot, c.host, c.port);
     return Status::Ok();
   });

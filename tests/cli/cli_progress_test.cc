@@ -1,7 +1,8 @@
 // Progress on a terminal, through the built binary on a real pseudo-terminal (script(1) from
 // util-linux) and off one: a slow `attach` shows a spinner with the step it is on and erases
 // it, warnings and errors land on lines of their own, -q shows nothing but the clone id;
-// `refresh --wait` draws its progress bar on the terminal and leaves stdout to the result.
+// `clone` shows its step too; `refresh --wait` draws its progress bar on the terminal and
+// leaves stdout to the result.
 // Off a terminal neither prints a step line.
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -255,6 +256,22 @@ TEST_CASE("a failed attach erases its spinner before the one error line", "[prog
   CHECK(after.find("\r\n") == after.size() - 2);
   // Nothing was written.
   CHECK_FALSE(std::filesystem::exists(p.dir.path() + "/docker-compose.override.yml"));
+}
+
+TEST_CASE("clone shows its step on the terminal; stdout keeps only what to eval", "[progress]") {
+  test::FakeOrigin origin(Origin(std::chrono::milliseconds(0), false));
+  Project p;
+  std::string out, tty, result;
+  REQUIRE(p.Run("origin add " + origin.url(), &out) == 0);
+  REQUIRE(p.RunOnTerminal("clone chinook -o env", 200, &tty, &result) == 0);
+  CHECK(Contains(tty, "creating a clone of chinook on " + origin.url()));
+  CHECK(tty.ends_with(kErase));
+  CHECK(result.starts_with("# clone chinook-1 of chinook: PG* variables"));
+  CHECK_FALSE(Contains(result, "\x1b"));
+  // Off a terminal: the variables alone.
+  REQUIRE(p.Run("clone chinook -o env", &out) == 0);
+  CHECK(out.starts_with("# clone chinook-2 of chinook"));
+  CHECK_FALSE(Contains(out, "creating"));
 }
 
 TEST_CASE("refresh --wait draws its bar on the terminal; stdout keeps only the result",
