@@ -2,11 +2,16 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
+#include <vector>
 
 namespace zdap::test {
 
@@ -17,7 +22,30 @@ TempDir::TempDir(const std::string& prefix) {
   path_ = tmpl;
 }
 
+namespace {
+
+// Mount points at or below `dir` (overlay clones, loop file systems a test left mounted),
+// deepest first, so remove_all does not stop at the first busy mount and leak the tree.
+std::vector<std::string> MountsUnder(const std::string& dir) {
+  std::vector<std::string> mounts;
+  std::ifstream in("/proc/self/mounts");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string source, target;
+    fields >> source >> target;
+    if (target == dir || target.rfind(dir + "/", 0) == 0) mounts.push_back(target);
+  }
+  std::sort(mounts.begin(), mounts.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  return mounts;
+}
+
+}  // namespace
+
 TempDir::~TempDir() {
+  // Lazy detach: a server still shutting down may hold the mount for a moment.
+  for (const auto& mount : MountsUnder(path_)) ::umount2(mount.c_str(), MNT_DETACH);
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }
