@@ -153,8 +153,11 @@ class Origin {
   int ExpireIdleClones(SystemTime now);
   // PermissionDenied naming the limit and the count if `caller` may not hold one more clone
   // of `resource` (protected if `wants_protected`); daemon and resource quotas, admins exempt.
-  Status CheckQuota(const config::Resource& resource, const Caller& caller,
-                    bool wants_protected) const;
+  // kProtectHeld: the clone is already held and only becomes protected, so the clone count
+  // is not judged, only the protected count.
+  enum class QuotaFor { kNewClone, kProtectHeld };
+  Status CheckQuota(const config::Resource& resource, const Caller& caller, bool wants_protected,
+                    QuotaFor what = QuotaFor::kNewClone) const;
 
  private:
   // How long a server gets to stop politely before it is killed.
