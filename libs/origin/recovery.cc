@@ -223,7 +223,9 @@ Status Origin::Recover() {
         std::string name = std::filesystem::path(f.data_dir).filename().string();
         SnapshotId sid;
         if (Canonical(store_->ClonePath(name)) == f.data_dir) {
-          label = name;
+          // <id> or, after a reset, <id>.<gen>: the clone is <id> (ids have no dots); a server
+          // on a volume the record no longer names does not have the record's pid.
+          label = name.substr(0, name.find('.'));
         } else if (Canonical(store_->VolumePath(name)) == f.data_dir &&
                    ParseSnapshotId(name, &sid).ok()) {
           label = "import-" + sid.resource;
