@@ -119,7 +119,9 @@ Result<CloneRecord> Origin::ResetClone(const std::string& id, const std::string&
     }
     if (drop_next().ok()) over();
     if (!back.ok()) {
-      return st.Wrap(fmt::format("reset {} (clone failed: {})", id, back.message()));
+      // Whatever the first error's code, the clone exists and is broken now: not a 404.
+      return Internal(
+          st.Wrap(fmt::format("reset {} (clone failed: {})", id, back.message())).message());
     }
     return st.Wrap(fmt::format("reset {} (clone kept its old data)", id));
   }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <fstream>
@@ -374,6 +375,35 @@ TEST_CASE("routes: PATCH protect is held to the protected-clones quota; admins a
   r = f.Call("PATCH", "/v1/clones/qa", "tok-root", R"({"protected":true})");
   CHECK(r.status == 200);
   CHECK(api::ParseClone(r.body)->is_protected);
+}
+
+TEST_CASE("routes: a reset whose clone starts on neither volume leaves it failed, with why") {
+  ApiFixture f;
+  auto snap = f.origin().Refresh("chinook");
+  if (!snap.ok()) FAIL(snap.status().message());
+  ApiResponse r = f.Call("POST", "/v1/resources/chinook/clones", "tok-alice", R"({"name":"rf"})");
+  REQUIRE(r.status == 201);
+  CHECK(api::ParseClone(r.body)->error.empty());
+  // Without its password file the server starts on no volume: neither the new data nor,
+  // after the undo, the old.
+  REQUIRE(::unlink((f.dir() + "/data/secrets/rf").c_str()) == 0);
+  r = f.Call("POST", "/v1/clones/rf/reset", "tok-alice");
+  INFO(r.body);
+  CHECK(r.status >= 500);
+  CHECK(r.body.find("clone failed") != std::string::npos);
+  r = f.Call("GET", "/v1/clones/rf", "tok-alice");
+  REQUIRE(r.status == 200);
+  auto failed = api::ParseClone(r.body);
+  REQUIRE(failed.ok());
+  CHECK(failed->state == "failed");
+  CHECK(failed->error.find("reset to " + *snap + " failed") != std::string::npos);
+  CHECK(failed->error.find("the old data does not start") != std::string::npos);
+  CHECK(failed->error.find("secrets/rf") != std::string::npos);
+  // No volume of the reset is left beside the old one, and the failed clone can be destroyed.
+  std::string volumes;
+  test::Shell("ls " + f.dir() + "/data/store/clones", &volumes);
+  CHECK(volumes == "rf\n");
+  CHECK(f.Call("DELETE", "/v1/clones/rf", "tok-alice").status == 204);
 }
 
 }  // namespace zdap
