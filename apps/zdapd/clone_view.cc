@@ -24,6 +24,7 @@ api::Clone CloneView(const origin::Origin& origin, const catalog::CloneRecord& r
   c.pooled = r.pooled;
   c.origin = access.origin;
   c.engine = access.engine;
+  c.error = r.error;
   return c;
 }
 

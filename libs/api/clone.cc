@@ -34,6 +34,11 @@ json::object ToJson(const Clone& c) {
   o[field::kPooled] = c.pooled;
   o[field::kOrigin] = c.origin;
   o[field::kEngine] = c.engine;
+  if (c.error.empty()) {
+    o[field::kError] = nullptr;
+  } else {
+    o[field::kError] = c.error;
+  }
   return o;
 }
 
@@ -71,6 +76,7 @@ Result<Clone> CloneFromJson(const json::value& v) {
   r.Bool(field::kPooled, &c.pooled);
   r.String(field::kOrigin, &c.origin);
   r.String(field::kEngine, &c.engine);
+  r.String(field::kError, &c.error);
   if (r.status().ok() && !IsValidName(c.id)) r.Fail("'id' is not a valid clone name");
   if (!r.status().ok()) return r.status();
   c.port = static_cast<int>(port);

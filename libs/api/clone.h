@@ -32,6 +32,7 @@ struct Clone {
   bool pooled = false;
   std::string origin;
   std::string engine;
+  std::string error;  // why the clone is failed; "" (null on the wire) otherwise
 };
 
 // The body of PATCH /v1/clones/{id} (extend, protect): only what is set is sent.

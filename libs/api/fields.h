@@ -22,6 +22,7 @@ inline constexpr const char* kProtected = "protected";
 inline constexpr const char* kPooled = "pooled";
 inline constexpr const char* kOrigin = "origin";
 inline constexpr const char* kEngine = "engine";
+// kError (below) too: why a failed clone failed, else null.
 
 // Resource and snapshot objects.
 inline constexpr const char* kName = "name";

@@ -53,6 +53,7 @@ json::object RecordFields(const CloneRecord& r) {
   }
   o["protected"] = r.is_protected;
   o["pooled"] = r.pooled;
+  if (!r.error.empty()) o["error"] = r.error.substr(0, CloneRecord::kMaxErrorBytes);
   return o;
 }
 
@@ -127,6 +128,10 @@ Result<CloneRecord> ParseRecord(const std::string& text) {
   }
   if (auto it = o.find("pooled"); it != o.end() && it->value().is_bool()) {
     r.pooled = it->value().as_bool();
+  }
+  // Absent unless the clone failed.
+  if (auto it = o.find("error"); it != o.end() && it->value().is_string()) {
+    r.error = std::string(it->value().as_string()).substr(0, CloneRecord::kMaxErrorBytes);
   }
   return r;
 }

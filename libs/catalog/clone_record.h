@@ -30,6 +30,10 @@ struct CloneRecord {
   // The clone's volume in the store: "" = the one named like the clone; a reset gives the
   // clone a fresh volume under another name (see Volume()).
   std::string volume;
+  // Why the clone is `failed` (a reset whose old data did not start again, a restart after a
+  // crash that failed, ...); "" otherwise. One line, at most kMaxErrorBytes.
+  std::string error;
+  static constexpr size_t kMaxErrorBytes = 2000;
 
   const std::string& Volume() const { return volume.empty() ? id : volume; }
 };

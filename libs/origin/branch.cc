@@ -8,6 +8,10 @@
 // every storage driver; clients connected during the branch are disconnected and reconnect.
 // A running server's files copied one by one would not be a consistent image, so no driver
 // copies while the server runs.
+//
+// Journalled ("branch", with the snapshot it makes) before the server stops. After a crash
+// Recover() keeps a snapshot the store finished (SnapshotClone is atomic), removes what a
+// copy cut short left, and the clone's server is started again (RecoverEntry).
 #include <fmt/format.h>
 
 #include "core/log.h"
@@ -25,6 +29,10 @@ using SteadyClock = std::chrono::steady_clock;
 using catalog::CloneRecord;
 using catalog::CloneState;
 
+storage::VolumeMeta Origin::BranchMeta(const config::Resource& resource, const std::string& clone) {
+  return {{"resource", resource.name}, {"state", "sealed"}, {"branch_of", clone}};
+}
+
 Result<SnapshotInfo> Origin::BranchClone(const std::string& id, const Caller& caller) {
   ZDAP_ASSIGN_OR_RETURN(CloneRecord rec, GetClone(id, caller));
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(rec.resource));
@@ -39,21 +47,40 @@ Result<SnapshotInfo> Origin::BranchClone(const std::string& id, const Caller& ca
   }
   auto started = SteadyClock::now();
   std::string snapshot = NewSnapshotId(*res);
-  ZDAP_RETURN_IF_ERROR(StopCloneServer(&rec, *res).Wrap(fmt::format("branch {}: stop", id)));
+  ZDAP_ASSIGN_OR_RETURN(
+      JournalEntry entry,
+      journal_->Begin("branch", id,
+                      {{"clone", id}, {"resource", res->name}, {"snapshot", snapshot}}));
+  auto over = [&] {
+    if (Status done = journal_->Commit(entry); !done.ok()) {
+      log::Error("branch {}: journal: {}", id, done.message());
+    }
+  };
+  if (Status st = StopCloneServer(&rec, *res); !st.ok()) {
+    over();
+    return st.Wrap(fmt::format("branch {}: stop", id));
+  }
   Status saved = store_->SnapshotClone(rec.Volume(), snapshot);
+  if (saved.ok()) {
+    Status meta = store_->WriteMeta(storage::Area::kSnapshot, snapshot, BranchMeta(*res, id));
+    if (!meta.ok()) log::Warn("branch {}: snapshot metadata: {}", id, meta.message());
+    if (Status s = journal_->Step(&entry, "saved"); !s.ok()) {
+      log::Warn("branch {}: journal step: {}", id, s.message());
+    }
+  }
   Status restarted = StartCloneServer(&rec, *res);
   if (!restarted.ok()) {
     rec.state = CloneState::kFailed;
+    rec.error = fmt::format("branch to {}: the server does not start again: {}", snapshot,
+                            restarted.message());
     log::Error("branch {}: the server does not start again: {}", id, restarted.message());
   }
   if (Status st = catalog_->Update(rec); !st.ok()) {
     log::Error("branch {}: cannot save its record: {}", id, st.message());
+  } else {
+    over();
   }
   if (!saved.ok()) return saved.Wrap(fmt::format("branch {}", id));
-  Status meta =
-      store_->WriteMeta(storage::Area::kSnapshot, snapshot,
-                        {{"resource", res->name}, {"state", "sealed"}, {"branch_of", id}});
-  if (!meta.ok()) log::Warn("branch {}: snapshot metadata: {}", id, meta.message());
   auto ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started).count();
   log::Info("clone {} saved as snapshot {} in {} ms (by {})", id, snapshot, ms, caller.user);

@@ -99,6 +99,8 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
       // The entry stays for Recover(); the record says what happened meanwhile.
       log::Error("clone {}: undo failed: {}", id, undo.message());
       rec.state = CloneState::kFailed;
+      rec.error =
+          fmt::format("create failed ({}), and its undo too: {}", st.message(), undo.message());
       (void)catalog_->Update(rec);
     }
     return st.Wrap(fmt::format("clone {}", id));

@@ -44,6 +44,10 @@ Result<CloneRecord> Origin::UpdateClone(const std::string& id, const UpdateClone
       rec.expires_at = env_->Now() + *req.ttl;
     }
   }
+  if (req.is_protected && *req.is_protected && !rec.is_protected) {
+    // Protected clones never expire: one user must not pin every free port with them.
+    ZDAP_RETURN_IF_ERROR(CheckQuota(*res, caller, true, QuotaFor::kProtectHeld));
+  }
   if (req.is_protected) rec.is_protected = *req.is_protected;
   ZDAP_RETURN_IF_ERROR(catalog_->Update(rec));
   log::Info("clone {}: expires {}, {} (by {})", id,

@@ -1,5 +1,5 @@
-// Journal: the origin's crash journal. Each multi-step operation (create, destroy, refresh;
-// reset, claim and branch to come) is written down before its first step, as one file
+// Journal: the origin's crash journal. Each multi-step operation (create, destroy, refresh,
+// reset, claim, branch) is written down before its first step, as one file
 // <dir>/<id> (fsync'd, mode 0600), and removed when the operation is over, whether it
 // succeeded or was undone. After a kill -9, Recover() reads what is left and finishes or
 // undoes each entry by its `op`.

@@ -153,8 +153,11 @@ class Origin {
   int ExpireIdleClones(SystemTime now);
   // PermissionDenied naming the limit and the count if `caller` may not hold one more clone
   // of `resource` (protected if `wants_protected`); daemon and resource quotas, admins exempt.
-  Status CheckQuota(const config::Resource& resource, const Caller& caller,
-                    bool wants_protected) const;
+  // kProtectHeld: the clone is already held and only becomes protected, so the clone count
+  // is not judged, only the protected count.
+  enum class QuotaFor { kNewClone, kProtectHeld };
+  Status CheckQuota(const config::Resource& resource, const Caller& caller, bool wants_protected,
+                    QuotaFor what = QuotaFor::kNewClone) const;
 
  private:
   // How long a server gets to stop politely before it is killed.
@@ -224,6 +227,18 @@ class Origin {
                      const std::string& label, const config::Resource* resource);
   // Finishes or undoes one operation a crash interrupted (Recover()); Ok = the entry can go.
   Status RecoverEntry(const JournalEntry& entry);
+  // RecoverEntry of a reset, a claim and a branch (recovery.cc).
+  Status RecoverReset(const JournalEntry& entry);
+  Status RecoverClaim(const JournalEntry& entry);
+  Status RecoverBranch(const JournalEntry& entry);
+  // Stops servers running from a ready clone's volume that its record does not name (one
+  // started just before a crash, before its handle was saved), so that Recover() starts it
+  // afresh on its port; a server the record names is left alone.
+  void StopUnrecordedServers(const catalog::CloneRecord& record, const config::Resource* resource);
+  // Where HandOver stages a claimed clone's new password until the server has it.
+  std::string StagedSecretPath(const std::string& clone) const;
+  // The metadata of a snapshot saved from `clone` (a branch).
+  static storage::VolumeMeta BranchMeta(const config::Resource& resource, const std::string& clone);
 
   config::DaemonConfig config_;
   std::string advertised_url_;

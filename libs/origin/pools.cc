@@ -1,6 +1,9 @@
 // Pools: ready unowned clones of the newest snapshot, kept by the scheduler's maintenance
 // pass, and the claim that hands one over (or falls back to a normal create).
 #include <fmt/format.h>
+#include <stdio.h>
+
+#include <cerrno>
 
 #include "core/file_util.h"
 #include "core/log.h"
@@ -84,16 +87,31 @@ void Origin::MaintainPools(SystemTime now) {
   }
 }
 
+std::string Origin::StagedSecretPath(const std::string& clone) const {
+  return SecretPath(clone) + ".next";
+}
+
 Status Origin::HandOver(CloneRecord& rec, std::chrono::seconds ttl, const Caller& caller) {
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(rec.resource));
   ZDAP_ASSIGN_OR_RETURN(std::string password, RandomUrlSafeSecret(24));
   engine::Endpoint socket;
   socket.socket_dir = RunDir(rec.id);
   socket.port = rec.port;
-  // The server first, then the file: the file never names a password the server refuses.
-  ZDAP_RETURN_IF_ERROR(EngineFor(*res)->RotatePassword(
-      *res, socket, store_->ClonePath(rec.Volume()), password, run_as_, std::chrono::seconds(10)));
-  ZDAP_RETURN_IF_ERROR(WriteFileAtomic(SecretPath(rec.id), password, 0600));
+  // The new password is staged in its own 0600 file before the server takes it, and
+  // replaces the clone's secret file in one rename once it is in force: after a crash in
+  // between, Recover() restarts the (still pooled) server with the secret file's password,
+  // so the file never names a password the server refuses.
+  const std::string staged = StagedSecretPath(rec.id);
+  ZDAP_RETURN_IF_ERROR(WriteFileAtomic(staged, password, 0600));
+  Status st = EngineFor(*res)->RotatePassword(*res, socket, store_->ClonePath(rec.Volume()),
+                                              password, run_as_, std::chrono::seconds(10));
+  if (st.ok() && ::rename(staged.c_str(), SecretPath(rec.id).c_str()) != 0) {
+    st = ErrnoError("rename " + staged, errno);
+  }
+  if (!st.ok()) {
+    ::unlink(staged.c_str());
+    return st;
+  }
   RememberClonePassword(rec.id, password);
   SystemTime now = env_->Now();
   rec.owner = caller.user;
@@ -101,7 +119,7 @@ Status Origin::HandOver(CloneRecord& rec, std::chrono::seconds ttl, const Caller
   rec.expires_at.reset();
   if (ttl.count() > 0) rec.expires_at = now + ttl;
   ZDAP_RETURN_IF_ERROR(WriteCloneMeta(rec));
-  ZDAP_RETURN_IF_ERROR(catalog_->Update(rec));
+  ZDAP_RETURN_IF_ERROR(catalog_->Update(rec));  // the commit point
   idle_.Touch(rec.id, now);
   return Status::Ok();
 }
@@ -124,14 +142,26 @@ Result<CloneRecord> Origin::ClaimClone(const std::string& resource,
     if (!busy.acquired()) continue;  // another claim (or a trim) has it
     auto rec = catalog_->Get(candidate.id);
     if (!rec || !rec->pooled || rec->state != CloneState::kReady) continue;
+    // Journalled first: after a crash the clone is the claimer's (the record says so) or
+    // still pooled, its server restarted with the password of its secret file.
+    auto entry =
+        journal_->Begin("claim", rec->id,
+                        {{"clone", rec->id}, {"resource", rec->resource}, {"owner", caller.user}});
+    if (!entry.ok()) return entry.status().Wrap(fmt::format("claim of {}", res->name));
+    const CloneRecord pooled = *rec;
     Status st = HandOver(*rec, lifetime, caller);
     if (pool_kick_) pool_kick_();
     if (!st.ok()) {
-      // The pool clone is in an unknown state: it goes, and the next one is tried.
+      // The pool clone is in an unknown state: it goes (the one crash-safe teardown), and
+      // the next one is tried.
       log::Error("claim of pool clone {} failed: {}; destroying it", rec->id, st.message());
-      Status undo = TearDown(*rec);
+      Status undo = Destroy(pooled);
       if (!undo.ok()) log::Error("pool clone {}: teardown failed: {}", rec->id, undo.message());
+      (void)journal_->Commit(*entry);  // what is left is the destroy's entry
       continue;
+    }
+    if (Status done = journal_->Commit(*entry); !done.ok()) {
+      log::Error("claim of {}: journal: {}", rec->id, done.message());
     }
     auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started).count();

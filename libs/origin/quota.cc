@@ -7,11 +7,13 @@
 namespace zdap::origin {
 
 Status Origin::CheckQuota(const config::Resource& resource, const Caller& caller,
-                          bool wants_protected) const {
+                          bool wants_protected, QuotaFor what) const {
   if (caller.admin) return Status::Ok();
-  QuotaCheck daemon{config_.quota_clones_per_user, 0, config_.quota_protected_per_user, 0, ""};
-  QuotaCheck own{resource.quota_clones_per_user, 0, resource.quota_protected_per_user, 0,
-                 fmt::format("resource '{}'", resource.name)};
+  const bool count_clones = what == QuotaFor::kNewClone;
+  QuotaCheck daemon{count_clones ? config_.quota_clones_per_user : 0, 0,
+                    config_.quota_protected_per_user, 0, ""};
+  QuotaCheck own{count_clones ? resource.quota_clones_per_user : 0, 0,
+                 resource.quota_protected_per_user, 0, fmt::format("resource '{}'", resource.name)};
   for (const auto& r : catalog_->List()) {
     if (r.pooled || r.owner != caller.user) continue;
     ++daemon.clones_held;

@@ -63,8 +63,95 @@ Status Origin::RecoverEntry(const JournalEntry& e) {
     }
     return Status::Ok();
   }
+  if (e.op == "reset") return RecoverReset(e);
+  if (e.op == "claim") return RecoverClaim(e);
+  if (e.op == "branch") return RecoverBranch(e);
   return Internal(fmt::format(
       "journal entry {}: operation '{}' is unknown to this zdapd; left in place", e.id, e.op));
+}
+
+void Origin::StopUnrecordedServers(const CloneRecord& rec, const config::Resource* res) {
+  std::string path = store_->ClonePath(rec.Volume());
+  if (runtime_->Owns(HandleOf(rec), path)) return;
+  StopServersOf(path, RunDir(rec.id), rec.id, res);
+}
+
+Status Origin::RecoverReset(const JournalEntry& e) {
+  // The record's volume says how far it got: still the old one = undone (the new volume and
+  // any server on it go; the clone is restarted on its old data below, step 1), the new one
+  // = finished (the old volume goes; the clone is started on the new one).
+  ZDAP_RETURN_IF_ERROR(ValidateName("clone", e.subject));
+  auto rec = catalog_->Get(e.subject);
+  const config::Resource* res = nullptr;
+  if (auto r = FindResource(rec ? rec->resource : e.Get("resource")); r.ok()) res = *r;
+  std::string current = rec ? rec->Volume() : "";
+  for (const std::string& volume : {e.Get("volume"), e.Get("old_volume")}) {
+    // Only this clone's volumes: <id> or <id>.<gen>.
+    if (volume.empty() || volume == current ||
+        (volume != e.subject && volume.rfind(e.subject + ".", 0) != 0)) {
+      continue;
+    }
+    std::string path = store_->ClonePath(volume);
+    StopServersOf(path, RunDir(e.subject), "", res);
+    if (PathExists(path)) ZDAP_RETURN_IF_ERROR(store_->DestroyClone(volume));
+  }
+  if (!rec) return Status::Ok();
+  log::Info("recover: reset of clone {} was interrupted; {}", rec->id,
+            current == e.Get("volume") ? "finished it (new data)" : "undid it (old data)");
+  if (rec->state == CloneState::kReady) StopUnrecordedServers(*rec, res);
+  return Status::Ok();
+}
+
+Status Origin::RecoverClaim(const JournalEntry& e) {
+  ZDAP_RETURN_IF_ERROR(ValidateName("clone", e.subject));
+  ::unlink(StagedSecretPath(e.subject).c_str());
+  auto rec = catalog_->Get(e.subject);
+  if (!rec) return Status::Ok();
+  if (!rec->pooled && rec->owner == e.Get("owner")) {
+    log::Info("recover: claim of clone {} by {} had finished", rec->id, rec->owner);
+    return Status::Ok();
+  }
+  // Still pooled: its server may hold the new password while the secret file has the old one
+  // (or the file has the new one already). It is stopped, and step 1 starts it with the file's.
+  log::Info("recover: claim of pool clone {} was interrupted; it stays in the pool", rec->id);
+  const config::Resource* res = nullptr;
+  if (auto r = FindResource(rec->resource); r.ok()) res = *r;
+  std::string path = store_->ClonePath(rec->Volume());
+  (void)runtime_->Stop(HandleOf(*rec), path, SIGKILL, std::chrono::seconds(10));
+  StopServersOf(path, RunDir(rec->id), rec->id, res);
+  if (rec->state == CloneState::kReady && PathExists(path)) {
+    if (Status meta = WriteCloneMeta(*rec); !meta.ok()) {
+      log::Warn("recover: clone {}: volume metadata: {}", rec->id, meta.message());
+    }
+  }
+  return Status::Ok();
+}
+
+Status Origin::RecoverBranch(const JournalEntry& e) {
+  // SnapshotClone is atomic: the snapshot is whole or absent. What a copy cut short left
+  // (an unsealed volume of that name) goes; a whole snapshot stays, with its metadata.
+  std::string snapshot = e.Get("snapshot");
+  SnapshotId sid;
+  ZDAP_RETURN_IF_ERROR(ParseSnapshotId(snapshot, &sid));
+  ZDAP_RETURN_IF_ERROR(ValidateName("clone", e.subject));
+  auto res = FindResource(sid.resource);
+  if (PathExists(store_->VolumePath(snapshot))) {
+    ZDAP_RETURN_IF_ERROR(store_->DestroyVolume(snapshot));
+  }
+  bool whole = PathExists(store_->SnapshotPath(snapshot));
+  if (whole && res.ok()) {
+    auto meta = store_->ReadMeta(storage::Area::kSnapshot, snapshot);
+    if (meta.ok() && meta->empty()) {
+      (void)store_->WriteMeta(storage::Area::kSnapshot, snapshot, BranchMeta(**res, e.subject));
+    }
+  }
+  log::Info("recover: branch of clone {} was interrupted; snapshot {} {}", e.subject, snapshot,
+            whole ? "was saved and is kept" : "was not saved");
+  // The clone's server was stopped for the copy and maybe started again: step 1 restarts it.
+  if (auto rec = catalog_->Get(e.subject); rec && rec->state == CloneState::kReady) {
+    StopUnrecordedServers(*rec, res.ok() ? *res : nullptr);
+  }
+  return Status::Ok();
 }
 
 Status Origin::Recover() {
@@ -103,6 +190,11 @@ Status Origin::Recover() {
           continue;
         }
         log::Error("recover: clone {} does not start: {}", rec.id, h.status().message());
+        rec.error =
+            fmt::format("does not start after a restart of zdapd: {}", h.status().message());
+      } else {
+        rec.error = res.ok() ? "its volume is missing after a restart of zdapd"
+                             : "its resource is no longer configured";
       }
       rec.state = CloneState::kFailed;
       (void)catalog_->Update(rec);
@@ -116,6 +208,7 @@ Status Origin::Recover() {
       // Never left `creating` or `deleting`: it is failed, and DELETE may try again.
       log::Error("recover: clone {}: {}", rec.id, st.message());
       rec.state = CloneState::kFailed;
+      rec.error = fmt::format("teardown after a restart of zdapd failed: {}", st.message());
       (void)catalog_->Update(rec);
     }
   }
@@ -130,7 +223,9 @@ Status Origin::Recover() {
         std::string name = std::filesystem::path(f.data_dir).filename().string();
         SnapshotId sid;
         if (Canonical(store_->ClonePath(name)) == f.data_dir) {
-          label = name;
+          // <id> or, after a reset, <id>.<gen>: the clone is <id> (ids have no dots); a server
+          // on a volume the record no longer names does not have the record's pid.
+          label = name.substr(0, name.find('.'));
         } else if (Canonical(store_->VolumePath(name)) == f.data_dir &&
                    ParseSnapshotId(name, &sid).ok()) {
           label = "import-" + sid.resource;

@@ -63,6 +63,7 @@ Status Origin::Destroy(CloneRecord rec) {
   if (!st.ok()) {
     // The entry stays: the next Recover() finishes the teardown.
     rec.state = CloneState::kFailed;
+    rec.error = fmt::format("destroy failed: {}", st.message());
     (void)catalog_->Update(rec);
     return st;
   }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <fstream>
@@ -28,13 +29,15 @@ using daemon::ApiResponse;
 // Tokens: alice and bob are plain users, root is an admin.
 class ApiFixture {
  public:
-  ApiFixture() : dir_("zdap-api") {
+  // `resource_extra`: more YAML for the chinook resource (e.g. a quota).
+  explicit ApiFixture(const std::string& resource_extra = "") : dir_("zdap-api") {
     ::chmod(dir_.path().c_str(), 0755);  // the database servers run unprivileged
     test::Shell("mkdir -p " + dir_.path() + "/config/resources");
     std::ofstream(dir_.path() + "/config/resources/chinook.yaml")
         << "name: chinook\nengine: postgres\nsource:\n  dump: " << test::ChinookDir()
         << "/Chinook_PostgreSql.sql\n  database: chinook\nclone:\n  ttl: 1h\n"
-           "credentials: {user: postgres, password: zdap}\n";
+           "credentials: {user: postgres, password: zdap}\n"
+        << resource_extra;
     cfg_.config_dir = dir_.path() + "/config";
     cfg_.data_dir = dir_.path() + "/data";
     cfg_.storage_driver = "copy";
@@ -332,6 +335,75 @@ TEST_CASE("routes: PATCH, reset and snapshot of a clone: owner or admin, bodies 
   // The clone still answers after it.
   CHECK(f.Call("GET", "/v1/clones/own", "tok-alice").status == 200);
   CHECK(f.Call("DELETE", "/v1/clones/own", "tok-alice").status == 204);
+}
+
+TEST_CASE("routes: PATCH protect is held to the protected-clones quota; admins are exempt") {
+  ApiFixture f("quota: {clones_per_user: 2, protected_per_user: 1}\n");
+  auto snap = f.origin().Refresh("chinook");
+  if (!snap.ok()) FAIL(snap.status().message());
+  for (const char* name : {"qa", "qb"}) {
+    std::string body = std::string(R"({"name":")") + name + "\"}";
+    REQUIRE(f.Call("POST", "/v1/resources/chinook/clones", "tok-alice", body).status == 201);
+  }
+  // alice holds 2 clones (her clones_per_user): protecting one she holds is not a new clone.
+  ApiResponse r = f.Call("PATCH", "/v1/clones/qa", "tok-alice", R"({"protected":true})");
+  REQUIRE(r.status == 200);
+  CHECK(api::ParseClone(r.body)->is_protected);
+  // Again: already protected, nothing more is held.
+  CHECK(f.Call("PATCH", "/v1/clones/qa", "tok-alice", R"({"protected":true})").status == 200);
+  // A second protected clone is past protected_per_user: 403 naming the limit; nothing changes,
+  // not even the ttl sent with it.
+  std::string expires_before =
+      api::ParseClone(f.Call("GET", "/v1/clones/qb", "tok-alice").body)->expires_at;
+  r = f.Call("PATCH", "/v1/clones/qb", "tok-alice", R"({"protected":true,"ttl":"5m"})");
+  INFO(r.body);
+  CHECK(r.status == 403);
+  CHECK(ErrorCode(r) == "forbidden");
+  CHECK(r.body.find("protected_per_user is 1") != std::string::npos);
+  CHECK(r.body.find("already has 1 protected clones of resource 'chinook'") != std::string::npos);
+  auto qb = api::ParseClone(f.Call("GET", "/v1/clones/qb", "tok-alice").body);
+  REQUIRE(qb.ok());
+  CHECK_FALSE(qb->is_protected);
+  CHECK(qb->expires_at == expires_before);
+  // Extending needs no quota; unprotecting frees the slot for the other clone.
+  CHECK(f.Call("PATCH", "/v1/clones/qb", "tok-alice", R"({"ttl":"20m"})").status == 200);
+  CHECK(f.Call("PATCH", "/v1/clones/qa", "tok-alice", R"({"protected":false})").status == 200);
+  r = f.Call("PATCH", "/v1/clones/qb", "tok-alice", R"({"protected":true})");
+  CHECK(r.status == 200);
+  CHECK(api::ParseClone(r.body)->is_protected);
+  // An admin is exempt: alice's second protected clone, by root.
+  r = f.Call("PATCH", "/v1/clones/qa", "tok-root", R"({"protected":true})");
+  CHECK(r.status == 200);
+  CHECK(api::ParseClone(r.body)->is_protected);
+}
+
+TEST_CASE("routes: a reset whose clone starts on neither volume leaves it failed, with why") {
+  ApiFixture f;
+  auto snap = f.origin().Refresh("chinook");
+  if (!snap.ok()) FAIL(snap.status().message());
+  ApiResponse r = f.Call("POST", "/v1/resources/chinook/clones", "tok-alice", R"({"name":"rf"})");
+  REQUIRE(r.status == 201);
+  CHECK(api::ParseClone(r.body)->error.empty());
+  // Without its password file the server starts on no volume: neither the new data nor,
+  // after the undo, the old.
+  REQUIRE(::unlink((f.dir() + "/data/secrets/rf").c_str()) == 0);
+  r = f.Call("POST", "/v1/clones/rf/reset", "tok-alice");
+  INFO(r.body);
+  CHECK(r.status >= 500);
+  CHECK(r.body.find("clone failed") != std::string::npos);
+  r = f.Call("GET", "/v1/clones/rf", "tok-alice");
+  REQUIRE(r.status == 200);
+  auto failed = api::ParseClone(r.body);
+  REQUIRE(failed.ok());
+  CHECK(failed->state == "failed");
+  CHECK(failed->error.find("reset to " + *snap + " failed") != std::string::npos);
+  CHECK(failed->error.find("the old data does not start") != std::string::npos);
+  CHECK(failed->error.find("secrets/rf") != std::string::npos);
+  // No volume of the reset is left beside the old one, and the failed clone can be destroyed.
+  std::string volumes;
+  test::Shell("ls " + f.dir() + "/data/store/clones", &volumes);
+  CHECK(volumes == "rf\n");
+  CHECK(f.Call("DELETE", "/v1/clones/rf", "tok-alice").status == 204);
 }
 
 }  // namespace zdap

@@ -53,10 +53,15 @@ TEST_CASE("api: the clone object round-trips and expires_at null means never") {
   CHECK(back->port == 6001);
   CHECK(back->is_protected);
   CHECK(back->expires_at.empty());
+  CHECK(text.find("\"error\":null") != std::string::npos);
+  CHECK(back->error.empty());
   c.expires_at = "2026-11-30T18:10:10Z";
+  c.state = "failed";
+  c.error = "reset chinook-7f3a: the postgres server exited during start-up";
   back = api::ParseClone(json::serialize(api::ToJson(c)));
   REQUIRE(back.ok());
   CHECK(back->expires_at == c.expires_at);
+  CHECK(back->error == c.error);
   auto list = api::ParseCloneList(json::serialize(api::CloneListToJson({c, SampleClone()})));
   REQUIRE(list.ok());
   CHECK(list->size() == 2);

@@ -40,7 +40,8 @@ bool Same(const CloneRecord& a, const CloneRecord& b) {
   return a.id == b.id && a.resource == b.resource && a.snapshot == b.snapshot &&
          a.owner == b.owner && a.state == b.state && a.port == b.port && a.pid == b.pid &&
          a.container_id == b.container_id && a.created_at == b.created_at &&
-         a.expires_at == b.expires_at && a.is_protected == b.is_protected && a.pooled == b.pooled;
+         a.expires_at == b.expires_at && a.is_protected == b.is_protected && a.pooled == b.pooled &&
+         a.volume == b.volume && a.error == b.error;
 }
 
 // A listening socket on 127.0.0.1:port, closed on destruction: "another program's port".
@@ -64,6 +65,7 @@ TEST_CASE("catalog: a record round-trips through its on-disk form", "[catalog]")
        {CloneState::kCreating, CloneState::kReady, CloneState::kFailed, CloneState::kDeleting}) {
     CloneRecord r = Sample("chinook-7f3a");
     r.state = s;
+    if (s == CloneState::kFailed) r.error = "reset x: the postgres server exited during start-up";
     INFO(CloneStateName(s));
     auto back = ParseRecord(SerializeRecord(r));
     REQUIRE(back.ok());
@@ -75,6 +77,14 @@ TEST_CASE("catalog: a record round-trips through its on-disk form", "[catalog]")
   auto back = ParseRecord(SerializeRecord(no_expiry));
   REQUIRE(back.ok());
   CHECK(Same(*back, no_expiry));
+  CHECK(SerializeRecord(no_expiry).find("\"error\"") == std::string::npos);
+  // An oversized reason is cut, not refused: the record stays readable.
+  CloneRecord loud = Sample("chinook-c3d5");
+  loud.state = CloneState::kFailed;
+  loud.error = std::string(5000, 'e');
+  back = ParseRecord(SerializeRecord(loud));
+  REQUIRE(back.ok());
+  CHECK(back->error.size() == CloneRecord::kMaxErrorBytes);
   // No secret is written: the record has no password field at all.
   CHECK(SerializeRecord(Sample("x1")).find("password") == std::string::npos);
 }

@@ -116,20 +116,38 @@ std::string NewestSnapshot(ZdapdFixture& d) {
   return body.substr(at, body.find('"', at) - at);
 }
 
-// Seconds from now until an RFC 3339 UTC time (date -d parses it).
-long long SecondsUntil(const std::string& rfc3339) {
+// Seconds from `from` until `to`, RFC 3339 UTC times (date -d parses them; "now" too).
+long long SecondsBetween(const std::string& from, const std::string& to) {
   std::string out;
-  REQUIRE(Shell("echo $(( $(date -d '" + rfc3339 + "' +%s) - $(date +%s) ))", &out) == 0);
+  REQUIRE(Shell("echo $(( $(date -d '" + to + "' +%s) - $(date -d '" + from + "' +%s) ))", &out) ==
+          0);
   return std::stoll(out);
+}
+
+// Seconds from now until an RFC 3339 UTC time.
+long long SecondsUntil(const std::string& rfc3339) {
+  return SecondsBetween("now", rfc3339);
 }
 
 void ExtendAndProtect(ZdapdFixture& d, const EngineCase& e) {
   std::string body;
-  CreateClone(d, R"({"name":"lc-ext"})", "alice");
+  // The clone object is true to life (issue 10, acceptance 4): expires_at is created_at plus
+  // the resource's ttl (1h), not pooled, not protected, and origin is this daemon's URL.
+  std::string made = CreateClone(d, R"({"name":"lc-ext"})", "alice");
+  CHECK(SecondsBetween(JsonField(made, "created_at"), JsonField(made, "expires_at")) == 3600);
+  CHECK(JsonField(made, "pooled") == "false");
+  CHECK(JsonField(made, "protected") == "false");
+  CHECK(JsonField(made, "origin") == d.Url());
   REQUIRE(d.Call("PATCH", "/v1/clones/lc-ext", R"({"ttl":"90m"})", &body, "alice") == 200);
   long long left = SecondsUntil(JsonField(body, "expires_at"));
   CHECK(left > 85 * 60);
   CHECK(left <= 90 * 60);
+  // Extending moved it (past the first hour), and the stored clone says the same.
+  CHECK(SecondsBetween(JsonField(made, "expires_at"), JsonField(body, "expires_at")) > 0);
+  std::string extended = JsonField(body, "expires_at");
+  REQUIRE(d.Call("GET", "/v1/clones/lc-ext", "", &body, "alice") == 200);
+  CHECK(JsonField(body, "expires_at") == extended);
+  CHECK(JsonField(body, "origin") == d.Url());
   // Past max_ttl (2h) from now: refused for the owner with the limit named, fine for an admin.
   CHECK(d.Call("PATCH", "/v1/clones/lc-ext", R"({"ttl":"3h"})", &body, "alice") == 422);
   CHECK(body.find("max_ttl 2h") != std::string::npos);
@@ -142,11 +160,16 @@ void ExtendAndProtect(ZdapdFixture& d, const EngineCase& e) {
   CHECK(d.Call("PATCH", "/v1/clones/lc-ext", R"({"protected":1})", &body, "alice") == 400);
   CHECK(d.Call("DELETE", "/v1/clones/lc-ext", "", &body, "alice") == 204);
 
-  // Two clones expire in 1 s; one is protected. The other's disappearance proves a sweep ran.
-  CreateClone(d, R"({"name":"lc-keep","ttl":"1s"})", "alice");
-  CreateClone(d, R"({"name":"lc-gone","ttl":"1s"})", "alice");
+  // Two clones expire in 1 s; one is protected (before its ttl is cut short, so no sweep
+  // can come first). The other's disappearance proves a sweep ran.
+  CreateClone(d, R"({"name":"lc-keep"})", "alice");
   REQUIRE(d.Call("PATCH", "/v1/clones/lc-keep", R"({"protected":true})", &body, "alice") == 200);
   CHECK(JsonField(body, "protected") == "true");
+  REQUIRE(d.Call("GET", "/v1/clones/lc-keep", "", &body, "alice") == 200);
+  CHECK(JsonField(body, "protected") == "true");
+  REQUIRE(d.Call("PATCH", "/v1/clones/lc-keep", R"({"ttl":"1s"})", &body, "alice") == 200);
+  CHECK(JsonField(body, "protected") == "true");
+  CreateClone(d, R"({"name":"lc-gone","ttl":"1s"})", "alice");
   bool swept = Eventually(20, [&] {
     std::string b;
     return d.Call("GET", "/v1/clones/lc-gone", "", &b, "alice") == 404;
@@ -160,6 +183,7 @@ void ExtendAndProtect(ZdapdFixture& d, const EngineCase& e) {
   CHECK(Ask(e, port, d.Password("lc-keep"), "SELECT 1") == "1");
   // Unprotected, it goes at the next sweep.
   REQUIRE(d.Call("PATCH", "/v1/clones/lc-keep", R"({"protected":false})", &body, "alice") == 200);
+  CHECK(JsonField(body, "protected") == "false");
   CHECK(Eventually(20, [&] {
     std::string b;
     return d.Call("GET", "/v1/clones/lc-keep", "", &b, "alice") == 404;

@@ -1,12 +1,17 @@
 // Pools, claim, idle expiry and quotas end to end: a real zdapd with the process runtime, real
 // PostgreSQL and MariaDB clones, psql and the mariadb client (issue 10).
+#include <time.h>
 #include <catch2/catch.hpp>
 
+#include <boost/json.hpp>
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <functional>
+#include <iomanip>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "e2e/zdapd_fixture.h"
@@ -24,12 +29,7 @@ std::string ChinookResource(const std::string& extra) {
 
 // Polls `done` every 100 ms for at most `limit`; true once it held.
 bool WaitFor(std::chrono::seconds limit, const std::function<bool()>& done) {
-  auto until = SteadyClock::now() + limit;
-  while (SteadyClock::now() < until) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return done();
+  return PollUntil(limit, std::chrono::milliseconds(100), done);
 }
 
 // /v1/status says the chinook pool has `ready` claimable clones.
@@ -58,6 +58,27 @@ std::set<std::string> PoolIds(const ZdapdFixture& d, const std::string& user) {
     if (d.Call("GET", "/v1/clones/" + id, "", &body, user) == 404) ids.insert(id);
   }
   return ids;
+}
+
+// Every clone of the origin as the admin sees them (pool clones too): id -> clone object.
+std::map<std::string, boost::json::object> AllClones(const ZdapdFixture& d) {
+  std::string body;
+  REQUIRE(d.AdminCall("GET", "/v1/clones?all=1", "", &body) == 200);
+  std::map<std::string, boost::json::object> out;
+  boost::json::value list = boost::json::parse(body);
+  for (const auto& c : list.at("clones").as_array()) {
+    out[std::string(c.at("id").as_string())] = c.as_object();
+  }
+  return out;
+}
+
+// An RFC 3339 UTC time ("2026-12-01T03:49:20Z") as seconds since the epoch.
+long long EpochSeconds(const std::string& rfc3339) {
+  std::tm tm{};
+  std::istringstream in(rfc3339);
+  in >> std::get_time(&tm, "%Y-%m-%dT%H:%M:%SZ");
+  REQUIRE_FALSE(in.fail());
+  return static_cast<long long>(::timegm(&tm));
 }
 
 std::string NewestSnapshot(const ZdapdFixture& d) {
@@ -97,17 +118,46 @@ TEST_CASE(
   REQUIRE(WaitFor(std::chrono::seconds(60), [&] { return PoolReadyIs(d, 2); }));
   std::map<std::string, std::string> before = Secrets(d);
   REQUIRE(before.size() == 2);
+  // Pool clones as they are (issue 10, acceptance 4): pooled, nobody's, no expiry yet (it
+  // starts at the claim), not protected, served by this daemon.
+  auto pooled = AllClones(d);
+  REQUIRE(pooled.size() == 2);
+  for (const auto& [pid, c] : pooled) {
+    INFO(pid << ": " << boost::json::serialize(c));
+    CHECK(before.count(pid) == 1);
+    CHECK(c.at("pooled").as_bool());
+    CHECK(c.at("owner").as_string() == "");
+    CHECK(c.at("expires_at").is_null());
+    CHECK_FALSE(c.at("protected").as_bool());
+    CHECK(c.at("origin").as_string() == d.Url());
+  }
 
   std::string body;
   auto t = SteadyClock::now();
+  auto wall_before = std::time(nullptr);
   REQUIRE(d.Call("POST", "/v1/resources/chinook/claim", "{\"ttl\":\"30m\"}", &body) == 201);
+  auto wall_after = std::time(nullptr);
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t).count();
   WARN("claim answered in " << ms << " ms (curl included)");
   std::string id = JsonField(body, "id");
   REQUIRE(before.count(id) == 1);
   CHECK(JsonField(body, "owner") == "alice");
   CHECK(JsonField(body, "pooled") == "false");
-  CHECK(!JsonField(body, "expires_at").empty());
+  CHECK(JsonField(body, "protected") == "false");
+  CHECK(JsonField(body, "origin") == d.Url());
+  // The ttl runs from the claim: expires_at is 30 minutes after it.
+  long long expires = EpochSeconds(JsonField(body, "expires_at"));
+  CHECK(expires >= wall_before + 30 * 60);
+  CHECK(expires <= wall_after + 30 * 60);
+  // As stored: the claimed clone is alice's and not pooled; the other is still pooled.
+  auto after = AllClones(d);
+  REQUIRE(after.count(id) == 1);
+  CHECK_FALSE(after[id].at("pooled").as_bool());
+  CHECK(after[id].at("owner").as_string() == "alice");
+  CHECK(after[id].at("expires_at").as_string() == JsonField(body, "expires_at"));
+  for (const auto& [pid, c] : pooled) {
+    if (pid != id && after.count(pid) == 1) CHECK(after[pid].at("pooled").as_bool());
+  }
   std::string password = JsonField(body, "password");
   int port = std::stoi(JsonField(body, "port"));
   REQUIRE(password != before[id]);

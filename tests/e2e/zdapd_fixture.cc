@@ -245,6 +245,16 @@ std::string ZdapdFixture::Password(const std::string& clone, const std::string& 
   return JsonField(body, "password");
 }
 
+bool PollUntil(std::chrono::milliseconds limit, std::chrono::milliseconds every,
+               const std::function<bool()>& done) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (done()) return true;
+    std::this_thread::sleep_for(every);
+  }
+  return done();
+}
+
 std::string JsonField(const std::string& json, const std::string& key) {
   boost::json::error_code ec;
   auto v = boost::json::parse(json, ec);

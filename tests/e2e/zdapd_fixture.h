@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -118,5 +120,8 @@ int Mariadb(int port, const std::string& password, const std::string& sql, std::
             const std::string& db = "Chinook");
 // Value of a top-level scalar field in a JSON object (tests only; no nesting needed).
 std::string JsonField(const std::string& json, const std::string& key);
+// Calls `done` every `every` until it holds or `limit` has passed; its last answer.
+bool PollUntil(std::chrono::milliseconds limit, std::chrono::milliseconds every,
+               const std::function<bool()>& done);
 
 }  // namespace zdap::test
