@@ -13,6 +13,22 @@
 
 using namespace zdap;
 
+namespace {
+
+// Options with just argv set (designated initializers would warn about the other members).
+SpawnOptions Argv(std::vector<std::string> argv) {
+  SpawnOptions o;
+  o.argv = std::move(argv);
+  return o;
+}
+
+SpawnOptions WithCwd(SpawnOptions o, std::string cwd) {
+  o.cwd = std::move(cwd);
+  return o;
+}
+
+}  // namespace
+
 TEST_CASE("Run captures output and the exit status") {
   SpawnOptions o;
   o.argv = {"sh", "-c", "echo out; echo err >&2; exit 3"};
@@ -54,21 +70,21 @@ TEST_CASE("a program that cannot be executed names the step and the reason") {
   char dir[] = "/tmp/zdap-subprocess-XXXXXX";
   REQUIRE(::mkdtemp(dir) != nullptr);
   std::string script = std::string(dir) + "/not-executable";
-  REQUIRE(Run(SpawnOptions{.argv = {"sh", "-c", "echo 'exit 0' > " + script}}).ok());
-  auto r = Run(SpawnOptions{.argv = {script}});
+  REQUIRE(Run(Argv({"sh", "-c", "echo 'exit 0' > " + script})).ok());
+  auto r = Run(Argv({script}));
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message() == "cannot run " + script + ": " + script + ": Permission denied");
-  auto bad_cwd = Run(SpawnOptions{.argv = {"true"}, .cwd = std::string(dir) + "/missing"});
+  auto bad_cwd = Run(WithCwd(Argv({"true"}), std::string(dir) + "/missing"));
   REQUIRE_FALSE(bad_cwd.ok());
   CHECK(bad_cwd.status().message() == "cannot run true: chdir: No such file or directory");
-  REQUIRE(Run(SpawnOptions{.argv = {"rm", "-r", dir}}).ok());
+  REQUIRE(Run(Argv({"rm", "-r", dir})).ok());
 }
 
 TEST_CASE("the child gets cwd, stdin, an output file, its own group and no parent fds") {
   char dir[] = "/tmp/zdap-subprocess-XXXXXX";
   REQUIRE(::mkdtemp(dir) != nullptr);
   std::string in = std::string(dir) + "/in", out = std::string(dir) + "/out";
-  REQUIRE(Run(SpawnOptions{.argv = {"sh", "-c", "echo from-stdin > " + in}}).ok());
+  REQUIRE(Run(Argv({"sh", "-c", "echo from-stdin > " + in})).ok());
   int leaked = ::open("/dev/null", O_RDONLY);  // no O_CLOEXEC on purpose
   REQUIRE(leaked >= 0);
   SpawnOptions o;
@@ -84,11 +100,11 @@ TEST_CASE("the child gets cwd, stdin, an output file, its own group and no paren
   auto st = child->Wait();
   REQUIRE(st.ok());
   CHECK(ExitedZero(*st));
-  auto text = Run(SpawnOptions{.argv = {"cat", out}});
+  auto text = Run(Argv({"cat", out}));
   REQUIRE(text.ok());
   std::string pid = std::to_string(child->pid());
   CHECK(text->output == std::string(dir) + "\nfrom-stdin\n" + pid + "\n" + pid + "\n0 1 2 ");
-  REQUIRE(Run(SpawnOptions{.argv = {"rm", "-r", dir}}).ok());
+  REQUIRE(Run(Argv({"rm", "-r", dir})).ok());
 }
 
 TEST_CASE("run_as drops uid, gid and groups in the child only, on every thread of the parent") {
@@ -109,9 +125,8 @@ TEST_CASE("run_as drops uid, gid and groups in the child only, on every thread o
   CHECK(::getuid() == 0);
   CHECK(::geteuid() == 0);
   CHECK(::getgid() == 0);
-  auto tasks = Run(SpawnOptions{
-      .argv = {"sh", "-c",
-               fmt::format("grep -h '^Uid:' /proc/{}/task/*/status | sort -u", ::getpid())}});
+  auto tasks = Run(Argv(
+      {"sh", "-c", fmt::format("grep -h '^Uid:' /proc/{}/task/*/status | sort -u", ::getpid())}));
   REQUIRE(tasks.ok());
   CHECK(tasks->output == "Uid:\t0\t0\t0\t0\n");
 }
@@ -122,7 +137,7 @@ TEST_CASE("the child starts with no blocked signals and default handlers") {
   sigaddset(&usr1, SIGUSR1);
   ::pthread_sigmask(SIG_BLOCK, &usr1, &old);
   auto previous_pipe = ::signal(SIGPIPE, SIG_IGN);
-  auto r = Run(SpawnOptions{.argv = {"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}});
+  auto r = Run(Argv({"grep", "-E", "^Sig(Blk|Ign)", "/proc/self/status"}));
   ::signal(SIGPIPE, previous_pipe);
   ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
   REQUIRE(r.ok());
@@ -135,7 +150,7 @@ TEST_CASE("many threads spawn at once") {
   for (int t = 0; t < 8; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < 10; ++i) {
-        auto r = Run(SpawnOptions{.argv = {"sh", "-c", "echo $0", std::to_string(t * 100 + i)}});
+        auto r = Run(Argv({"sh", "-c", "echo $0", std::to_string(t * 100 + i)}));
         ok += r.ok() && r->ok() && r->output == std::to_string(t * 100 + i) + "\n";
       }
     });
