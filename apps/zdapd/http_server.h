@@ -4,8 +4,10 @@
 //
 // Lanes: long work (create, reset, refresh, destroy: every method but GET/HEAD) runs on its own
 // bounded pool, so a burst of creates never holds the threads that answer health, status and
-// lists. Beyond `max_connections` open connections a request gets a 503 JSON error. Accept
-// failures (out of file descriptors) back off from 10 ms to 1 s instead of spinning.
+// lists; the threads that answer (the I/O thread and the quick lane) get scheduling precedence
+// (core/latency_hint.h, not inherited by child processes). Beyond `max_connections` open
+// connections a request gets a 503 JSON error. Accept failures (out of file descriptors) back off
+// from 10 ms to 1 s instead of spinning.
 //
 // Signals: SIGINT/SIGTERM stop accepting, let in-flight requests finish and answer (up to
 // `drain_deadline`), close idle connections, then Run() returns. SIGHUP reloads the TLS

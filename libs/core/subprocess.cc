@@ -6,13 +6,16 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <pwd.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 extern char** environ;
@@ -20,8 +23,30 @@ extern char** environ;
 namespace zdap {
 namespace {
 
-// Everything the child needs is prepared before fork: after fork only async-signal-safe
-// calls are allowed (the parent is multi-threaded).
+// Everything the child needs is prepared before the clone: the child shares the parent's memory
+// (CLONE_VM) while the calling thread is suspended (CLONE_VFORK) until it execs or exits, so it
+// reads this plan in place and writes a failed step back into it (no pipe, no fd to run out of).
+//
+// Why not fork: copying the page tables of a large multi-threaded process (under ASan, the
+// shadow mapping) holds its mm lock for tens to hundreds of milliseconds, stalling every thread
+// of zdapd, including the ones answering GETs, once per spawned server.
+struct ChildPlan {
+  const char* file;
+  char* const* argv;
+  char* const* envp;
+  int in_fd;
+  int out_fd;
+  bool new_process_group;
+  bool die_with_parent;
+  bool drop_privileges;
+  uid_t uid;
+  gid_t gid;
+  const char* cwd;  // nullptr = inherit
+  // Set by the child when a step fails (it then exits with 127).
+  int failed_errno = 0;
+  const char* failed_step = nullptr;
+};
+
 struct PreparedExec {
   std::vector<std::string> env_storage;
   std::vector<char*> argv;
@@ -29,22 +54,96 @@ struct PreparedExec {
   std::string file;
 };
 
-bool HasKey(const std::vector<std::string>& env, const std::string& kv) {
-  auto eq = kv.find('=');
-  for (const auto& e : env) {
-    if (e.compare(0, eq + 1, kv, 0, eq + 1) == 0) return true;
+// rt_sigaction's kernel struct (x86-64 and arm64 both have sa_restorer).
+struct KernelSigaction {
+  void (*handler)(int);
+  unsigned long flags;
+  void (*restorer)();
+  uint64_t mask;
+};
+constexpr size_t kKernelSigsetSize = sizeof(uint64_t);
+constexpr size_t kChildStackSize = 64 * 1024;
+
+#define ZDAP_CHILD_CODE __attribute__((noinline, no_sanitize("address", "undefined")))
+
+ZDAP_CHILD_CODE int ChildFailed(ChildPlan* plan, const char* step) {
+  plan->failed_errno = errno;
+  plan->failed_step = step;
+  return 127;
+}
+
+// fd `from` becomes `to` without close-on-exec.
+ZDAP_CHILD_CODE bool MoveFd(int from, int to) {
+  if (from == to) return ::syscall(SYS_fcntl, to, F_SETFD, 0) == 0;
+  return ::syscall(SYS_dup3, from, to, 0) == to;
+}
+
+// The child between clone and execve. Raw syscalls only, no sanitizer instrumentation: it runs in
+// the parent's memory on a stack no sanitizer knows, and glibc's set*id wrappers would broadcast
+// the credential change to every thread of the parent (whose thread list the child shares).
+ZDAP_CHILD_CODE int ChildMain(void* arg) {
+  auto* plan = static_cast<ChildPlan*>(arg);
+  // All signals are blocked (by the parent, around clone). The parent's handlers must never run
+  // here: reset every caught signal, and SIGPIPE, to its default before unblocking.
+  for (int sig = 1; sig < _NSIG; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP) continue;
+    KernelSigaction old{};
+    if (::syscall(SYS_rt_sigaction, sig, nullptr, &old, kKernelSigsetSize) != 0) continue;
+    bool ignored = old.handler == SIG_IGN && sig != SIGPIPE;
+    if (old.handler == SIG_DFL || ignored) continue;
+    KernelSigaction dfl{};
+    dfl.handler = SIG_DFL;
+    ::syscall(SYS_rt_sigaction, sig, &dfl, nullptr, kKernelSigsetSize);
   }
-  return false;
+  if (plan->new_process_group && ::syscall(SYS_setpgid, 0, 0) != 0) {
+    return ChildFailed(plan, "setpgid");
+  }
+  if (plan->die_with_parent && ::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+    return ChildFailed(plan, "prctl");
+  }
+  if (!MoveFd(plan->in_fd, 0) || !MoveFd(plan->out_fd, 1) || !MoveFd(plan->out_fd, 2)) {
+    return ChildFailed(plan, "dup2");
+  }
+  // Descriptors the parent opened without O_CLOEXEC (Asio's listening sockets, for one)
+  // must not leak into servers that outlive the daemon and would keep its port bound.
+  ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  if (plan->drop_privileges) {
+    if (::syscall(SYS_setgroups, 0, nullptr) != 0) return ChildFailed(plan, "setgroups");
+    if (::syscall(SYS_setresgid, plan->gid, plan->gid, plan->gid) != 0) {
+      return ChildFailed(plan, "setgid");
+    }
+    if (::syscall(SYS_setresuid, plan->uid, plan->uid, plan->uid) != 0) {
+      return ChildFailed(plan, "setuid");
+    }
+  }
+  if (plan->cwd != nullptr && ::syscall(SYS_chdir, plan->cwd) != 0) {
+    return ChildFailed(plan, "chdir");
+  }
+  uint64_t none = 0;
+  ::syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, nullptr, kKernelSigsetSize);
+  ::syscall(SYS_execve, plan->file, plan->argv, plan->envp);
+  return ChildFailed(plan, plan->file);
 }
 
-void ChildFail(int pipe_fd, const char* step) {
+#undef ZDAP_CHILD_CODE
+
+// Starts the child described by `plan`; returns its pid once it has exec'd or failed (then
+// plan->failed_step is set and the child is exiting), or -1 with errno.
+pid_t CloneAndExec(ChildPlan* plan) {
+  void* stack = ::mmap(nullptr, kChildStackSize, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  if (stack == MAP_FAILED) return -1;
+  sigset_t all, old;
+  ::sigfillset(&all);
+  ::pthread_sigmask(SIG_BLOCK, &all, &old);
+  pid_t pid = ::clone(ChildMain, static_cast<char*>(stack) + kChildStackSize,
+                      CLONE_VM | CLONE_VFORK | SIGCHLD, plan);
   int err = errno;
-  char msg[256];
-  int n = std::snprintf(msg, sizeof msg, "%s: %s", step, std::strerror(err));
-  if (n > 0) (void)!::write(pipe_fd, msg, static_cast<size_t>(n));
-  ::_exit(127);
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  ::munmap(stack, kChildStackSize);
+  errno = err;
+  return pid;
 }
-
 }  // namespace
 
 Result<RunAs> LookupUser(const std::string& name) {
@@ -100,7 +199,6 @@ Result<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
                   [&](const std::string& e) { return e.compare(0, eq + 1, kv, 0, eq + 1) == 0; });
     ex.env_storage.push_back(kv);
   }
-  (void)HasKey;
   for (const auto& a : options.argv) ex.argv.push_back(const_cast<char*>(a.c_str()));
   ex.argv.push_back(nullptr);
   for (auto& e : ex.env_storage) ex.envp.push_back(e.data());
@@ -153,64 +251,35 @@ Result<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
   } else {
     out_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   }
-  int err_pipe[2];
-  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
-    ::close(in_fd);
-    ::close(out_fd);
-    if (capture_read >= 0) ::close(capture_read);
-    return ErrnoError("pipe", errno);
+  ChildPlan plan{};
+  plan.file = ex.file.c_str();
+  plan.argv = ex.argv.data();
+  plan.envp = ex.envp.data();
+  plan.in_fd = in_fd;
+  plan.out_fd = out_fd;
+  plan.new_process_group = options.new_process_group;
+  plan.die_with_parent = options.die_with_parent;
+  plan.drop_privileges = options.run_as.has_value();
+  if (options.run_as) {
+    plan.uid = options.run_as->uid;
+    plan.gid = options.run_as->gid;
   }
-
-  pid_t pid = ::fork();
-  if (pid < 0) {
-    int err = errno;
-    ::close(in_fd);
-    ::close(out_fd);
-    ::close(err_pipe[0]);
-    ::close(err_pipe[1]);
-    if (capture_read >= 0) ::close(capture_read);
-    return ErrnoError("fork", err);
-  }
-  if (pid == 0) {
-    // Child: async-signal-safe calls only.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
-    if (options.new_process_group) ::setpgid(0, 0);
-    if (options.die_with_parent) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(out_fd, 2) < 0) {
-      ChildFail(err_pipe[1], "dup2");
-    }
-    // Descriptors the parent opened without O_CLOEXEC (Asio's listening sockets, for one)
-    // must not leak into servers that outlive the daemon and would keep its port bound.
-    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-    if (options.run_as) {
-      if (::setgroups(0, nullptr) != 0) ChildFail(err_pipe[1], "setgroups");
-      if (::setgid(options.run_as->gid) != 0) ChildFail(err_pipe[1], "setgid");
-      if (::setuid(options.run_as->uid) != 0) ChildFail(err_pipe[1], "setuid");
-    }
-    if (!options.cwd.empty() && ::chdir(options.cwd.c_str()) != 0) ChildFail(err_pipe[1], "chdir");
-    ::execve(ex.file.c_str(), ex.argv.data(), ex.envp.data());
-    ChildFail(err_pipe[1], ex.file.c_str());
-  }
-  // Parent. Avoid the race where the child has not yet called setpgid when we signal it.
-  if (options.new_process_group) ::setpgid(pid, pid);
+  plan.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
+  pid_t pid = CloneAndExec(&plan);
+  int clone_errno = errno;
   ::close(in_fd);
   ::close(out_fd);
-  ::close(err_pipe[1]);
-  char msg[256];
-  ssize_t n;
-  do {
-    n = ::read(err_pipe[0], msg, sizeof msg);
-  } while (n < 0 && errno == EINTR);
-  ::close(err_pipe[0]);
-  if (n > 0) {
-    int st;
-    ::waitpid(pid, &st, 0);
+  if (pid < 0) {
     if (capture_read >= 0) ::close(capture_read);
-    return IoError(fmt::format("cannot run {}: {}", options.argv[0],
-                               std::string(msg, static_cast<size_t>(n))));
+    return ErrnoError(fmt::format("start {}", options.argv[0]), clone_errno);
+  }
+  if (plan.failed_step != nullptr) {
+    int st;
+    while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    if (capture_read >= 0) ::close(capture_read);
+    return IoError(fmt::format("cannot run {}: {}: {}", options.argv[0], plan.failed_step,
+                               std::strerror(plan.failed_errno)));
   }
   Subprocess sp;
   sp.pid_ = pid;

@@ -1,4 +1,4 @@
-// Child processes: fork/exec with an explicit argv (never a shell), optional drop to an
+// Child processes: clone/exec with an explicit argv (never a shell), optional drop to an
 // unprivileged user, its own process group, and output to a file or captured.
 // Secrets never go into argv (visible in ps): pass them in env or files with mode 0600.
 #pragma once
