@@ -2,6 +2,7 @@
 // the healthcheck subcommand, against real servers on 127.0.0.1 and the built binary.
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -268,6 +269,42 @@ TEST_CASE("connect failures are retried on the next target; metrics count them")
   }
   ::close(holder);
   StopProxy(&p);
+}
+
+TEST_CASE("a target that does not answer the handshake times out; the next one serves") {
+  // A listener with a full accept queue (backlog 0 holds one connection, never accepted):
+  // the kernel drops further SYNs, so the proxy's connect stays pending until its timeout.
+  int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(silent >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(silent, 0) == 0);
+  REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  uint16_t silent_port = ntohs(a.sin_port);
+  std::vector<int> queued;
+  for (int i = 0; i < 2; ++i) {  // fills the queue; a further one would block, not needed
+    int fd = ConnectLocal(silent_port);
+    if (fd >= 0) queued.push_back(fd);
+  }
+  REQUIRE(!queued.empty());
+  auto b = NamedServer('B');
+  Proxy p;
+  StartProxy(&p, {"--target", Target(silent_port), "--target", Target(*b), "--balance",
+                  "roundrobin", "--check", "none", "--retries", "1", "--connect-timeout", "300ms"});
+  auto start = Clock::now();
+  for (int i = 0; i < 4; ++i) CHECK(Reach(p.port) == 'B');
+  // The first one to try the silent target waited for the timeout (then passive health sets
+  // the target aside).
+  CHECK(Clock::now() - start >= milliseconds(280));
+  CHECK(Metric(p.metrics, Series("zdap_proxy_target_connect_failures_total", kListener,
+                                 Target(silent_port))) >= 1);
+  CHECK(p.process.output().find("timed out") != std::string::npos);
+  StopProxy(&p);
+  for (int fd : queued) ::close(fd);
+  ::close(silent);
 }
 
 namespace {
