@@ -271,6 +271,22 @@ TEST_CASE("connect failures are retried on the next target; metrics count them")
   StopProxy(&p);
 }
 
+TEST_CASE("each event loop accepts on its own socket; a second proxy cannot share the port") {
+  auto b = NamedServer('B');
+  Proxy p;  // --threads 2: two listening sockets with SO_REUSEPORT on one address
+  StartProxy(&p, {"--target", Target(*b), "--check", "none"});
+  for (int i = 0; i < 40; ++i) CHECK(Reach(p.port) == 'B');
+  CHECK(Metric(p.metrics, Series("zdap_proxy_connections_total", kListener)) == 40);
+  // A second zdap-proxyd is refused the port (it binds once without SO_REUSEPORT first), and
+  // the first one goes on serving.
+  ProxyProcess second;
+  REQUIRE(second.Start({"--listen", Target(p.port), "--target", Target(*b), "--threads", "2"}));
+  CHECK(second.Wait(seconds(10)) == 1);
+  CHECK(second.output().find("Address already in use") != std::string::npos);
+  for (int i = 0; i < 4; ++i) CHECK(Reach(p.port) == 'B');
+  StopProxy(&p);
+}
+
 TEST_CASE("a target that does not answer the handshake times out; the next one serves") {
   // A listener with a full accept queue (backlog 0 holds one connection, never accepted):
   // the kernel drops further SYNs, so the proxy's connect stays pending until its timeout.
