@@ -300,12 +300,8 @@ TEST_CASE("a target that does not answer the handshake times out; the next one s
   REQUIRE(::listen(silent, 0) == 0);
   REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len) == 0);
   uint16_t silent_port = ntohs(a.sin_port);
-  std::vector<int> queued;
-  for (int i = 0; i < 2; ++i) {  // fills the queue; a further one would block, not needed
-    int fd = ConnectLocal(silent_port);
-    if (fd >= 0) queued.push_back(fd);
-  }
-  REQUIRE(!queued.empty());
+  int queued = ConnectLocal(silent_port);  // fills the queue (a second one would hang here)
+  REQUIRE(queued >= 0);
   auto b = NamedServer('B');
   Proxy p;
   StartProxy(&p, {"--target", Target(silent_port), "--target", Target(*b), "--balance",
@@ -319,7 +315,7 @@ TEST_CASE("a target that does not answer the handshake times out; the next one s
                                  Target(silent_port))) >= 1);
   CHECK(p.process.output().find("timed out") != std::string::npos);
   StopProxy(&p);
-  for (int fd : queued) ::close(fd);
+  ::close(queued);
   ::close(silent);
 }
 
