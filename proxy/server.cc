@@ -16,6 +16,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <thread>
@@ -41,8 +42,9 @@ HostPort ToHostPort(const tcp::endpoint& ep) {
 }
 
 // Opens, binds and listens. An empty host means every interface: IPv6 and IPv4 when the host
-// has IPv6, else IPv4.
-Status Listen(tcp::acceptor* acceptor, const HostPort& address) {
+// has IPv6, else IPv4. With `share_port` the socket sets SO_REUSEPORT, so that more sockets of
+// this process can be bound to the same address (Share).
+Status Listen(tcp::acceptor* acceptor, const HostPort& address, bool share_port = false) {
   std::vector<tcp::endpoint> candidates;
   error_code ec;
   if (address.host.empty()) {
@@ -69,7 +71,14 @@ Status Listen(tcp::acceptor* acceptor, const HostPort& address) {
     }
     if (ep.protocol() == tcp::v6()) acceptor->set_option(asio::ip::v6_only(false), ec);
     acceptor->set_option(tcp::acceptor::reuse_address(true), ec);
-    acceptor->bind(ep, ec);
+    if (share_port) {
+      int one = 1;
+      if (::setsockopt(acceptor->native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) !=
+          0) {
+        ec = error_code(errno, boost::system::system_category());
+      }
+    }
+    if (!ec) acceptor->bind(ep, ec);
     if (!ec) acceptor->listen(asio::socket_base::max_listen_connections, ec);
     if (!ec) return Status::Ok();
     last_error = ec.message();
@@ -77,6 +86,32 @@ Status Listen(tcp::acceptor* acceptor, const HostPort& address) {
     acceptor->close(ignored);
   }
   return Unavailable(fmt::format("listen {}: {}", address.ToString(), last_error));
+}
+
+// Binds the listening sockets of one listener, one per event loop, to the same address with
+// SO_REUSEPORT: the kernel spreads new connections over them, so each loop accepts and serves
+// its own and no session is handed from one thread to another (a wakeup and an epoll_ctl
+// each). The address is first bound once without SO_REUSEPORT, so that a port held by anyone
+// else (a second zdap-proxyd too) is refused as before instead of shared.
+Status ListenShared(const std::vector<tcp::acceptor*>& acceptors, const HostPort& address) {
+  if (acceptors.size() == 1) return Listen(acceptors[0], address);
+  HostPort bound = address;
+  {
+    tcp::acceptor probe(acceptors[0]->get_executor());
+    ZDAP_RETURN_IF_ERROR(Listen(&probe, address));
+    error_code ec;
+    bound.port = probe.local_endpoint(ec).port();  // port 0: the kernel's choice, for all
+    if (ec) return Unavailable(fmt::format("listen {}: {}", address.ToString(), ec.message()));
+  }
+  for (tcp::acceptor* a : acceptors) {
+    Status st = Listen(a, bound, /*share_port=*/true);
+    if (!st.ok()) {
+      error_code ignored;
+      for (tcp::acceptor* b : acceptors) b->close(ignored);
+      return st;
+    }
+  }
+  return Status::Ok();
 }
 
 bool IsResourceExhaustion(const error_code& ec) {
@@ -170,10 +205,12 @@ class MetricsConnection : public std::enable_shared_from_this<MetricsConnection>
 };
 
 struct Server::Impl {
+  // One listening socket of a listener, on one event loop: the sessions it accepts run there.
+  // A listener has one slot per event loop, all bound to its address (ListenShared).
   struct Slot {
     Slot(asio::io_context& io, ListenerRuntime* r) : acceptor(io), backoff(io), runtime(r) {}
     tcp::acceptor acceptor;
-    asio::steady_timer backoff;  // after EMFILE and the like
+    asio::steady_timer backoff;  // after EMFILE and the like; on the slot's loop
     ListenerRuntime* runtime;
   };
 
@@ -185,7 +222,10 @@ struct Server::Impl {
                                   : std::max(1u, std::thread::hardware_concurrency());
     for (size_t i = 0; i < n; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
     for (auto& io : contexts) work.push_back(asio::make_work_guard(*io));
-    for (auto& l : listeners) slots.push_back(std::make_unique<Slot>(main(), l.get()));
+    for (auto& l : listeners) {
+      auto& per_loop = slots.emplace_back();
+      for (auto& io : contexts) per_loop.push_back(std::make_unique<Slot>(*io, l.get()));
+    }
     metrics_acceptor = std::make_unique<tcp::acceptor>(main());
     drain_timer = std::make_unique<asio::steady_timer>(main());
     signals = std::make_unique<asio::signal_set>(main());
@@ -210,9 +250,9 @@ struct Server::Impl {
 
   asio::io_context& main() { return *contexts[0]; }
 
+  // Runs on the slot's event loop, as do the sessions it starts.
   void Accept(Slot* slot) {
-    asio::io_context& io = *contexts[next_context++ % contexts.size()];
-    slot->acceptor.async_accept(io, [this, slot](error_code ec, tcp::socket socket) {
+    slot->acceptor.async_accept([this, slot](error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !slot->acceptor.is_open()) return;
       if (ec) {
         log::Warn("{}: accept: {}", slot->runtime->config.name, ec.message());
@@ -226,10 +266,7 @@ struct Server::Impl {
         Accept(slot);
         return;
       }
-      auto executor = socket.get_executor();
-      asio::post(executor, [this, slot, socket = std::move(socket)]() mutable {
-        std::make_shared<Session>(std::move(socket), slot->runtime, &tracker)->Start();
-      });
+      std::make_shared<Session>(std::move(socket), slot->runtime, &tracker)->Start();
       Accept(slot);
     });
   }
@@ -277,9 +314,14 @@ struct Server::Impl {
     }
     shutting_down = true;
     error_code ignored;
-    for (auto& s : slots) {
-      s->acceptor.close(ignored);
-      s->backoff.cancel();
+    for (auto& per_loop : slots) {
+      for (auto& s : per_loop) {
+        asio::post(s->acceptor.get_executor(), [s = s.get()] {
+          error_code ignored;
+          s->acceptor.close(ignored);
+          s->backoff.cancel();
+        });
+      }
     }
     metrics_acceptor->close(ignored);
     for (auto& c : checkers) c->Stop();
@@ -312,12 +354,11 @@ struct Server::Impl {
   SessionTracker tracker;
   std::vector<std::unique_ptr<asio::io_context>> contexts;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> work;
-  std::vector<std::unique_ptr<Slot>> slots;
+  std::vector<std::vector<std::unique_ptr<Slot>>> slots;  // [listener][event loop]
   std::vector<std::shared_ptr<HealthChecker>> checkers;
   std::unique_ptr<tcp::acceptor> metrics_acceptor;
   std::unique_ptr<asio::steady_timer> drain_timer;
   std::unique_ptr<asio::signal_set> signals;
-  size_t next_context = 0;     // main loop only
   bool shutting_down = false;  // main loop only
   std::atomic<bool> stopped{false};
   bool bound = false;
@@ -327,8 +368,10 @@ Server::Server(ProxyConfig config) : impl_(std::make_unique<Impl>(std::move(conf
 Server::~Server() = default;
 
 Status Server::Bind() {
-  for (auto& slot : impl_->slots) {
-    ZDAP_RETURN_IF_ERROR(Listen(&slot->acceptor, slot->runtime->config.listen));
+  for (auto& per_loop : impl_->slots) {
+    std::vector<tcp::acceptor*> acceptors;
+    for (auto& slot : per_loop) acceptors.push_back(&slot->acceptor);
+    ZDAP_RETURN_IF_ERROR(ListenShared(acceptors, per_loop[0]->runtime->config.listen));
   }
   if (impl_->config.metrics) {
     ZDAP_RETURN_IF_ERROR(Listen(impl_->metrics_acceptor.get(), *impl_->config.metrics));
@@ -339,9 +382,9 @@ Status Server::Bind() {
 
 std::vector<HostPort> Server::listen_addresses() const {
   std::vector<HostPort> out;
-  for (auto& slot : impl_->slots) {
+  for (auto& per_loop : impl_->slots) {
     error_code ec;
-    auto ep = slot->acceptor.local_endpoint(ec);
+    auto ep = per_loop[0]->acceptor.local_endpoint(ec);
     if (!ec) out.push_back(ToHostPort(ep));
   }
   return out;
@@ -371,7 +414,8 @@ Status Server::Run(bool handle_signals) {
       asio::post(s.main(), [c] { c->Start(); });
     }
   }
-  for (auto& slot : s.slots) {
+  for (auto& per_loop : s.slots) {
+    Impl::Slot* slot = per_loop[0].get();
     const ListenerConfig& c = slot->runtime->config;
     std::string targets;
     for (const HostPort& t : c.targets) targets += (targets.empty() ? "" : ", ") + t.ToString();
@@ -386,7 +430,9 @@ Status Server::Run(bool handle_signals) {
     log::Info("listening on {} -> {} (balance {}, check {})",
               ec ? c.listen.ToString() : ToHostPort(ep).ToString(), targets, BalanceName(c.balance),
               CheckKindName(c.check.kind));
-    asio::post(s.main(), [&s, p = slot.get()] { s.Accept(p); });
+    for (auto& p : per_loop) {
+      asio::post(p->acceptor.get_executor(), [&s, p = p.get()] { s.Accept(p); });
+    }
   }
   if (s.metrics_acceptor->is_open()) {
     log::Info("metrics on http://{}/metrics", metrics_address()->ToString());

@@ -1,6 +1,10 @@
 // Server: zdap-proxyd as a library. Owns one event loop (io_context, one thread) per core,
-// the listeners, their health checkers and the metrics page. Sessions are spread over the
-// event loops; everything else runs on the first one.
+// the listeners, their health checkers and the metrics page. With more than one loop, each
+// listener has one listening socket per loop, bound to the same address with SO_REUSEPORT:
+// the kernel spreads the connections, and each session runs on the loop that accepted it.
+// Before that the address is bound once without SO_REUSEPORT, so that a port in use is
+// refused as with one socket (a process of the same user that sets SO_REUSEPORT itself could
+// still join later). Everything else runs on the first loop.
 //
 // Shutdown (SIGTERM, SIGINT or Shutdown()): stop accepting, stop health checks, let open
 // connections finish for up to drain_timeout, then close what is left and return from Run().

@@ -124,6 +124,13 @@ Session::~Session() {
 void Session::Start() {
   error_code ec;
   client_.set_option(tcp::no_delay(true), ec);
+  // Before any wait on it: Asio then makes no ioctl of its own. The pump's reads and writes
+  // on it are then non-blocking too.
+  client_.non_blocking(true, ec);
+  if (ec) {
+    Close();
+    return;
+  }
   if (listener_->follow) {
     plan_.assign(static_cast<size_t>(listener_->config.retries) + 1, 0);
   } else {
@@ -163,22 +170,13 @@ void Session::ConnectNext() {
   ++attempt_;
   timed_out_ = false;
 
-  timer_.expires_after(listener_->config.connect_timeout);
-  timer_.async_wait([self = shared_from_this(), attempt = attempt_](error_code ec) {
-    if (ec || self->closed_ || self->target_ != SIZE_MAX || self->attempt_ != attempt) return;
-    self->timed_out_ = true;
-    self->resolver_.cancel();
-    error_code ignored;
-    self->upstream_.close(ignored);
-  });
-
   error_code ec;
   auto address = asio::ip::make_address(address_to_try.host, ec);
   if (!ec) {
-    upstream_.async_connect(tcp::endpoint(address, address_to_try.port),
-                            [self = shared_from_this()](error_code ec) { self->OnConnected(ec); });
+    Connect(tcp::endpoint(address, address_to_try.port));
     return;
   }
+  ArmConnectTimer();
   resolver_.async_resolve(
       address_to_try.host, std::to_string(address_to_try.port),
       [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
@@ -189,6 +187,79 @@ void Session::ConnectNext() {
         asio::async_connect(self->upstream_, results,
                             [self](error_code ec, const tcp::endpoint&) { self->OnConnected(ec); });
       });
+}
+
+void Session::ArmConnectTimer() {
+  timer_.expires_after(listener_->config.connect_timeout);
+  timer_.async_wait([self = shared_from_this(), attempt = attempt_](error_code ec) {
+    if (ec || self->closed_ || self->target_ != SIZE_MAX || self->attempt_ != attempt) return;
+    self->timed_out_ = true;
+    self->resolver_.cancel();
+    error_code ignored;
+    self->upstream_.close(ignored);
+  });
+}
+
+namespace {
+
+// connect(2) once more on a socket whose connect is under way: 0 once it is established,
+// EALREADY while it is not, or the connect's error.
+error_code ConnectAgain(int fd, const Session::tcp::endpoint& to) {
+  int rc;
+  do {
+    rc = ::connect(fd, to.data(), static_cast<socklen_t>(to.size()));
+  } while (rc != 0 && errno == EINTR);
+  if (rc == 0 || errno == EISCONN) return {};
+  return error_code(errno, boost::system::system_category());
+}
+
+}  // namespace
+
+void Session::Connect(const tcp::endpoint& to) {
+  // Not Asio's async_connect: that always waits for writability (an epoll_ctl to add EPOLLOUT,
+  // a loop turn, then poll and getsockopt). A second connect(2) right after EINPROGRESS tells
+  // whether the handshake is already done, which on loopback and other local targets it
+  // is: the session goes on in the same turn, with no timer armed. Otherwise the socket is
+  // waited on within the connect timeout and asked again.
+  error_code ec;
+  upstream_.open(to.protocol(), ec);
+  if (!ec) upstream_.non_blocking(true, ec);  // before any wait: Asio then sets no flag itself
+  if (ec) {
+    OnConnected(ec);
+    return;
+  }
+  int fd = upstream_.native_handle();
+  if (::connect(fd, to.data(), static_cast<socklen_t>(to.size())) == 0) {
+    OnConnected({});
+    return;
+  }
+  if (errno != EINPROGRESS && errno != EINTR) {
+    OnConnected(error_code(errno, boost::system::system_category()));
+    return;
+  }
+  ec = ConnectAgain(fd, to);
+  if (ec != asio::error::already_started && ec != asio::error::in_progress) {
+    OnConnected(ec);
+    return;
+  }
+  ArmConnectTimer();
+  WaitConnected(to);
+}
+
+void Session::WaitConnected(const tcp::endpoint& to) {
+  upstream_.async_wait(tcp::socket::wait_write, [self = shared_from_this(), to](error_code ec) {
+    if (self->closed_) return;
+    if (ec || self->timed_out_) {
+      self->OnConnected(ec);
+      return;
+    }
+    ec = ConnectAgain(self->upstream_.native_handle(), to);
+    if (ec == asio::error::already_started) {  // woken before the handshake ended
+      self->WaitConnected(to);
+      return;
+    }
+    self->OnConnected(ec);
+  });
 }
 
 void Session::OnConnected(error_code ec) {
@@ -213,8 +284,10 @@ void Session::OnConnected(error_code ec) {
   listener_->targets.ReportConnectSuccess(index);
   listener_->targets.at(index).active.fetch_add(1, std::memory_order_relaxed);
   upstream_.set_option(tcp::no_delay(true), ec);
-  log::Debug("{}: client {} -> {}", listener_->config.name, PeerOf(client_),
-             listener_->targets.at(index).label);
+  if (log::GetLevel() <= log::Level::kDebug) {  // PeerOf costs a getpeername
+    log::Debug("{}: client {} -> {}", listener_->config.name, PeerOf(client_),
+               listener_->targets.at(index).label);
+  }
   StartPump();
 }
 
@@ -227,9 +300,10 @@ void Session::RefreshThenConnect(uint64_t generation) {
 }
 
 void Session::StartPump() {
+  // Both sockets are non-blocking already (Start, Connect; a resolved host's socket by Asio's
+  // connect, which left the user flag unset).
   error_code ec;
-  client_.non_blocking(true, ec);
-  if (!ec) upstream_.non_blocking(true, ec);
+  if (!upstream_.non_blocking()) upstream_.non_blocking(true, ec);
   if (ec) {
     Close();
     return;

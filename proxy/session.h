@@ -7,9 +7,11 @@
 //
 // Connect: the targets are tried in TargetSet::Plan order, each within the connect timeout; a
 // failure is reported to the TargetSet (passive health) and the next target is tried. When
-// none can be reached the client connection is closed at once. Following a clone, every
-// attempt goes to the resolver's current answer; after a failed one (or with no answer yet)
-// the session first waits for a newer answer (CloneResolver::Refresh).
+// none can be reached the client connection is closed at once. A target that completes the
+// handshake during connect(2) itself, as local ones do, costs no timer and no trip through
+// the event loop. Following a clone, every attempt goes to the resolver's current answer;
+// after a failed one (or with no answer yet) the session first waits for a newer answer
+// (CloneResolver::Refresh).
 //
 // Pump: two independent directions. Each waits for its source with an asynchronous read into
 // a small buffer of its own (kFirstReadSize): a message that fits is written on from there,
@@ -76,6 +78,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void ConnectNext();
   // Following a clone: asks the resolver for a newer answer, then ConnectNext() again.
   void RefreshThenConnect(uint64_t generation);
+  // Connects upstream_ to `to`, in this turn when the target answers at once (local targets),
+  // else within the connect timeout; then OnConnected().
+  void Connect(const tcp::endpoint& to);
+  void WaitConnected(const tcp::endpoint& to);
+  void ArmConnectTimer();
   void OnConnected(boost::system::error_code ec);
   void StartPump();
   // Waits for the source with a read into `first`; a short read is written on, a full one

@@ -158,6 +158,7 @@ bench_start() {
     "$bin" --config "$w/$front.yaml" > "$w/$front.log" 2>&1 &
     bench_pids+=($!)
     [[ $front == zdap ]] && zdap_pid=$!
+    [[ $front == zdap-b ]] && zdap_b_pid=$!
   done
   for front in "${bench_names[@]}"; do
     for i in 0 1 2; do wait_port "$(port_of "$front" $i)"; done

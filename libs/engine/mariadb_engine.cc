@@ -10,6 +10,7 @@
 #include "engine/dump_source.h"
 #include "engine/postgres_engine.h"
 #include "engine/probe_socket.h"
+#include "wire/health_probe.h"
 #include "wire/mysql_wire.h"
 
 namespace zdap::engine {
@@ -140,6 +141,12 @@ Status MariadbEngine::InitDataDir(const config::Resource& resource, const std::s
         had_socket_login && std::string(host) == "localhost" ? " OR unix_socket" : "");
     sql += fmt::format("GRANT ALL PRIVILEGES ON *.* TO {} WITH GRANT OPTION;\n", account);
   }
+  // zdap-proxyd's `--check mysql` logs in as this account without a password; MariaDB logs a
+  // warning for a refused login and for a client that leaves before logging in, so without it
+  // every check would leave a line in the clone's log. No privileges (USAGE only: it sees no
+  // table), and a few connections at most.
+  sql += fmt::format("CREATE USER IF NOT EXISTS {}@'%' WITH MAX_USER_CONNECTIONS 4;\n",
+                     SqlString(std::string(wire::kHealthCheckUser)));
   std::string sql_file = scratch_dir + "/init-credentials.sql";
   ZDAP_RETURN_IF_ERROR(WriteFileAtomic(sql_file, sql, 0600));
   SpawnOptions b;
@@ -207,9 +214,9 @@ Status MariadbEngine::PrepareClone(const config::Resource& resource, const std::
   // take the clone's password from the first one on. The socket account ('localhost') is
   // reachable only through the private run dir.
   std::string file = run_dir + "/clone-init.sql";
-  std::string sql = fmt::format(
-      "ALTER USER {}@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD({});\n",
-      SqlString(resource.user), SqlString(password));
+  std::string sql =
+      fmt::format("ALTER USER {}@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD({});\n",
+                  SqlString(resource.user), SqlString(password));
   // Made again for every start and removed once the server is ready: no fsync needed.
   ZDAP_RETURN_IF_ERROR(ReplaceFile(file, sql, 0600));
   if (run_as && ::chown(file.c_str(), run_as->uid, run_as->gid) != 0) {

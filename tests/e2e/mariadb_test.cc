@@ -1,14 +1,18 @@
 // End to end through the real zdapd with the mariadb engine on the process runtime: refresh
 // from the Chinook MySQL dump, clones as running MariaDB servers, queried with the mariadb
-// client over TCP with each clone's own password.
+// client over TCP with each clone's own password; zdap-proxyd's mysql health check against a
+// clone.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
+#include <thread>
 
 #include "e2e/zdapd_fixture.h"
+#include "proxy/net_helpers.h"
 
 using namespace zdap::test;
-using Clock = std::chrono::steady_clock;
 
 namespace {
 
@@ -24,6 +28,14 @@ std::string CountInvoiceLines(int port, const std::string& password) {
   CHECK(rc == 0);
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;
+}
+
+// A global status counter of the clone (e.g. Connections), -1 when it cannot be read.
+long long GlobalStatus(int port, const std::string& password, const std::string& name) {
+  std::string out;
+  if (Mariadb(port, password, "SHOW GLOBAL STATUS LIKE \"" + name + "\"", &out) != 0) return -1;
+  size_t tab = out.find('\t');
+  return tab == std::string::npos ? -1 : std::atoll(out.c_str() + tab + 1);
 }
 
 long long MillisSince(Clock::time_point t) {
@@ -68,6 +80,41 @@ TEST_CASE("mariadb: refresh, clones answer the mariadb client, destroy leaves no
     refused.clear();
     CHECK(Mariadb(ports[i], "zdap", "SELECT 1", &refused) != 0);
     CHECK(refused.find("Access denied") != std::string::npos);
+  }
+  // zdap-proxyd's mysql check logs in as zdap-healthcheck, an account the data dir's bootstrap
+  // made: 100 checks leave no "Access denied" and no aborted connection in the clone's log.
+  {
+    std::string log_path = d.data_dir() + "/run/maria-a/server.log";
+    std::string before;
+    REQUIRE(Shell("cat " + log_path, &before) == 0);
+    long long connections = GlobalStatus(ports[0], passwords[0], "Connections");
+    REQUIRE(connections > 0);
+    ProxyProcess proxy;
+    REQUIRE(proxy.Start({"--listen", "127.0.0.1:0", "--target",
+                         "127.0.0.1:" + std::to_string(ports[0]), "--check", "mysql",
+                         "--check-interval", "20ms", "--fall", "1", "--rise", "1"}));
+    REQUIRE(proxy.WaitListening() != 0);
+    // Each status query is a connection too: count only the proxy's.
+    long long queries = 0, checks = 0;
+    for (auto deadline = Clock::now() + std::chrono::seconds(60);
+         checks < 100 && Clock::now() < deadline;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      long long now = GlobalStatus(ports[0], passwords[0], "Connections");
+      REQUIRE(now > 0);
+      checks = now - connections - ++queries;
+    }
+    INFO(proxy.output());
+    REQUIRE(checks >= 100);
+    proxy.Signal(SIGTERM);
+    CHECK(proxy.Wait(std::chrono::seconds(10)) == 0);
+    std::string after;
+    REQUIRE(Shell("cat " + log_path, &after) == 0);
+    std::string added = after.substr(std::min(before.size(), after.size()));
+    INFO(proxy.output() << "\nclone log since the checks began:\n" << added.substr(0, 4000));
+    CHECK(proxy.output().find(" is down") == std::string::npos);
+    CHECK(added.find("Access denied") == std::string::npos);
+    CHECK(added.find("Aborted connection") == std::string::npos);
+    CHECK(added.find("Warning") == std::string::npos);
   }
   // No file with the password is left in the clone's run dir.
   CHECK(Shell("grep -rl -- '" + passwords[0] + "' " + d.data_dir() + "/run/maria-a") != 0);

@@ -2,6 +2,7 @@
 // the healthcheck subcommand, against real servers on 127.0.0.1 and the built binary.
 #include <catch2/catch.hpp>
 
+#include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -268,6 +269,54 @@ TEST_CASE("connect failures are retried on the next target; metrics count them")
   }
   ::close(holder);
   StopProxy(&p);
+}
+
+TEST_CASE("each event loop accepts on its own socket; a second proxy cannot share the port") {
+  auto b = NamedServer('B');
+  Proxy p;  // --threads 2: two listening sockets with SO_REUSEPORT on one address
+  StartProxy(&p, {"--target", Target(*b), "--check", "none"});
+  for (int i = 0; i < 40; ++i) CHECK(Reach(p.port) == 'B');
+  CHECK(Metric(p.metrics, Series("zdap_proxy_connections_total", kListener)) == 40);
+  // A second zdap-proxyd is refused the port (it binds once without SO_REUSEPORT first), and
+  // the first one goes on serving.
+  ProxyProcess second;
+  REQUIRE(second.Start({"--listen", Target(p.port), "--target", Target(*b), "--threads", "2"}));
+  CHECK(second.Wait(seconds(10)) == 1);
+  CHECK(second.output().find("Address already in use") != std::string::npos);
+  for (int i = 0; i < 4; ++i) CHECK(Reach(p.port) == 'B');
+  StopProxy(&p);
+}
+
+TEST_CASE("a target that does not answer the handshake times out; the next one serves") {
+  // A listener with a full accept queue (backlog 0 holds one connection, never accepted):
+  // the kernel drops further SYNs, so the proxy's connect stays pending until its timeout.
+  int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(silent >= 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  REQUIRE(::bind(silent, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(silent, 0) == 0);
+  REQUIRE(::getsockname(silent, reinterpret_cast<sockaddr*>(&a), &len) == 0);
+  uint16_t silent_port = ntohs(a.sin_port);
+  int queued = ConnectLocal(silent_port);  // fills the queue (a second one would hang here)
+  REQUIRE(queued >= 0);
+  auto b = NamedServer('B');
+  Proxy p;
+  StartProxy(&p, {"--target", Target(silent_port), "--target", Target(*b), "--balance",
+                  "roundrobin", "--check", "none", "--retries", "1", "--connect-timeout", "300ms"});
+  auto start = Clock::now();
+  for (int i = 0; i < 4; ++i) CHECK(Reach(p.port) == 'B');
+  // The first one to try the silent target waited for the timeout (then passive health sets
+  // the target aside).
+  CHECK(Clock::now() - start >= milliseconds(280));
+  CHECK(Metric(p.metrics, Series("zdap_proxy_target_connect_failures_total", kListener,
+                                 Target(silent_port))) >= 1);
+  CHECK(p.process.output().find("timed out") != std::string::npos);
+  StopProxy(&p);
+  ::close(queued);
+  ::close(silent);
 }
 
 namespace {
