@@ -476,6 +476,10 @@ struct HttpServer::Impl {
 
   void OnAccepted(tcp::socket socket) {
     Slot slot = TakeSlot();
+    // An answer goes out as several writes (TLS records): without this, Nagle holds the last
+    // small one until the client's delayed ACK, 40 ms later (GET /v1/clones over TLS: p50 43 ms).
+    beast::error_code nodelay_ec;
+    socket.set_option(tcp::no_delay(true), nodelay_ec);
     if (shared.CurrentTls()) {
       std::make_shared<TlsDetector>(shared, std::move(socket), std::move(slot))->Start();
     } else {

@@ -1,6 +1,7 @@
 // zdapd: the origin daemon. Thin: parses the command line, builds an Origin, and either
 // serves the HTTP API or runs one host command (SPEC "Daemon").
 #include <fmt/format.h>
+#include <malloc.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -214,6 +215,11 @@ int Token(const config::DaemonConfig& cfg, const std::vector<std::string>& args,
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A GET /v1/clones answer with hundreds of clones is ~100 KB built and freed per request:
+  // by default glibc gives that memory back to the kernel (madvise, munmap) after a request
+  // and faults it in again on the next, about a tenth of the request's CPU time.
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  mallopt(M_MMAP_THRESHOLD, 4 << 20);
   po::options_description opts;
   opts.add_options()("help,h", "show this help")("version", "print the version and exit")(
       "config", po::value<std::string>(), "daemon config file (YAML)")(

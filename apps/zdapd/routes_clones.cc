@@ -38,11 +38,16 @@ void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
       return ErrorResponse(Status(Code::kPermissionDenied,
                                   "listing every user's clones (?all=1) needs the admin role"));
     }
+    std::vector<catalog::CloneRecord> records = ctx.origin->ListClones(call.caller, all);
     std::vector<api::Clone> out;
-    for (const auto& c : ctx.origin->ListClones(call.caller, all)) {
-      out.push_back(CloneView(*ctx.origin, c));
-    }
-    return JsonResponse(200, api::CloneListToJson(out));
+    out.reserve(records.size());
+    for (const auto& c : records) out.push_back(CloneView(*ctx.origin, c));
+    // Written directly, not through a json::value tree: this answer lists every clone.
+    ApiResponse resp;
+    resp.status = 200;
+    resp.body = api::CloneListJsonText(out);
+    resp.body += '\n';
+    return resp;
   });
   table.Add("GET", "/v1/clones/{id}", {}, [&ctx](const RouteCall& call) {
     auto rec = ctx.origin->GetClone(call.params[0], call.caller);

@@ -53,6 +53,9 @@ Result<Clone> CloneFromJson(const boost::json::value& v);
 Result<Clone> ParseClone(std::string_view text);
 // {"clones": [...]}
 boost::json::object CloneListToJson(const std::vector<Clone>& clones);
+// The same text as boost::json::serialize(CloneListToJson(clones)), written directly: the
+// answer of GET /v1/clones, kept cheap for hundreds of clones.
+std::string CloneListJsonText(const std::vector<Clone>& clones);
 Result<std::vector<Clone>> ParseCloneList(std::string_view text);
 // The elements of a "clones" array (used by the resource parser too).
 Result<std::vector<Clone>> ClonesFromJson(const boost::json::array& a);

@@ -206,16 +206,26 @@ CloneAccess Origin::AccessFor(const CloneRecord& record) const {
     a.database = res.source.database;
     a.user = res.user;
     a.engine = res.engine;
-    config::Resource as_clone = res;
     if (auto pw = ClonePassword(record.id); pw.ok()) {
-      as_clone.password = *pw;
+      a.password = std::move(pw).value();
     } else {
       // The resource's password does not open a clone: say so rather than hand it out.
-      as_clone.password.clear();
       log::Warn("clone {}: no password file: {}", record.id, pw.status().message());
     }
-    a.password = as_clone.password;
+    {
+      std::lock_guard lock(secrets_mu_);
+      auto it = uris_.find(record.id);
+      if (it != uris_.end() && it->second.port == record.port &&
+          it->second.password == a.password) {
+        a.uri = it->second.uri;
+        return a;
+      }
+    }
+    config::Resource as_clone = res;  // a full copy: made once per clone and password
+    as_clone.password = a.password;
     a.uri = EngineFor(res)->ConnectionUri(as_clone, a.host, record.port);
+    std::lock_guard lock(secrets_mu_);
+    uris_[record.id] = CachedUri{record.port, a.password, a.uri};
   }
   return a;
 }

@@ -254,6 +254,14 @@ class Origin {
   mutable std::mutex busy_mu_;
   mutable std::mutex secrets_mu_;
   mutable std::map<std::string, std::string> secrets_;  // clone -> its password (SecretPath)
+  // AccessFor's connection URI by clone, valid while the port and password are the ones it
+  // was made for: GET /v1/clones lists hundreds of clones per request. Under secrets_mu_.
+  struct CachedUri {
+    int port = 0;
+    std::string password;
+    std::string uri;
+  };
+  mutable std::map<std::string, CachedUri> uris_;
   std::set<std::string> busy_;                          // clone ids with an operation in flight
   std::mutex prune_mu_;  // one pruning at a time (refresh end, clone destroy)
   JobTable jobs_;

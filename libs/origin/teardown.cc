@@ -43,6 +43,7 @@ Status Origin::TearDown(const CloneRecord& record) {
   {
     std::lock_guard lock(secrets_mu_);
     secrets_.erase(record.id);
+    uris_.erase(record.id);
   }
   if (first.ok()) {
     idle_.Forget(record.id);
