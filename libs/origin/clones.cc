@@ -206,6 +206,9 @@ CloneAccess Origin::AccessFor(const CloneRecord& record) const {
     a.database = res.source.database;
     a.user = res.user;
     a.engine = res.engine;
+    // A clone being created has no secret yet: do not look for one (a file read and a warning
+    // per listed clone per request, during exactly the bursts when answers must stay fast).
+    if (record.state == catalog::CloneState::kCreating) return a;
     if (auto pw = ClonePassword(record.id); pw.ok()) {
       a.password = std::move(pw).value();
     } else {
