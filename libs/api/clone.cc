@@ -129,16 +129,20 @@ void AppendCloneJson(const Clone& c, std::string* out) {
   text(field::kPassword, c.password);
   text(field::kUri, c.uri);
   text(field::kCreatedAt, c.created_at);
-  if (c.expires_at.empty()) {
-    key(field::kExpiresAt);
-    out->append("null");
-  } else {
-    text(field::kExpiresAt, c.expires_at);
-  }
+  auto text_or_null = [&](const char* k, const std::string& v) {
+    if (v.empty()) {
+      key(k);
+      out->append("null");
+    } else {
+      text(k, v);
+    }
+  };
+  text_or_null(field::kExpiresAt, c.expires_at);
   flag(field::kProtected, c.is_protected);
   flag(field::kPooled, c.pooled);
   text(field::kOrigin, c.origin);
   text(field::kEngine, c.engine);
+  text_or_null(field::kError, c.error);
   out->push_back('}');
 }
 
@@ -152,7 +156,7 @@ std::string CloneListJsonText(const std::vector<Clone>& clones) {
     size += 200 + c.id.size() + c.resource.size() + c.snapshot.size() + c.owner.size() +
             c.state.size() + c.host.size() + c.database.size() + c.user.size() + c.password.size() +
             c.uri.size() + c.created_at.size() + c.expires_at.size() + c.origin.size() +
-            c.engine.size();
+            c.engine.size() + c.error.size();
   }
   out.reserve(size);
   out.append("{\"");

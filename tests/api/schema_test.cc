@@ -77,6 +77,8 @@ TEST_CASE("api: the clone list's direct text is boost::json's serialization, byt
   hostile.expires_at = "2026-11-30T18:10:10Z";
   hostile.pooled = true;
   hostile.port = 65535;
+  hostile.state = "failed";
+  hostile.error = "reset failed: \"pg_ctl\" said\nFATAL: \x01";
   api::Clone empty;
   for (const auto& list : {std::vector<api::Clone>{}, std::vector<api::Clone>{plain},
                            std::vector<api::Clone>{plain, hostile, empty}}) {
