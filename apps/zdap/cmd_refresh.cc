@@ -11,6 +11,7 @@
 #include "zdap/args.h"
 #include "zdap/clone_lookup.h"
 #include "zdap/commands.h"
+#include "zdap/output.h"
 #include "zdap/placement.h"
 #include "zdap/progress.h"
 #include "zdap/suggest.h"
@@ -26,17 +27,6 @@ constexpr auto kMaxWait = std::chrono::hours(24);
 // Consecutive failed polls (origin restarting, network) before giving up.
 constexpr int kMaxPollFailures = 10;
 
-std::string Bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(n);
-  size_t u = 0;
-  while (v >= 1024 && u + 1 < std::size(units)) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
-}
-
 std::string PhaseText(const api::Job& job) {
   const char* phase = api::JobPhaseName(job.phase);
   return *phase ? phase : api::JobStateName(job.state);
@@ -44,9 +34,9 @@ std::string PhaseText(const api::Job& job) {
 
 // "import 12.0 MiB / 40.0 MiB", with a bar in front on a terminal when the total is known.
 std::string ProgressText(const api::Job& job, bool bar) {
-  std::string bytes = job.bytes_total > 0
-                          ? fmt::format("{} / {}", Bytes(job.bytes_done), Bytes(job.bytes_total))
-                          : Bytes(job.bytes_done);
+  std::string bytes = job.bytes_total > 0 ? fmt::format("{} / {}", HumanBytes(job.bytes_done),
+                                                        HumanBytes(job.bytes_total))
+                                          : HumanBytes(job.bytes_done);
   std::string text = fmt::format("{} {}", PhaseText(job), bytes);
   if (!bar || job.bytes_total == 0) return text;
   constexpr int kWidth = 30;
@@ -176,7 +166,8 @@ Status CmdRefresh(const Args& args) {
     std::cout << job.snapshot << "\n";
   } else {
     std::cout << fmt::format("refreshed {}: snapshot {} ({} in {:.1f} s)\n", resource, job.snapshot,
-                             Bytes(job.bytes_done), static_cast<double>(job.elapsed_ms) / 1000.0);
+                             HumanBytes(job.bytes_done),
+                             static_cast<double>(job.elapsed_ms) / 1000.0);
   }
   return Status::Ok();
 }

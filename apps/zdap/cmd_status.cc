@@ -18,17 +18,6 @@ namespace json = boost::json;
 
 namespace {
 
-std::string Bytes(uint64_t n) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  double v = static_cast<double>(n);
-  size_t u = 0;
-  while (v >= 1024 && u + 1 < std::size(units)) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", n) : fmt::format("{:.1f} {}", v, units[u]);
-}
-
 // "chinook 1/2, sakila 0/1": ready/min of each resource that has a pool; "-" when none has.
 std::string Pools(const OriginStatus& s) {
   std::vector<std::string> out;
@@ -49,8 +38,8 @@ std::vector<std::string> Row(const OriginProbe& p) {
           "up",
           s.version,
           fmt::format("{}/{}", s.storage_driver, s.runtime_driver),
-          Bytes(s.storage_free_bytes),
-          s.memory_available_bytes ? Bytes(*s.memory_available_bytes) : "-",
+          HumanBytes(s.storage_free_bytes),
+          s.memory_available_bytes ? HumanBytes(*s.memory_available_bytes) : "-",
           s.load.empty() ? "-" : fmt::format("{:.2f}", s.load[0]),
           std::to_string(s.clone_count),
           Pools(s)};

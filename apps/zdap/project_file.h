@@ -14,7 +14,7 @@
 //       target: 127.0.0.1:6001
 //       listen: 5432
 //       replicas:                 # only with `attach --replicas N`: the other N-1 clones
-//         - {clone: chinook-9c1e, origin: http://db2:43210, target: 10.0.0.2:6004}
+//         - {clone: chinook-9c1e, origin: http://db2:43210, target: 192.0.2.2:6004}
 #pragma once
 
 #include <cstdint>

@@ -111,6 +111,14 @@ void AppendCloneJson(const Clone& c, std::string* out) {
     key(k);
     AppendJsonString(v, out);
   };
+  auto text_or_null = [&](const char* k, const std::string& v) {
+    if (v.empty()) {
+      key(k);
+      out->append("null");
+    } else {
+      text(k, v);
+    }
+  };
   auto flag = [&](const char* k, bool v) {
     key(k);
     out->append(v ? "true" : "false");
@@ -129,14 +137,6 @@ void AppendCloneJson(const Clone& c, std::string* out) {
   text(field::kPassword, c.password);
   text(field::kUri, c.uri);
   text(field::kCreatedAt, c.created_at);
-  auto text_or_null = [&](const char* k, const std::string& v) {
-    if (v.empty()) {
-      key(k);
-      out->append("null");
-    } else {
-      text(k, v);
-    }
-  };
   text_or_null(field::kExpiresAt, c.expires_at);
   flag(field::kProtected, c.is_protected);
   flag(field::kPooled, c.pooled);

@@ -71,9 +71,9 @@ TEST_CASE("project file round trip", "[config]") {
                         "chinook-1",
                         "http://127.0.0.1:43210",
                         "",
-                        "10.0.0.1:6002",
+                        "127.0.0.3:6002",
                         5432,
-                        {{"chinook-2", "http://127.0.0.2:43211", "10.0.0.1:6102"}}});
+                        {{"chinook-2", "http://127.0.0.2:43211", "127.0.0.4:6102"}}});
   REQUIRE(SaveProject(p).ok());
   auto back = LoadProject(dir.path());
   REQUIRE(back.ok());
@@ -91,7 +91,7 @@ TEST_CASE("project file round trip", "[config]") {
   REQUIRE(r->replicas.size() == 1);
   REQUIRE(r->replicas[0].clone == "chinook-2");
   REQUIRE(r->replicas[0].origin == "http://127.0.0.2:43211");
-  REQUIRE(r->replicas[0].target == "10.0.0.1:6102");
+  REQUIRE(r->replicas[0].target == "127.0.0.4:6102");
   // A replica without its clone id is refused, not dropped: detach could not destroy it.
   REQUIRE(WriteFileAtomic(p.FilePath(),
                           "compose: a.yml\noverride: b.yml\nservices:\n  db:\n"
