@@ -8,7 +8,7 @@
 # Everything started is recorded in bench_pids and stopped by bench_cleanup (trap on EXIT).
 # Inputs: ZDAP_PROXYD, ZDAP_PROXYD_RELEASE or a build directory's zdap-proxyd (Release static
 # first: build-image/proxy/static, as scripts/test and proxy/build-image build it); CONN_RATE
-# or a built bench/proxy/conn_rate (else compiled on the fly); BENCH_PORT (30500, uses +0..+59),
+# (else bench/proxy/conn_rate.cc compiled with -O2 on the fly); BENCH_PORT (30500, uses +0..+59),
 # BENCH_SCALE (10).
 
 bench_here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -79,7 +79,10 @@ bench_start() {
   proxyd=${ZDAP_PROXYD:-${ZDAP_PROXYD_RELEASE:-}}
   [[ -n $proxyd ]] || proxyd=$(find_built ZDAP_PROXYD proxy/zdap-proxyd)
   [[ -x ${proxyd:-} ]] || die "no zdap-proxyd; build one (proxy/build-image) or set ZDAP_PROXYD"
-  conn_rate=$(find_built CONN_RATE bench/proxy/conn_rate)
+  # Not a build directory's conn_rate: build/ is usually a sanitizer build, whose client would
+  # cost more CPU per connection and skew the CPU figures.
+  conn_rate=${CONN_RATE:-}
+  [[ -z $conn_rate || -x $conn_rate ]] || die "CONN_RATE=$conn_rate is not executable"
   local t
   for t in iperf3 haproxy socat python3 runuser pgrep "$pgbin/initdb" "$pgbin/pg_ctl" "$pgbin/pgbench"; do
     command -v "$t" > /dev/null || die "needs $t (apt-get install iperf3 haproxy socat postgresql-15)"
@@ -89,7 +92,7 @@ bench_start() {
   chmod 755 "$bench_work"
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
-  if [[ ! -x ${conn_rate:-} ]]; then # not built (tests off): it is one file
+  if [[ -z $conn_rate ]]; then # one file, compiled optimized in a second
     c++ -O2 -std=c++20 -pthread -o "$bench_work/conn_rate" "$bench_here/bench/proxy/conn_rate.cc"
     conn_rate=$bench_work/conn_rate
   fi
