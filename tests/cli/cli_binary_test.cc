@@ -372,6 +372,19 @@ TEST_CASE("zdap attach --replicas: N clones on N origins behind one proxy, undon
   REQUIRE(env.Zdap("attach chinook --service db --replicas 2 --balance roundrobin", &out) == 0);
   REQUIRE(out.find("2 clones: chinook-1 on " + a.url() + ", chinook-1 on " + b.url()) !=
           std::string::npos);
+  // The first clone gets a password of its origin's making; the replica is asked for that one,
+  // so the app's one password opens both targets.
+  auto posts = [](const test::FakeOrigin& o) {
+    std::vector<std::string> bodies;
+    for (const auto& r : o.requests()) {
+      if (r.method == "POST") bodies.push_back(r.body);
+    }
+    return bodies;
+  };
+  REQUIRE(posts(a).size() == 1);
+  CHECK(posts(a)[0].find("password") == std::string::npos);
+  REQUIRE(posts(b).size() == 1);
+  CHECK(posts(b)[0].find(R"("password":"zdap")") != std::string::npos);
   std::string attached = env.Read("docker-compose.override.yml");
   REQUIRE(attached.find(R"("--target", "db1.zdap.test:6001", "--target", "db1.zdap.test:6001", )"
                         R"("--balance", "roundrobin"])") != std::string::npos);
