@@ -58,7 +58,8 @@ test::FakeOrigin::Handler Daemon() {
       return {200, R"({"version":"0.1.0","storage":{"driver":"copy","free_bytes":1000},)"
                    R"("runtime":{"driver":"process"},"resources":[{"name":"chinook"}]})"};
     }
-    if (r.method == "POST" && r.target == "/v1/resources/chinook/clones") {
+    if (r.method == "POST" &&
+        (r.target == "/v1/resources/chinook/clones" || r.target == "/v1/resources/chinook/claim")) {
       ++n;
       return {201, CloneJson("chinook-" + std::to_string(n), 6000 + n)};
     }
@@ -415,6 +416,22 @@ TEST_CASE("zdap attach --replicas: N clones on N origins behind one proxy, undon
   REQUIRE(out.find("zdap: warning: origin " + f.url() + ": no free clone port") !=
           std::string::npos);
   REQUIRE(env.Read(".zdap.yaml").find("origin: " + a.url()) != std::string::npos);
+  REQUIRE(env.Zdap("detach db", &out) == 0);
+  // The same with --claim: the replica's claim asks for the first clone's password.
+  REQUIRE(env.Zdap("origin remove " + f.url()) == 0);
+  REQUIRE(env.Zdap("origin add " + b.url()) == 0);
+  REQUIRE(env.Zdap("attach chinook --service db --replicas 2 --claim", &out) == 0);
+  auto claims = [](const test::FakeOrigin& o) {
+    std::vector<std::string> bodies;
+    for (const auto& r : o.requests()) {
+      if (r.target == "/v1/resources/chinook/claim") bodies.push_back(r.body);
+    }
+    return bodies;
+  };
+  REQUIRE(claims(a).size() == 1);
+  CHECK(claims(a)[0].find("password") == std::string::npos);
+  REQUIRE(claims(b).size() == 1);
+  CHECK(claims(b)[0].find(R"("password":"zdap")") != std::string::npos);
   REQUIRE(env.Zdap("detach db", &out) == 0);
 }
 
