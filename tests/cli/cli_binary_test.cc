@@ -375,13 +375,15 @@ TEST_CASE("zdap attach --replicas: N clones on N origins behind one proxy, undon
           std::string::npos);
   // The first clone gets a password of its origin's making; the replica is asked for that one,
   // so the app's one password opens both targets.
-  auto posts = [](const test::FakeOrigin& o) {
-    std::vector<std::string> bodies;
+  // The bodies of the requests `o` saw for `target`.
+  auto bodies = [](const test::FakeOrigin& o, const std::string& target) {
+    std::vector<std::string> out;
     for (const auto& r : o.requests()) {
-      if (r.method == "POST") bodies.push_back(r.body);
+      if (r.target == target) out.push_back(r.body);
     }
-    return bodies;
+    return out;
   };
+  auto posts = [&](const test::FakeOrigin& o) { return bodies(o, "/v1/resources/chinook/clones"); };
   REQUIRE(posts(a).size() == 1);
   CHECK(posts(a)[0].find("password") == std::string::npos);
   REQUIRE(posts(b).size() == 1);
@@ -421,13 +423,7 @@ TEST_CASE("zdap attach --replicas: N clones on N origins behind one proxy, undon
   REQUIRE(env.Zdap("origin remove " + f.url()) == 0);
   REQUIRE(env.Zdap("origin add " + b.url()) == 0);
   REQUIRE(env.Zdap("attach chinook --service db --replicas 2 --claim", &out) == 0);
-  auto claims = [](const test::FakeOrigin& o) {
-    std::vector<std::string> bodies;
-    for (const auto& r : o.requests()) {
-      if (r.target == "/v1/resources/chinook/claim") bodies.push_back(r.body);
-    }
-    return bodies;
-  };
+  auto claims = [&](const test::FakeOrigin& o) { return bodies(o, "/v1/resources/chinook/claim"); };
   REQUIRE(claims(a).size() == 1);
   CHECK(claims(a)[0].find("password") == std::string::npos);
   REQUIRE(claims(b).size() == 1);
