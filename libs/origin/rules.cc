@@ -6,7 +6,8 @@ namespace zdap::origin {
 
 bool ExpiredAt(const catalog::CloneRecord& clone, SystemTime now) {
   return !clone.is_protected && clone.expires_at && *clone.expires_at <= now &&
-         clone.state == catalog::CloneState::kReady;
+         (clone.state == catalog::CloneState::kReady ||
+          clone.state == catalog::CloneState::kFailed);
 }
 
 Result<std::chrono::seconds> CloneTtl(const config::Resource& resource,

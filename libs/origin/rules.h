@@ -12,7 +12,8 @@
 
 namespace zdap::origin {
 
-// True when `clone` is due for the expiry sweep at `now`: ready, not protected, and past its
+// True when `clone` is due for the expiry sweep at `now`: ready or failed (a failed clone is
+// kept for its owner to read why, until deleted or expired), not protected, and past its
 // expires_at (a clone without one never expires).
 bool ExpiredAt(const catalog::CloneRecord& clone, SystemTime now);
 
