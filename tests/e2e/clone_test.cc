@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -211,6 +212,37 @@ TEST_CASE(
                   [&] { return d.Call("GET", "/v1/clones/broken-ttl", "", &body) == 404; }));
   CHECK_FALSE(std::filesystem::exists(d.data_dir() + "/store/clones/broken-ttl"));
   CHECK_FALSE(std::filesystem::exists(d.data_dir() + "/secrets/broken-ttl"));
+}
+
+TEST_CASE("the fixture stops the clone servers its daemons left, and no other process") {
+  std::string volumes;
+  pid_t decoy = -1;
+  pid_t server = -1;
+  {
+    ZdapdFixture d;
+    REQUIRE(d.Host("refresh chinook") == 0);
+    d.Start();
+    CreateClone(d, "left-running");
+    volumes = d.data_dir() + "/store/clones/";
+    // Another test's process whose command line names this data dir, as a server's would.
+    decoy = ::fork();
+    REQUIRE(decoy >= 0);
+    if (decoy == 0) {
+      ::execl("/bin/sh", "sh", "-c", "sleep 30; true", "-D", (volumes + "x").c_str(), nullptr);
+      ::_exit(127);
+    }
+    std::ifstream pid_file(d.data_dir() + "/run/left-running/postgres.pid");
+    pid_file >> server;
+    REQUIRE(server > 0);
+    d.Kill(SIGKILL);  // the clone's server outlives its daemon, by design
+    REQUIRE(::kill(server, 0) == 0);
+  }
+  // Its postmaster is gone, not merely signalled (the fixture waits, bounded).
+  CHECK(::kill(server, 0) != 0);
+  int status = 0;
+  CHECK(::waitpid(decoy, &status, WNOHANG) == 0);  // still running
+  ::kill(decoy, SIGKILL);
+  ::waitpid(decoy, &status, 0);
 }
 
 TEST_CASE("a dump with an error fails the refresh with its line and leaves nothing behind") {
