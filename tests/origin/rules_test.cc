@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "origin/env.h"
-#include "origin/rules.h"
+#include "origin/lifecycle_rules.h"
 
 using namespace zdap;
 using namespace zdap::origin;
