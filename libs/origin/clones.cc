@@ -10,7 +10,6 @@
 #include "core/names.h"
 #include "origin/busy.h"
 #include "origin/origin.h"
-#include "origin/rules.h"
 
 namespace zdap::origin {
 namespace {
