@@ -177,6 +177,10 @@ class Origin {
   std::string SecretPath(const std::string& clone) const;
   // Makes a new random password for `clone` and stores it in SecretPath.
   Result<std::string> MakeClonePassword(const std::string& clone) const;
+  // A new random clone password (192 bits, URL-safe), not stored anywhere yet.
+  static Result<std::string> NewClonePassword();
+  // Stores `password` in SecretPath (durably) and in the cache ClonePassword reads.
+  Status StoreClonePassword(const std::string& clone, const std::string& password) const;
   // The password in SecretPath, read once and then kept in memory: a list of N clones must
   // not open N files per request (bench/api). TearDown forgets it.
   Result<std::string> ClonePassword(const std::string& clone) const;
