@@ -84,7 +84,8 @@ class Engine {
   // Sets `password` over the unix socket at `socket` (never in argv or logs) and lets the
   // resource's user log in over TCP with it. Called only if activates_after_start(), right
   // after the start: it waits (bounded by `timeout`) until the server answers on the socket,
-  // and gives up early once `running()` is false.
+  // and gives up early once `running()` is false. Ok means the server is ready: it accepts
+  // the resource's user over TCP with `password` from now on (the caller probes no further).
   virtual Status ActivateClone(const config::Resource& resource, const Endpoint& socket,
                                const std::string& data_dir, const std::string& password,
                                const std::optional<RunAs>& run_as,

@@ -92,6 +92,23 @@ Replies ScanReplies(std::string_view bytes) {
   return r;
 }
 
+constexpr auto kPidFilePoll = std::chrono::microseconds(500);
+
+// PostgreSQL writes "ready" into line 8 of postmaster.pid once it accepts connections. Reading
+// the file costs microseconds and no server process, where a connection that comes too soon
+// costs the postmaster a fork (answered 57P03) or the caller a back-off that overshoots.
+bool PidFileSaysReady(const std::string& data_dir) {
+  auto text = ReadFile(data_dir + "/postmaster.pid", 4096);
+  if (!text.ok()) return false;
+  size_t at = 0;
+  for (int line = 1; line < 8; ++line) {
+    at = text->find('\n', at);
+    if (at == std::string::npos) return false;
+    ++at;
+  }
+  return text->compare(at, 5, "ready") == 0;
+}
+
 }  // namespace
 
 Status PostgresEngine::PrepareClone(const config::Resource& resource, const std::string& password,
@@ -128,7 +145,9 @@ Status PostgresEngine::ActivateClone(const config::Resource& resource, const End
   std::string sql = fmt::format(
       "SET synchronous_commit = off; ALTER ROLE {} PASSWORD '{}'; SELECT pg_reload_conf()",
       QuoteIdent(resource.user), verifier);
-  std::string request = pgwire::StartupMessage(resource.user, admin_database());
+  // Into the clone's database, the one its owner's first query goes to: this backend's
+  // catalog reads warm the clone's caches for that query, and a missing database fails here.
+  std::string request = pgwire::StartupMessage(resource.user, resource.source.database);
   request += Message('Q', sql + '\0');
   request += Message('X', "");
   std::string unix_path = fmt::format("{}/.s.PGSQL.{}", socket.socket_dir, socket.port);
@@ -138,8 +157,10 @@ Status PostgresEngine::ActivateClone(const config::Resource& resource, const End
   };
   // The exchange is its own readiness probe (one backend start fewer than probing first):
   // while the server starts, the socket is missing or refuses, or the server answers 57P03
-  // before it reads the query; either way nothing ran, so trying again is safe.
+  // before it reads the query; either way nothing ran, so trying again is safe. Between
+  // tries, the pid file says when to try again at once.
   auto pause = std::chrono::microseconds(250);
+  bool pid_file_ready = false;
   for (;;) {
     std::string not_yet;
     {
@@ -174,8 +195,16 @@ Status PostgresEngine::ActivateClone(const config::Resource& resource, const End
       return Unavailable(fmt::format("did not answer on {} within {} ms ({})", unix_path,
                                      timeout.count(), not_yet));
     }
-    std::this_thread::sleep_for(pause);
+    auto next_try = std::chrono::steady_clock::now() + pause;
     pause = std::min(pause * 2, std::chrono::microseconds(10000));
+    // Only a change to "ready" cuts the wait short: a file that said so already (yet the
+    // server refused) leaves the back-off in charge.
+    bool was_ready = pid_file_ready;
+    while (!pid_file_ready && std::chrono::steady_clock::now() < next_try) {
+      std::this_thread::sleep_for(kPidFilePoll);
+      pid_file_ready = PidFileSaysReady(data_dir);
+    }
+    if (was_ready || !pid_file_ready) std::this_thread::sleep_until(next_try);
   }
 }
 

@@ -2,6 +2,7 @@
 // expiry sweep, and how to connect to one.
 #include <fmt/format.h>
 
+#include <future>
 #include <random>
 
 #include "core/clone_password.h"
@@ -79,11 +80,17 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
   auto body = [&]() -> Status {
     std::string run_dir = RunDir(id);
     ZDAP_RETURN_IF_ERROR(PrepareRunDir(run_dir));
-    ZDAP_ASSIGN_OR_RETURN(std::string password, MakeClonePassword(id, req.password));
+    ZDAP_ASSIGN_OR_RETURN(std::string password, NewClonePassword(req.password));
+    // The secret file's fsyncs (milliseconds) overlap the snapshot and the server's start;
+    // the clone is not ready before they are done. Every return from here waits for them
+    // (the future's destructor), so the undo never races the write.
+    std::future<Status> stored = std::async(
+        std::launch::async, [this, &id, &password] { return StoreClonePassword(id, password); });
     ZDAP_ASSIGN_OR_RETURN(std::string path, store_->Clone(snapshot, id));
     ZDAP_ASSIGN_OR_RETURN(
         runtime::ServerHandle h,
         StartAndWait(resource, path, run_dir, config_.clone_bind, port, id, rec.owner, password));
+    ZDAP_RETURN_IF_ERROR(stored.get());
     rec.pid = h.pid;
     rec.container_id = h.container_id;
     rec.state = CloneState::kReady;

@@ -143,14 +143,21 @@ std::string Origin::SecretPath(const std::string& clone) const {
 
 Result<std::string> Origin::MakeClonePassword(const std::string& clone,
                                               const std::string& chosen) const {
-  std::string password = chosen;
+  ZDAP_ASSIGN_OR_RETURN(std::string password, NewClonePassword(chosen));
+  ZDAP_RETURN_IF_ERROR(StoreClonePassword(clone, password));
+  return password;
+}
+
+Result<std::string> Origin::NewClonePassword(const std::string& chosen) {
+  if (!chosen.empty()) return chosen;
   // 24 bytes: 192 bits, 32 URL-safe characters.
-  if (password.empty()) {
-    ZDAP_ASSIGN_OR_RETURN(password, RandomUrlSafeSecret(24));
-  }
+  return RandomUrlSafeSecret(24);
+}
+
+Status Origin::StoreClonePassword(const std::string& clone, const std::string& password) const {
   ZDAP_RETURN_IF_ERROR(WriteFileAtomic(SecretPath(clone), password, 0600));
   RememberClonePassword(clone, password);
-  return password;
+  return Status::Ok();
 }
 
 void Origin::RememberClonePassword(const std::string& clone, const std::string& password) const {

@@ -181,6 +181,11 @@ class Origin {
   // Stores `chosen` (already validated), or when "" a new random password, in SecretPath.
   Result<std::string> MakeClonePassword(const std::string& clone,
                                         const std::string& chosen = "") const;
+  // `chosen` (already validated), or when "" a new random password (192 bits, URL-safe);
+  // not stored anywhere yet.
+  static Result<std::string> NewClonePassword(const std::string& chosen = "");
+  // Stores `password` in SecretPath (durably) and in the cache ClonePassword reads.
+  Status StoreClonePassword(const std::string& clone, const std::string& password) const;
   // The password in SecretPath, read once and then kept in memory: a list of N clones must
   // not open N files per request (bench/api). TearDown forgets it.
   Result<std::string> ClonePassword(const std::string& clone) const;

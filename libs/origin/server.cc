@@ -154,19 +154,19 @@ Result<runtime::ServerHandle> Origin::StartAndWait(
   };
   config::Resource probe_as = resource;
   if (bind.empty()) probe_as.source.database = engine->admin_database();  // import: no db yet
-  if (!password.empty()) {
-    probe_as.password = password;
-    if (engine->activates_after_start()) {
-      // TCP is refused until the password is set over the socket (the engine waits for the
-      // socket itself); then readiness is TCP's.
-      Status activated = engine->ActivateClone(
-          resource, socket_ep, data_dir, password, run_as_,
-          std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now()),
-          [&] { return runtime_->IsRunning(handle); });
-      if (!activated.ok()) return fail(activated.message());
-    }
+  if (!password.empty() && engine->activates_after_start()) {
+    // TCP is refused until the password is set over the socket (the engine waits for the
+    // socket itself). Once it is, the server takes the clone's logins over TCP (the
+    // engine's contract): a TCP probe would only cost another backend start.
+    Status activated = engine->ActivateClone(
+        resource, socket_ep, data_dir, password, run_as_,
+        std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now()),
+        [&] { return runtime_->IsRunning(handle); });
+    if (!activated.ok()) return fail(activated.message());
+  } else {
+    if (!password.empty()) probe_as.password = password;
+    ZDAP_RETURN_IF_ERROR(wait_ready(ep, probe_as));
   }
-  ZDAP_RETURN_IF_ERROR(wait_ready(ep, probe_as));
   for (const auto& f : spec.secret_files) ::unlink(f.c_str());
   return handle;
 }
