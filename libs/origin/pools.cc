@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <filesystem>
+#include <future>
 
 #include "core/file_util.h"
 #include "core/log.h"
@@ -24,15 +25,14 @@ using SteadyClock = std::chrono::steady_clock;
 // every second).
 constexpr auto kRefillBackoff = std::chrono::seconds(30);
 
-// fsync of a file just renamed into place, then of its directory: its content and its name
-// survive a machine crash.
-Status SyncFileAndDir(const std::string& path) {
+// fsync of a file's content and inode (not of its name: that is its directory's).
+Status SyncFile(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoError("open " + path, errno);
   int err = ::fsync(fd) == 0 ? 0 : errno;
   ::close(fd);
   if (err != 0) return ErrnoError("fsync " + path, err);
-  return storage::SyncDir(std::filesystem::path(path).parent_path().string());
+  return Status::Ok();
 }
 
 }  // namespace
@@ -120,15 +120,19 @@ Status Origin::HandOver(CloneRecord& rec, std::chrono::seconds ttl, const Caller
   const std::string staged = StagedSecretPath(rec.id);
   const std::string secret = SecretPath(rec.id);
   ZDAP_RETURN_IF_ERROR(ReplaceFile(staged, password, 0600));
+  // The new secret file is on disk before the record that hands the clone over: a record
+  // that names the claimer beside a secret file that a machine crash took back to the old
+  // password would start the claimer's clone with the pool's password. Its content's fsync
+  // runs beside the password exchange (it only has to precede the rename's).
+  std::future<Status> content_synced =
+      std::async(std::launch::async, [&staged] { return SyncFile(staged); });
   Status st = EngineFor(*res)->RotatePassword(*res, socket, store_->ClonePath(rec.Volume()),
                                               password, run_as_, std::chrono::seconds(10));
+  if (Status synced = content_synced.get(); st.ok()) st = synced;
   if (st.ok() && ::rename(staged.c_str(), secret.c_str()) != 0) {
     st = ErrnoError("rename " + staged, errno);
   }
-  // On disk before the record that hands the clone over: a record that names the claimer
-  // beside a secret file that a machine crash took back to the old password would start the
-  // claimer's clone with the pool's password.
-  if (st.ok()) st = SyncFileAndDir(secret);
+  if (st.ok()) st = storage::SyncDir(std::filesystem::path(secret).parent_path().string());
   if (!st.ok()) {
     ::unlink(staged.c_str());
     return st;
