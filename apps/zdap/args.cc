@@ -6,6 +6,8 @@
 #include <boost/program_options/positional_options.hpp>
 #include <iostream>
 
+#include "zdap/text_wrap.h"
+
 namespace zdap::cli {
 namespace po = boost::program_options;
 namespace {
@@ -69,7 +71,9 @@ VerbArgs ParseVerbArgs(const std::vector<std::string>& args, const std::string& 
     throw UsageError(e.what(), verb);
   }
   if (out.options.count("help")) {
-    std::cout << "usage: " << usage << "\n\n" << about << "\n\n" << visible;
+    std::cout << "usage: " << WrapWords(usage, kHelpColumns, 11, 7) << "\n\n"
+              << WrapWords(about, kHelpColumns, 0, 0) << "\n\n"
+              << visible;
     out.help = true;
     return out;
   }

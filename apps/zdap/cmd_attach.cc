@@ -155,7 +155,7 @@ Result<CloneInfo> NewClone(const OriginApi& api, const CreateCloneRequest& reque
   const std::string origin = api.url().ToString();
   if (claim && request.snapshot.empty()) {
     status.Spin(fmt::format("claiming a ready clone of {} on {}", request.resource, origin));
-    auto claimed = api.Claim(request.resource, request.ttl);
+    auto claimed = api.Claim(request.resource, request.ttl, request.password);
     if (claimed.ok() || claimed.status().code() != Code::kNotFound) return claimed;
     log::Debug("{}; creating a clone instead", claimed.status().message());
   }
@@ -195,11 +195,13 @@ Result<std::string> ProxyTarget(const CloneInfo& clone, const std::string& host,
 }
 
 // `replicas` clones on as many distinct origins, tried in the order given (best first); an
-// origin that fails is skipped with a warning. Fewer than `replicas`: the ones made are
-// destroyed again and the error says what each origin answered.
+// origin that fails is skipped with a warning. The first clone's password is given to the
+// others: the app holds one set of credentials, and after a failover they must open the next
+// target too. Fewer than `replicas`: the ones made are destroyed again and the error says what
+// each origin answered.
 Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candidates,
-                                            const CreateCloneRequest& request, bool claim,
-                                            int replicas, StatusLine& status) {
+                                            CreateCloneRequest request, bool claim, int replicas,
+                                            StatusLine& status) {
   std::vector<PlacedClone> made;
   std::vector<Status> failed;
   for (const OriginApi& api : candidates) {
@@ -220,6 +222,18 @@ Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candid
     }
     placed.proxy_target = std::move(*target);
     made.push_back(std::move(placed));
+    if (made.size() == 1 && replicas > 1) {
+      if (clone->password.empty()) {
+        // An origin that gives no password (one older than per-clone passwords) cannot have
+        // its replicas share one.
+        return UndoClones(made,
+                          Unprocessable(fmt::format("origin {} gave clone {} no password to "
+                                                    "share with its replicas; upgrade its zdapd",
+                                                    api.url().ToString(), clone->id)),
+                          status);
+      }
+      request.password = clone->password;
+    }
   }
   if (made.size() == static_cast<size_t>(replicas)) {
     for (const Status& f : failed) Warn(f.message());
@@ -259,9 +273,9 @@ Status CmdAttach(const Args& args) {
       "ttl", po::value<std::string>(), "lifetime of the clone, e.g. 8h (default: the resource's)")(
       "claim", "take a ready pool clone when an origin has one (else a new clone)")(
       "replicas", po::value<std::string>(),
-      "N clones on N distinct origins behind the one proxy (default 1)")(
-      "balance", po::value<std::string>(),
-      "first (fail over in order, the default), roundrobin or leastconn")(
+      "N clones on N distinct origins behind the one proxy, all with the first one's password "
+      "(default 1)")("balance", po::value<std::string>(),
+                     "first (fail over in order, the default), roundrobin or leastconn")(
       "quiet,q", "no spinner; print only the clone id (one a line with --replicas)")(
       "project-dir,C", po::value<std::string>(), "directory with .zdap.yaml (default: current)");
   VerbArgs a = ParseVerbArgs(args, "attach", kAttachUsage,
@@ -431,10 +445,12 @@ Status CmdAttach(const Args& args) {
 Status CmdDetach(const Args& args) {
   po::options_description opts;
   opts.add_options()("keep", "keep the clone (only remove the service from the override file)")(
+      "quiet,q", "no spinner and no result lines; only errors and warnings")(
       "project-dir,C", po::value<std::string>(), "directory with .zdap.yaml (default: current)");
-  VerbArgs a = ParseVerbArgs(args, "detach", "zdap detach SERVICE... [--keep]",
+  VerbArgs a = ParseVerbArgs(args, "detach", "zdap detach SERVICE... [--keep] [-q]",
                              "Removes zdap's service from the override file, exactly as it was "
-                             "added, and destroys its clone unless --keep.",
+                             "added, and destroys its clone unless --keep. On a terminal a "
+                             "spinner shows the step it is on.",
                              opts, 1, -1);
   if (a.help) return Status::Ok();
   ZDAP_ASSIGN_OR_RETURN(std::string config_path, UserConfigPath());
@@ -443,12 +459,21 @@ Status CmdDetach(const Args& args) {
   ZDAP_ASSIGN_OR_RETURN(Project probe, LoadProject(dir));
   (void)probe;
 
+  const bool quiet = a.Has("quiet");
+  StatusLine status(!quiet);
+  // An error line of its own, the spinner erased first.
+  auto report_error = [&](const std::string& message) {
+    status.Clear();
+    std::cerr << "zdap: error: " << message << "\n";
+  };
   Status result;
   for (const std::string& name : a.positional) {
     std::optional<AttachedService> entry;
     Status s = [&]() -> Status {
+      status.Spin("waiting for the project lock (another zdap edits this project)");
       ZDAP_ASSIGN_OR_RETURN(compose::DirLock lock, compose::DirLock::Acquire(dir));
       ZDAP_ASSIGN_OR_RETURN(Project project, LoadProject(dir));
+      status.Spin(fmt::format("removing service '{}' from {}", name, project.override_file));
       if (const AttachedService* e = project.Find(name)) entry = *e;
       ZDAP_ASSIGN_OR_RETURN(OverrideFile file, ReadOverride(project.OverridePath()));
       auto detached = compose::DetachService(file.text, name);
@@ -462,8 +487,7 @@ Status CmdDetach(const Args& args) {
           return NotFound(fmt::format("service '{}' is not attached by zdap in {}{}", name,
                                       project.override_file, DidYouMean(name, attached)));
         }
-        std::cerr << fmt::format("zdap: warning: {} had no zdap block for '{}' any more\n",
-                                 project.override_file, name);
+        Warn(fmt::format("{} had no zdap block for '{}' any more", project.override_file, name));
       } else if (detached->delete_file) {
         if (::unlink(project.OverridePath().c_str()) != 0) {
           return ErrnoError(fmt::format("remove {}", project.OverridePath()), errno);
@@ -476,7 +500,7 @@ Status CmdDetach(const Args& args) {
       return SaveProject(project);
     }();
     if (!s.ok()) {
-      std::cerr << "zdap: error: " << s.message() << "\n";
+      report_error(s.message());
       result = s;
       continue;
     }
@@ -489,6 +513,7 @@ Status CmdDetach(const Args& args) {
           what += fmt::format("; kept clone {} on {} ({})", r.clone, r.origin, r.target);
           continue;
         }
+        status.Spin(fmt::format("destroying clone {} on {}", r.clone, r.origin));
         auto api = OriginFor(config, r.origin);
         Status d = api.ok() ? api->DeleteClone(r.clone) : api.status();
         if (d.ok()) {
@@ -496,13 +521,14 @@ Status CmdDetach(const Args& args) {
         } else if (d.code() == Code::kNotFound) {
           what += fmt::format("; clone {} was gone already", r.clone);
         } else {
-          std::cerr << fmt::format("zdap: error: {}; destroy it later with `zdap destroy {}`\n",
-                                   d.message(), r.clone);
+          report_error(
+              fmt::format("{}; destroy it later with `zdap destroy {}`", d.message(), r.clone));
           result = d;
         }
       }
     }
-    std::cout << what << "\n";
+    status.Clear();
+    if (!quiet) std::cout << what << "\n";
   }
   if (!result.ok()) return Status(result.code(), "");  // already reported
   return Status::Ok();

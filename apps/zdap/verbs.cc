@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "zdap/commands.h"
+#include "zdap/text_wrap.h"
 
 namespace zdap::cli {
 namespace {
@@ -188,10 +189,13 @@ Result<VerbHelp> DescribeVerb(const Verb& verb) {
 }
 
 std::string GeneralHelp() {
-  std::string out =
-      "usage: zdap VERB [ARGS...]\n\n"
-      "zdap gives you your own full-size copy (a clone) of a database, on a server running "
-      "zdapd\n(an origin), and plugs it into your docker-compose project.\n";
+  std::string out = "usage: zdap VERB [ARGS...]\n\n" +
+                    WrapWords(
+                        "zdap gives you your own full-size copy (a clone) of a database, "
+                        "on a server running zdapd (an origin), and plugs it into your "
+                        "docker-compose project.",
+                        kHelpColumns, 0, 0) +
+                    "\n";
   std::string section;
   for (const auto& v : AllVerbs()) {
     if (v.hidden) continue;
@@ -207,16 +211,21 @@ std::string GeneralHelp() {
       for (const auto& a : v.aliases) also.push_back("zdap " + a);
       summary += fmt::format(" (also: {})", fmt::join(also, ", "));
     }
-    constexpr size_t kColumn = 44;
-    if (usage.size() + 2 <= kColumn) {
-      out += fmt::format("  {:<{}}{}\n", usage, kColumn, summary);
+    // Usage from column 2 (continued at 6), the summary from column 46, all within 80.
+    constexpr size_t kColumn = 46;
+    if (usage.size() + 4 <= kColumn) {
+      out += fmt::format("  {:<{}}", usage, kColumn - 2);
     } else {
-      out += fmt::format("  {}\n  {:<{}}{}\n", usage, "", kColumn, summary);
+      out += "  " + WrapWords(usage, kHelpColumns, 6, 2) + "\n" + std::string(kColumn, ' ');
     }
+    out += WrapWords(summary, kHelpColumns, kColumn, kColumn) + "\n";
   }
-  out +=
-      "\nRun `zdap VERB --help` for the options of a verb. Exit codes: 0 ok, 1 failure, 2 "
-      "usage.\n";
+  out += "\n" +
+         WrapWords(
+             "Run `zdap VERB --help` for the options of a verb. Exit codes: 0 ok, 1 "
+             "failure, 2 usage.",
+             kHelpColumns, 0, 0) +
+         "\n";
   return out;
 }
 

@@ -5,6 +5,7 @@
 
 #include "api/fields.h"
 #include "api/json_reader.h"
+#include "core/clone_password.h"
 #include "core/time.h"
 
 namespace json = boost::json;
@@ -29,12 +30,21 @@ Result<json::value> BodyObject(std::string_view body, std::initializer_list<cons
   return v;
 }
 
+// A body's `password` unless absent or null (so "" too): the owner's choice, checked here so
+// that a bad one is a 400 before anything is made.
+Status CheckChosenPassword(const json::value& body) {
+  const json::value* pw = body.as_object().if_contains(api::field::kPassword);
+  if (pw == nullptr || pw->is_null()) return Status::Ok();
+  return ValidateClonePassword(pw->as_string());  // a string: ObjectReader checked the type
+}
+
 }  // namespace
 
 Result<origin::CreateCloneRequest> DecodeCreateClone(std::string_view resource,
                                                      std::string_view body) {
   using namespace api::field;
-  ZDAP_ASSIGN_OR_RETURN(json::value v, BodyObject(body, {kSnapshot, kTtl, kName, kProtected}));
+  ZDAP_ASSIGN_OR_RETURN(json::value v,
+                        BodyObject(body, {kSnapshot, kTtl, kName, kProtected, kPassword}));
   api::ObjectReader r(v, "request body", Code::kInvalidArgument);
   origin::CreateCloneRequest req;
   req.resource = std::string(resource);
@@ -43,24 +53,28 @@ Result<origin::CreateCloneRequest> DecodeCreateClone(std::string_view resource,
   r.String(kName, &req.name);
   r.String(kTtl, &ttl);
   r.Bool(kProtected, &req.is_protected);
+  r.String(kPassword, &req.password);
   if (!r.status().ok()) return r.status();
   if (!ttl.empty()) {
     ZDAP_ASSIGN_OR_RETURN(req.ttl, ParseDuration(ttl));
   }
+  ZDAP_RETURN_IF_ERROR(CheckChosenPassword(v));
   return req;
 }
 
-Result<std::optional<std::chrono::seconds>> DecodeClaim(std::string_view body) {
+Result<ClaimRequest> DecodeClaim(std::string_view body) {
   using namespace api::field;
-  ZDAP_ASSIGN_OR_RETURN(json::value v, BodyObject(body, {kTtl}));
+  ZDAP_ASSIGN_OR_RETURN(json::value v, BodyObject(body, {kTtl, kPassword}));
   api::ObjectReader r(v, "request body", Code::kInvalidArgument);
   std::string ttl;
+  ClaimRequest out;
   r.String(kTtl, &ttl);
+  r.String(kPassword, &out.password);
   if (!r.status().ok()) return r.status();
-  std::optional<std::chrono::seconds> out;
   if (!ttl.empty()) {
-    ZDAP_ASSIGN_OR_RETURN(out, ParseDuration(ttl));
+    ZDAP_ASSIGN_OR_RETURN(out.ttl, ParseDuration(ttl));
   }
+  ZDAP_RETURN_IF_ERROR(CheckChosenPassword(v));
   return out;
 }
 

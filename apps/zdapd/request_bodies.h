@@ -12,13 +12,18 @@
 
 namespace zdap::daemon {
 
-// POST /v1/resources/{r}/clones: {snapshot?, ttl?, name?, protected?}. `resource` is the
-// path's, not the body's.
+// POST /v1/resources/{r}/clones: {snapshot?, ttl?, name?, protected?, password?}. `resource`
+// is the path's, not the body's. A password is the owner's choice for the clone
+// (ValidateClonePassword: 16..128 of [A-Za-z0-9._~-]); absent = a random one.
 Result<origin::CreateCloneRequest> DecodeCreateClone(std::string_view resource,
                                                      std::string_view body);
 
-// POST /v1/resources/{r}/claim: {ttl?}. Absent ttl = the resource's default.
-Result<std::optional<std::chrono::seconds>> DecodeClaim(std::string_view body);
+// POST /v1/resources/{r}/claim: {ttl?, password?}.
+struct ClaimRequest {
+  std::optional<std::chrono::seconds> ttl;  // absent: the resource's default
+  std::string password;                     // "" = a random one; else as for a create
+};
+Result<ClaimRequest> DecodeClaim(std::string_view body);
 // PATCH /v1/clones/{id}: {ttl?, protected?}; at least one of them.
 Result<origin::UpdateCloneRequest> DecodeUpdateClone(std::string_view body);
 // POST /v1/clones/{id}/reset: {snapshot?}; returns the snapshot ("" = the newest).

@@ -24,14 +24,14 @@ void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
               if (!rec.ok()) return ErrorResponse(rec.status());
               return JsonResponse(201, api::ToJson(CloneView(*ctx.origin, *rec)));
             });
-  table.Add("POST", "/v1/resources/{resource}/claim", {.long_work = true},
-            [&ctx](const RouteCall& call) {
-              auto ttl = DecodeClaim(call.request.body);
-              if (!ttl.ok()) return ErrorResponse(ttl.status());
-              auto rec = ctx.origin->ClaimClone(call.params[0], *ttl, call.caller);
-              if (!rec.ok()) return ErrorResponse(rec.status());
-              return JsonResponse(201, api::ToJson(CloneView(*ctx.origin, *rec)));
-            });
+  table.Add(
+      "POST", "/v1/resources/{resource}/claim", {.long_work = true}, [&ctx](const RouteCall& call) {
+        auto req = DecodeClaim(call.request.body);
+        if (!req.ok()) return ErrorResponse(req.status());
+        auto rec = ctx.origin->ClaimClone(call.params[0], req->ttl, call.caller, req->password);
+        if (!rec.ok()) return ErrorResponse(rec.status());
+        return JsonResponse(201, api::ToJson(CloneView(*ctx.origin, *rec)));
+      });
   table.Add("GET", "/v1/clones", {}, [&ctx](const RouteCall& call) {
     bool all = QueryFlag(call.query, "all");
     if (all && !call.caller.admin) {

@@ -18,12 +18,26 @@ namespace {
 constexpr const char* kRefreshSeconds = "zdap_refresh_duration_seconds";
 constexpr const char* kRefreshLastSuccess = "zdap_refresh_last_success_timestamp_seconds";
 
+api::JobState ToApi(origin::JobState s) {
+  switch (s) {
+    case origin::JobState::kQueued:
+      return api::JobState::kQueued;
+    case origin::JobState::kRunning:
+      return api::JobState::kRunning;
+    case origin::JobState::kDone:
+      return api::JobState::kDone;
+    case origin::JobState::kFailed:
+      break;
+  }
+  return api::JobState::kFailed;
+}
+
 api::Job ToApi(const origin::JobInfo& j) {
   api::Job out;
   out.id = j.id;
   out.resource = j.resource;
   out.kind = j.kind;
-  api::ParseJobState(origin::JobStateName(j.state), &out.state);
+  out.state = ToApi(j.state);
   if (!api::ParseJobPhase(j.phase, &out.phase)) out.phase = api::JobPhase::kNone;
   out.bytes_done = static_cast<uint64_t>(j.bytes_done);
   out.bytes_total = static_cast<uint64_t>(j.bytes_total);

@@ -8,7 +8,7 @@
 # Everything started is recorded in bench_pids and stopped by bench_cleanup (trap on EXIT).
 # Inputs: ZDAP_PROXYD, ZDAP_PROXYD_RELEASE or a build directory's zdap-proxyd (Release static
 # first: build-image/proxy/static, as scripts/test and proxy/build-image build it); CONN_RATE
-# or a built bench/proxy/conn_rate (else compiled on the fly); BENCH_PORT (30500, uses +0..+59),
+# (else bench/proxy/conn_rate.cc compiled with -O2 on the fly); BENCH_PORT (30500, uses +0..+59),
 # BENCH_SCALE (10).
 
 bench_here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -79,7 +79,10 @@ bench_start() {
   proxyd=${ZDAP_PROXYD:-${ZDAP_PROXYD_RELEASE:-}}
   [[ -n $proxyd ]] || proxyd=$(find_built ZDAP_PROXYD proxy/zdap-proxyd)
   [[ -x ${proxyd:-} ]] || die "no zdap-proxyd; build one (proxy/build-image) or set ZDAP_PROXYD"
-  conn_rate=$(find_built CONN_RATE bench/proxy/conn_rate)
+  # Not a build directory's conn_rate: build/ is usually a sanitizer build, whose client would
+  # cost more CPU per connection and skew the CPU figures.
+  conn_rate=${CONN_RATE:-}
+  [[ -z $conn_rate || -x $conn_rate ]] || die "CONN_RATE=$conn_rate is not executable"
   local t
   for t in iperf3 haproxy socat python3 runuser pgrep "$pgbin/initdb" "$pgbin/pg_ctl" "$pgbin/pgbench"; do
     command -v "$t" > /dev/null || die "needs $t (apt-get install iperf3 haproxy socat postgresql-15)"
@@ -89,7 +92,7 @@ bench_start() {
   chmod 755 "$bench_work"
   trap bench_cleanup EXIT
   trap 'exit 130' INT TERM
-  if [[ ! -x ${conn_rate:-} ]]; then # not built (tests off): it is one file
+  if [[ -z $conn_rate ]]; then # one file, compiled optimized in a second
     c++ -O2 -std=c++20 -pthread -o "$bench_work/conn_rate" "$bench_here/bench/proxy/conn_rate.cc"
     conn_rate=$bench_work/conn_rate
   fi
@@ -103,6 +106,7 @@ bench_start() {
   bench_pids+=($!)
   "$conn_rate" serve $((base + 2)) > "$w/conn_rate.log" 2>&1 &
   bench_pids+=($!)
+  conn_serve_pid=$!
   mkdir "$w/pg" "$w/pgrun"
   chown postgres: "$w/pg" "$w/pgrun"
   runuser -u postgres -- "$pgbin/initdb" -D "$w/pg" -A trust -U postgres > "$w/initdb.log" 2>&1 ||
@@ -159,6 +163,7 @@ bench_start() {
     bench_pids+=($!)
     [[ $front == zdap ]] && zdap_pid=$!
     [[ $front == zdap-b ]] && zdap_b_pid=$!
+    [[ $front == zdap-splice ]] && zdap_splice_pid=$!
   done
   for front in "${bench_names[@]}"; do
     for i in 0 1 2; do wait_port "$(port_of "$front" $i)"; done
@@ -181,6 +186,41 @@ measure_tps() {  # port seconds clients [extra pgbench flags...] -> TPS
     sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1 | awk '{printf "%.0f\n", $1}'
 }
 
-measure_conn_rate() {  # port seconds -> connections/s
-  "$conn_rate" client "$1" "$2" 4 2>> "$bench_work/conn_rate.err" || true
+measure_conn_rate() {  # port seconds [connections per round] -> rounds (connections)/s
+  "$conn_rate" client "$1" "$2" 4 "${3:-1}" 2>> "$bench_work/conn_rate.err" || true
+}
+
+front_pid() {  # front -> the pid whose CPU time is the front end's (none for direct and socat)
+  case $1 in
+    haproxy) echo "$haproxy_pid" ;;
+    zdap) echo "$zdap_pid" ;;
+    zdap-b) echo "${zdap_b_pid:-}" ;;
+    zdap-splice) echo "$zdap_splice_pid" ;;
+  esac
+}
+
+cpu_ticks() {  # pid -> user + system clock ticks of the whole process (0 without a pid)
+  if [[ -n ${1:-} ]]; then awk '{print $14 + $15}' "/proc/$1/stat"; else echo 0; fi
+}
+
+# measure_conn_rate, and the CPU time it cost per round: the client's (its rusage, through
+# bash's time), the conn_rate server's and the front end's (its pid's ticks in /proc; none for
+# direct), appended to $bench_work/conn_cpu.tsv as "front rounds/s client_us server_us proxy_us".
+# The kernel's TCP work is charged to the process in whose context it runs, the loopback's
+# softirq included (tick accounting), so the three add up to the round's cost on the machine.
+measure_conn_cpu() {  # front port seconds connections-per-round pid-of-front -> rounds/s
+  local s0 p0 s1 p1 rate times hz
+  hz=$(getconf CLK_TCK)
+  s0=$(cpu_ticks "$conn_serve_pid") p0=$(cpu_ticks "$5")
+  times=$({
+    TIMEFORMAT='%U %S'
+    time "$conn_rate" client "$2" "$3" 4 "$4" > "$bench_work/conn.out" 2>> "$bench_work/conn_rate.err"
+  } 2>&1) || true
+  s1=$(cpu_ticks "$conn_serve_pid") p1=$(cpu_ticks "$5")
+  rate=$(head -1 "$bench_work/conn.out")
+  [[ -n $rate && $rate != 0 ]] || return 0
+  echo "$rate"
+  python3 -c "import sys; r = $rate * $3; u, s = map(float, '$times'.split()[-2:])
+print('$1\t$rate\t%.1f\t%.1f\t%.1f' % ((u + s) * 1e6 / r, ($s1 - $s0) * 1e6 / $hz / r,
+      ($p1 - $p0) * 1e6 / $hz / r))" >> "$bench_work/conn_cpu.tsv"
 }

@@ -118,16 +118,19 @@ Result<CloneInfo> OriginApi::CreateClone(const CreateCloneRequest& request) cons
   if (!request.ttl.empty()) body[api::field::kTtl] = request.ttl;
   if (!request.name.empty()) body[api::field::kName] = request.name;
   if (request.is_protected) body[api::field::kProtected] = true;
+  if (!request.password.empty()) body[api::field::kPassword] = request.password;
   ZDAP_ASSIGN_OR_RETURN(std::string reply,
                         Call("POST", fmt::format("/v1/resources/{}/clones", request.resource),
                              json::serialize(body), 201, std::chrono::minutes(10)));
   return InOrigin(api::ParseClone(reply), url_);
 }
 
-Result<CloneInfo> OriginApi::Claim(const std::string& resource, const std::string& ttl) const {
+Result<CloneInfo> OriginApi::Claim(const std::string& resource, const std::string& ttl,
+                                   const std::string& password) const {
   ZDAP_RETURN_IF_ERROR(ValidateName("resource", resource));
   json::object body;
   if (!ttl.empty()) body[api::field::kTtl] = ttl;
+  if (!password.empty()) body[api::field::kPassword] = password;
   auto reply = Call("POST", fmt::format("/v1/resources/{}/claim", resource), json::serialize(body),
                     kAnySuccess, std::chrono::minutes(2));
   if (!reply.ok()) {

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "api/clone.h"
-#include "api/origin_status.h"
 #include "api/job.h"
+#include "api/origin_status.h"
 #include "api/resource.h"
 #include "client/origin_api_options.h"
 #include "core/result.h"
@@ -35,6 +35,9 @@ struct CreateCloneRequest {
   std::string ttl;       // empty: the resource's default
   std::string name;      // empty: chosen by the daemon
   bool is_protected = false;
+  // empty: a random one. Else the clone's password (16..128 of [A-Za-z0-9._~-], checked by
+  // the origin): `attach --replicas` gives every replica the first one's.
+  std::string password;
 };
 
 class OriginApi {
@@ -53,11 +56,13 @@ class OriginApi {
   Result<std::vector<ResourceInfo>> ListResources() const;
   // POST /v1/resources/{r}/clones; returns once the clone is ready (long timeout).
   Result<CloneInfo> CreateClone(const CreateCloneRequest& request) const;
-  // POST /v1/resources/{r}/claim {ttl?}: a ready pooled clone of `resource`, now the caller's.
+  // POST /v1/resources/{r}/claim {ttl?, password?}: a ready pooled clone of `resource`, now
+  // the caller's, with `password` ("" = a random one).
   // NotFound when the origin has no such route (an older zdapd) or no pool clone is ready
   // (409 and 503 are mapped to it too), so that a caller can fall back to CreateClone; any
   // other failure as it came.
-  Result<CloneInfo> Claim(const std::string& resource, const std::string& ttl) const;
+  Result<CloneInfo> Claim(const std::string& resource, const std::string& ttl,
+                          const std::string& password = "") const;
   // all: every user's clones (admins).
   Result<std::vector<CloneInfo>> ListClones(bool all = false) const;
   Result<CloneInfo> GetClone(const std::string& id) const;

@@ -41,7 +41,8 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
 
 namespace {
 
-Status WriteAndRename(const std::string& path, std::string_view data, mode_t mode, bool durable) {
+Status WriteAndRename(const std::string& path, std::string_view data, mode_t mode,
+                      const std::optional<FileOwner>& owner, bool durable) {
   std::filesystem::path p(path);
   std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
   std::random_device rd;
@@ -54,6 +55,14 @@ Status WriteAndRename(const std::string& path, std::string_view data, mode_t mod
     ::close(fd);
     ::unlink(tmp.c_str());
     return ErrnoError(fmt::format("chmod {}", tmp), err);
+  }
+  // Owned by the reader before it has its name: a chown after the rename leaves a window in
+  // which the reader (a postgres reading pg_hba.conf at start-up) is refused.
+  if (owner && ::fchown(fd, owner->uid, owner->gid) != 0) {
+    int err = errno;
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    return ErrnoError(fmt::format("chown {} to {}:{}", tmp, owner->uid, owner->gid), err);
   }
   size_t off = 0;
   while (off < data.size()) {
@@ -88,12 +97,14 @@ Status WriteAndRename(const std::string& path, std::string_view data, mode_t mod
 
 }  // namespace
 
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode) {
-  return WriteAndRename(path, data, mode, true);
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode,
+                       const std::optional<FileOwner>& owner) {
+  return WriteAndRename(path, data, mode, owner, true);
 }
 
-Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode) {
-  return WriteAndRename(path, data, mode, false);
+Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode,
+                   const std::optional<FileOwner>& owner) {
+  return WriteAndRename(path, data, mode, owner, false);
 }
 
 Status MakeDirs(const std::string& path, mode_t mode) {

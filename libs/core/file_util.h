@@ -3,6 +3,7 @@
 
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -11,13 +12,26 @@
 namespace zdap {
 
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 64u << 20);
+
+// Who a written file belongs to when that is not the writer: a database server running as
+// another user reads it. The temp file gets this owner before the rename, so the file never
+// appears under its name owned by the writer (a reader in that window would be refused).
+struct FileOwner {
+  uid_t uid;
+  gid_t gid;
+};
+
 // Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync of
 // the directory. Readers see the old or the new content, never a mix, even after a crash.
-Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// The file has exactly `mode` (umask aside) and, with `owner`, that owner from its first
+// moment under `path`.
+Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mode = 0644,
+                       const std::optional<FileOwner>& owner = std::nullopt);
 // Like WriteFileAtomic for readers (old or new content, never a mix) but without the fsyncs,
 // which cost milliseconds each: for files that are written again before every use, such as a
 // clone server's pg_hba.conf or init file, so a crash may lose them harmlessly.
-Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode = 0644);
+Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode = 0644,
+                   const std::optional<FileOwner>& owner = std::nullopt);
 // mkdir -p with `mode` for the directories it creates.
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
 // rm -rf that stays on one file system and never follows symlinks.

@@ -218,11 +218,9 @@ Status MariadbEngine::PrepareClone(const config::Resource& resource, const std::
       fmt::format("ALTER USER {}@'%' IDENTIFIED VIA mysql_native_password USING PASSWORD({});\n",
                   SqlString(resource.user), SqlString(password));
   // Made again for every start and removed once the server is ready: no fsync needed.
-  ZDAP_RETURN_IF_ERROR(ReplaceFile(file, sql, 0600));
-  if (run_as && ::chown(file.c_str(), run_as->uid, run_as->gid) != 0) {
-    ::unlink(file.c_str());
-    return ErrnoError("chown " + file, errno);
-  }
+  std::optional<FileOwner> owner;
+  if (run_as) owner = FileOwner{run_as->uid, run_as->gid};
+  ZDAP_RETURN_IF_ERROR(ReplaceFile(file, sql, 0600, owner));
   spec->argv.push_back("--init-file=" + file);
   spec->secret_files.push_back(file);
   return Status::Ok();

@@ -27,11 +27,10 @@ constexpr const char* kHbaLocked =
 Status WriteOwnedFile(const std::string& path, const std::string& text,
                       const std::optional<RunAs>& run_as) {
   // Written again before every start (PrepareClone) and every activation: no fsync needed.
-  ZDAP_RETURN_IF_ERROR(ReplaceFile(path, text, 0600));
-  if (run_as && ::chown(path.c_str(), run_as->uid, run_as->gid) != 0) {
-    return ErrnoError("chown " + path, errno);
-  }
-  return Status::Ok();
+  // The server's user owns it from its first moment: the server may be reading it right now.
+  std::optional<FileOwner> owner;
+  if (run_as) owner = FileOwner{run_as->uid, run_as->gid};
+  return ReplaceFile(path, text, 0600, owner);
 }
 
 std::string QuoteIdent(const std::string& s) {

@@ -67,11 +67,8 @@ Status PostgresEngine::InitDataDir(const config::Resource& resource, const std::
   ZDAP_ASSIGN_OR_RETURN(std::string bin, BinDir(resource.version));
   // The password goes to initdb in a 0600 file owned by the server's user, never in argv.
   std::string pwfile = scratch_dir + "/initdb.pw";
-  ZDAP_RETURN_IF_ERROR(WriteFileAtomic(pwfile, resource.password + "\n", 0600));
-  if (::chown(pwfile.c_str(), run_as.uid, run_as.gid) != 0 && ::geteuid() == 0) {
-    ::unlink(pwfile.c_str());
-    return ErrnoError("chown " + pwfile, errno);
-  }
+  FileOwner server_user{run_as.uid, run_as.gid};
+  ZDAP_RETURN_IF_ERROR(WriteFileAtomic(pwfile, resource.password + "\n", 0600, server_user));
   SpawnOptions o;
   o.argv = {bin + "/initdb",
             "-D",
@@ -99,11 +96,7 @@ Status PostgresEngine::InitDataDir(const config::Resource& resource, const std::
   text +=
       "\n# zdap: clients on any address, with the resource's password\n"
       "host all all all scram-sha-256\n";
-  ZDAP_RETURN_IF_ERROR(WriteFileAtomic(hba, text, 0600));
-  if (::chown(hba.c_str(), run_as.uid, run_as.gid) != 0 && ::geteuid() == 0) {
-    return ErrnoError("chown " + hba, errno);
-  }
-  return Status::Ok();
+  return WriteFileAtomic(hba, text, 0600, server_user);
 }
 
 Result<ServerSpec> PostgresEngine::ServerCommand(const config::Resource& resource,

@@ -4,12 +4,12 @@
 
 #include <random>
 
+#include "core/clone_password.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/names.h"
 #include "origin/busy.h"
 #include "origin/origin.h"
-#include "origin/rules.h"
 
 namespace zdap::origin {
 namespace {
@@ -30,6 +30,7 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(req.resource));
   const config::Resource& resource = *res;
   ZDAP_ASSIGN_OR_RETURN(std::string snapshot, ResolveSnapshot(resource, req.snapshot));
+  if (!req.password.empty()) ZDAP_RETURN_IF_ERROR(ValidateClonePassword(req.password));
   std::chrono::seconds ttl{0};  // a pool clone's expiry starts when it is claimed
   if (!req.pooled) {
     ZDAP_ASSIGN_OR_RETURN(ttl, ResolveTtl(resource, req.ttl));
@@ -78,7 +79,7 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
   auto body = [&]() -> Status {
     std::string run_dir = RunDir(id);
     ZDAP_RETURN_IF_ERROR(PrepareRunDir(run_dir));
-    ZDAP_ASSIGN_OR_RETURN(std::string password, MakeClonePassword(id));
+    ZDAP_ASSIGN_OR_RETURN(std::string password, MakeClonePassword(id, req.password));
     ZDAP_ASSIGN_OR_RETURN(std::string path, store_->Clone(snapshot, id));
     ZDAP_ASSIGN_OR_RETURN(
         runtime::ServerHandle h,

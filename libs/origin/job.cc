@@ -19,20 +19,6 @@ std::string NewJobId() {
 
 }  // namespace
 
-const char* JobStateName(JobState state) {
-  switch (state) {
-    case JobState::kQueued:
-      return "queued";
-    case JobState::kRunning:
-      return "running";
-    case JobState::kDone:
-      return "done";
-    case JobState::kFailed:
-      return "failed";
-  }
-  return "?";
-}
-
 Job::Job(std::string id, std::string resource)
     : id_(std::move(id)), resource_(std::move(resource)), created_at_(SystemNow()) {}
 

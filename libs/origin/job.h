@@ -18,8 +18,8 @@
 
 namespace zdap::origin {
 
+// The API's names for these are api::JobStateName's (zdapd maps one enum to the other).
 enum class JobState { kQueued, kRunning, kDone, kFailed };
-const char* JobStateName(JobState state);  // "queued", "running", "done", "failed"
 
 // A copy of a job's state at one moment, for the API.
 struct JobInfo {

@@ -1,5 +1,6 @@
-// The lifecycle rules for pools, idle expiry and quotas as pure functions of counts and
-// times, so that unit tests run them with a fake clock and the origin runs the same code.
+// The origin's lifecycle rules (a clone's ttl and expiry, pools, idle expiry, quotas) as pure
+// functions of records, counts and times, so that unit tests run them with a fake clock and
+// the origin runs the same code.
 #pragma once
 
 #include <chrono>
@@ -8,10 +9,22 @@
 #include <optional>
 #include <string>
 
+#include "catalog/clone_record.h"
+#include "config/resource.h"
 #include "core/result.h"
 #include "core/time.h"
 
 namespace zdap::origin {
+
+// True when `clone` is due for the expiry sweep at `now`: ready or failed (a failed clone is
+// kept for its owner to read why, until deleted or expired), not protected, and past its
+// expires_at (a clone without one never expires).
+bool ExpiredAt(const catalog::CloneRecord& clone, SystemTime now);
+
+// The ttl a new clone of `resource` gets: `requested`, or the resource's clone.ttl (0 = none).
+// InvalidArgument when it is longer than clone.max_ttl (and "none" is longer than any).
+Result<std::chrono::seconds> CloneTtl(const config::Resource& resource,
+                                      std::optional<std::chrono::seconds> requested);
 
 // A resource's pool as the catalog shows it now.
 struct PoolCounts {

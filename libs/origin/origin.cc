@@ -141,9 +141,13 @@ std::string Origin::SecretPath(const std::string& clone) const {
   return config_.data_dir + "/secrets/" + clone;
 }
 
-Result<std::string> Origin::MakeClonePassword(const std::string& clone) const {
+Result<std::string> Origin::MakeClonePassword(const std::string& clone,
+                                              const std::string& chosen) const {
+  std::string password = chosen;
   // 24 bytes: 192 bits, 32 URL-safe characters.
-  ZDAP_ASSIGN_OR_RETURN(std::string password, RandomUrlSafeSecret(24));
+  if (password.empty()) {
+    ZDAP_ASSIGN_OR_RETURN(password, RandomUrlSafeSecret(24));
+  }
   ZDAP_RETURN_IF_ERROR(WriteFileAtomic(SecretPath(clone), password, 0600));
   RememberClonePassword(clone, password);
   return password;

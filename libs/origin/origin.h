@@ -44,6 +44,9 @@ struct CreateCloneRequest {
   std::optional<std::chrono::seconds> ttl;
   bool is_protected = false;
   bool pooled = false;  // a pool clone: no owner, no expiry, outside quotas
+  // The owner's choice (ValidateClonePassword, core/clone_password.h); "" = a random one.
+  // Either way it is the clone's secret file and nothing else keeps it.
+  std::string password;
 };
 
 // PATCH of a clone: what is absent stays as it is.
@@ -133,11 +136,11 @@ class Origin {
 
   // --- Pools, claim, idle expiry and quotas (pools.cc, idle.cc, quota.cc) ---
   // Hands the caller a ready pool clone of the newest snapshot: new owner, a new password
-  // (the previous one no longer logs in), pooled false, expiry from now. Falls back to a
-  // normal create when the pool has none.
+  // (`password` when not "", else a random one; the previous one no longer logs in), pooled
+  // false, expiry from now. Falls back to a normal create when the pool has none.
   Result<catalog::CloneRecord> ClaimClone(const std::string& resource,
                                           std::optional<std::chrono::seconds> ttl,
-                                          const Caller& caller);
+                                          const Caller& caller, const std::string& password = "");
   // Ready pool clones of the resource's newest snapshot: what a claim can take now.
   int PoolReady(const std::string& resource) const;
   // Pool clones of the resource by state (ready of the newest snapshot, being made, stale).
@@ -175,8 +178,9 @@ class Origin {
   Status PrepareRunDir(const std::string& dir) const;
   // The clone's own password: a 0600 file under <data_dir>/secrets, never in the catalog.
   std::string SecretPath(const std::string& clone) const;
-  // Makes a new random password for `clone` and stores it in SecretPath.
-  Result<std::string> MakeClonePassword(const std::string& clone) const;
+  // Stores `chosen` (already validated), or when "" a new random password, in SecretPath.
+  Result<std::string> MakeClonePassword(const std::string& clone,
+                                        const std::string& chosen = "") const;
   // The password in SecretPath, read once and then kept in memory: a list of N clones must
   // not open N files per request (bench/api). TearDown forgets it.
   Result<std::string> ClonePassword(const std::string& clone) const;
@@ -203,8 +207,10 @@ class Origin {
   // The clone's ttl: `requested` or the resource's default, checked against max_ttl.
   Result<std::chrono::seconds> ResolveTtl(const config::Resource& resource,
                                           std::optional<std::chrono::seconds> requested) const;
-  // Gives the pool clone `rec` (busy, ready) to `caller`: password, owner, expiry.
-  Status HandOver(catalog::CloneRecord& rec, std::chrono::seconds ttl, const Caller& caller);
+  // Gives the pool clone `rec` (busy, ready) to `caller`: password (`chosen`, else a random
+  // one), owner, expiry.
+  Status HandOver(catalog::CloneRecord& rec, std::chrono::seconds ttl, const Caller& caller,
+                  const std::string& chosen);
   // Stops a clone's server cleanly (the engine's stop signal, kStopGrace) and forgets its
   // handle in `record` (not saved).
   Status StopCloneServer(catalog::CloneRecord* record, const config::Resource& resource);
@@ -262,8 +268,8 @@ class Origin {
     std::string uri;
   };
   mutable std::map<std::string, CachedUri> uris_;
-  std::set<std::string> busy_;                          // clone ids with an operation in flight
-  std::mutex prune_mu_;  // one pruning at a time (refresh end, clone destroy)
+  std::set<std::string> busy_;  // clone ids with an operation in flight
+  std::mutex prune_mu_;         // one pruning at a time (refresh end, clone destroy)
   JobTable jobs_;
   std::function<void(const JobInfo&)> job_observer_;
   std::mutex job_threads_mu_;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <future>
 
+#include "core/clone_password.h"
 #include "core/file_util.h"
 #include "core/log.h"
 #include "core/random_secret.h"
@@ -106,9 +107,13 @@ std::string Origin::StagedSecretPath(const std::string& clone) const {
   return SecretPath(clone) + ".next";
 }
 
-Status Origin::HandOver(CloneRecord& rec, std::chrono::seconds ttl, const Caller& caller) {
+Status Origin::HandOver(CloneRecord& rec, std::chrono::seconds ttl, const Caller& caller,
+                        const std::string& chosen) {
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(rec.resource));
-  ZDAP_ASSIGN_OR_RETURN(std::string password, RandomUrlSafeSecret(24));
+  std::string password = chosen;
+  if (password.empty()) {
+    ZDAP_ASSIGN_OR_RETURN(password, RandomUrlSafeSecret(24));
+  }
   engine::Endpoint socket;
   socket.socket_dir = RunDir(rec.id);
   socket.port = rec.port;
@@ -151,8 +156,9 @@ Status Origin::HandOver(CloneRecord& rec, std::chrono::seconds ttl, const Caller
 
 Result<CloneRecord> Origin::ClaimClone(const std::string& resource,
                                        std::optional<std::chrono::seconds> ttl,
-                                       const Caller& caller) {
+                                       const Caller& caller, const std::string& password) {
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(resource));
+  if (!password.empty()) ZDAP_RETURN_IF_ERROR(ValidateClonePassword(password));
   ZDAP_ASSIGN_OR_RETURN(std::chrono::seconds lifetime, ResolveTtl(*res, ttl));
   ZDAP_RETURN_IF_ERROR(CheckQuota(*res, caller, false));
   ZDAP_ASSIGN_OR_RETURN(auto snaps, Snapshots(res->name));
@@ -176,7 +182,7 @@ Result<CloneRecord> Origin::ClaimClone(const std::string& resource,
         JournalWrite{.sync = false});
     if (!entry.ok()) return entry.status().Wrap(fmt::format("claim of {}", res->name));
     const CloneRecord pooled = *rec;
-    Status st = HandOver(*rec, lifetime, caller);
+    Status st = HandOver(*rec, lifetime, caller, password);
     if (!st.ok()) {
       if (pool_kick_) pool_kick_();
       // The pool clone is in an unknown state: it goes (the one crash-safe teardown), and
@@ -203,6 +209,7 @@ Result<CloneRecord> Origin::ClaimClone(const std::string& resource,
   CreateCloneRequest req;
   req.resource = res->name;
   req.ttl = ttl;
+  req.password = password;
   return CreateClone(req, caller);
 }
 

@@ -195,6 +195,21 @@ Status Origin::Recover() {
       (void)catalog_->Update(rec);
       continue;
     }
+    if (rec.state == CloneState::kFailed && !rec.pooled) {
+      // Its owner's to see (the reason) and to delete, or its ttl's: kept with its data
+      // (a reset may revive it) and port, without a server.
+      ports_->Hold(rec.port);
+      if (!HandleOf(rec).empty()) {
+        (void)runtime_->Stop(HandleOf(rec), path, SIGKILL, std::chrono::seconds(10));
+        rec.pid = -1;
+        rec.container_id.clear();
+        (void)catalog_->Update(rec);
+      }
+      auto res = FindResource(rec.resource);
+      StopServersOf(path, RunDir(rec.id), rec.id, res.ok() ? *res : nullptr);
+      log::Info("recover: clone {} failed ({}); kept for its owner", rec.id, rec.error);
+      continue;
+    }
     log::Info("recover: clone {} was left {}; undoing it", rec.id,
               catalog::CloneStateName(rec.state));
     ports_->Hold(rec.port);

@@ -10,6 +10,9 @@
 #include "api/json_reader.h"
 #include "api/origin_status.h"
 #include "api/resource.h"
+#include "core/clone_password.h"
+#include "core/random_secret.h"
+#include "request_bodies.h"
 
 namespace json = boost::json;
 
@@ -237,6 +240,78 @@ TEST_CASE("api: the error object and the Status a reply stands for") {
   // A hostile message is cut.
   std::string long_message = api::ErrorJson("conflict", std::string(100000, 'm'));
   CHECK(api::StatusFromErrorReply(409, long_message).message().size() < 1100);
+}
+
+
+TEST_CASE("api: a create or claim request's owner-chosen password") {
+  const std::string good = "Replica.pass_word~0123-xyz";  // every kind of allowed character
+  auto body = [](const std::string& password_json) {
+    return R"({"ttl":"1h","password":)" + password_json + "}";
+  };
+  auto create =
+      daemon::DecodeCreateClone("chinook", body(json::serialize(json::string(good))));
+  REQUIRE(create.ok());
+  CHECK(create->password == good);
+  auto claim = daemon::DecodeClaim(body(json::serialize(json::string(good))));
+  REQUIRE(claim.ok());
+  CHECK(claim->password == good);
+  CHECK(claim->ttl == std::chrono::hours(1));
+  // Absent or null: a random one (""), the lengths at the limits are fine.
+  CHECK(daemon::DecodeCreateClone("chinook", "{}")->password.empty());
+  CHECK(daemon::DecodeClaim(R"({"password":null})")->password.empty());
+  CHECK(daemon::DecodeClaim("")->password.empty());
+  for (size_t n : {size_t{16}, size_t{128}}) {
+    CHECK(daemon::DecodeClaim(body("\"" + std::string(n, 'a') + "\"")).ok());
+  }
+
+  struct Bad {
+    std::string json;  // the password field's value
+    std::string says;
+  };
+  std::vector<Bad> bad = {
+      {"\"\"", "has 0 characters"},
+      {"\"" + std::string(15, 'a') + "\"", "has 15 characters"},
+      {"\"" + std::string(129, 'a') + "\"", "has 129 characters"},
+      {"\"" + std::string(5000, 'a') + "\"", "has 5000 characters"},
+      {"\"aaaaaaaaaaaaaaa'; DROP USER x\"", "not allowed at position 16"},
+      {"\"aaaaaaaaaaaaaaaa b\"", "not allowed at position 17"},
+      {"\"aaaaaaaaaaaaaaaa@host\"", "not allowed"},
+      {"\"aaaaaaaaaaaaaaaa%2F\"", "not allowed"},
+      {"\"aaaaaaaaaaaaaaaa\\\\\"", "not allowed"},
+      {"\"aaaaaaaaaaaaaaaa\\n\"", "not allowed"},
+      {"\"aaaaaaaaaaaaaaaa\\u0000\"", "not allowed"},
+      {"\"aaaaaaaaaaaaaaaa\xc3\xa9\"", "not allowed"},  // UTF-8 é
+      {"\"aaaaaaaaaaaaaaaa:\"", "not allowed"},
+      {"12345678901234567890", "'password' must be a string"},
+      {"[\"aaaaaaaaaaaaaaaaaaaa\"]", "'password' must be a string"},
+      {"{}", "'password' must be a string"},
+      {"true", "'password' must be a string"},
+  };
+  for (const Bad& b : bad) {
+    INFO(b.json.substr(0, 80));
+    for (bool is_claim : {false, true}) {
+      Status st = is_claim ? daemon::DecodeClaim(body(b.json)).status()
+                           : daemon::DecodeCreateClone("chinook", body(b.json)).status();
+      REQUIRE_FALSE(st.ok());
+      CHECK(st.code() == Code::kInvalidArgument);
+      CHECK(st.message().find(b.says) != std::string::npos);
+      if (b.says.find("must be a string") == std::string::npos) {
+        // Says what is allowed, and never echoes what was sent.
+        CHECK(st.message().find("16 to 128 characters of A-Z, a-z, 0-9, '.', '_', '~' and '-'") !=
+              std::string::npos);
+        CHECK(st.message().find("aaaaaaaaaaaaaaa") == std::string::npos);
+      }
+    }
+  }
+  // Malformed bodies around the field.
+  CHECK_FALSE(daemon::DecodeClaim(R"({"password":"aaaaaaaaaaaaaaaaaaaa")").ok());
+  CHECK_FALSE(
+      daemon::DecodeClaim(R"({"password":"aaaaaaaaaaaaaaaaaaaa","pasword":"x"})").ok());
+  CHECK_FALSE(daemon::DecodeCreateClone("chinook", R"(["password"])").ok());
+  // A password zdapd makes itself passes the same check (attach --replicas hands it on).
+  auto made = RandomUrlSafeSecret(24);
+  REQUIRE(made.ok());
+  CHECK(IsValidClonePassword(*made));
 }
 
 }  // namespace zdap

@@ -58,7 +58,8 @@ test::FakeOrigin::Handler Daemon() {
       return {200, R"({"version":"0.1.0","storage":{"driver":"copy","free_bytes":1000},)"
                    R"("runtime":{"driver":"process"},"resources":[{"name":"chinook"}]})"};
     }
-    if (r.method == "POST" && r.target == "/v1/resources/chinook/clones") {
+    if (r.method == "POST" &&
+        (r.target == "/v1/resources/chinook/clones" || r.target == "/v1/resources/chinook/claim")) {
       ++n;
       return {201, CloneJson("chinook-" + std::to_string(n), 6000 + n)};
     }
@@ -372,6 +373,21 @@ TEST_CASE("zdap attach --replicas: N clones on N origins behind one proxy, undon
   REQUIRE(env.Zdap("attach chinook --service db --replicas 2 --balance roundrobin", &out) == 0);
   REQUIRE(out.find("2 clones: chinook-1 on " + a.url() + ", chinook-1 on " + b.url()) !=
           std::string::npos);
+  // The first clone gets a password of its origin's making; the replica is asked for that one,
+  // so the app's one password opens both targets.
+  // The bodies of the requests `o` saw for `target`.
+  auto bodies = [](const test::FakeOrigin& o, const std::string& target) {
+    std::vector<std::string> out;
+    for (const auto& r : o.requests()) {
+      if (r.target == target) out.push_back(r.body);
+    }
+    return out;
+  };
+  auto posts = [&](const test::FakeOrigin& o) { return bodies(o, "/v1/resources/chinook/clones"); };
+  REQUIRE(posts(a).size() == 1);
+  CHECK(posts(a)[0].find("password") == std::string::npos);
+  REQUIRE(posts(b).size() == 1);
+  CHECK(posts(b)[0].find(R"("password":"zdap")") != std::string::npos);
   std::string attached = env.Read("docker-compose.override.yml");
   REQUIRE(attached.find(R"("--target", "db1.zdap.test:6001", "--target", "db1.zdap.test:6001", )"
                         R"("--balance", "roundrobin"])") != std::string::npos);
@@ -402,6 +418,16 @@ TEST_CASE("zdap attach --replicas: N clones on N origins behind one proxy, undon
   REQUIRE(out.find("zdap: warning: origin " + f.url() + ": no free clone port") !=
           std::string::npos);
   REQUIRE(env.Read(".zdap.yaml").find("origin: " + a.url()) != std::string::npos);
+  REQUIRE(env.Zdap("detach db", &out) == 0);
+  // The same with --claim: the replica's claim asks for the first clone's password.
+  REQUIRE(env.Zdap("origin remove " + f.url()) == 0);
+  REQUIRE(env.Zdap("origin add " + b.url()) == 0);
+  REQUIRE(env.Zdap("attach chinook --service db --replicas 2 --claim", &out) == 0);
+  auto claims = [&](const test::FakeOrigin& o) { return bodies(o, "/v1/resources/chinook/claim"); };
+  REQUIRE(claims(a).size() == 1);
+  CHECK(claims(a)[0].find("password") == std::string::npos);
+  REQUIRE(claims(b).size() == 1);
+  CHECK(claims(b)[0].find(R"("password":"zdap")") != std::string::npos);
   REQUIRE(env.Zdap("detach db", &out) == 0);
 }
 

@@ -47,10 +47,14 @@ std::string JobJson(const std::string& state, const std::string& phase, int done
 }
 
 // An origin with the resource chinook whose first clone creation takes `create_delay` (a slow
-// origin, the condition under test) and fails with 503 when `fail_create`; its refresh job
+// origin, the condition under test) and fails with 503 when `fail_create`; its first DELETE
+// takes `delete_delay`, and a DELETE of clone `refuse_delete` fails with 503; its refresh job
 // goes import 20, 40 of 40 MiB -> done in three polls.
-test::FakeOrigin::Handler Origin(std::chrono::milliseconds create_delay, bool fail_create) {
-  return [=, clones = 0, polls = 0](const test::FakeRequest& r) mutable -> test::FakeReply {
+test::FakeOrigin::Handler Origin(std::chrono::milliseconds create_delay, bool fail_create,
+                                 std::chrono::milliseconds delete_delay = {},
+                                 std::string refuse_delete = "") {
+  return [=, clones = 0, polls = 0,
+          deletes = 0](const test::FakeRequest& r) mutable -> test::FakeReply {
     if (r.target == "/v1/health") return {200, R"({"status":"ok","version":"0.1.0"})"};
     if (r.target == "/v1/status") {
       return {200, R"({"version":"0.1.0","storage":{"driver":"copy","free_bytes":1000},)"
@@ -76,7 +80,13 @@ test::FakeOrigin::Handler Origin(std::chrono::milliseconds create_delay, bool fa
       if (n < 3) return {200, JobJson("running", "import", n * 20 * kMiB, 40 * kMiB)};
       return {200, JobJson("done", "snapshot", 40 * kMiB, 40 * kMiB, "chinook@20261130T120000Z")};
     }
-    if (r.method == "DELETE") return {204, ""};
+    if (r.method == "DELETE") {
+      if (deletes++ == 0) std::this_thread::sleep_for(delete_delay);
+      if (!refuse_delete.empty() && r.target == "/v1/clones/" + refuse_delete) {
+        return {503, R"({"error":{"code":"unavailable","message":"the clone is busy"}})"};
+      }
+      return {204, ""};
+    }
     return {404, kNotFound};
   };
 }
@@ -154,6 +164,21 @@ std::vector<std::string> Frames(const std::string& tty) {
   return frames;
 }
 
+// Animated while the origin takes its time: several spinner frames of the step that contains
+// `step`, and the seconds it has taken.
+void CheckAnimated(const std::string& tty, const std::string& step) {
+  std::set<char> spinner;
+  bool seconds = false;
+  for (const std::string& f : Frames(tty)) {
+    if (!Contains(f, step)) continue;
+    spinner.insert(f[0]);
+    seconds = seconds || Contains(f, " (1 s)");
+  }
+  INFO(step);
+  CHECK(spinner.size() >= 2);
+  CHECK(seconds);
+}
+
 }  // namespace
 
 TEST_CASE("a slow attach shows a spinner with its step on a terminal, erased when done",
@@ -177,17 +202,7 @@ TEST_CASE("a slow attach shows a spinner with its step on a terminal, erased whe
   // erased before it.
   CHECK(Contains(tty, std::string(kErase) + "zdap: warning: origin " + empty.url() +
                           " skipped: has no resource 'chinook'\r\n"));
-  // Animated while the origin takes its time: several spinner frames of the one step, and the
-  // seconds it has taken.
-  std::set<char> spinner;
-  bool seconds = false;
-  for (const std::string& f : Frames(tty)) {
-    if (!Contains(f, "creating a clone of chinook")) continue;
-    spinner.insert(f[0]);
-    seconds = seconds || Contains(f, " (1 s)");
-  }
-  CHECK(spinner.size() >= 2);
-  CHECK(seconds);
+  CheckAnimated(tty, "creating a clone of chinook");
   CHECK(tty.ends_with(kErase));  // erased when done
   // stdout is the result alone.
   CHECK(
@@ -305,6 +320,68 @@ TEST_CASE("refresh --wait draws its bar on the terminal; stdout keeps only the r
     CHECK_FALSE(Contains(out, "\r"));
     CHECK_FALSE(Contains(out, "["));
   }
+}
+
+
+TEST_CASE("a slow detach shows a spinner with its step on a terminal; -q and off a terminal not",
+          "[progress]") {
+  test::FakeOrigin slow(
+      Origin(std::chrono::milliseconds(0), false, std::chrono::milliseconds(1500), "chinook-4"));
+  Project p;
+  std::string out;
+  REQUIRE(p.Run("origin add " + slow.url(), &out) == 0);
+  REQUIRE(p.Run("user set alice", &out) == 0);
+  REQUIRE(p.Run("init", &out) == 0);
+  std::string before;
+  {
+    std::ifstream in(p.dir.path() + "/docker-compose.yml");
+    before.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+
+  // stderr on the terminal, stdout into a file: the steps, animated while the origin takes its
+  // time to destroy, then erased; stdout is the result alone.
+  REQUIRE(p.Run("attach chinook --service db", &out) == 0);
+  std::string tty, result;
+  REQUIRE(p.RunOnTerminal("detach db", 200, &tty, &result) == 0);
+  CHECK(Contains(tty, "removing service 'db' from docker-compose.override.yml"));
+  CHECK(Contains(tty, "destroying clone chinook-1 on " + slow.url()));
+  CheckAnimated(tty, "destroying clone chinook-1");
+  CHECK(tty.ends_with(kErase));
+  CHECK(result == "detached service 'db'; destroyed clone chinook-1 on " + slow.url() + "\n");
+  CHECK_FALSE(std::filesystem::exists(p.dir.path() + "/docker-compose.override.yml"));
+
+  // Everything on the terminal: the result is the last line, after the erased spinner.
+  REQUIRE(p.Run("attach chinook --service db", &out) == 0);
+  REQUIRE(p.RunOnTerminal("detach db --keep", 200, &tty) == 0);
+  CHECK(Contains(tty, std::string(kErase) + "detached service 'db'; kept clone chinook-2 on "));
+  CHECK(tty.ends_with("(db1.zdap.test:6002)\r\n"));
+
+  // -q on a terminal: nothing at all, the service gone all the same.
+  REQUIRE(p.Run("attach chinook --service db", &out) == 0);
+  REQUIRE(p.RunOnTerminal("detach db -q", 200, &tty, &result) == 0);
+  CHECK(result.empty());
+  CHECK(tty.empty());
+  CHECK_FALSE(std::filesystem::exists(p.dir.path() + "/docker-compose.override.yml"));
+
+  // A clone the origin will not destroy: the spinner is erased before the one error line, the
+  // exit status is 1, and the service is gone.
+  REQUIRE(p.Run("attach chinook --service db", &out) == 0);
+  CHECK(p.RunOnTerminal("detach db", 200, &tty) == 1);
+  CHECK(Contains(tty, "destroying clone chinook-4 on " + slow.url()));
+  CHECK(
+      Contains(tty, std::string(kErase) + "zdap: error: origin " + slow.url() +
+                        ": the clone is busy; destroy it later with `zdap destroy chinook-4`\r\n"));
+
+  // Off a terminal: the result line only, no escapes.
+  REQUIRE(p.Run("attach chinook --service db", &out) == 0);
+  REQUIRE(p.Run("detach db", &out) == 0);
+  CHECK(out == "detached service 'db'; destroyed clone chinook-5 on " + slow.url() + "\n");
+  std::string after;
+  {
+    std::ifstream in(p.dir.path() + "/docker-compose.yml");
+    after.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  CHECK(after == before);
 }
 
 }  // namespace zdap

@@ -2,6 +2,7 @@
 // origins: clone (every -o), destroy, reset, extend, protect/unprotect (a clone id found on the
 // second origin), refresh --wait (progress lines, -q, a failing job), "did you mean", the
 // completion scripts in bash, zsh and fish, and that no message names a missing verb.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -135,9 +136,39 @@ TEST_CASE("edit distance and closest word", "[verbs]") {
   CHECK(cli::DidYouMean("detahc", {"detach"}) == "; did you mean detach?");
 }
 
+// `text` with every run of spaces and newlines as one space: help text as it reads, however
+// it is wrapped.
+std::string Squeezed(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    bool space = c == ' ' || c == '\n';
+    if (!space) {
+      out += c;
+    } else if (!out.empty() && out.back() != ' ') {
+      out += ' ';
+    }
+  }
+  return out;
+}
+
+// Every line of `text` fits 80 columns.
+void CheckFits80(const std::string& text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    INFO(text.substr(start, end - start));
+    CHECK(end - start <= 80);
+    start = end + 1;
+  }
+}
+
 TEST_CASE("every verb of the registry describes itself and has --help", "[verbs]") {
   Env env;
   std::set<std::string> names;
+  const std::string general = env.Ok("--help");
+  CheckFits80(general);
+  size_t longest_usage = 0;
   for (const auto& v : cli::AllVerbs()) {
     INFO(v.name);
     auto help = cli::DescribeVerb(v);
@@ -146,10 +177,23 @@ TEST_CASE("every verb of the registry describes itself and has --help", "[verbs]
     CHECK(names.insert(v.name).second);
     for (const auto& a : v.aliases) CHECK(names.insert(a).second);
     if (v.hidden) continue;
+    longest_usage = std::max(longest_usage, help->usage.size());
     std::string out = env.Ok(v.name + " --help");
-    CHECK(out.starts_with("usage: " + help->usage));
-    CHECK(Contains(env.Ok("--help"), help->usage));
+    CHECK(Squeezed(out).starts_with("usage: " + Squeezed(help->usage)));
+    CHECK(Contains(Squeezed(out), Squeezed(help->about)));
+    CHECK(Contains(Squeezed(general), Squeezed(help->usage)));
+    CHECK(Contains(Squeezed(general), Squeezed(v.summary)));
+    CheckFits80(out);
   }
+  CHECK(longest_usage > 80);  // what is checked: a usage line that had to wrap
+  // Usage lines wrap between their bracketed options, never inside one.
+  int depth = 0;
+  for (char c : general) {
+    depth += c == '[' ? 1 : c == ']' ? -1 : 0;
+    if (c == '\n') CHECK(depth == 0);
+  }
+  CHECK(Contains(general,
+                 "\n      [--ttl D] [--replicas N] [--balance first|roundrobin|leastconn] [-q]\n"));
   for (const char* verb : {"clone", "destroy", "reset", "extend", "protect", "unprotect", "refresh",
                            "completion", "list clones", "attach", "detach"}) {
     CHECK(names.count(verb) == 1);

@@ -3,10 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "e2e/zdapd_fixture.h"
 
@@ -161,6 +165,84 @@ TEST_CASE("after kill -9 of zdapd its clones are adopted and still answer") {
   CHECK(d.LogText().find("adopted") != std::string::npos);
   CHECK(d.Call("DELETE", "/v1/clones/survivor", "", &body) == 204);
   CHECK_FALSE(ServersRunUnder(d.data_dir() + "/store/clones/"));
+}
+
+TEST_CASE(
+    "a clone that does not start after a restart stays failed, with its reason, until "
+    "deleted or expired") {
+  ZdapdFixture d;
+  REQUIRE(d.Host("refresh chinook") == 0);
+  d.Start();
+  const std::vector<std::string> names = {"broken-del", "broken-ttl"};
+  std::map<std::string, int> ports;
+  for (const auto& n : names) ports[n] = CreateClone(d, n);
+  d.Kill(SIGKILL);
+  // Their servers die too, and their data no longer starts (a setting postgres refuses).
+  for (const auto& n : names) {
+    std::string volume = d.data_dir() + "/store/clones/" + n;
+    REQUIRE(Shell("kill -9 $(head -1 " + d.data_dir() + "/run/" + n + "/postgres.pid)") == 0);
+    REQUIRE(PollUntil(std::chrono::seconds(10), std::chrono::milliseconds(20),
+                      [&] { return !ServersRunUnder(volume); }));
+    std::ofstream(volume + "/postgresql.conf", std::ios::app) << "zdap_no_such_setting = on\n";
+  }
+  auto expect_failed = [&](const std::string& n) {
+    std::string body;
+    REQUIRE(d.Call("GET", "/v1/clones/" + n, "", &body) == 200);
+    INFO(body);
+    CHECK(JsonField(body, "state") == "failed");
+    CHECK(body.find("does not start after a restart of zdapd") != std::string::npos);
+    CHECK(body.find("zdap_no_such_setting") != std::string::npos);  // the server's own words
+    CHECK_FALSE(ServersRunUnder(d.data_dir() + "/store/clones/" + n));
+    CHECK(Shell("timeout 2 bash -c '</dev/tcp/127.0.0.1/" + std::to_string(ports[n]) + "'") != 0);
+  };
+  d.Start();  // recovery finds them ready on disk but not starting: failed, with the reason
+  for (const auto& n : names) expect_failed(n);
+  // A second restart keeps them as they are: the owner still sees why, not a vanished clone.
+  d.Kill(SIGTERM);
+  d.Start();
+  for (const auto& n : names) expect_failed(n);
+  CHECK(std::filesystem::exists(d.data_dir() + "/store/clones/broken-del"));
+  CHECK(d.LogText().find("broken-del failed") != std::string::npos);
+  // The owner deletes one; the other goes at its ttl, as a ready clone would.
+  std::string body;
+  CHECK(d.Call("DELETE", "/v1/clones/broken-del", "", &body) == 204);
+  CHECK_FALSE(std::filesystem::exists(d.data_dir() + "/store/clones/broken-del"));
+  REQUIRE(d.Call("PATCH", "/v1/clones/broken-ttl", "{\"ttl\":\"1s\"}", &body) == 200);
+  CHECK(PollUntil(std::chrono::seconds(15), std::chrono::milliseconds(100),
+                  [&] { return d.Call("GET", "/v1/clones/broken-ttl", "", &body) == 404; }));
+  CHECK_FALSE(std::filesystem::exists(d.data_dir() + "/store/clones/broken-ttl"));
+  CHECK_FALSE(std::filesystem::exists(d.data_dir() + "/secrets/broken-ttl"));
+}
+
+TEST_CASE("the fixture stops the clone servers its daemons left, and no other process") {
+  std::string volumes;
+  pid_t decoy = -1;
+  pid_t server = -1;
+  {
+    ZdapdFixture d;
+    REQUIRE(d.Host("refresh chinook") == 0);
+    d.Start();
+    CreateClone(d, "left-running");
+    volumes = d.data_dir() + "/store/clones/";
+    // Another test's process whose command line names this data dir, as a server's would.
+    decoy = ::fork();
+    REQUIRE(decoy >= 0);
+    if (decoy == 0) {
+      ::execl("/bin/sh", "sh", "-c", "sleep 30; true", "-D", (volumes + "x").c_str(), nullptr);
+      ::_exit(127);
+    }
+    std::ifstream pid_file(d.data_dir() + "/run/left-running/postgres.pid");
+    pid_file >> server;
+    REQUIRE(server > 0);
+    d.Kill(SIGKILL);  // the clone's server outlives its daemon, by design
+    REQUIRE(::kill(server, 0) == 0);
+  }
+  // Its postmaster is gone, not merely signalled (the fixture waits, bounded).
+  CHECK(::kill(server, 0) != 0);
+  int status = 0;
+  CHECK(::waitpid(decoy, &status, WNOHANG) == 0);  // still running
+  ::kill(decoy, SIGKILL);
+  ::waitpid(decoy, &status, 0);
 }
 
 TEST_CASE("a dump with an error fails the refresh with its line and leaves nothing behind") {

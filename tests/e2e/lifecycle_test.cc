@@ -262,3 +262,92 @@ TEST_CASE("mariadb: a claimed pool clone takes a new password; idle claimed clon
   // Pool clones wait unowned and are never idled out.
   CHECK(WaitFor(std::chrono::seconds(30), [&] { return PoolReadyIs(d, 2); }));
 }
+
+// The owner-chosen password of a create or a claim (what `attach --replicas` gives each
+// replica): it opens the clone, another does not, it is the clone's 0600 secret and nowhere in
+// the daemon's or the server's log or any process's argv; a bad one is a 400 that says what is
+// allowed, and makes nothing.
+TEST_CASE("an owner-chosen password on create and claim: postgres and MariaDB") {
+  struct Engine {
+    std::string name, resource;
+    std::function<int(int, const std::string&, std::string*)> count;  // the invoice lines
+  };
+  const std::vector<Engine> engines = {
+      {"postgres", ChinookResource("clone:\n  ttl: 1h\npool: {min: 1}\n"),
+       [](int port, const std::string& pw, std::string* out) {
+         return Psql(port, pw, "SELECT count(*) FROM invoice_line", out);
+       }},
+      {"mariadb",
+       "name: chinook\nengine: mariadb\nsource:\n  dump: " + ChinookDir() +
+           "/Chinook_MySql.sql\n  database: Chinook\nclone:\n  ttl: 1h\npool: {min: 1}\n"
+           "credentials: {user: root, password: zdap}\n",
+       [](int port, const std::string& pw, std::string* out) {
+         return Mariadb(port, pw, "SELECT COUNT(*) FROM InvoiceLine", out);
+       }},
+  };
+  for (const Engine& e : engines) {
+    DYNAMIC_SECTION(e.name) {
+      ZdapdFixture d("", e.resource);
+      std::string out, body;
+      REQUIRE(d.Host("refresh chinook", &out) == 0);
+      d.Start();
+      INFO(d.LogText());
+      const std::string chosen = "Shared.Replica_pw~" + e.name + "-0123456789";
+      const std::string other = "Shared.Replica_pw~" + e.name + "-9876543210";
+
+      // The pool full first, so that no refill changes what the secrets dir holds meanwhile.
+      REQUIRE(WaitFor(std::chrono::seconds(60), [&] { return PoolReadyIs(d, 1); }));
+      // A bad one: 400 with what is allowed, nothing made, the password not echoed.
+      size_t secrets_before = Secrets(d).size();
+      REQUIRE(d.Call("POST", "/v1/resources/chinook/clones", R"({"password":"short"})", &body) ==
+              400);
+      CHECK(body.find("16 to 128 characters of A-Z, a-z, 0-9") != std::string::npos);
+      REQUIRE(d.Call("POST", "/v1/resources/chinook/claim",
+                     R"({"password":"a-password-with'quote"})", &body) == 400);
+      CHECK(body.find("not allowed at position 16") != std::string::npos);
+      CHECK(body.find("quote") == std::string::npos);
+      CHECK(Secrets(d).size() == secrets_before);
+
+      INFO("create with the chosen password");
+      REQUIRE(d.Call("POST", "/v1/resources/chinook/clones", R"({"password":")" + chosen + "\"}",
+                     &body) == 201);
+      const std::string created = JsonField(body, "id");
+      CHECK(JsonField(body, "password") == chosen);
+      CHECK(body.find(":" + chosen + "@") != std::string::npos);  // in the uri, unescaped
+      int port = std::stoi(JsonField(body, "port"));
+      REQUIRE(e.count(port, chosen, &out) == 0);
+      CHECK(out.find("2240") != std::string::npos);
+      CHECK(e.count(port, other, &out) != 0);
+      CHECK(d.Password(created) == chosen);
+      CHECK(Secrets(d).at(created) == chosen);
+      std::string mode;
+      REQUIRE(Shell("stat -c %a " + d.data_dir() + "/secrets/" + created, &mode) == 0);
+      CHECK(mode == "600\n");
+
+      INFO("claim a pool clone with another chosen password");
+      std::map<std::string, std::string> pool = Secrets(d);
+      REQUIRE(d.Call("POST", "/v1/resources/chinook/claim", R"({"password":")" + other + "\"}",
+                     &body) == 201);
+      const std::string claimed = JsonField(body, "id");
+      REQUIRE(pool.count(claimed) == 1);  // a pool clone, not a new one
+      CHECK(JsonField(body, "password") == other);
+      int claimed_port = std::stoi(JsonField(body, "port"));
+      REQUIRE(e.count(claimed_port, other, &out) == 0);
+      CHECK(out.find("2240") != std::string::npos);
+      CHECK(e.count(claimed_port, pool.at(claimed), &out) != 0);  // the pool's is gone
+      CHECK(e.count(claimed_port, chosen, &out) != 0);
+      CHECK(Secrets(d).at(claimed) == other);
+
+      // Nowhere else: the daemon's log, the servers' logs, any process's argv.
+      TempDir scratch("zdap-chosen-pw");
+      const std::string patterns = scratch.path() + "/patterns";
+      REQUIRE(Shell("printf '%s\\n%s\\n' '" + chosen + "' '" + other + "' > " + patterns) == 0);
+      CHECK(Shell("grep -F -l -f " + patterns + " " + d.LogPath()) == 1);
+      REQUIRE(Shell("test -s " + d.data_dir() + "/run/" + created + "/server.log") == 0);
+      CHECK(Shell("grep -F -r -l -f " + patterns + " --include='*.log' " + d.data_dir() + "/run") ==
+            1);
+      CHECK(Shell("cat /proc/[0-9]*/cmdline 2>/dev/null | tr '\\0' ' ' | grep -F -f " + patterns) ==
+            1);
+    }
+  }
+}

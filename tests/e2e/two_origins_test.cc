@@ -2,7 +2,8 @@
 // ports and loopback addresses (127.0.0.1, 127.0.0.2). Placement picks the one with more free
 // capacity (here: the one where alice holds no clone; disk, memory and load are the same
 // machine's), --origin forces the other, `attach --replicas 2` gives a proxy that still takes
-// new connections after one daemon and its clone are killed, and `zdap status` shows that
+// new connections after one daemon and its clone are killed -- with the one password the app
+// was given, the first clone's, which the replica shares -- and `zdap status` shows that
 // origin down.
 //
 // The proxy is the host zdap-proxyd started with exactly the targets and balance rule of the
@@ -144,15 +145,31 @@ TEST_CASE("two origins: placement, --origin, --replicas 2 surviving one origin, 
   }
   REQUIRE(targets.size() == 2);
   REQUIRE(Contains(override_text, R"("--balance", "first")"));
+  const std::string count_sql = "SELECT count(*) FROM invoice_line";
   auto on2 = ClonesOf(d2);
   auto on1 = ClonesOf(d1);
   REQUIRE(on2.size() == 1);
   REQUIRE(on1.size() == 2);
+  const std::string held_password = on1.at(held);
   on1.erase(held);
   const auto [clone2, password2] = *on2.begin();
   const auto [clone1, password1] = *on1.begin();
   // d2 is ranked first (fewer clones), so its clone is the first target: `first` fails over.
   CHECK(Contains(out, clone2 + " on " + d2.Url() + ", " + clone1 + " on " + d1.Url()));
+  // The app holds one password, the first clone's; the replica was made with it.
+  const std::string& app_password = password2;
+  REQUIRE(password1 == app_password);
+  CHECK(held_password != app_password);  // a clone made without it keeps its own
+  // It opens both targets directly (the clones listen on every address), a wrong one neither.
+  std::vector<int> target_ports;
+  for (const std::string& t : targets)
+    target_ports.push_back(std::stoi(t.substr(t.rfind(':') + 1)));
+  for (int port : target_ports) {
+    INFO("target port " << port);
+    REQUIRE(Query(port, app_password, count_sql, &out) == 0);
+    CHECK(out.find("2240") == 0);
+    CHECK(Query(port, held_password, "SELECT 1", &out) != 0);
+  }
 
   // The proxy with exactly those targets and that rule.
   int proxy_port = FreeTcpPort();
@@ -175,18 +192,19 @@ TEST_CASE("two origins: placement, --origin, --replicas 2 surviving one origin, 
       ::waitpid(pid, &st, 0);
     }
   } reaper{proxy};
-  const std::string count_sql = "SELECT count(*) FROM invoice_line";
   // Bounded wait for the proxy to listen and reach d2's clone (the first target).
   bool answered = false;
   for (int i = 0; i < 100 && !answered; ++i) {
-    answered = Query(proxy_port, password2, count_sql, &out) == 0;
+    answered = Query(proxy_port, app_password, count_sql, &out) == 0;
     if (!answered) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   INFO("proxy log: " << ReadText(proxy_log) << "\npsql: " << out);
   REQUIRE(answered);
   CHECK(out.find("2240") == 0);
-  // The other clone's password does not open the first target: the proxy really is on d2.
-  CHECK(Query(proxy_port, password1, "SELECT 1", &out) != 0);
+  // Which target answers: d2's clone until it is killed.
+  const std::string where_sql = "SELECT inet_server_port()";
+  REQUIRE(Query(proxy_port, app_password, where_sql, &out) == 0);
+  CHECK(std::atoi(out.c_str()) == target_ports[0]);
 
   INFO("kill d2 and its clone: new connections go to d1's clone");
   std::string pidfile;
@@ -197,14 +215,16 @@ TEST_CASE("two origins: placement, --origin, --replicas 2 surviving one origin, 
   REQUIRE(!pidfile.empty());
   int postmaster = std::atoi(ReadText(pidfile).c_str());
   REQUIRE(postmaster > 1);
-  int clone2_port = std::stoi(targets[0].substr(targets[0].rfind(':') + 1));
   d2.Kill(SIGKILL);
   REQUIRE(::kill(postmaster, SIGQUIT) == 0);
-  REQUIRE(PortClosed(clone2_port));
+  REQUIRE(PortClosed(target_ports[0]));
+  // The app's one password, unchanged, on d1's clone now.
   for (int i = 0; i < 3; ++i) {
-    REQUIRE(Query(proxy_port, password1, count_sql, &out) == 0);
+    REQUIRE(Query(proxy_port, app_password, count_sql, &out) == 0);
     CHECK(out.find("2240") == 0);
   }
+  REQUIRE(Query(proxy_port, app_password, where_sql, &out) == 0);
+  CHECK(std::atoi(out.c_str()) == target_ports[1]);
 
   INFO("zdap status: d2 is down, d1 answers (exit 0)");
   REQUIRE(zdap("status", &out) == 0);

@@ -7,7 +7,10 @@
 
 #include <boost/json.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <map>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -19,6 +22,36 @@ int FreeTcpPort() {
 }
 
 namespace {
+
+// ppid and start time (fields 4 and 22 of /proc/PID/stat); false once the process is gone.
+bool ReadProcStat(pid_t pid, pid_t* ppid, unsigned long long* start_time) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t name_end = text.rfind(')');  // the command name may hold spaces and parentheses
+  if (name_end == std::string::npos) return false;
+  std::istringstream fields(text.substr(name_end + 1));
+  std::string state, skip;
+  long long parent = 0;
+  fields >> state >> parent;  // fields 3 and 4
+  for (int field = 5; field < 22; ++field) fields >> skip;
+  unsigned long long start = 0;
+  if (!(fields >> start)) return false;
+  *ppid = static_cast<pid_t>(parent);
+  *start_time = start;
+  return true;
+}
+
+std::vector<pid_t> AllPids() {
+  std::vector<pid_t> pids;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    std::string name = e.path().filename().string();
+    if (!name.empty() && name.find_first_not_of("0123456789") == std::string::npos) {
+      pids.push_back(static_cast<pid_t>(std::stoll(name)));
+    }
+  }
+  return pids;
+}
 
 int CheckedClonePorts(int count) {
   if (count < 1 || count > ZdapdFixture::kMaxClonePorts) {
@@ -52,8 +85,9 @@ ZdapdFixture::ZdapdFixture(std::string data_dir, std::string resource_yaml, int 
 
 ZdapdFixture::~ZdapdFixture() {
   if (pid_ > 0) Kill(SIGTERM);
-  // Whatever clones are left: stop their servers so nothing outlives the test.
-  Shell("pkill -QUIT -f -- '[-](D|-datadir) " + data_dir_ + "/' ; true");
+  // Whatever clones are left: stop their servers so nothing outlives the test, and only
+  // those: other tests' servers may be running beside them.
+  StopStartedProcesses();
   if (runtime_ == "docker") {
     Shell("docker ps -aq --filter label=zdap.origin=" + data_dir_ + " | xargs -r docker rm -f");
   }
@@ -148,8 +182,67 @@ void ZdapdFixture::Start() {
   throw std::runtime_error("zdapd did not answer /v1/health within 60 s: " + LogText());
 }
 
+void ZdapdFixture::RememberDescendants() {
+  if (pid_ <= 0) return;
+  std::map<pid_t, std::vector<StartedProcess>> children;  // by parent
+  for (pid_t pid : AllPids()) {
+    pid_t ppid;
+    unsigned long long start;
+    if (ReadProcStat(pid, &ppid, &start)) children[ppid].push_back({pid, start});
+  }
+  std::vector<pid_t> parents = {pid_};
+  while (!parents.empty()) {
+    pid_t parent = parents.back();
+    parents.pop_back();
+    for (const auto& child : children[parent]) {
+      parents.push_back(child.pid);
+      bool known = false;
+      for (const auto& s : started_)
+        known |= s.pid == child.pid && s.start_time == child.start_time;
+      if (!known) started_.push_back(child);
+    }
+  }
+}
+
+void ZdapdFixture::StopStartedProcesses() {
+  // Also what a daemon that died by itself left behind: the process runtime starts each
+  // server in its data dir, which is under this fixture's data dir.
+  std::string under = data_dir_ + "/";
+  for (pid_t pid : AllPids()) {
+    std::error_code ec;
+    auto cwd = std::filesystem::read_symlink("/proc/" + std::to_string(pid) + "/cwd", ec);
+    pid_t ppid;
+    unsigned long long start;
+    if (!ec && cwd.string().rfind(under, 0) == 0 && ReadProcStat(pid, &ppid, &start)) {
+      started_.push_back({pid, start});
+    }
+  }
+  auto alive = [](const StartedProcess& p) {
+    pid_t ppid;
+    unsigned long long start;
+    return ReadProcStat(p.pid, &ppid, &start) && start == p.start_time;
+  };
+  // Immediate shutdown (the data is thrown away), bounded, then by force.
+  for (const auto& p : started_) {
+    if (alive(p)) ::kill(p.pid, SIGQUIT);
+  }
+  bool gone = PollUntil(std::chrono::seconds(5), std::chrono::milliseconds(20), [&] {
+    for (const auto& p : started_) {
+      if (alive(p)) return false;
+    }
+    return true;
+  });
+  if (!gone) {
+    for (const auto& p : started_) {
+      if (alive(p)) ::kill(p.pid, SIGKILL);
+    }
+  }
+  started_.clear();
+}
+
 void ZdapdFixture::Kill(int sig) {
   if (pid_ <= 0) return;
+  RememberDescendants();
   ::kill(pid_, sig);
   int st;
   ::waitpid(pid_, &st, 0);
@@ -182,16 +275,25 @@ int ZdapdFixture::AdminCall(const std::string& method, const std::string& path,
 int ZdapdFixture::CallAs(const std::string& identity, const std::string& method,
                          const std::string& path, const std::string& json_body,
                          std::string* body) const {
-  std::string file = dir_.path() + "/req.json";
+  // Files of this call alone: calls may run on several threads at once.
+  std::string n = std::to_string(calls_.fetch_add(1));
+  std::string file = dir_.path() + "/req-" + n + ".json";
+  std::string answer = dir_.path() + "/resp-" + n + ".json";
   std::ofstream(file) << json_body;
   std::string out;
-  std::string cmd = "curl -s -m 300 " + curl_options_ + " -o " + dir_.path() +
-                    "/resp.json -w '%{http_code}' -X " + method + " -H '" + identity + "' " +
+  std::string cmd = "curl -s -m 300 " + curl_options_ + " -o " + answer + " -w '%{http_code}' -X " +
+                    method + " -H '" + identity + "' " +
                     (json_body.empty() ? "" : "--data-binary @" + file + " ") + Url() + path;
-  if (Shell(cmd, &out) != 0) return 0;
+  int rc = Shell(cmd, &out);
   body->clear();
-  Shell("cat " + dir_.path() + "/resp.json", body);
-  return std::atoi(out.c_str());
+  if (rc == 0) {
+    std::ifstream in(answer);
+    body->assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  std::error_code ec;
+  std::filesystem::remove(file, ec);
+  std::filesystem::remove(answer, ec);
+  return rc == 0 ? std::atoi(out.c_str()) : 0;
 }
 
 bool ServersRunUnder(const std::string& dir) {

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -30,8 +31,10 @@ class ZdapdFixture {
 
   // zdapd <args> with this fixture's --config-dir/--data-dir/ports; returns exit status.
   int Host(const std::string& args, std::string* output = nullptr) const;
-  void Start();        // serve; waits until /v1/health answers (bounded)
-  void Kill(int sig);  // signal the serving daemon and reap it
+  void Start();  // serve; waits until /v1/health answers (bounded)
+  // Signals the serving daemon and reaps it. The processes it started (clone servers, which
+  // outlive it by design) are remembered first, for the destructor to stop.
+  void Kill(int sig);
   // The daemon is always reached on 127.0.0.1, whatever address it listens on.
   // The API on the listen host (127.0.0.1 when that is 0.0.0.0).
   std::string Url() const {
@@ -62,7 +65,7 @@ class ZdapdFixture {
   // Serve and give up after `timeout` without asserting: for tests of refused starts. Returns
   // the exit status if zdapd exited, else -1 (it is then serving).
   int StartExpectingExit(int timeout_seconds);
-  // curl -X method; returns the HTTP status, body in *body.
+  // curl -X method; returns the HTTP status, body in *body. Thread-safe.
   int Call(const std::string& method, const std::string& path, const std::string& json_body,
            std::string* body, const std::string& user = "alice") const;
   const std::string& data_dir() const { return data_dir_; }
@@ -99,7 +102,17 @@ class ZdapdFixture {
   std::map<std::string, std::string> tokens_;  // user -> token
   std::string scheme_ = "http";
   std::string curl_options_;
+  // A process this fixture's daemons started, with its start time (/proc/PID/stat), so that
+  // a pid reused by another process since is never signalled.
+  struct StartedProcess {
+    pid_t pid;
+    unsigned long long start_time;
+  };
+  std::vector<StartedProcess> started_;
+  mutable std::atomic<unsigned> calls_{0};  // names each Call()'s request and answer files
   void Spawn();
+  void RememberDescendants();
+  void StopStartedProcesses();
   std::string Listen() const { return listen_host_ + ":" + std::to_string(api_port_); }
   int CallAs(const std::string& identity_header, const std::string& method, const std::string& path,
              const std::string& json_body, std::string* body) const;

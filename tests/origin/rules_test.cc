@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "origin/env.h"
-#include "origin/rules.h"
+#include "origin/lifecycle_rules.h"
 
 using namespace zdap;
 using namespace zdap::origin;
@@ -64,7 +64,7 @@ TEST_CASE("a protected clone never expires; unprotected it does") {
   CHECK(ExpiredAt(c, env.Now()));
 }
 
-TEST_CASE("a clone without a ttl, or not ready, is not swept") {
+TEST_CASE("a clone without a ttl, or being created or deleted, is not swept; a failed one is") {
   FakeClock clock(Utc("2026-03-01T12:00:00Z"));
   EnvWithClock env(clock);
   CloneRecord forever =
@@ -75,11 +75,18 @@ TEST_CASE("a clone without a ttl, or not ready, is not swept") {
   clock.Advance(std::chrono::hours(1));
   CHECK_FALSE(ExpiredAt(forever, env.Now()));
   CHECK(ExpiredAt(brief, env.Now()));
-  // Creating, deleting and failed clones belong to their operation or to recovery.
-  for (auto state : {CloneState::kCreating, CloneState::kDeleting, CloneState::kFailed}) {
+  // Creating and deleting clones belong to their operation (or to recovery).
+  for (auto state : {CloneState::kCreating, CloneState::kDeleting}) {
     brief.state = state;
     CHECK_FALSE(ExpiredAt(brief, env.Now()));
   }
+  // A failed clone is kept for its owner to read why, until its ttl (unless protected).
+  brief.state = CloneState::kFailed;
+  CHECK(ExpiredAt(brief, env.Now()));
+  brief.is_protected = true;
+  CHECK_FALSE(ExpiredAt(brief, env.Now()));
+  forever.state = CloneState::kFailed;
+  CHECK_FALSE(ExpiredAt(forever, env.Now()));
 }
 
 TEST_CASE("max_ttl bounds the ttl asked for, and 'no ttl' is longer than any") {
