@@ -149,16 +149,13 @@ Result<std::string> Origin::ResolveSnapshot(const config::Resource& resource,
 }
 
 Status Origin::WriteCloneMeta(const CloneRecord& rec) {
-  // Kept with the clone's volume too, so the store alone says what it is.
-  storage::VolumeMeta meta = {{"clone", rec.id},
-                              {"resource", rec.resource},
-                              {"snapshot", rec.snapshot},
-                              {"owner", rec.owner},
-                              {"port", std::to_string(rec.port)},
-                              {"state", "ready"},
-                              {"created_at", FormatRfc3339(rec.created_at)}};
-  if (rec.expires_at) meta["expires_at"] = FormatRfc3339(*rec.expires_at);
-  if (rec.pooled) meta["pooled"] = "true";
+  // Kept with the clone's volume too, so the store alone says what it is. Only what stays
+  // for the volume's life: who holds the clone and until when (owner, pooled, expiry) is the
+  // catalog record's alone, so that a claim or an extend is one durable write, not two.
+  storage::VolumeMeta meta = {
+      {"clone", rec.id},          {"resource", rec.resource},
+      {"snapshot", rec.snapshot}, {"port", std::to_string(rec.port)},
+      {"state", "ready"},         {"created_at", FormatRfc3339(rec.created_at)}};
   return store_->WriteMeta(storage::Area::kClone, rec.Volume(), meta);
 }
 

@@ -123,12 +123,15 @@ Result<JournalEntry> Journal::Parse(const std::string& id, const std::string& te
   return e;
 }
 
-Status Journal::Write(const JournalEntry& entry) {
-  return WriteFileAtomic(dir_ + "/" + entry.id, Serialize(entry), 0600);
+Status Journal::Write(const JournalEntry& entry, JournalWrite write) {
+  std::string path = dir_ + "/" + entry.id;
+  return write.sync ? WriteFileAtomic(path, Serialize(entry), 0600)
+                    : ReplaceFile(path, Serialize(entry), 0600);
 }
 
 Result<JournalEntry> Journal::Begin(const std::string& op, const std::string& subject,
-                                    std::map<std::string, std::string> creates) {
+                                    std::map<std::string, std::string> creates,
+                                    JournalWrite write) {
   ZDAP_RETURN_IF_ERROR(CheckWord("op", op));
   ZDAP_RETURN_IF_ERROR(CheckValue("subject", subject));
   for (const auto& [kind, value] : creates) {
@@ -144,7 +147,7 @@ Result<JournalEntry> Journal::Begin(const std::string& op, const std::string& su
   e.op = op;
   e.subject = subject;
   e.creates = std::move(creates);
-  ZDAP_RETURN_IF_ERROR(Write(e));
+  ZDAP_RETURN_IF_ERROR(Write(e, write));
   return e;
 }
 
@@ -172,6 +175,13 @@ std::vector<JournalEntry> Journal::Pending() const {
     }
     if (name.empty() || name.ends_with(".corrupt")) continue;
     auto text = ReadFile(f.path().string(), kMaxFile + 1);
+    if (text.ok() && text->empty()) {
+      // An entry begun without sync whose content a machine crash lost: such operations
+      // need nothing from recovery after a machine crash (JournalWrite).
+      log::Warn("journal: {} is empty (cut by a machine crash); removed", name);
+      ::unlink(f.path().c_str());
+      continue;
+    }
     auto entry = text.ok() ? Parse(name, *text) : Result<JournalEntry>(text.status());
     if (!entry.ok()) {
       log::Error("journal: {}; moved aside to {}.corrupt", entry.status().message(), name);

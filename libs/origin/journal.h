@@ -1,8 +1,8 @@
 // Journal: the origin's crash journal. Each multi-step operation (create, destroy, refresh,
 // reset, claim, branch) is written down before its first step, as one file
-// <dir>/<id> (fsync'd, mode 0600), and removed when the operation is over, whether it
-// succeeded or was undone. After a kill -9, Recover() reads what is left and finishes or
-// undoes each entry by its `op`.
+// <dir>/<id> (fsync'd unless JournalWrite says otherwise, mode 0600), and removed when the
+// operation is over, whether it succeeded or was undone. After a kill -9, Recover() reads what is
+// left and finishes or undoes each entry by its `op`.
 //
 //   auto entry = journal.Begin("create", clone_id, {{"clone", clone_id}, {"port", "6001"}});
 //   ... journal.Step(&*entry, "started");  // optional: how far it got
@@ -33,23 +33,34 @@ struct JournalEntry {
   std::string Get(const std::string& kind) const;  // creates[kind] or ""
 };
 
+// How far Begin's write must reach before it returns (LevelDB's WriteOptions::sync).
+struct JournalWrite {
+  // true: the disk (fsync of the file and the directory): the entry survives a machine
+  // crash. false: the kernel's page cache: it survives a kill -9 of the daemon, which is
+  // what it is for, and saves two fsyncs, but maybe not a machine crash. Only for
+  // operations that a machine crash undoes by itself (a claim: every clone server dies with
+  // the machine, and Recover() starts each with the password of its secret file).
+  bool sync = true;
+};
+
 class Journal {
  public:
   // Opens (creating, 0700) the journal directory.
   static Result<std::unique_ptr<Journal>> Open(const std::string& dir);
 
-  // Writes the entry durably before the operation starts. Names and values are one line each
-  // of at most 1 KiB; op and kinds are [a-z0-9_-]+.
+  // Writes the entry (durably unless `write.sync` is false) before the operation starts.
+  // Names and values are one line each of at most 1 KiB; op and kinds are [a-z0-9_-]+.
   Result<JournalEntry> Begin(const std::string& op, const std::string& subject,
-                             std::map<std::string, std::string> creates);
+                             std::map<std::string, std::string> creates, JournalWrite write = {});
   // Records that `entry` finished `step` (durably, before the next one starts).
   Status Step(JournalEntry* entry, const std::string& step);
   // The operation is over (done or undone): the entry goes.
   Status Commit(const JournalEntry& entry);
 
   // Entries a crash left, oldest first; call before operations start (Recover()), as it
-  // removes temporaries of interrupted writes. A file that does not parse is moved aside to
-  // <id>.corrupt, logged, and not returned.
+  // removes temporaries of interrupted writes and empty entries (an unsynced Begin a machine
+  // crash cut). A file that does not parse is moved aside to <id>.corrupt, logged, and not
+  // returned.
   std::vector<JournalEntry> Pending() const;
 
   // The on-disk form; Parse rejects malformed, oversized or hostile text with InvalidArgument.
@@ -58,7 +69,7 @@ class Journal {
 
  private:
   explicit Journal(std::string dir) : dir_(std::move(dir)) {}
-  Status Write(const JournalEntry& entry);
+  Status Write(const JournalEntry& entry, JournalWrite write = {});
 
   std::string dir_;
 };

@@ -1,9 +1,13 @@
 // Pools: ready unowned clones of the newest snapshot, kept by the scheduler's maintenance
 // pass, and the claim that hands one over (or falls back to a normal create).
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
+#include <future>
 
 #include "core/clone_password.h"
 #include "core/file_util.h"
@@ -11,6 +15,7 @@
 #include "core/random_secret.h"
 #include "origin/busy.h"
 #include "origin/origin.h"
+#include "storage/store_layout.h"
 
 namespace zdap::origin {
 namespace {
@@ -20,6 +25,16 @@ using SteadyClock = std::chrono::steady_clock;
 // After a failed refill, the next try waits this long (a broken resource is not retried
 // every second).
 constexpr auto kRefillBackoff = std::chrono::seconds(30);
+
+// fsync of a file's content and inode (not of its name: that is its directory's).
+Status SyncFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("open " + path, errno);
+  int err = ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  if (err != 0) return ErrnoError("fsync " + path, err);
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -103,16 +118,26 @@ Status Origin::HandOver(CloneRecord& rec, std::chrono::seconds ttl, const Caller
   socket.socket_dir = RunDir(rec.id);
   socket.port = rec.port;
   // The new password is staged in its own 0600 file before the server takes it, and
-  // replaces the clone's secret file in one rename once it is in force: after a crash in
+  // replaces the clone's secret file in one rename once it is in force: after a kill -9 in
   // between, Recover() restarts the (still pooled) server with the secret file's password,
-  // so the file never names a password the server refuses.
+  // so the file never names a password the server refuses. The staged file needs no fsync:
+  // after a machine crash every server starts with its secret file's password anyway.
   const std::string staged = StagedSecretPath(rec.id);
-  ZDAP_RETURN_IF_ERROR(WriteFileAtomic(staged, password, 0600));
+  const std::string secret = SecretPath(rec.id);
+  ZDAP_RETURN_IF_ERROR(ReplaceFile(staged, password, 0600));
+  // The new secret file is on disk before the record that hands the clone over: a record
+  // that names the claimer beside a secret file that a machine crash took back to the old
+  // password would start the claimer's clone with the pool's password. Its content's fsync
+  // runs beside the password exchange (it only has to precede the rename's).
+  std::future<Status> content_synced =
+      std::async(std::launch::async, [&staged] { return SyncFile(staged); });
   Status st = EngineFor(*res)->RotatePassword(*res, socket, store_->ClonePath(rec.Volume()),
                                               password, run_as_, std::chrono::seconds(10));
-  if (st.ok() && ::rename(staged.c_str(), SecretPath(rec.id).c_str()) != 0) {
+  if (Status synced = content_synced.get(); st.ok()) st = synced;
+  if (st.ok() && ::rename(staged.c_str(), secret.c_str()) != 0) {
     st = ErrnoError("rename " + staged, errno);
   }
+  if (st.ok()) st = storage::SyncDir(std::filesystem::path(secret).parent_path().string());
   if (!st.ok()) {
     ::unlink(staged.c_str());
     return st;
@@ -123,7 +148,7 @@ Status Origin::HandOver(CloneRecord& rec, std::chrono::seconds ttl, const Caller
   rec.pooled = false;
   rec.expires_at.reset();
   if (ttl.count() > 0) rec.expires_at = now + ttl;
-  ZDAP_RETURN_IF_ERROR(WriteCloneMeta(rec));
+  // The volume's metadata does not name the owner: the record is all there is to write.
   ZDAP_RETURN_IF_ERROR(catalog_->Update(rec));  // the commit point
   idle_.Touch(rec.id, now);
   return Status::Ok();
@@ -148,16 +173,18 @@ Result<CloneRecord> Origin::ClaimClone(const std::string& resource,
     if (!busy.acquired()) continue;  // another claim (or a trim) has it
     auto rec = catalog_->Get(candidate.id);
     if (!rec || !rec->pooled || rec->state != CloneState::kReady) continue;
-    // Journalled first: after a crash the clone is the claimer's (the record says so) or
-    // still pooled, its server restarted with the password of its secret file.
-    auto entry =
-        journal_->Begin("claim", rec->id,
-                        {{"clone", rec->id}, {"resource", rec->resource}, {"owner", caller.user}});
+    // Journalled first: after a kill -9 the clone is the claimer's (the record says so) or
+    // still pooled, its server restarted with the password of its secret file. Not synced:
+    // a machine crash stops every server, and Recover() starts each with its secret file's
+    // password, which is all the entry would have it do.
+    auto entry = journal_->Begin(
+        "claim", rec->id, {{"clone", rec->id}, {"resource", rec->resource}, {"owner", caller.user}},
+        JournalWrite{.sync = false});
     if (!entry.ok()) return entry.status().Wrap(fmt::format("claim of {}", res->name));
     const CloneRecord pooled = *rec;
     Status st = HandOver(*rec, lifetime, caller, password);
-    if (pool_kick_) pool_kick_();
     if (!st.ok()) {
+      if (pool_kick_) pool_kick_();
       // The pool clone is in an unknown state: it goes (the one crash-safe teardown), and
       // the next one is tried.
       log::Error("claim of pool clone {} failed: {}; destroying it", rec->id, st.message());
@@ -169,6 +196,8 @@ Result<CloneRecord> Origin::ClaimClone(const std::string& resource,
     if (Status done = journal_->Commit(*entry); !done.ok()) {
       log::Error("claim of {}: journal: {}", rec->id, done.message());
     }
+    // The refill starts after the hand-over, not beside it.
+    if (pool_kick_) pool_kick_();
     auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - started).count();
     log::Info("clone {} claimed from the pool of {} in {} ms (owner {})", rec->id, res->name, ms,

@@ -119,11 +119,6 @@ Status Origin::RecoverClaim(const JournalEntry& e) {
   std::string path = store_->ClonePath(rec->Volume());
   (void)runtime_->Stop(HandleOf(*rec), path, SIGKILL, std::chrono::seconds(10));
   StopServersOf(path, RunDir(rec->id), rec->id, res);
-  if (rec->state == CloneState::kReady && PathExists(path)) {
-    if (Status meta = WriteCloneMeta(*rec); !meta.ok()) {
-      log::Warn("recover: clone {}: volume metadata: {}", rec->id, meta.message());
-    }
-  }
   return Status::Ok();
 }
 

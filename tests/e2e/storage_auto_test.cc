@@ -73,7 +73,7 @@ std::string CloneAndQuery(ZdapdFixture& d, const std::string& store_path) {
   // The clone's metadata is kept beside it in the store, not in its data dir.
   std::string meta;
   CHECK(Shell("cat " + store_path + "/.meta/clones/auto-1", &meta) == 0);
-  CHECK(meta.find("owner=alice\n") != std::string::npos);
+  CHECK(meta.find("clone=auto-1\n") != std::string::npos);
   CHECK(meta.find("resource=chinook\n") != std::string::npos);
   CHECK(meta.find("state=ready\n") != std::string::npos);
   CHECK(d.Call("DELETE", "/v1/clones/auto-1", "", &body) == 204);

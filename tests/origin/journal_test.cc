@@ -136,3 +136,25 @@ TEST_CASE("an unreadable entry is moved aside, the others still recover") {
   CHECK_FALSE(PathExists(dir.path() + "/.tmp-leftover"));
   CHECK((*journal)->Pending().size() == 1);
 }
+
+TEST_CASE("an unsynced entry reads back like any other; an empty one is removed, not kept") {
+  test::TempDir dir("zdap-journal");
+  auto journal = Journal::Open(dir.path());
+  REQUIRE(journal.ok());
+  auto e =
+      (*journal)->Begin("claim", "shop-1a2b", {{"owner", "alice"}}, JournalWrite{.sync = false});
+  REQUIRE(e.ok());
+  struct stat st;
+  REQUIRE(::stat((dir.path() + "/" + e->id).c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  // What a machine crash leaves of an unsynced entry: the name without the content.
+  REQUIRE(WriteFileAtomic(dir.path() + "/01796113828785643-000009-claim", "", 0600).ok());
+  auto pending = (*journal)->Pending();
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0].op == "claim");
+  CHECK(pending[0].Get("owner") == "alice");
+  CHECK_FALSE(PathExists(dir.path() + "/01796113828785643-000009-claim"));
+  CHECK_FALSE(PathExists(dir.path() + "/01796113828785643-000009-claim.corrupt"));
+  REQUIRE((*journal)->Commit(*e).ok());
+  CHECK((*journal)->Pending().empty());
+}
