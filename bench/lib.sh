@@ -10,6 +10,15 @@ bench_build_zdapd() {  # BUILD_DIR
   ninja -C "$1" zdapd >/dev/null
 }
 
+# The first TCP port in FROM..TO that nothing listens on (zdapd refuses port 0).
+bench_free_port() {  # FROM TO
+  local p
+  for ((p = $1; p <= $2; p++)); do
+    [ -z "$(ss -Htln "sport = :$p")" ] && { echo "$p"; return 0; }
+  done
+  die "no free TCP port in $1-$2"
+}
+
 # Stops a process this bench started: SIGTERM, up to 10 s, then SIGKILL; reaps it.
 bench_stop_process() {  # PID
   kill "$1" 2>/dev/null || true
