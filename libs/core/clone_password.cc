@@ -15,10 +15,6 @@ constexpr const char kAllowed[] =
 
 }  // namespace
 
-bool IsValidClonePassword(std::string_view password) {
-  return ValidateClonePassword(password).ok();
-}
-
 Status ValidateClonePassword(std::string_view password) {
   if (password.size() < kMinClonePasswordLength || password.size() > kMaxClonePasswordLength) {
     return InvalidArgument(

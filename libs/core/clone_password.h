@@ -15,10 +15,9 @@ namespace zdap {
 inline constexpr size_t kMinClonePasswordLength = 16;
 inline constexpr size_t kMaxClonePasswordLength = 128;
 
-// 16..128 characters of [A-Za-z0-9._~-] (RFC 3986's unreserved characters).
-bool IsValidClonePassword(std::string_view password);
-// InvalidArgument that says what is allowed and what is wrong (the length, or the position of
-// the first character outside the alphabet), never the password itself.
+// A password is 16..128 characters of [A-Za-z0-9._~-] (RFC 3986's unreserved characters).
+// Otherwise: InvalidArgument that says what is allowed and what is wrong (the length, or the
+// position of the first character outside the alphabet), never the password itself.
 Status ValidateClonePassword(std::string_view password);
 
 }  // namespace zdap

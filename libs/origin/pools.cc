@@ -12,7 +12,6 @@
 #include "core/clone_password.h"
 #include "core/file_util.h"
 #include "core/log.h"
-#include "core/random_secret.h"
 #include "origin/busy.h"
 #include "origin/origin.h"
 #include "storage/store_layout.h"
@@ -110,10 +109,7 @@ std::string Origin::StagedSecretPath(const std::string& clone) const {
 Status Origin::HandOver(CloneRecord& rec, std::chrono::seconds ttl, const Caller& caller,
                         const std::string& chosen) {
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(rec.resource));
-  std::string password = chosen;
-  if (password.empty()) {
-    ZDAP_ASSIGN_OR_RETURN(password, RandomUrlSafeSecret(24));
-  }
+  ZDAP_ASSIGN_OR_RETURN(std::string password, NewClonePassword(chosen));
   engine::Endpoint socket;
   socket.socket_dir = RunDir(rec.id);
   socket.port = rec.port;

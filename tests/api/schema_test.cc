@@ -242,14 +242,12 @@ TEST_CASE("api: the error object and the Status a reply stands for") {
   CHECK(api::StatusFromErrorReply(409, long_message).message().size() < 1100);
 }
 
-
 TEST_CASE("api: a create or claim request's owner-chosen password") {
   const std::string good = "Replica.pass_word~0123-xyz";  // every kind of allowed character
   auto body = [](const std::string& password_json) {
     return R"({"ttl":"1h","password":)" + password_json + "}";
   };
-  auto create =
-      daemon::DecodeCreateClone("chinook", body(json::serialize(json::string(good))));
+  auto create = daemon::DecodeCreateClone("chinook", body(json::serialize(json::string(good))));
   REQUIRE(create.ok());
   CHECK(create->password == good);
   auto claim = daemon::DecodeClaim(body(json::serialize(json::string(good))));
@@ -305,13 +303,12 @@ TEST_CASE("api: a create or claim request's owner-chosen password") {
   }
   // Malformed bodies around the field.
   CHECK_FALSE(daemon::DecodeClaim(R"({"password":"aaaaaaaaaaaaaaaaaaaa")").ok());
-  CHECK_FALSE(
-      daemon::DecodeClaim(R"({"password":"aaaaaaaaaaaaaaaaaaaa","pasword":"x"})").ok());
+  CHECK_FALSE(daemon::DecodeClaim(R"({"password":"aaaaaaaaaaaaaaaaaaaa","pasword":"x"})").ok());
   CHECK_FALSE(daemon::DecodeCreateClone("chinook", R"(["password"])").ok());
   // A password zdapd makes itself passes the same check (attach --replicas hands it on).
   auto made = RandomUrlSafeSecret(24);
   REQUIRE(made.ok());
-  CHECK(IsValidClonePassword(*made));
+  CHECK(ValidateClonePassword(*made).ok());
 }
 
 }  // namespace zdap
