@@ -1,8 +1,9 @@
 // libFuzzer target zdapd_request_fuzz: raw bytes as an HTTP request through the daemon's
 // request path without an origin: Beast's parser (the server's limits), the ApiRequest fields,
 // authentication (tokens mode and open mode, loopback or not), route matching, and the body
-// decoders. Crashes, sanitizer reports and broken invariants (a 5xx, an error without a JSON
-// error body, a 405 without Allow, a 401 without WWW-Authenticate) abort.
+// decoders (a password they accept is one ValidateClonePassword accepts). Crashes, sanitizer
+// reports and broken invariants (a 5xx, an error without a JSON error body, a 405 without Allow, a
+// 401 without WWW-Authenticate) abort.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -18,6 +19,7 @@
 #include "api/job.h"
 #include "api/resource.h"
 #include "authenticator.h"
+#include "core/clone_password.h"
 #include "metrics.h"
 #include "request_bodies.h"
 #include "route_table.h"
@@ -106,6 +108,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (routed.route->pattern == "/v1/resources/{resource}/clones") {
       auto decoded = DecodeCreateClone(routed.params.at(0), ar.body);
       if (!decoded.ok()) Check(decoded.status().code() == Code::kInvalidArgument);
+      if (decoded.ok() && !decoded->password.empty())
+        Check(ValidateClonePassword(decoded->password).ok());
+    }
+    if (routed.route->pattern == "/v1/resources/{resource}/claim") {
+      auto decoded = DecodeClaim(ar.body);
+      if (!decoded.ok()) Check(decoded.status().code() == Code::kInvalidArgument);
+      if (decoded.ok() && !decoded->password.empty())
+        Check(ValidateClonePassword(decoded->password).ok());
     }
     if (routed.route->pattern == "/v1/clones/{id}" && ar.method == "PATCH") {
       auto decoded = DecodeUpdateClone(ar.body);
