@@ -29,15 +29,9 @@
 #include <thread>
 #include <vector>
 
-namespace {
+#include "loopback.h"
 
-sockaddr_in Loopback(int port) {
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return a;
-}
+namespace {
 
 void CloseWithReset(int fd) {
   linger l{1, 0};

@@ -3,22 +3,23 @@
 #   servers at BASE+0 (iperf3), +1 (PostgreSQL 15, pgbench -i), +2 (conn_rate serve);
 #   each front end forwards its ports +0/+1/+2 to them: port_of FRONT OFFSET.
 #   Front ends: direct, haproxy (tcp mode, nbthread = cores), socat (fork), zdap
-#   (zdap-proxyd, buffered pump) and zdap-splice (--pump splice); with ZDAP_PROXYD_B=path also
+#   (zdap-proxyd, buffered pump), zdap-splice (--pump splice) and epoll-relay (epoll_relay.cc,
+#   a minimal relay: what a user-space design can reach at best); with ZDAP_PROXYD_B=path also
 #   zdap-b, a second zdap-proxyd build (buffered), to compare two builds in one run.
 # Everything started is recorded in bench_pids and stopped by bench_cleanup (trap on EXIT).
 # Inputs: ZDAP_PROXYD, ZDAP_PROXYD_RELEASE or a build directory's zdap-proxyd (Release static
 # first: build-image/proxy/static, as scripts/test and proxy/build-image build it); CONN_RATE
-# (else bench/proxy/conn_rate.cc compiled with -O2 on the fly); BENCH_PORT (30500, uses +0..+59),
-# BENCH_SCALE (10).
+# and EPOLL_RELAY (else bench/proxy/conn_rate.cc and epoll_relay.cc compiled with -O2 on the
+# fly); BENCH_PORT (30500, uses +0..+69), BENCH_SCALE (10).
 
 bench_here=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 pgbin=/usr/lib/postgresql/15/bin
-bench_names=(direct haproxy socat zdap zdap-splice)
+bench_names=(direct haproxy socat zdap zdap-splice epoll-relay)
 bench_pids=()
 bench_base=${BENCH_PORT:-30500}  # below the ephemeral range (32768+), above the tests' (20000-29999)
 declare -A bench_front=([direct]=$bench_base [haproxy]=$((bench_base + 10))
   [socat]=$((bench_base + 20)) [zdap]=$((bench_base + 30)) [zdap-splice]=$((bench_base + 40))
-  [zdap-b]=$((bench_base + 50)))
+  [zdap-b]=$((bench_base + 50)) [epoll-relay]=$((bench_base + 60)))
 if [[ -n ${ZDAP_PROXYD_B:-} ]]; then
   [[ -x $ZDAP_PROXYD_B ]] || die "ZDAP_PROXYD_B=$ZDAP_PROXYD_B is not executable"
   bench_names+=(zdap-b)
@@ -83,6 +84,8 @@ bench_start() {
   # cost more CPU per connection and skew the CPU figures.
   conn_rate=${CONN_RATE:-}
   [[ -z $conn_rate || -x $conn_rate ]] || die "CONN_RATE=$conn_rate is not executable"
+  epoll_relay=${EPOLL_RELAY:-}
+  [[ -z $epoll_relay || -x $epoll_relay ]] || die "EPOLL_RELAY=$epoll_relay is not executable"
   local t
   for t in iperf3 haproxy socat python3 runuser pgrep "$pgbin/initdb" "$pgbin/pg_ctl" "$pgbin/pgbench"; do
     command -v "$t" > /dev/null || die "needs $t (apt-get install iperf3 haproxy socat postgresql-15)"
@@ -96,10 +99,14 @@ bench_start() {
     c++ -O2 -std=c++20 -pthread -o "$bench_work/conn_rate" "$bench_here/bench/proxy/conn_rate.cc"
     conn_rate=$bench_work/conn_rate
   fi
+  if [[ -z $epoll_relay ]]; then
+    c++ -O2 -std=c++20 -pthread -o "$bench_work/epoll_relay" "$bench_here/bench/proxy/epoll_relay.cc"
+    epoll_relay=$bench_work/epoll_relay
+  fi
   local base=$bench_base w=$bench_work p
-  for p in $(seq "$base" $((base + 59))); do
+  for p in $(seq "$base" $((base + 69))); do
     if python3 -c "import socket; socket.create_connection(('127.0.0.1',$p),0.2).close()" 2> /dev/null; then
-      die "127.0.0.1:$p is in use (another benchmark?); set BENCH_PORT to a free range of 60"
+      die "127.0.0.1:$p is in use (another benchmark?); set BENCH_PORT to a free range of 70"
     fi
   done
   iperf3 -s -p "$base" > "$w/iperf3.log" 2>&1 &
@@ -142,6 +149,10 @@ bench_start() {
       "TCP:127.0.0.1:$((base + i))" > /dev/null 2>&1 &
     bench_pids+=($!)
   done
+  "$epoll_relay" "$(port_of epoll-relay 0):$base" "$(port_of epoll-relay 1):$((base + 1))" \
+    "$(port_of epoll-relay 2):$((base + 2))" > "$bench_work/epoll-relay.log" 2>&1 &
+  bench_pids+=($!)
+  epoll_relay_pid=$!
   local front pump
   local bin
   for front in "${bench_names[@]}"; do
@@ -196,6 +207,7 @@ front_pid() {  # front -> the pid whose CPU time is the front end's (none for di
     zdap) echo "$zdap_pid" ;;
     zdap-b) echo "${zdap_b_pid:-}" ;;
     zdap-splice) echo "$zdap_splice_pid" ;;
+    epoll-relay) echo "$epoll_relay_pid" ;;
   esac
 }
 
