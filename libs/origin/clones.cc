@@ -87,9 +87,9 @@ Result<CloneRecord> Origin::CreateClone(const CreateCloneRequest& req, const Cal
     std::future<Status> stored = std::async(
         std::launch::async, [this, &id, &password] { return StoreClonePassword(id, password); });
     ZDAP_ASSIGN_OR_RETURN(std::string path, store_->Clone(snapshot, id));
-    ZDAP_ASSIGN_OR_RETURN(
-        runtime::ServerHandle h,
-        StartAndWait(resource, path, run_dir, config_.clone_bind, port, id, rec.owner, password));
+    ZDAP_ASSIGN_OR_RETURN(runtime::ServerHandle h,
+                          StartAndWait(resource, path, run_dir, config_.clone_bind, port, id,
+                                       rec.owner, password, FreshCloneLock(snapshot)));
     ZDAP_RETURN_IF_ERROR(stored.get());
     rec.pid = h.pid;
     rec.container_id = h.container_id;

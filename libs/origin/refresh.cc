@@ -19,7 +19,21 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// In a snapshot's metadata: how its fresh clones keep TCP closed until their password is set
+// (engine::CloneLock). Absent in snapshots made before Engine::PrepareSnapshot, and in
+// branches: both hold a password.
+constexpr const char* kCloneLockKey = "clone_lock";
+constexpr const char* kCloneLockNoPassword = "no-password";
+
 }  // namespace
+
+engine::CloneLock Origin::FreshCloneLock(const std::string& snapshot) const {
+  auto meta = store_->ReadMeta(storage::Area::kSnapshot, snapshot);
+  if (!meta.ok()) return engine::CloneLock::kConfig;
+  auto it = meta->find(kCloneLockKey);
+  return it != meta->end() && it->second == kCloneLockNoPassword ? engine::CloneLock::kNoPassword
+                                                                 : engine::CloneLock::kConfig;
+}
 
 Result<std::string> Origin::Refresh(const std::string& resource_name) {
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(resource_name));
@@ -121,6 +135,7 @@ Result<std::string> Origin::RunRefresh(const config::Resource& resource, Job* jo
     ep.port = engine->default_port();
     Status imported = engine->Import(resource, ep, who);
     if (!imported.ok()) return imported;
+    ZDAP_ASSIGN_OR_RETURN(bool readied, engine->PrepareSnapshot(resource, ep, vol, run_as_));
     ZDAP_ASSIGN_OR_RETURN(
         auto spec, engine->ServerCommand(resource, vol, run_dir, "", engine->default_port()));
     phase("stop");
@@ -131,8 +146,11 @@ Result<std::string> Origin::RunRefresh(const config::Resource& resource, Job* jo
     ::sync();
     ZDAP_RETURN_IF_ERROR(store_->SealVolume(id, id));
     // Kept with the snapshot (storage/driver.h VolumeMeta); the snapshot is whole without it.
-    Status meta = store_->WriteMeta(storage::Area::kSnapshot, id,
-                                    {{"resource", resource.name}, {"state", "sealed"}});
+    // Without it (a failed write) the snapshot's clones take the kConfig start, right for any
+    // data.
+    storage::VolumeMeta snapshot_meta = {{"resource", resource.name}, {"state", "sealed"}};
+    if (readied) snapshot_meta[kCloneLockKey] = kCloneLockNoPassword;
+    Status meta = store_->WriteMeta(storage::Area::kSnapshot, id, snapshot_meta);
     if (!meta.ok()) log::Warn("refresh {}: snapshot metadata: {}", resource.name, meta.message());
     return Status::Ok();
   };
