@@ -203,6 +203,8 @@ class Origin {
   // kNoPassword if `snapshot`'s metadata says Engine::PrepareSnapshot readied it (its fresh
   // clones may start so); kConfig otherwise (older snapshots, branches, no metadata).
   engine::CloneLock FreshCloneLock(const std::string& snapshot) const;
+  // Drops FreshCloneLock's memory of a destroyed snapshot.
+  void ForgetCloneLock(const std::string& snapshot);
   // Stops the server and removes volume, run dir, secret, port and record. Used by destroy and
   // by undo (a failed create, recovery). Idempotent; the record goes only once all else has.
   Status TearDown(const catalog::CloneRecord& record);
@@ -275,6 +277,10 @@ class Origin {
     std::string uri;
   };
   mutable std::map<std::string, CachedUri> uris_;
+  // FreshCloneLock's answer by snapshot: its metadata is read once (zfs: a `zfs get` per
+  // read), not per create. A destroyed snapshot's entry goes (its id may come again).
+  mutable std::mutex clone_locks_mu_;
+  mutable std::map<std::string, engine::CloneLock> clone_locks_;
   std::set<std::string> busy_;  // clone ids with an operation in flight
   std::mutex prune_mu_;         // one pruning at a time (refresh end, clone destroy)
   JobTable jobs_;

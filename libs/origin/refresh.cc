@@ -28,11 +28,24 @@ constexpr const char* kCloneLockNoPassword = "no-password";
 }  // namespace
 
 engine::CloneLock Origin::FreshCloneLock(const std::string& snapshot) const {
+  {
+    std::lock_guard lock(clone_locks_mu_);
+    if (auto it = clone_locks_.find(snapshot); it != clone_locks_.end()) return it->second;
+  }
   auto meta = store_->ReadMeta(storage::Area::kSnapshot, snapshot);
-  if (!meta.ok()) return engine::CloneLock::kConfig;
+  if (!meta.ok()) return engine::CloneLock::kConfig;  // not kept: the next read may succeed
   auto it = meta->find(kCloneLockKey);
-  return it != meta->end() && it->second == kCloneLockNoPassword ? engine::CloneLock::kNoPassword
-                                                                 : engine::CloneLock::kConfig;
+  auto lock = it != meta->end() && it->second == kCloneLockNoPassword
+                  ? engine::CloneLock::kNoPassword
+                  : engine::CloneLock::kConfig;
+  std::lock_guard guard(clone_locks_mu_);
+  clone_locks_[snapshot] = lock;
+  return lock;
+}
+
+void Origin::ForgetCloneLock(const std::string& snapshot) {
+  std::lock_guard lock(clone_locks_mu_);
+  clone_locks_.erase(snapshot);
 }
 
 Result<std::string> Origin::Refresh(const std::string& resource_name) {
@@ -95,6 +108,7 @@ Status Origin::DeleteSnapshot(const std::string& resource, const std::string& id
   }
   std::lock_guard lock(prune_mu_);
   ZDAP_RETURN_IF_ERROR(store_->DestroySnapshot(id));
+  ForgetCloneLock(id);
   log::Info("snapshot {} deleted", id);
   return Status::Ok();
 }
@@ -189,6 +203,7 @@ void Origin::PruneSnapshots(const config::Resource& resource) {
     const auto& s = (*snaps)[i];
     if (s.clones > 0) continue;
     Status d = store_->DestroySnapshot(s.id);
+    if (d.ok()) ForgetCloneLock(s.id);
     if (d.ok())
       log::Info("refresh {}: removed old snapshot {}", resource.name, s.id);
     else
