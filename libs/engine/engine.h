@@ -18,6 +18,18 @@
 
 namespace zdap::engine {
 
+// What keeps a clone's TCP logins closed from its server's start until ActivateClone.
+enum class CloneLock {
+  // A configuration that refuses TCP (postgres: pg_hba.conf), replaced and reloaded by
+  // ActivateClone. Holds for any data: snapshots made before PrepareSnapshot existed (they
+  // hold the import's password), branches and restarted clones (a password of their own).
+  kConfig,
+  // The data has no password for the resource's user and its final configuration: logins
+  // fail until ActivateClone sets one, with nothing to reload. Only for the first start of a
+  // clone of a snapshot that PrepareSnapshot readied.
+  kNoPassword,
+};
+
 // What the runtime needs to start one server.
 struct ServerSpec {
   std::vector<std::string> argv;
@@ -69,26 +81,38 @@ class Engine {
                                            const std::string& data_dir, const std::string& run_dir,
                                            const std::string& bind, int port) const = 0;
 
+  // Called on the import server once Import is done, before the data becomes a snapshot:
+  // readies it for its clones. True if it left the resource's user without a password and
+  // the configuration final (postgres: pg_hba.conf), so that a fresh clone of the snapshot
+  // may start with CloneLock::kNoPassword; false if the engine needs nothing (MariaDB).
+  virtual Result<bool> PrepareSnapshot(const config::Resource& resource, const Endpoint& socket,
+                                       const std::string& data_dir,
+                                       const std::optional<RunAs>& run_as) const {
+    return false;
+  }
+
   // A clone's own password (SPEC "A secret per clone"), in two steps around the server's
   // start so that no TCP login succeeds with anything but `password`.
   // PrepareClone, before the start: either TCP logins are refused until ActivateClone has
-  // run (postgres: pg_hba.conf), or the server sets the password itself as it starts
-  // (MariaDB: --init-file, added to `spec`). Files holding the password are 0600 in
-  // `run_dir`, owned by `run_as`, and listed in spec->secret_files.
+  // run (postgres: pg_hba.conf, or with kNoPassword the user's missing password), or the
+  // server sets the password itself as it starts (MariaDB: --init-file, added to `spec`).
+  // Files holding the password are 0600 in `run_dir`, owned by `run_as`, and listed in
+  // spec->secret_files.
   virtual Status PrepareClone(const config::Resource& resource, const std::string& password,
                               const std::string& run_dir, const std::optional<RunAs>& run_as,
-                              ServerSpec* spec) const = 0;
+                              CloneLock lock, ServerSpec* spec) const = 0;
   // True if ActivateClone must run right after the server's start; until it has, TCP logins
   // are refused.
   virtual bool activates_after_start() const = 0;
   // Sets `password` over the unix socket at `socket` (never in argv or logs) and lets the
   // resource's user log in over TCP with it. Called only if activates_after_start(), right
-  // after the start: it waits (bounded by `timeout`) until the server answers on the socket,
-  // and gives up early once `running()` is false. Ok means the server is ready: it accepts
-  // the resource's user over TCP with `password` from now on (the caller probes no further).
+  // after the start, with PrepareClone's `lock`: it waits (bounded by `timeout`) until the
+  // server answers on the socket, and gives up early once `running()` is false. Ok means the
+  // server is ready: it accepts the resource's user over TCP with `password` from now on (the
+  // caller probes no further).
   virtual Status ActivateClone(const config::Resource& resource, const Endpoint& socket,
                                const std::string& data_dir, const std::string& password,
-                               const std::optional<RunAs>& run_as,
+                               const std::optional<RunAs>& run_as, CloneLock lock,
                                std::chrono::milliseconds timeout,
                                const std::function<bool()>& running) const {
     return Status::Ok();

@@ -209,7 +209,7 @@ Result<ServerSpec> MariadbEngine::ServerCommand(const config::Resource& resource
 
 Status MariadbEngine::PrepareClone(const config::Resource& resource, const std::string& password,
                                    const std::string& run_dir, const std::optional<RunAs>& run_as,
-                                   ServerSpec* spec) const {
+                                   CloneLock /*lock*/, ServerSpec* spec) const {
   // The server runs this file before it accepts connections: TCP logins (the '%' account)
   // take the clone's password from the first one on. The socket account ('localhost') is
   // reachable only through the private run dir.

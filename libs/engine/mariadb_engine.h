@@ -22,7 +22,7 @@ class MariadbEngine : public Engine {
                                    int port) const override;
   Status PrepareClone(const config::Resource& resource, const std::string& password,
                       const std::string& run_dir, const std::optional<RunAs>& run_as,
-                      ServerSpec* spec) const override;
+                      CloneLock lock, ServerSpec* spec) const override;
   bool activates_after_start() const override { return false; }
   Status RotatePassword(const config::Resource& resource, const Endpoint& socket,
                         const std::string& data_dir, const std::string& password,

@@ -1,6 +1,10 @@
-// PostgresEngine's half of "a secret per clone": the clone starts with TCP rejected by
-// pg_hba.conf; as soon as it answers on its private unix socket, one pipelined exchange sets
-// the role's SCRAM verifier and reloads a pg_hba.conf that admits only that role over TCP.
+// PostgresEngine's half of "a secret per clone". A snapshot readied by PrepareSnapshot holds
+// no password for the resource's user and the final pg_hba.conf (TCP: only that user, with
+// SCRAM): a fresh clone of it starts as it is, and as soon as it answers on its private unix
+// socket one pipelined exchange sets the user's SCRAM verifier (CloneLock::kNoPassword).
+// Any other data (older snapshots with the import's password, branches, restarts) starts
+// with TCP rejected by pg_hba.conf, and the exchange also reloads the final pg_hba.conf
+// (CloneLock::kConfig).
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -40,6 +44,15 @@ std::string QuoteIdent(const std::string& s) {
     out.push_back(c);
   }
   return out + "\"";
+}
+
+std::string FinalHba(const config::Resource& resource) {
+  return fmt::format(
+      "# zdap clone: the daemon over the private unix socket; over TCP only {}, with the "
+      "clone's password\n"
+      "local all all trust\n"
+      "host all {} all scram-sha-256\n",
+      resource.user, QuoteIdent(resource.user));
 }
 
 void PutInt32(std::string* out, uint32_t v) {
@@ -109,42 +122,17 @@ bool PidFileSaysReady(const std::string& data_dir) {
   return text->compare(at, 5, "ready") == 0;
 }
 
-}  // namespace
-
-Status PostgresEngine::PrepareClone(const config::Resource& resource, const std::string& password,
-                                    const std::string& run_dir, const std::optional<RunAs>& run_as,
-                                    ServerSpec* spec) const {
-  (void)resource;
-  (void)password;
-  (void)run_dir;
-  return WriteOwnedFile(spec->data_dir + "/pg_hba.conf", kHbaLocked, run_as);
-}
-
-Status PostgresEngine::ActivateClone(const config::Resource& resource, const Endpoint& socket,
-                                     const std::string& data_dir, const std::string& password,
-                                     const std::optional<RunAs>& run_as,
-                                     std::chrono::milliseconds timeout,
-                                     const std::function<bool()>& running) const {
-  // Called right after the server's start: the verifier (4096 PBKDF2 rounds) and the file
-  // are made while the server is still starting up.
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  ZDAP_ASSIGN_OR_RETURN(std::string verifier, ScramSha256Verifier(password));
-  // Written before the reload that reads it; until then the locked file is in force.
-  ZDAP_RETURN_IF_ERROR(WriteOwnedFile(
-      data_dir + "/pg_hba.conf",
-      fmt::format("# zdap clone: the daemon over the private unix socket; over TCP only {}, "
-                  "with the clone's password\n"
-                  "local all all trust\n"
-                  "host all {} all scram-sha-256\n",
-                  resource.user, QuoteIdent(resource.user)),
-      run_as));
-  // Startup, query and terminate in one write: with trust auth the server needs nothing in
-  // between, so this costs one round trip. The commit does not wait for its WAL flush (an
-  // fsync, milliseconds): a crash that lost it is harmless, since every start of the clone
-  // sets the password again.
-  std::string sql = fmt::format(
-      "SET synchronous_commit = off; ALTER ROLE {} PASSWORD '{}'; SELECT pg_reload_conf()",
-      QuoteIdent(resource.user), verifier);
+// One pipelined exchange over the unix socket at `socket`: startup as the resource's user
+// into its database, `sql`, terminate. With trust auth the server needs nothing in between,
+// so this costs one round trip. The exchange is its own readiness probe (one backend start
+// fewer than probing first): while the server starts, the socket is missing or refuses, or
+// the server answers 57P03 before it reads the query; either way nothing ran, so trying
+// again is safe. Between tries, the pid file says when to try again at once. `what` names
+// the step in errors.
+Status ExchangeOverSocket(const config::Resource& resource, const Endpoint& socket,
+                          const std::string& data_dir, const std::string& sql,
+                          const std::string& what, std::chrono::steady_clock::time_point deadline,
+                          std::chrono::milliseconds timeout, const std::function<bool()>& running) {
   // Into the clone's database, the one its owner's first query goes to: this backend's
   // catalog reads warm the clone's caches for that query, and a missing database fails here.
   std::string request = pgwire::StartupMessage(resource.user, resource.source.database);
@@ -152,13 +140,8 @@ Status PostgresEngine::ActivateClone(const config::Resource& resource, const End
   request += Message('X', "");
   std::string unix_path = fmt::format("{}/.s.PGSQL.{}", socket.socket_dir, socket.port);
   auto failed = [&](const std::string& why) {
-    return Unavailable(
-        fmt::format("setting the clone's password over {} failed: {}", unix_path, why));
+    return Unavailable(fmt::format("{} over {} failed: {}", what, unix_path, why));
   };
-  // The exchange is its own readiness probe (one backend start fewer than probing first):
-  // while the server starts, the socket is missing or refuses, or the server answers 57P03
-  // before it reads the query; either way nothing ran, so trying again is safe. Between
-  // tries, the pid file says when to try again at once.
   auto pause = std::chrono::microseconds(250);
   bool pid_file_ready = false;
   for (;;) {
@@ -206,6 +189,61 @@ Status PostgresEngine::ActivateClone(const config::Resource& resource, const End
     }
     if (was_ready || !pid_file_ready) std::this_thread::sleep_until(next_try);
   }
+}
+
+}  // namespace
+
+Result<bool> PostgresEngine::PrepareSnapshot(const config::Resource& resource,
+                                             const Endpoint& socket, const std::string& data_dir,
+                                             const std::optional<RunAs>& run_as) const {
+  // Read at each start of a clone: the running import server (unix socket only) keeps its
+  // own. A failure fails the refresh: no snapshot is made of half-readied data.
+  ZDAP_RETURN_IF_ERROR(WriteOwnedFile(data_dir + "/pg_hba.conf", FinalHba(resource), run_as));
+  // A role without a password fails every SCRAM login: a fresh clone's TCP is closed until
+  // ActivateClone sets the clone's own, with no pg_hba.conf to swap and no reload. Committed
+  // durably (the default), before the server's clean stop and the snapshot.
+  constexpr auto kTimeout = std::chrono::seconds(30);
+  ZDAP_RETURN_IF_ERROR(
+      ExchangeOverSocket(resource, socket, data_dir,
+                         fmt::format("ALTER ROLE {} PASSWORD NULL", QuoteIdent(resource.user)),
+                         "clearing the import's password",
+                         std::chrono::steady_clock::now() + kTimeout, kTimeout, nullptr));
+  return true;
+}
+
+Status PostgresEngine::PrepareClone(const config::Resource& resource, const std::string& password,
+                                    const std::string& run_dir, const std::optional<RunAs>& run_as,
+                                    CloneLock lock, ServerSpec* spec) const {
+  (void)password;
+  (void)run_dir;
+  // kNoPassword: the snapshot's pg_hba.conf is the final one already.
+  if (lock == CloneLock::kNoPassword) return Status::Ok();
+  return WriteOwnedFile(spec->data_dir + "/pg_hba.conf", kHbaLocked, run_as);
+}
+
+Status PostgresEngine::ActivateClone(const config::Resource& resource, const Endpoint& socket,
+                                     const std::string& data_dir, const std::string& password,
+                                     const std::optional<RunAs>& run_as, CloneLock lock,
+                                     std::chrono::milliseconds timeout,
+                                     const std::function<bool()>& running) const {
+  // Called right after the server's start: the verifier (4096 PBKDF2 rounds) and the file
+  // are made while the server is still starting up.
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  ZDAP_ASSIGN_OR_RETURN(std::string verifier, ScramSha256Verifier(password));
+  // The commit does not wait for its WAL flush (an fsync, milliseconds): a crash that lost
+  // it is harmless, since every start of the clone sets the password again (kNoPassword:
+  // the user is left without one, which admits nobody).
+  std::string sql = fmt::format("SET synchronous_commit = off; ALTER ROLE {} PASSWORD '{}'",
+                                QuoteIdent(resource.user), verifier);
+  if (lock == CloneLock::kConfig) {
+    // Written before the reload that reads it; until then the locked file is in force.
+    // postgres listens on TCP before its unix socket and the postmaster has reloaded
+    // pg_hba.conf when pg_reload_conf() returns (its signal handler runs first).
+    ZDAP_RETURN_IF_ERROR(WriteOwnedFile(data_dir + "/pg_hba.conf", FinalHba(resource), run_as));
+    sql += "; SELECT pg_reload_conf()";
+  }
+  return ExchangeOverSocket(resource, socket, data_dir, sql, "setting the clone's password",
+                            deadline, timeout, running);
 }
 
 }  // namespace zdap::engine

@@ -18,20 +18,25 @@ class PostgresEngine : public Engine {
   Result<ServerSpec> ServerCommand(const config::Resource& resource, const std::string& data_dir,
                                    const std::string& run_dir, const std::string& bind,
                                    int port) const override;
+  Result<bool> PrepareSnapshot(const config::Resource& resource, const Endpoint& socket,
+                               const std::string& data_dir,
+                               const std::optional<RunAs>& run_as) const override;
   Status PrepareClone(const config::Resource& resource, const std::string& password,
                       const std::string& run_dir, const std::optional<RunAs>& run_as,
-                      ServerSpec* spec) const override;
+                      CloneLock lock, ServerSpec* spec) const override;
   bool activates_after_start() const override { return true; }
   Status ActivateClone(const config::Resource& resource, const Endpoint& socket,
                        const std::string& data_dir, const std::string& password,
-                       const std::optional<RunAs>& run_as, std::chrono::milliseconds timeout,
+                       const std::optional<RunAs>& run_as, CloneLock lock,
+                       std::chrono::milliseconds timeout,
                        const std::function<bool()>& running) const override;
   Status RotatePassword(const config::Resource& resource, const Endpoint& socket,
                         const std::string& data_dir, const std::string& password,
                         const std::optional<RunAs>& run_as,
                         std::chrono::milliseconds timeout) const override {
-    // The same exchange as the first activation: a new verifier and the same pg_hba.conf.
-    return ActivateClone(resource, socket, data_dir, password, run_as, timeout,
+    // The same exchange as a first activation under kConfig (a new verifier, the same
+    // pg_hba.conf, a reload): right for any data a running clone may hold.
+    return ActivateClone(resource, socket, data_dir, password, run_as, CloneLock::kConfig, timeout,
                          [] { return true; });
   }
   Result<int> ClientSessions(const config::Resource& resource, const Endpoint& socket,

@@ -39,7 +39,9 @@ struct JournalWrite {
   // crash. false: the kernel's page cache: it survives a kill -9 of the daemon, which is
   // what it is for, and saves two fsyncs, but maybe not a machine crash. Only for
   // operations that a machine crash undoes by itself (a claim: every clone server dies with
-  // the machine, and Recover() starts each with the password of its secret file).
+  // the machine, and Recover() starts each with the password of its secret file), or whose
+  // own durable state tells Recover() the same (a create: its record, synced as `creating`
+  // before anything is made).
   bool sync = true;
 };
 

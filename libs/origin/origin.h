@@ -193,14 +193,18 @@ class Origin {
   void RememberClonePassword(const std::string& clone, const std::string& password) const;
   // Starts the server and waits until it answers its wire protocol (bounded); on failure the
   // server is stopped and the error carries its last log lines. `clone` and `owner` label it.
-  // A non-empty `password` is the clone's own (Engine::PrepareClone/ActivateClone): the
-  // server is ready once it answers on TCP with it in force. Empty: an import's server.
-  Result<runtime::ServerHandle> StartAndWait(const config::Resource& resource,
-                                             const std::string& data_dir,
-                                             const std::string& run_dir, const std::string& bind,
-                                             int port, const std::string& clone,
-                                             const std::string& owner,
-                                             const std::string& password = "");
+  // A non-empty `password` is the clone's own (Engine::PrepareClone/ActivateClone, with
+  // `lock`): the server is ready once it answers on TCP with it in force. Empty: an import's
+  // server.
+  Result<runtime::ServerHandle> StartAndWait(
+      const config::Resource& resource, const std::string& data_dir, const std::string& run_dir,
+      const std::string& bind, int port, const std::string& clone, const std::string& owner,
+      const std::string& password = "", engine::CloneLock lock = engine::CloneLock::kConfig);
+  // kNoPassword if `snapshot`'s metadata says Engine::PrepareSnapshot readied it (its fresh
+  // clones may start so); kConfig otherwise (older snapshots, branches, no metadata).
+  engine::CloneLock FreshCloneLock(const std::string& snapshot) const;
+  // Drops FreshCloneLock's memory of a destroyed snapshot.
+  void ForgetCloneLock(const std::string& snapshot);
   // Stops the server and removes volume, run dir, secret, port and record. Used by destroy and
   // by undo (a failed create, recovery). Idempotent; the record goes only once all else has.
   Status TearDown(const catalog::CloneRecord& record);
@@ -273,6 +277,10 @@ class Origin {
     std::string uri;
   };
   mutable std::map<std::string, CachedUri> uris_;
+  // FreshCloneLock's answer by snapshot: its metadata is read once (zfs: a `zfs get` per
+  // read), not per create. A destroyed snapshot's entry goes (its id may come again).
+  mutable std::mutex clone_locks_mu_;
+  mutable std::map<std::string, engine::CloneLock> clone_locks_;
   std::set<std::string> busy_;  // clone ids with an operation in flight
   std::mutex prune_mu_;         // one pruning at a time (refresh end, clone destroy)
   JobTable jobs_;

@@ -19,7 +19,34 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// In a snapshot's metadata: how its fresh clones keep TCP closed until their password is set
+// (engine::CloneLock). Absent in snapshots made before Engine::PrepareSnapshot, and in
+// branches: both hold a password.
+constexpr const char* kCloneLockKey = "clone_lock";
+constexpr const char* kCloneLockNoPassword = "no-password";
+
 }  // namespace
+
+engine::CloneLock Origin::FreshCloneLock(const std::string& snapshot) const {
+  {
+    std::lock_guard lock(clone_locks_mu_);
+    if (auto it = clone_locks_.find(snapshot); it != clone_locks_.end()) return it->second;
+  }
+  auto meta = store_->ReadMeta(storage::Area::kSnapshot, snapshot);
+  if (!meta.ok()) return engine::CloneLock::kConfig;  // not kept: the next read may succeed
+  auto it = meta->find(kCloneLockKey);
+  auto lock = it != meta->end() && it->second == kCloneLockNoPassword
+                  ? engine::CloneLock::kNoPassword
+                  : engine::CloneLock::kConfig;
+  std::lock_guard guard(clone_locks_mu_);
+  clone_locks_[snapshot] = lock;
+  return lock;
+}
+
+void Origin::ForgetCloneLock(const std::string& snapshot) {
+  std::lock_guard lock(clone_locks_mu_);
+  clone_locks_.erase(snapshot);
+}
 
 Result<std::string> Origin::Refresh(const std::string& resource_name) {
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(resource_name));
@@ -81,6 +108,7 @@ Status Origin::DeleteSnapshot(const std::string& resource, const std::string& id
   }
   std::lock_guard lock(prune_mu_);
   ZDAP_RETURN_IF_ERROR(store_->DestroySnapshot(id));
+  ForgetCloneLock(id);
   log::Info("snapshot {} deleted", id);
   return Status::Ok();
 }
@@ -121,6 +149,7 @@ Result<std::string> Origin::RunRefresh(const config::Resource& resource, Job* jo
     ep.port = engine->default_port();
     Status imported = engine->Import(resource, ep, who);
     if (!imported.ok()) return imported;
+    ZDAP_ASSIGN_OR_RETURN(bool readied, engine->PrepareSnapshot(resource, ep, vol, run_as_));
     ZDAP_ASSIGN_OR_RETURN(
         auto spec, engine->ServerCommand(resource, vol, run_dir, "", engine->default_port()));
     phase("stop");
@@ -131,8 +160,11 @@ Result<std::string> Origin::RunRefresh(const config::Resource& resource, Job* jo
     ::sync();
     ZDAP_RETURN_IF_ERROR(store_->SealVolume(id, id));
     // Kept with the snapshot (storage/driver.h VolumeMeta); the snapshot is whole without it.
-    Status meta = store_->WriteMeta(storage::Area::kSnapshot, id,
-                                    {{"resource", resource.name}, {"state", "sealed"}});
+    // Without it (a failed write) the snapshot's clones take the kConfig start, right for any
+    // data.
+    storage::VolumeMeta snapshot_meta = {{"resource", resource.name}, {"state", "sealed"}};
+    if (readied) snapshot_meta[kCloneLockKey] = kCloneLockNoPassword;
+    Status meta = store_->WriteMeta(storage::Area::kSnapshot, id, snapshot_meta);
     if (!meta.ok()) log::Warn("refresh {}: snapshot metadata: {}", resource.name, meta.message());
     return Status::Ok();
   };
@@ -171,6 +203,7 @@ void Origin::PruneSnapshots(const config::Resource& resource) {
     const auto& s = (*snaps)[i];
     if (s.clones > 0) continue;
     Status d = store_->DestroySnapshot(s.id);
+    if (d.ok()) ForgetCloneLock(s.id);
     if (d.ok())
       log::Info("refresh {}: removed old snapshot {}", resource.name, s.id);
     else

@@ -105,12 +105,12 @@ void Origin::StopServersOf(const std::string& data_dir, const std::string& run_d
 Result<runtime::ServerHandle> Origin::StartAndWait(
     const config::Resource& resource, const std::string& data_dir, const std::string& run_dir,
     const std::string& bind, int port, const std::string& clone, const std::string& owner,
-    const std::string& password) {
+    const std::string& password, engine::CloneLock lock) {
   engine::Engine* engine = EngineFor(resource);
   ZDAP_ASSIGN_OR_RETURN(engine::ServerSpec spec,
                         engine->ServerCommand(resource, data_dir, run_dir, bind, port));
   if (!password.empty()) {
-    ZDAP_RETURN_IF_ERROR(engine->PrepareClone(resource, password, run_dir, run_as_, &spec));
+    ZDAP_RETURN_IF_ERROR(engine->PrepareClone(resource, password, run_dir, run_as_, lock, &spec));
   }
   // A server killed without a clean shutdown (or a snapshot taken from one) leaves files that
   // would stop this start; nothing runs from this data dir now, so they are stale.
@@ -159,7 +159,7 @@ Result<runtime::ServerHandle> Origin::StartAndWait(
     // socket itself). Once it is, the server takes the clone's logins over TCP (the
     // engine's contract): a TCP probe would only cost another backend start.
     Status activated = engine->ActivateClone(
-        resource, socket_ep, data_dir, password, run_as_,
+        resource, socket_ep, data_dir, password, run_as_, lock,
         std::chrono::duration_cast<std::chrono::milliseconds>(until - SteadyClock::now()),
         [&] { return runtime_->IsRunning(handle); });
     if (!activated.ok()) return fail(activated.message());

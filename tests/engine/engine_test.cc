@@ -52,8 +52,9 @@ class EngineServer {
   }
   ~EngineServer() { Stop(); }
 
-  // Starts the server (unix socket only when bind is empty) and waits until it is ready.
-  void Start(const std::string& bind = "", int port = 0) {
+  // Starts the server (unix socket only when bind is empty) and waits until it is ready,
+  // probing over its unix socket if `probe_socket` (a clone whose TCP is still locked).
+  void Start(const std::string& bind = "", int port = 0, bool probe_socket = false) {
     if (port == 0) port = engine_->default_port();
     auto spec = engine_->ServerCommand(resource_, data_dir_, run_dir_, bind, port);
     REQUIRE(spec.ok());
@@ -78,7 +79,7 @@ class EngineServer {
     auto deadline = Clock::now() + std::chrono::seconds(60);
     engine::ProbeResult last;
     while (Clock::now() < deadline && runtime_.IsRunning(handle_)) {
-      last = engine_->Probe(endpoint_, probe_as, std::chrono::seconds(2));
+      last = engine_->Probe(probe_socket ? socket() : endpoint_, probe_as, std::chrono::seconds(2));
       if (last.readiness == engine::Readiness::kReady) return;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
@@ -121,7 +122,20 @@ class EngineServer {
   }
 
   const config::Resource& resource() const { return resource_; }
+  const std::optional<RunAs>& user() const { return user_; }
   const std::string& dir() const { return dir_.path(); }
+  const std::string& run_dir() const { return run_dir_; }
+  // The unix socket of the server started last (its run dir and port).
+  engine::Endpoint socket() const {
+    engine::Endpoint ep;
+    ep.socket_dir = run_dir_;
+    ep.port = endpoint_.port;
+    return ep;
+  }
+  std::string LogText() const {
+    auto text = ReadFile(spec_.log_path);
+    return text.ok() ? *text : "";
+  }
   const std::string& data_dir() const { return data_dir_; }
   pid_t pid() const { return handle_.pid; }
   engine::Engine& engine() { return *engine_; }
@@ -355,4 +369,84 @@ TEST_CASE("postgres: Chinook as SQL, custom and directory archives, command and 
     REQUIRE_FALSE(st.ok());
     CHECK_THAT(st.message(), Catch::Contains(broken + ".gz:3:"));
   }
+}
+
+namespace {
+
+// psql over TCP on 127.0.0.1 as `user` with `password` (from the environment, not argv):
+// its exit code; its output in *out.
+int TcpLogin(int port, const std::string& user, const std::string& password, std::string* out) {
+  return Shell("PGPASSWORD='" + password + "' psql -X -qtA -h 127.0.0.1 -p " +
+                   std::to_string(port) + " -U " + user + " -d tiny -c 'SELECT count(*) FROM t'",
+               out);
+}
+
+}  // namespace
+
+TEST_CASE("postgres: a readied snapshot's clone opens TCP only once its password is set") {
+  TempDir src("zdap-engine-dump");
+  config::Resource r;
+  r.name = "tiny";
+  r.user = "postgres";
+  r.password = "import-pw";
+  r.source.dump = src.path() + "/tiny.sql";
+  r.source.database = "tiny";
+  WriteText(r.source.dump,
+            "CREATE DATABASE tiny;\n\\connect tiny\nCREATE TABLE t (x int);\n"
+            "INSERT INTO t VALUES (1), (2);\n");
+  REQUIRE(Shell("chmod -R a+rX " + src.path()) == 0);
+  EngineServer s("postgres", r);
+  s.Start();
+  Status st = s.Import(s.resource());
+  INFO(st.message());
+  REQUIRE(st.ok());
+  auto readied = s.engine().PrepareSnapshot(s.resource(), s.socket(), s.data_dir(), s.user());
+  INFO(readied.status().message());
+  REQUIRE(readied.ok());
+  CHECK(*readied);
+  CHECK(s.Query("SELECT rolpassword IS NULL FROM pg_authid WHERE rolname = 'postgres'",
+                "postgres") == "t");
+  auto hba = ReadFile(s.data_dir() + "/pg_hba.conf");
+  REQUIRE(hba.ok());
+  CHECK_THAT(*hba, Catch::Contains("\nhost all \"postgres\" all scram-sha-256\n"));
+  s.Stop();
+
+  int port = ReservePort();
+  auto start_as_clone = [&](engine::CloneLock lock, const std::string& password) {
+    engine::ServerSpec spec;
+    spec.data_dir = s.data_dir();
+    REQUIRE(
+        s.engine().PrepareClone(s.resource(), password, s.run_dir(), s.user(), lock, &spec).ok());
+    s.Start("127.0.0.1", port, true);
+  };
+  auto activate = [&](engine::CloneLock lock, const std::string& password) {
+    Status a = s.engine().ActivateClone(s.resource(), s.socket(), s.data_dir(), password, s.user(),
+                                        lock, std::chrono::seconds(30), [] { return true; });
+    INFO(a.message());
+    REQUIRE(a.ok());
+    std::string rows;
+    CHECK(TcpLogin(port, "postgres", password, &rows) == 0);
+    CHECK(rows == "2\n");
+  };
+  std::string out;
+  // A fresh clone (kNoPassword): the snapshot's pg_hba.conf as it is, TCP closed by the
+  // missing password until the activation, and no reload.
+  start_as_clone(engine::CloneLock::kNoPassword, "clone-pw-1");
+  auto unchanged = ReadFile(s.data_dir() + "/pg_hba.conf");
+  CHECK((unchanged.ok() && *unchanged == *hba));
+  CHECK(TcpLogin(port, "postgres", "import-pw", &out) != 0);
+  CHECK_THAT(out, Catch::Contains("password authentication failed"));
+  activate(engine::CloneLock::kNoPassword, "clone-pw-1");
+  CHECK(TcpLogin(port, "postgres", "import-pw", &out) != 0);
+  CHECK_THAT(s.LogText(), !Catch::Contains("received SIGHUP"));
+  // Its restart (kConfig): pg_hba.conf refuses TCP, even with the password the data holds,
+  // until the activation sets the new one and reloads the final pg_hba.conf.
+  s.Stop();
+  start_as_clone(engine::CloneLock::kConfig, "clone-pw-2");
+  out.clear();
+  CHECK(TcpLogin(port, "postgres", "clone-pw-1", &out) != 0);
+  CHECK_THAT(out, Catch::Contains("rejects connection"));
+  activate(engine::CloneLock::kConfig, "clone-pw-2");
+  CHECK(TcpLogin(port, "postgres", "clone-pw-1", &out) != 0);
+  CHECK_THAT(s.LogText(), Catch::Contains("received SIGHUP"));
 }
