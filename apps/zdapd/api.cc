@@ -59,11 +59,21 @@ Api::Api(origin::Origin& origin, std::string version, Authenticator& auth, Metri
 
 Api::~Api() = default;
 
-bool Api::IsLongWork(std::string_view method, std::string_view target) const {
+const RouteTable::Route* Api::RouteOf(std::string_view method, std::string_view target) const {
   auto parsed = ParseTarget(target);
-  if (!parsed.ok()) return false;
+  if (!parsed.ok()) return nullptr;
   RouteTable::Match m = routes_.Find(method, parsed->segments);
-  return m.kind == RouteTable::Match::kFound && m.route->options.long_work;
+  return m.kind == RouteTable::Match::kFound ? m.route : nullptr;
+}
+
+bool Api::IsLongWork(std::string_view method, std::string_view target) const {
+  const RouteTable::Route* route = RouteOf(method, target);
+  return route != nullptr && route->options.long_work;
+}
+
+bool Api::AnswersFromMemory(std::string_view method, std::string_view target) const {
+  const RouteTable::Route* route = RouteOf(method, target);
+  return route != nullptr && route->options.from_memory;
 }
 
 ApiResponse Api::Handle(const ApiRequest& request) {

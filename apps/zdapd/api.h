@@ -34,12 +34,16 @@ class Api {
   // True if the route `method` `target` names does long work (create, reset, refresh,
   // destroy), for the transport to run it off the threads that answer quick requests.
   bool IsLongWork(std::string_view method, std::string_view target) const;
+  // True if that route answers from memory alone (RouteOptions::from_memory), so that the
+  // transport may answer it on the thread that read it, without a hand-over.
+  bool AnswersFromMemory(std::string_view method, std::string_view target) const;
 
   const RouteTable& routes() const { return routes_; }
   Metrics& metrics() { return metrics_; }
 
  private:
   ApiResponse Dispatch(const ApiRequest& request, std::string* route_label);
+  const RouteTable::Route* RouteOf(std::string_view method, std::string_view target) const;
 
   origin::Origin& origin_;
   std::string version_;

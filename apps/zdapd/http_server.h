@@ -2,9 +2,13 @@
 // <= 16 KiB, body <= 1 MiB, else 431/413; `Expect: 100-continue` answered), hands it to the Api
 // on one of two lanes, writes the response, keeps the connection alive.
 //
-// Lanes: long work (create, reset, refresh, destroy: every method but GET/HEAD) runs on its own
+// Lanes: connections are dealt in turn to `io_threads` I/O threads; routes that answer from
+// memory alone (Api::AnswersFromMemory: health, the clone list, a clone) are answered on the I/O
+// thread that read them, without a hand-over to a lane and back
+// (each a wakeup that can wait for a CPU on a saturated host); the other GETs run on the quick
+// lane; long work (create, reset, refresh, destroy: every method but GET/HEAD) runs on its own
 // bounded pool, so a burst of creates never holds the threads that answer health, status and
-// lists; the threads that answer (the I/O thread and the quick lane) get scheduling precedence
+// lists. The threads that answer (the I/O threads and the quick lane) get scheduling precedence
 // (core/latency_hint.h, not inherited by child processes). Beyond `max_connections` open
 // connections a request gets a 503 JSON error. Accept failures (out of file descriptors) back off
 // from 10 ms to 1 s instead of spinning.
@@ -30,7 +34,8 @@ namespace zdap::daemon {
 
 struct ServerOptions {
   std::string listen;          // host:port
-  int worker_threads = 8;      // the lane for GET/HEAD
+  int io_threads = 2;          // read, write and answer from memory; each its own io_context
+  int worker_threads = 8;      // the lane for GET/HEAD that do not answer from memory
   int long_work_threads = 48;  // the lane for long work: 32 users' concurrent creates all proceed
   int max_connections = 1024;  // open connections served; beyond: 503
   std::chrono::milliseconds drain_deadline{30000};

@@ -35,6 +35,9 @@ struct RouteCall {
 struct RouteOptions {
   bool needs_auth = true;  // false only for /v1/health
   bool long_work = false;  // create, reset, refresh, destroy: may take minutes
+  // Answered from memory alone: no disk, no lock that anyone holds across I/O or a wait, no
+  // child process. The transport may then answer it on the thread that read the request.
+  bool from_memory = false;
 };
 
 class RouteTable {

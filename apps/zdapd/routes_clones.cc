@@ -32,7 +32,9 @@ void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
         if (!rec.ok()) return ErrorResponse(rec.status());
         return JsonResponse(201, api::ToJson(CloneView(*ctx.origin, *rec)));
       });
-  table.Add("GET", "/v1/clones", {}, [&ctx](const RouteCall& call) {
+  // From memory: the catalog's map (its lock is never held across I/O) and the origin's cache of
+  // clone passwords (a clone's secret file is read once, then remembered).
+  table.Add("GET", "/v1/clones", {.from_memory = true}, [&ctx](const RouteCall& call) {
     bool all = QueryFlag(call.query, "all");
     if (all && !call.caller.admin) {
       return ErrorResponse(Status(Code::kPermissionDenied,
@@ -49,7 +51,7 @@ void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
     resp.body += '\n';
     return resp;
   });
-  table.Add("GET", "/v1/clones/{id}", {}, [&ctx](const RouteCall& call) {
+  table.Add("GET", "/v1/clones/{id}", {.from_memory = true}, [&ctx](const RouteCall& call) {
     auto rec = ctx.origin->GetClone(call.params[0], call.caller);
     if (!rec.ok()) return ErrorResponse(rec.status());
     return JsonResponse(200, api::ToJson(CloneView(*ctx.origin, *rec)));

@@ -128,9 +128,10 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
 
 void AddStatusRoutes(RouteTable& table, RouteContext& ctx) {
   DeclareOriginMetrics(ctx.metrics, ctx.origin);
-  table.Add("GET", "/v1/health", {.needs_auth = false}, [&ctx](const RouteCall&) {
-    return JsonResponse(200, json::object{{"status", "ok"}, {"version", ctx.version}});
-  });
+  table.Add("GET", "/v1/health", {.needs_auth = false, .from_memory = true},
+            [&ctx](const RouteCall&) {
+              return JsonResponse(200, json::object{{"status", "ok"}, {"version", ctx.version}});
+            });
   table.Add("GET", "/v1/status", {}, [&ctx](const RouteCall& call) {
     auto s = OriginStatusFor(*ctx.origin, ctx.version, call.caller);
     if (!s.ok()) return ErrorResponse(s.status());

@@ -164,6 +164,8 @@ Status Origin::Recover() {
       if (runtime_->Owns(HandleOf(rec), path)) {
         log::Info("recover: clone {} is running ({} {}), adopted", rec.id, runtime_->name(),
                   rec.container_id.empty() ? std::to_string(rec.pid) : rec.container_id);
+        // Read into memory now: the clone list is answered from memory, on the API's I/O thread.
+        (void)ClonePassword(rec.id);
         continue;
       }
       // Whatever is left of the old server (docker: a stopped container) goes first.
@@ -173,6 +175,7 @@ Status Origin::Recover() {
         // The clone keeps its password; one made before clones had their own gets one now.
         auto password = ReadFile(SecretPath(rec.id), 4096);
         if (!password.ok()) password = MakeClonePassword(rec.id);
+        if (password.ok()) RememberClonePassword(rec.id, *password);  // as for an adopted one
         Status prep = password.ok() ? PrepareRunDir(RunDir(rec.id)) : password.status();
         auto h = prep.ok() ? StartAndWait(**res, path, RunDir(rec.id), config_.clone_bind, rec.port,
                                           rec.id, rec.owner, *password)

@@ -173,6 +173,23 @@ TEST_CASE("routes: long work is declared by the table") {
   CHECK_FALSE(f.api().IsLongWork("POST", "%%%"));
 }
 
+TEST_CASE("routes: the I/O thread answers only the routes declared to answer from memory") {
+  ApiFixture f;
+  CHECK(f.api().AnswersFromMemory("GET", "/v1/health"));
+  CHECK(f.api().AnswersFromMemory("GET", "/v1/clones"));
+  CHECK(f.api().AnswersFromMemory("GET", "/v1/clones?all=1"));
+  CHECK(f.api().AnswersFromMemory("GET", "/v1/clones/x"));
+  // Disk (snapshot lists), collected gauges, long work, and what matches no route: a lane.
+  CHECK_FALSE(f.api().AnswersFromMemory("GET", "/v1/resources"));
+  CHECK_FALSE(f.api().AnswersFromMemory("GET", "/v1/status"));
+  CHECK_FALSE(f.api().AnswersFromMemory("GET", "/metrics"));
+  CHECK_FALSE(f.api().AnswersFromMemory("DELETE", "/v1/clones/x"));
+  CHECK_FALSE(f.api().AnswersFromMemory("PATCH", "/v1/clones/x"));
+  CHECK_FALSE(f.api().AnswersFromMemory("POST", "/v1/clones"));
+  CHECK_FALSE(f.api().AnswersFromMemory("GET", "/nope"));
+  CHECK_FALSE(f.api().AnswersFromMemory("GET", "%%%"));
+}
+
 TEST_CASE("routes: a user sees and touches only their own clones; admins see all") {
   ApiFixture f;
   auto snap = f.origin().Refresh("chinook");

@@ -135,6 +135,13 @@ TEST_CASE("each clone has its own password and no other clone's opens it") {
   }
   REQUIRE_FALSE(ServersRunUnder(d.data_dir() + "/store/clones/secret-b"));
   d.Start();
+  // Both passwords are in memory after the start (the list is answered from memory, on the
+  // API's I/O thread): the answer holds them while their files are moved aside.
+  const std::string secrets = d.data_dir() + "/secrets/";
+  REQUIRE(Shell("mv " + secrets + "secret-a " + secrets + "secret-b " + d.data_dir()) == 0);
+  CHECK(d.Password("secret-a", "alice") == pa);
+  CHECK(d.Password("secret-b", "bob") == pb);
+  REQUIRE(Shell("mv " + d.data_dir() + "/secret-a " + d.data_dir() + "/secret-b " + secrets) == 0);
   CHECK(d.Password("secret-a", "alice") == pa);
   CHECK(Count(a, pa) == "2240");
   CHECK(Count(b, pb) == "2240");

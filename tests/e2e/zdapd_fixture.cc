@@ -15,6 +15,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/file_util.h"
+
 namespace zdap::test {
 
 int FreeTcpPort() {
@@ -24,9 +26,12 @@ int FreeTcpPort() {
 namespace {
 
 // ppid and start time (fields 4 and 22 of /proc/PID/stat); false once the process is gone.
+// Not read through an ifstream: a process that exits between open and read makes read(2) fail
+// with ESRCH, which libstdc++'s istreambuf_iterator turns into an exception that aborted tests.
 bool ReadProcStat(pid_t pid, pid_t* ppid, unsigned long long* start_time) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto read = ReadFile("/proc/" + std::to_string(pid) + "/stat", 4096);
+  if (!read.ok()) return false;
+  const std::string& text = *read;
   size_t name_end = text.rfind(')');  // the command name may hold spaces and parentheses
   if (name_end == std::string::npos) return false;
   std::istringstream fields(text.substr(name_end + 1));
