@@ -173,9 +173,9 @@ Status Origin::Recover() {
       auto res = FindResource(rec.resource);
       if (res.ok() && PathExists(path)) {
         // The clone keeps its password; one made before clones had their own gets one now.
-        auto password = ReadFile(SecretPath(rec.id), 4096);
+        // Either way it is remembered, as for an adopted clone (the list answers from memory).
+        auto password = ClonePassword(rec.id);
         if (!password.ok()) password = MakeClonePassword(rec.id);
-        if (password.ok()) RememberClonePassword(rec.id, *password);  // as for an adopted one
         Status prep = password.ok() ? PrepareRunDir(RunDir(rec.id)) : password.status();
         auto h = prep.ok() ? StartAndWait(**res, path, RunDir(rec.id), config_.clone_bind, rec.port,
                                           rec.id, rec.owner, *password)
