@@ -89,8 +89,10 @@ TEST_CASE("the child gets cwd, stdin, an output file, its own group and no paren
   REQUIRE(leaked >= 0);
   SpawnOptions o;
   o.argv = {"sh", "-c",
-            "pwd; cat; ps -o pgid= -p $$ | tr -d ' '; echo $$; ls /proc/$$/fd | sort -n | "
-            "tr '\\n' ' '"};
+            // ls, exec'd by the shell (same process, no pipeline whose ends the shell would
+            // hold meanwhile: "0 1 2 4" failed a run), lists its fds: 0-2 and its own
+            // directory fd, which takes the lowest free number: 3 unless one leaked.
+            "pwd; cat; ps -o pgid= -p $$ | tr -d ' '; echo $$; exec ls /proc/self/fd"};
   o.cwd = dir;
   o.stdin_path = in;
   o.output_path = out;
@@ -103,7 +105,7 @@ TEST_CASE("the child gets cwd, stdin, an output file, its own group and no paren
   auto text = Run(Argv({"cat", out}));
   REQUIRE(text.ok());
   std::string pid = std::to_string(child->pid());
-  CHECK(text->output == std::string(dir) + "\nfrom-stdin\n" + pid + "\n" + pid + "\n0 1 2 ");
+  CHECK(text->output == std::string(dir) + "\nfrom-stdin\n" + pid + "\n" + pid + "\n0\n1\n2\n3\n");
   REQUIRE(Run(Argv({"rm", "-r", dir})).ok());
 }
 
