@@ -107,6 +107,15 @@ Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode,
   return WriteAndRename(path, data, mode, owner, false);
 }
 
+Status SyncFile(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("open " + path, errno);
+  int err = ::fsync(fd) == 0 ? 0 : errno;
+  ::close(fd);
+  if (err != 0) return ErrnoError("fsync " + path, err);
+  return Status::Ok();
+}
+
 Status MakeDirs(const std::string& path, mode_t mode) {
   std::error_code ec;
   std::filesystem::path p(path);

@@ -32,6 +32,9 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
 // clone server's pg_hba.conf or init file, so a crash may lose them harmlessly.
 Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode = 0644,
                    const std::optional<FileOwner>& owner = std::nullopt);
+// fsync of a file's content and inode, for a file written with ReplaceFile that must now
+// last: its name is durable once its directory is synced too (storage::SyncDir).
+Status SyncFile(const std::string& path);
 // mkdir -p with `mode` for the directories it creates.
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
 // rm -rf that stays on one file system and never follows symlinks.

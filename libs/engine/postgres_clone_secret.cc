@@ -106,20 +106,28 @@ Replies ScanReplies(std::string_view bytes) {
 }
 
 constexpr auto kPidFilePoll = std::chrono::microseconds(500);
+constexpr auto kRunningCheck = std::chrono::milliseconds(20);
 
-// PostgreSQL writes "ready" into line 8 of postmaster.pid once it accepts connections. Reading
-// the file costs microseconds and no server process, where a connection that comes too soon
-// costs the postmaster a fork (answered 57P03) or the caller a back-off that overshoots.
-bool PidFileSaysReady(const std::string& data_dir) {
+// What line 8 of postmaster.pid says. The postmaster writes the file first thing, without
+// that line, then creates its sockets, adds "starting", and "ready" once it accepts
+// connections. Reading the file costs microseconds and no server process, where a connection
+// before "ready" costs the postmaster a fork that only answers 57P03 (0.8 of them per clone
+// start, measured, before the rule that waits for "ready").
+enum class PidFileStatus { kNone, kStarting, kReady, kOther };
+
+PidFileStatus ReadPidFileStatus(const std::string& data_dir) {
   auto text = ReadFile(data_dir + "/postmaster.pid", 4096);
-  if (!text.ok()) return false;
+  if (!text.ok()) return PidFileStatus::kNone;
   size_t at = 0;
   for (int line = 1; line < 8; ++line) {
     at = text->find('\n', at);
-    if (at == std::string::npos) return false;
+    if (at == std::string::npos) return PidFileStatus::kStarting;  // still being written
     ++at;
   }
-  return text->compare(at, 5, "ready") == 0;
+  std::string_view status = std::string_view(*text).substr(at);
+  status = status.substr(0, status.find_first_of(" \n"));
+  if (status.empty() || status == "starting") return PidFileStatus::kStarting;
+  return status == "ready" ? PidFileStatus::kReady : PidFileStatus::kOther;
 }
 
 // One pipelined exchange over the unix socket at `socket`: startup as the resource's user
@@ -127,8 +135,8 @@ bool PidFileSaysReady(const std::string& data_dir) {
 // so this costs one round trip. The exchange is its own readiness probe (one backend start
 // fewer than probing first): while the server starts, the socket is missing or refuses, or
 // the server answers 57P03 before it reads the query; either way nothing ran, so trying
-// again is safe. Between tries, the pid file says when to try again at once. `what` names
-// the step in errors.
+// again is safe. While the pid file says "starting" there is no try at all; otherwise tries
+// back off. `what` names the step in errors.
 Status ExchangeOverSocket(const config::Resource& resource, const Endpoint& socket,
                           const std::string& data_dir, const std::string& sql,
                           const std::string& what, std::chrono::steady_clock::time_point deadline,
@@ -143,8 +151,31 @@ Status ExchangeOverSocket(const config::Resource& resource, const Endpoint& sock
     return Unavailable(fmt::format("{} over {} failed: {}", what, unix_path, why));
   };
   auto pause = std::chrono::microseconds(250);
-  bool pid_file_ready = false;
+  auto next_try = std::chrono::steady_clock::now();
+  // Cleared when a server whose pid file said "ready" refused anyway (a stale file): from then
+  // on the back-off alone times the tries.
+  bool trust_pid_file = true;
+  // `running` may ask the docker daemon: not at every poll of the pid file.
+  auto next_running_check = std::chrono::steady_clock::now() + kRunningCheck;
   for (;;) {
+    PidFileStatus status = ReadPidFileStatus(data_dir);
+    bool ready_said = trust_pid_file && status == PidFileStatus::kReady;
+    bool wait_for_pid_file = trust_pid_file && status == PidFileStatus::kStarting;
+    if (!ready_said && (wait_for_pid_file || std::chrono::steady_clock::now() < next_try)) {
+      auto now = std::chrono::steady_clock::now();
+      if (now >= next_running_check) {
+        // Worded for "the postgres server ...", as the caller reports it.
+        if (running && !running()) return Unavailable("exited during start-up");
+        next_running_check = now + kRunningCheck;
+      }
+      if (now >= deadline) {
+        return Unavailable(fmt::format("did not answer on {} within {} ms (its pid file says {})",
+                                       unix_path, timeout.count(),
+                                       wait_for_pid_file ? "starting" : "nothing yet"));
+      }
+      std::this_thread::sleep_for(kPidFilePoll);
+      continue;
+    }
     std::string not_yet;
     {
       ProbeConnection conn("", socket.port, unix_path, deadline);
@@ -172,22 +203,14 @@ Status ExchangeOverSocket(const config::Resource& resource, const Endpoint& sock
         }
       }
     }
-    // Worded for "the postgres server ...", as the caller reports it.
+    if (ready_said) trust_pid_file = false;
     if (running && !running()) return Unavailable("exited during start-up");
     if (std::chrono::steady_clock::now() + pause >= deadline) {
       return Unavailable(fmt::format("did not answer on {} within {} ms ({})", unix_path,
                                      timeout.count(), not_yet));
     }
-    auto next_try = std::chrono::steady_clock::now() + pause;
+    next_try = std::chrono::steady_clock::now() + pause;
     pause = std::min(pause * 2, std::chrono::microseconds(10000));
-    // Only a change to "ready" cuts the wait short: a file that said so already (yet the
-    // server refused) leaves the back-off in charge.
-    bool was_ready = pid_file_ready;
-    while (!pid_file_ready && std::chrono::steady_clock::now() < next_try) {
-      std::this_thread::sleep_for(kPidFilePoll);
-      pid_file_ready = PidFileSaysReady(data_dir);
-    }
-    if (was_ready || !pid_file_ready) std::this_thread::sleep_until(next_try);
   }
 }
 

@@ -13,6 +13,7 @@
 #include "core/file_util.h"
 #include "core/names.h"
 #include "core/random_secret.h"
+#include "storage/store_layout.h"
 
 namespace zdap::origin {
 namespace {
@@ -158,6 +159,17 @@ Status Origin::StoreClonePassword(const std::string& clone, const std::string& p
   ZDAP_RETURN_IF_ERROR(WriteFileAtomic(SecretPath(clone), password, 0600));
   RememberClonePassword(clone, password);
   return Status::Ok();
+}
+
+Status Origin::StageClonePassword(const std::string& clone, const std::string& password) const {
+  ZDAP_RETURN_IF_ERROR(ReplaceFile(SecretPath(clone), password, 0600));
+  RememberClonePassword(clone, password);
+  return Status::Ok();
+}
+
+Status Origin::SyncClonePassword(const std::string& clone) const {
+  ZDAP_RETURN_IF_ERROR(SyncFile(SecretPath(clone)));
+  return storage::SyncDir(config_.data_dir + "/secrets");
 }
 
 void Origin::RememberClonePassword(const std::string& clone, const std::string& password) const {

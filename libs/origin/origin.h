@@ -186,6 +186,10 @@ class Origin {
   static Result<std::string> NewClonePassword(const std::string& chosen = "");
   // Stores `password` in SecretPath (durably) and in the cache ClonePassword reads.
   Status StoreClonePassword(const std::string& clone, const std::string& password) const;
+  // StoreClonePassword in two steps, for a create: the file is written without fsyncs, and
+  // made durable by SyncClonePassword later, before anything says the clone is ready.
+  Status StageClonePassword(const std::string& clone, const std::string& password) const;
+  Status SyncClonePassword(const std::string& clone) const;
   // The password in SecretPath, read once and then kept in memory: a list of N clones must
   // not open N files per request (bench/api). TearDown forgets it.
   Result<std::string> ClonePassword(const std::string& clone) const;

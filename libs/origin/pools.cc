@@ -1,6 +1,5 @@
 // Pools: ready unowned clones of the newest snapshot, kept by the scheduler's maintenance
 // pass, and the claim that hands one over (or falls back to a normal create).
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <stdio.h>
 #include <unistd.h>
@@ -24,16 +23,6 @@ using SteadyClock = std::chrono::steady_clock;
 // After a failed refill, the next try waits this long (a broken resource is not retried
 // every second).
 constexpr auto kRefillBackoff = std::chrono::seconds(30);
-
-// fsync of a file's content and inode (not of its name: that is its directory's).
-Status SyncFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open " + path, errno);
-  int err = ::fsync(fd) == 0 ? 0 : errno;
-  ::close(fd);
-  if (err != 0) return ErrnoError("fsync " + path, err);
-  return Status::Ok();
-}
 
 }  // namespace
 

@@ -54,7 +54,9 @@ class EngineServer {
 
   // Starts the server (unix socket only when bind is empty) and waits until it is ready,
   // probing over its unix socket if `probe_socket` (a clone whose TCP is still locked).
-  void Start(const std::string& bind = "", int port = 0, bool probe_socket = false) {
+  // Starts the server and, with `wait`, probes it until it is ready (bounded).
+  void Start(const std::string& bind = "", int port = 0, bool probe_socket = false,
+             bool wait = true) {
     if (port == 0) port = engine_->default_port();
     auto spec = engine_->ServerCommand(resource_, data_dir_, run_dir_, bind, port);
     REQUIRE(spec.ok());
@@ -74,6 +76,7 @@ class EngineServer {
     } else {
       endpoint_.host = bind;
     }
+    if (!wait) return;
     config::Resource probe_as = resource_;
     probe_as.source.database = engine_->admin_database();
     auto deadline = Clock::now() + std::chrono::seconds(60);
@@ -412,12 +415,12 @@ TEST_CASE("postgres: a readied snapshot's clone opens TCP only once its password
   s.Stop();
 
   int port = ReservePort();
-  auto start_as_clone = [&](engine::CloneLock lock, const std::string& password) {
+  auto start_as_clone = [&](engine::CloneLock lock, const std::string& password, bool wait = true) {
     engine::ServerSpec spec;
     spec.data_dir = s.data_dir();
     REQUIRE(
         s.engine().PrepareClone(s.resource(), password, s.run_dir(), s.user(), lock, &spec).ok());
-    s.Start("127.0.0.1", port, true);
+    s.Start("127.0.0.1", port, true, wait);
   };
   auto activate = [&](engine::CloneLock lock, const std::string& password) {
     Status a = s.engine().ActivateClone(s.resource(), s.socket(), s.data_dir(), password, s.user(),
@@ -449,4 +452,22 @@ TEST_CASE("postgres: a readied snapshot's clone opens TCP only once its password
   activate(engine::CloneLock::kConfig, "clone-pw-2");
   CHECK(TcpLogin(port, "postgres", "clone-pw-1", &out) != 0);
   CHECK_THAT(s.LogText(), Catch::Contains("received SIGHUP"));
+  // Activated the moment the server is spawned, as zdapd does: the activation waits for the
+  // pid file's "ready", so no connection reaches the postmaster while it starts up (each would
+  // cost a backend fork that only answers 57P03, "the database system is starting up"). The
+  // probes above did reach it: the log is appended to, so only new lines count.
+  s.Stop();
+  auto starting_up = [&] {
+    std::string log = s.LogText();
+    size_t n = 0;
+    for (size_t at = log.find("is starting up"); at != std::string::npos;
+         at = log.find("is starting up", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  size_t refused_before = starting_up();
+  start_as_clone(engine::CloneLock::kNoPassword, "clone-pw-3", /*wait=*/false);
+  activate(engine::CloneLock::kNoPassword, "clone-pw-3");
+  CHECK(starting_up() == refused_before);
 }
