@@ -445,11 +445,26 @@ std::string ClientErrorSummary(const std::string& output, const std::string& sou
     start = end + 1;
   }
   std::string out;
-  size_t first = lines.size() > 6 ? lines.size() - 6 : 0;
-  for (size_t i = first; i < lines.size(); ++i) {
+  auto add = [&out](const std::string& line) {
     if (!out.empty()) out += " | ";
-    out += lines[i].substr(0, 500);
+    out += line.substr(0, 500);
+  };
+  size_t first = lines.size() > 6 ? lines.size() - 6 : 0;
+  // The first two lines that name an error lead when the last lines do not hold them: some
+  // tools end with boilerplate after the line that matters (mariadb-install-db: where to
+  // report bugs).
+  int leading = 0;
+  for (size_t i = 0; i < first && leading < 2; ++i) {
+    const std::string& l = lines[i];
+    if (l.find("ERROR") == std::string::npos && l.find("FATAL") == std::string::npos &&
+        l.find("error:") == std::string::npos) {
+      continue;
+    }
+    add(l);
+    ++leading;
   }
+  if (leading > 0) out += " | ...";
+  for (size_t i = first; i < lines.size(); ++i) add(lines[i]);
   return out.empty() ? "no output" : out;
 }
 

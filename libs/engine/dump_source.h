@@ -98,8 +98,9 @@ class DumpInput {
   std::unique_ptr<State> state_;
 };
 
-// The last lines of a client's output that say what went wrong, with "<stdin>" (psql reads
-// the dump from its standard input) replaced by `source`.
+// The last lines of a client's output that say what went wrong, led by its first two lines
+// that name an error (ERROR, FATAL, "error:") when those come earlier, with "<stdin>" (psql
+// reads the dump from its standard input) replaced by `source`.
 std::string ClientErrorSummary(const std::string& output, const std::string& source);
 // A client's tuples-only answer to a count query ("3\n") as a number; Unavailable otherwise.
 Result<int> ParseCountOutput(const std::string& output);

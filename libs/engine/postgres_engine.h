@@ -34,10 +34,12 @@ class PostgresEngine : public Engine {
                         const std::string& data_dir, const std::string& password,
                         const std::optional<RunAs>& run_as,
                         std::chrono::milliseconds timeout) const override {
-    // The same exchange as a first activation under kConfig (a new verifier, the same
-    // pg_hba.conf, a reload): right for any data a running clone may hold.
-    return ActivateClone(resource, socket, data_dir, password, run_as, CloneLock::kConfig, timeout,
-                         [] { return true; });
+    // The exchange of a fresh clone's activation: a new verifier, nothing else. The running
+    // server's pg_hba.conf is the final one already, whatever its snapshot held: the server
+    // was activated before anyone could claim it. (A reload here cost every claim a SIGHUP
+    // to the postmaster and its children.)
+    return ActivateClone(resource, socket, data_dir, password, run_as, CloneLock::kNoPassword,
+                         timeout, [] { return true; });
   }
   Result<int> ClientSessions(const config::Resource& resource, const Endpoint& socket,
                              const std::optional<RunAs>& run_as,

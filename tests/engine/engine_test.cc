@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/file_util.h"
+#include "engine/dump_source.h"
 #include "engine/engine.h"
 #include "engine/mariadb_engine.h"
 #include "runtime/runtime.h"
@@ -189,6 +190,27 @@ std::string FailingDump(const std::string& dir, const std::string& create_table)
 }
 
 }  // namespace
+
+TEST_CASE("a client's failure summary leads with its error lines, then its last lines") {
+  // mariadb-install-db's way: the error, then a dozen lines of where to report bugs.
+  std::string out =
+      "Installing MariaDB/MySQL system tables in '/d' ...\n"
+      "2026-12-01 16:22:22 0 [ERROR] InnoDB: Cannot open datafile './ibdata1'\n"
+      "2026-12-01 16:22:22 0 [ERROR] Aborting\n"
+      "2026-12-01 16:22:22 0 [ERROR] third error, not shown\n";
+  for (int i = 1; i <= 8; ++i) out += "boilerplate line " + std::to_string(i) + "\n";
+  std::string summary = engine::ClientErrorSummary(out, "mariadb-install-db");
+  CHECK_THAT(summary, Catch::StartsWith("2026-12-01 16:22:22 0 [ERROR] InnoDB: Cannot open"));
+  CHECK_THAT(summary, Catch::Contains("[ERROR] Aborting | ... | boilerplate line 3 |"));
+  CHECK_THAT(summary, Catch::EndsWith("boilerplate line 8"));
+  CHECK_THAT(summary, !Catch::Contains("third error"));
+  CHECK_THAT(summary, !Catch::Contains("boilerplate line 2"));
+  // psql's way: the error is among the last lines already; nothing leads, nothing repeats.
+  std::string psql = "SET\nCREATE TABLE\npsql:<stdin>:3: ERROR:  syntax error at or near \"x\"\n";
+  CHECK(engine::ClientErrorSummary(psql, "dump.sql") ==
+        "SET | CREATE TABLE | psql:dump.sql:3: ERROR:  syntax error at or near \"x\"");
+  CHECK(engine::ClientErrorSummary("", "x") == "no output");
+}
 
 TEST_CASE("mariadb: Chinook imports in every source kind; probes log in for real") {
   EngineServer s("mariadb", MariadbChinook());
