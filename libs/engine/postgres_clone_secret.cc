@@ -158,9 +158,10 @@ Status ExchangeOverSocket(const config::Resource& resource, const Endpoint& sock
   // `running` may ask the docker daemon: not at every poll of the pid file.
   auto next_running_check = std::chrono::steady_clock::now() + kRunningCheck;
   for (;;) {
-    PidFileStatus status = ReadPidFileStatus(data_dir);
-    bool ready_said = trust_pid_file && status == PidFileStatus::kReady;
-    bool wait_for_pid_file = trust_pid_file && status == PidFileStatus::kStarting;
+    // Not read once it is no longer trusted: the back-off alone decides then.
+    PidFileStatus status = trust_pid_file ? ReadPidFileStatus(data_dir) : PidFileStatus::kNone;
+    bool ready_said = status == PidFileStatus::kReady;
+    bool wait_for_pid_file = status == PidFileStatus::kStarting;
     if (!ready_said && (wait_for_pid_file || std::chrono::steady_clock::now() < next_try)) {
       auto now = std::chrono::steady_clock::now();
       if (now >= next_running_check) {
@@ -169,11 +170,13 @@ Status ExchangeOverSocket(const config::Resource& resource, const Endpoint& sock
         next_running_check = now + kRunningCheck;
       }
       if (now >= deadline) {
-        return Unavailable(fmt::format("did not answer on {} within {} ms (its pid file says {})",
-                                       unix_path, timeout.count(),
-                                       wait_for_pid_file ? "starting" : "nothing yet"));
+        return Unavailable(fmt::format(
+            "did not answer on {} within {} ms ({})", unix_path, timeout.count(),
+            wait_for_pid_file ? "its pid file still says starting" : "no connection taken yet"));
       }
-      std::this_thread::sleep_for(kPidFilePoll);
+      // The pid file is polled; without it, sleep until the next try (or the next check).
+      std::this_thread::sleep_until(trust_pid_file ? now + kPidFilePoll
+                                                   : std::min(next_try, next_running_check));
       continue;
     }
     std::string not_yet;
