@@ -16,25 +16,23 @@ namespace json = boost::json;
 namespace zdap::daemon {
 
 void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
-  table.Add("POST", "/v1/resources/{resource}/clones", {.long_work = true},
-            [&ctx](const RouteCall& call) {
-              auto req = DecodeCreateClone(call.params[0], call.request.body);
-              if (!req.ok()) return ErrorResponse(req.status());
-              auto rec = ctx.origin->CreateClone(*req, call.caller);
-              if (!rec.ok()) return ErrorResponse(rec.status());
-              return JsonResponse(201, api::ToJson(CloneView(*ctx.origin, *rec)));
-            });
-  table.Add(
-      "POST", "/v1/resources/{resource}/claim", {.long_work = true}, [&ctx](const RouteCall& call) {
-        auto req = DecodeClaim(call.request.body);
-        if (!req.ok()) return ErrorResponse(req.status());
-        auto rec = ctx.origin->ClaimClone(call.params[0], req->ttl, call.caller, req->password);
-        if (!rec.ok()) return ErrorResponse(rec.status());
-        return JsonResponse(201, api::ToJson(CloneView(*ctx.origin, *rec)));
-      });
+  table.Add("POST", "/v1/resources/{resource}/clones", kLongWork, [&ctx](const RouteCall& call) {
+    auto req = DecodeCreateClone(call.params[0], call.request.body);
+    if (!req.ok()) return ErrorResponse(req.status());
+    auto rec = ctx.origin->CreateClone(*req, call.caller);
+    if (!rec.ok()) return ErrorResponse(rec.status());
+    return JsonResponse(201, api::ToJson(CloneView(*ctx.origin, *rec)));
+  });
+  table.Add("POST", "/v1/resources/{resource}/claim", kLongWork, [&ctx](const RouteCall& call) {
+    auto req = DecodeClaim(call.request.body);
+    if (!req.ok()) return ErrorResponse(req.status());
+    auto rec = ctx.origin->ClaimClone(call.params[0], req->ttl, call.caller, req->password);
+    if (!rec.ok()) return ErrorResponse(rec.status());
+    return JsonResponse(201, api::ToJson(CloneView(*ctx.origin, *rec)));
+  });
   // From memory: the catalog's map (its lock is never held across I/O) and the origin's cache of
   // clone passwords (a clone's secret file is read once, then remembered).
-  table.Add("GET", "/v1/clones", {.from_memory = true}, [&ctx](const RouteCall& call) {
+  table.Add("GET", "/v1/clones", kFromMemory, [&ctx](const RouteCall& call) {
     bool all = QueryFlag(call.query, "all");
     if (all && !call.caller.admin) {
       return ErrorResponse(Status(Code::kPermissionDenied,
@@ -51,26 +49,26 @@ void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
     resp.body += '\n';
     return resp;
   });
-  table.Add("GET", "/v1/clones/{id}", {.from_memory = true}, [&ctx](const RouteCall& call) {
+  table.Add("GET", "/v1/clones/{id}", kFromMemory, [&ctx](const RouteCall& call) {
     auto rec = ctx.origin->GetClone(call.params[0], call.caller);
     if (!rec.ok()) return ErrorResponse(rec.status());
     return JsonResponse(200, api::ToJson(CloneView(*ctx.origin, *rec)));
   });
-  table.Add("PATCH", "/v1/clones/{id}", {}, [&ctx](const RouteCall& call) {
+  table.Add("PATCH", "/v1/clones/{id}", kLongWork, [&ctx](const RouteCall& call) {
     auto req = DecodeUpdateClone(call.request.body);
     if (!req.ok()) return ErrorResponse(req.status());
     auto rec = ctx.origin->UpdateClone(call.params[0], *req, call.caller);
     if (!rec.ok()) return ErrorResponse(rec.status());
     return JsonResponse(200, api::ToJson(CloneView(*ctx.origin, *rec)));
   });
-  table.Add("POST", "/v1/clones/{id}/reset", {.long_work = true}, [&ctx](const RouteCall& call) {
+  table.Add("POST", "/v1/clones/{id}/reset", kLongWork, [&ctx](const RouteCall& call) {
     auto snapshot = DecodeResetClone(call.request.body);
     if (!snapshot.ok()) return ErrorResponse(snapshot.status());
     auto rec = ctx.origin->ResetClone(call.params[0], *snapshot, call.caller);
     if (!rec.ok()) return ErrorResponse(rec.status());
     return JsonResponse(200, api::ToJson(CloneView(*ctx.origin, *rec)));
   });
-  table.Add("POST", "/v1/clones/{id}/snapshot", {.long_work = true}, [&ctx](const RouteCall& call) {
+  table.Add("POST", "/v1/clones/{id}/snapshot", kLongWork, [&ctx](const RouteCall& call) {
     if (Status st = DecodeEmptyBody(call.request.body); !st.ok()) {
       return ErrorResponse(st);
     }
@@ -81,7 +79,7 @@ void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
     api::Snapshot out{snap->id, rec->resource, FormatRfc3339(snap->created_at), 0};
     return JsonResponse(201, api::ToJson(out));
   });
-  table.Add("DELETE", "/v1/clones/{id}", {.long_work = true}, [&ctx](const RouteCall& call) {
+  table.Add("DELETE", "/v1/clones/{id}", kLongWork, [&ctx](const RouteCall& call) {
     Status st = ctx.origin->DestroyClone(call.params[0], call.caller);
     if (!st.ok()) return ErrorResponse(st);
     ApiResponse r;
