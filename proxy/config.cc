@@ -10,7 +10,7 @@
 
 #include "core/names.h"
 #include "net/http_url.h"
-#include "proxy/duration.h"
+#include "core/time.h"
 
 extern char** environ;
 
@@ -142,7 +142,7 @@ Result<CheckKind> ParseCheck(std::string_view text, std::string_view source) {
 
 Result<std::chrono::milliseconds> ParseDurationFrom(std::string_view text, std::string_view source,
                                                     bool allow_zero) {
-  auto d = ParseMillis(text);
+  auto d = ParseDuration(text, kTimeoutDuration);
   if (!d.ok()) return d.status().Wrap(source);
   if (!allow_zero && d->count() == 0) {
     return InvalidArgument(fmt::format("{} {}: must be more than 0", source, Quote(text)));

@@ -1,10 +1,10 @@
 // zdap-proxyd's configuration: flags, environment, YAML; malformed, oversized and hostile input.
 #include <catch2/catch.hpp>
 
+#include "core/time.h"
 #include "proxy/address.h"
 #include "proxy/clone_resolver.h"
 #include "proxy/config.h"
-#include "proxy/duration.h"
 #include "proxy/net_helpers.h"
 #include "support/test_env.h"
 
@@ -85,19 +85,24 @@ TEST_CASE("target and listen addresses") {
   CHECK(ParseTarget(std::string(253, 'a') + ":1").ok());
 }
 
-TEST_CASE("durations in milliseconds") {
-  CHECK(ParseMillis("500ms")->count() == 500);
-  CHECK(ParseMillis("2s")->count() == 2000);
-  CHECK(ParseMillis("1m30s")->count() == 90000);
-  CHECK(ParseMillis("1h")->count() == 3600000);
-  CHECK(ParseMillis("0")->count() == 0);
+TEST_CASE("the proxy's durations are milliseconds up to a day (core/time.h kTimeoutDuration)") {
+  auto ms = [](std::string_view text) { return ParseDuration(text, kTimeoutDuration); };
+  CHECK(ms("500ms")->count() == 500);
+  CHECK(ms("2s")->count() == 2000);
+  CHECK(ms("1m30s")->count() == 90000);
+  CHECK(ms("1h")->count() == 3600000);
+  CHECK(ms("1d")->count() == 86400000);
+  CHECK(ms("0")->count() == 0);
   for (const char* bad : {"", "5", "-1s", "1.5s", "s", "1x", "1sms", "25h", "99999999999999s",
-                          "1s ", "ms", "00000000000000000000000000000000001s"}) {
+                          "1s ", "ms", "00000000000000000000000000000000001s", "2d"}) {
     INFO(bad);
-    CHECK_FALSE(ParseMillis(bad).ok());
+    CHECK_FALSE(ms(bad).ok());
   }
-  CHECK(FormatMillis(std::chrono::milliseconds(1500)) == "1500ms");
-  CHECK(FormatMillis(std::chrono::milliseconds(2000)) == "2s");
+  CHECK(FormatDurationMillis(std::chrono::milliseconds(1500)) == "1500ms");
+  CHECK(FormatDurationMillis(std::chrono::milliseconds(2000)) == "2s");
+  CHECK(ErrorOf({"--listen", ":1", "--target", "a:1", "--check-interval", "1.5s"}) ==
+        "--check-interval: '1.5s' is not a duration: use a number and a unit, like 500ms, 2s, 1m "
+        "or 0");
 }
 
 TEST_CASE("flags make one listener") {
