@@ -13,7 +13,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // GET /healthz on the metrics address: healthy on 200.
-int CheckMetrics(const HostPort& metrics, Clock::time_point deadline) {
+int CheckMetrics(const HostPort& metrics, std::chrono::milliseconds timeout) {
   std::string host = LocalConnectHost(metrics.host);
   net::HttpUrl url;
   url.scheme = "http";
@@ -26,7 +26,7 @@ int CheckMetrics(const HostPort& metrics, Clock::time_point deadline) {
   options.server_name = "metrics " + metrics.ToString();
   net::HttpRequest request;
   request.target = "/healthz";
-  request.deadline = deadline;
+  request.timeout = timeout;
   auto reply = net::HttpClient(url, options).Send(request);
   if (!reply.ok()) {
     std::fprintf(stderr, "unhealthy: %s\n", reply.status().message().c_str());
@@ -41,10 +41,10 @@ int CheckMetrics(const HostPort& metrics, Clock::time_point deadline) {
 }  // namespace
 
 int RunHealthcheck(const ProxyConfig& config, std::chrono::milliseconds timeout) {
-  auto deadline = Clock::now() + timeout;
-  if (config.metrics) return CheckMetrics(*config.metrics, deadline);
+  if (config.metrics) return CheckMetrics(*config.metrics, timeout);
   const HostPort& listen = config.listeners.front().listen;
-  Connection c = ConnectBefore(LocalConnectHost(listen.host), listen.port, "", deadline);
+  Connection c =
+      ConnectBefore(LocalConnectHost(listen.host), listen.port, "", Clock::now() + timeout);
   if (!c.ok()) {
     std::fprintf(stderr, "unhealthy: %s: %s\n", listen.ToString().c_str(), c.error.c_str());
     return 1;

@@ -80,24 +80,19 @@ class Exchange {
     return options_.server_name.empty() ? "origin " + base_.ToString() : options_.server_name;
   }
 
-  // Now + `step`, or the request's deadline when that comes first.
+  // Now + `step`, or the end of the request's timeout when that comes first.
   Clock::time_point StepDeadline(std::chrono::milliseconds step) const {
     Clock::time_point at = Clock::now() + step;
-    if (request_.deadline && *request_.deadline < at) at = *request_.deadline;
+    if (deadline_ && *deadline_ < at) at = *deadline_;
     return at;
   }
 
   std::string Why(const beast::error_code& ec) const {
     if (ec != beast::error::timeout && ec != asio::error::operation_aborted) return ec.message();
-    if (request_.deadline && Clock::now() >= *request_.deadline) {
-      return fmt::format("timed out after {} ms", DeadlineMillis());
+    if (deadline_ && Clock::now() >= *deadline_) {
+      return fmt::format("timed out after {} ms", request_.timeout.count());
     }
     return "timed out";
-  }
-
-  // The whole exchange's time, for messages: from the start of Send to the deadline.
-  long long DeadlineMillis() const {
-    return std::chrono::ceil<std::chrono::milliseconds>(*request_.deadline - started_).count();
   }
 
   Status Fail(std::string_view what, const beast::error_code& ec) const {
@@ -297,7 +292,11 @@ class Exchange {
   const HttpUrl& base_;
   const HttpClientOptions& options_;
   const HttpRequest& request_;
-  const Clock::time_point started_ = Clock::now();
+  // The end of the request's timeout, if it has one.
+  const std::optional<Clock::time_point> deadline_ = request_.timeout.count() > 0
+                                                         ? std::optional(Clock::now() +
+                                                                         request_.timeout)
+                                                         : std::nullopt;
   asio::io_context ioc_;
   beast::tcp_stream tcp_;
   beast::flat_buffer buffer_;

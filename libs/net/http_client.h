@@ -5,7 +5,7 @@
 //   certificate verified against the system CAs plus `ca_file` and its name against the URL's
 //   host, or pinned to one certificate); plain HTTP over a unix socket (`unix_socket`).
 // - time: every step (resolve, connect, TLS handshake, write, read) has a timeout, and a
-//   request may carry a deadline for the whole exchange, so a silent server yields a clear
+//   request may carry a timeout for the whole exchange, so a silent server yields a clear
 //   Unavailable error instead of a hang.
 // - bodies: a reply is decoded whole (plain, chunked or read-to-close) up to `max_body_bytes`,
 //   or handed piece by piece to the request's `body_sink` with bounded memory (a download of
@@ -15,7 +15,6 @@
 
 #include <chrono>
 #include <functional>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -32,9 +31,10 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;  // sent with `content_type` when not empty
   std::string content_type = "application/json";
-  // The whole exchange (connect, handshake, request and reply) ends by then: each step gets
-  // the smaller of its own timeout and what is left. Unset: the per-step timeouts alone.
-  std::optional<std::chrono::steady_clock::time_point> deadline;
+  // Set: the whole exchange (connect, handshake, request and reply) ends this long after Send
+  // starts, each step getting the smaller of its own timeout and what is left. Zero: the
+  // per-step timeouts alone. A caller with a deadline of its own passes what is left of it.
+  std::chrono::milliseconds timeout{0};
   // Set: the reply's body goes to the sink as it arrives, in pieces of at most 64 KiB, and
   // HttpResponse::body stays empty; max_body_bytes does not apply. A sink error ends the
   // exchange and is returned as it is.

@@ -33,7 +33,7 @@ Result<DockerResponse> DockerClient::Request(const std::string& method, const st
   request.method = method;
   request.target = target;
   request.body = json_body;
-  request.deadline = std::chrono::steady_clock::now() + timeout;  // one for the whole exchange
+  request.timeout = timeout;  // one for the whole exchange
   return net::HttpClient(base, std::move(options)).Send(request);
 }
 
