@@ -293,9 +293,15 @@ TEST_CASE("every flag in --help is readable as ZDAP_<FLAG>, as --help says") {
     std::string env_name = "ZDAP_";
     for (char c : flag) env_name += c == '-' ? '_' : static_cast<char>(std::toupper(c));
     INFO(flag << " / " << env_name);
-    std::vector<std::string> base = {"--listen", ":1"};
-    if (flag != "target" && flag != "clone" && flag != "origin")
-      base = {"--listen", ":1", "--target", "a:1"};
+    // Each flag next to what it needs, and never given twice.
+    std::vector<std::string> base = {"--listen", ":1", "--target", "a:1"};
+    if (flag == "listen") base = {"--target", "a:1"};
+    if (flag == "target") base = {"--listen", ":1"};
+    if (flag == "clone") base = {"--listen", ":1", "--origin", "http://a:1"};
+    if (flag == "origin") base = {"--listen", ":1", "--clone", "c1"};
+    if (flag == "token" || flag == "token-file" || flag == "user" || flag == "ca") {
+      base = {"--listen", ":1", "--clone", "c1", "--origin", "http://a:1"};
+    }
     auto by_flag = Parse([&] {
       auto a = base;
       a.push_back("--" + flag);
