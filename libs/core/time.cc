@@ -127,6 +127,8 @@ struct DurationUnit {
   std::string_view suffix;
   int64_t millis;
 };
+constexpr size_t kMaxDurationText = 32;
+
 // Longer suffixes before their prefixes: "ms" before "m".
 constexpr DurationUnit kDurationUnits[] = {
     {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000}, {"d", 86400 * 1000}};
@@ -143,7 +145,8 @@ Result<std::chrono::milliseconds> ParseDuration(std::string_view text, const Dur
                                        FormatDurationMillis(rule.max)));
   };
   if (text == "0") return std::chrono::milliseconds(0);
-  if (text.empty() || text.size() > 64) return malformed();
+  // 32 characters hold any sensible duration ("1d23h59m59s999ms" is 16); longer text is noise.
+  if (text.empty() || text.size() > kMaxDurationText) return malformed();
   const int64_t max = rule.max.count();
   int64_t total = 0;
   size_t i = 0;

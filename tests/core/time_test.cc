@@ -52,6 +52,7 @@ TEST_CASE("one duration grammar, two rules: lifetimes in seconds, timeouts in mi
   REQUIRE_FALSE(day_and_more.ok());
   CHECK(day_and_more.status().message() == "'1d1ms' is too long a duration: at most 1d");
   CHECK(ParseDuration("36500d").ok());
+  CHECK_FALSE(ParseDuration(std::string(31, '0') + "1s").ok());  // 33 characters
   CHECK_FALSE(ParseDuration("36501d").ok());
 }
 
