@@ -333,6 +333,8 @@ Result<HttpResponse> ParseHttpReply(std::string_view raw, size_t max_body) {
     }
     if (ec || used == 0) break;
   }
+  // An empty reply is no reply: Beast would finish it as a default "200 OK" without a header.
+  if (!parser.got_some()) return InvalidArgument("malformed HTTP reply: empty");
   if (!ec && !parser.is_done()) parser.put_eof(ec);
   if (ec == http::error::body_limit) {
     return IoError(fmt::format("HTTP reply larger than {} bytes", max_body));
