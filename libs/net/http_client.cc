@@ -106,8 +106,19 @@ class Exchange {
   }
 
   Status ConnectTcp() {
-    tcp::resolver resolver(ioc_);
     beast::error_code ec;
+    // An address needs no resolver: Asio resolves on a thread of its own, which costs a
+    // thread start (~1 ms) per request, 15 times a loopback GET /healthz (bench/http).
+    asio::ip::address address = asio::ip::make_address(base_.host, ec);
+    if (!ec) {
+      tcp_.expires_at(StepDeadline(options_.connect_timeout));
+      tcp_.async_connect(tcp::endpoint(address, base_.port), [&](beast::error_code e) { ec = e; });
+      RunUntilDone(ioc_);
+      if (ec) return ConnectFailed(ec);
+      return Status::Ok();
+    }
+    ec = {};
+    tcp::resolver resolver(ioc_);
     tcp::resolver::results_type endpoints;
     resolver.async_resolve(base_.host, std::to_string(base_.port),
                            [&](beast::error_code e, tcp::resolver::results_type r) {
