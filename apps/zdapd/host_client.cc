@@ -33,8 +33,9 @@ Result<net::HttpClient> DaemonClient(const config::DaemonConfig& config) {
   int port = 0;
   ZDAP_RETURN_IF_ERROR(config::SplitHostPort(config.listen, &host, &port));
   host = LocalConnectHost(host);
-  std::string listen =
-      fmt::format(host.find(':') != std::string::npos ? "[{}]:{}" : "{}:{}", host, port);
+  const std::string listen = host.find(':') != std::string::npos
+                                 ? fmt::format("[{}]:{}", host, port)
+                                 : fmt::format("{}:{}", host, port);
   const bool tls = !config.tls_cert.empty();
   ZDAP_ASSIGN_OR_RETURN(net::HttpUrl url,
                         net::ParseHttpUrl((tls ? "https://" : "http://") + listen));
