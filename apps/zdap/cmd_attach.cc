@@ -11,10 +11,11 @@
 #include <set>
 
 #include "compose/compose_file.h"
-#include "compose/dir_lock.h"
 #include "compose/host_address.h"
 #include "compose/override_editor.h"
+#include "core/file_lock.h"
 #include "core/file_util.h"
+#include "core/local_host.h"
 #include "core/log.h"
 #include "core/names.h"
 #include "core/time.h"
@@ -37,10 +38,6 @@ constexpr const char kProxyImage[] = "zdap/proxyd:" ZDAP_VERSION;
 uint16_t DefaultPort(const std::string& engine) {
   if (engine == "mariadb" || engine == "mysql") return 3306;
   return 5432;
-}
-
-bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
 std::string HostPort(const std::string& host, uint16_t port) {
@@ -306,7 +303,7 @@ Status UnreachableClone(const CloneInfo& clone, const std::string& host, const O
 Result<std::string> ProxyTarget(const PlacedClone& placed, const std::string& user,
                                 StatusLine& status) {
   const CloneInfo& clone = placed.clone;
-  if (!IsLoopback(placed.host)) return HostPort(placed.host, clone.port);
+  if (!IsLoopbackHost(placed.host)) return HostPort(placed.host, clone.port);
   status.Spin(fmt::format("finding where the proxy container reaches port {}", clone.port));
   auto reachable = compose::HostAddressServing(clone.port);
   if (!reachable.ok()) return UnreachableClone(clone, placed.host, placed.api, user);
@@ -332,7 +329,7 @@ Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candid
       continue;
     }
     std::string host = clone->host;
-    if (host.empty() || host == "0.0.0.0" || host == "::") host = api.url().host;
+    if (IsWildcardHost(host)) host = api.url().host;
     made.push_back(PlacedClone{api, *clone, host, ""});
     auto target = ProxyTarget(made.back(), user, status);
     // zdapd's configuration, the same on every origin: no point trying the next.
@@ -417,7 +414,7 @@ AttachedService EntryFor(const std::vector<PlacedClone>& clones, const AttachReq
 Status RecordAttachment(const std::vector<PlacedClone>& clones, const AttachRequest& r,
                         ComposeSide& side, StatusLine& status) {
   status.Spin("waiting for the project lock (another zdap edits this project)");
-  ZDAP_ASSIGN_OR_RETURN(compose::DirLock lock, compose::DirLock::Acquire(side.project.dir));
+  ZDAP_ASSIGN_OR_RETURN(FileLock lock, FileLock::AcquireDir(side.project.dir));
   ZDAP_ASSIGN_OR_RETURN(side.project, LoadProject(side.project.dir));
   Project& project = side.project;
   if (project.Find(r.service)) {
@@ -512,7 +509,7 @@ namespace {
 Status RemoveService(const std::string& dir, const std::string& name,
                      std::optional<AttachedService>* entry, StatusLine& status) {
   status.Spin("waiting for the project lock (another zdap edits this project)");
-  ZDAP_ASSIGN_OR_RETURN(compose::DirLock lock, compose::DirLock::Acquire(dir));
+  ZDAP_ASSIGN_OR_RETURN(FileLock lock, FileLock::AcquireDir(dir));
   ZDAP_ASSIGN_OR_RETURN(Project project, LoadProject(dir));
   status.Spin(fmt::format("removing service '{}' from {}", name, project.override_file));
   if (const AttachedService* e = project.Find(name)) *entry = *e;
