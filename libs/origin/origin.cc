@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "core/file_util.h"
+#include "core/local_host.h"
 #include "core/names.h"
 #include "core/random_secret.h"
 #include "storage/store_layout.h"
@@ -27,7 +28,7 @@ std::string AdvertisedUrl(const config::DaemonConfig& c, int port) {
   if (port <= 0) port = listen_port;
   if (!c.advertise.empty()) {
     host = c.advertise;
-  } else if (host.empty() || host == "0.0.0.0" || host == "::" || host == "*") {
+  } else if (IsWildcardHost(host)) {
     host = c.AdvertisedHost();
   }
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
@@ -169,7 +170,7 @@ Status Origin::StageClonePassword(const std::string& clone, const std::string& p
 
 Status Origin::SyncClonePassword(const std::string& clone) const {
   ZDAP_RETURN_IF_ERROR(SyncFile(SecretPath(clone)));
-  return storage::SyncDir(config_.data_dir + "/secrets");
+  return SyncDir(config_.data_dir + "/secrets");
 }
 
 void Origin::RememberClonePassword(const std::string& clone, const std::string& password) const {

@@ -13,7 +13,6 @@
 #include "core/log.h"
 #include "origin/busy.h"
 #include "origin/origin.h"
-#include "storage/store_layout.h"
 
 namespace zdap::origin {
 namespace {
@@ -122,7 +121,7 @@ Status Origin::HandOver(CloneRecord& rec, std::chrono::seconds ttl, const Caller
   if (st.ok() && ::rename(staged.c_str(), secret.c_str()) != 0) {
     st = ErrnoError("rename " + staged, errno);
   }
-  if (st.ok()) st = storage::SyncDir(std::filesystem::path(secret).parent_path().string());
+  if (st.ok()) st = SyncDir(std::filesystem::path(secret).parent_path().string());
   if (!st.ok()) {
     ::unlink(staged.c_str());
     return st;

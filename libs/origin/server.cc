@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "core/file_util.h"
+#include "core/local_host.h"
 #include "core/log.h"
 #include "origin/origin.h"
 
@@ -127,7 +128,7 @@ Result<runtime::ServerHandle> Origin::StartAndWait(
   engine::Endpoint ep = socket_ep;
   if (!bind.empty()) {
     ep.socket_dir.clear();
-    ep.host = (bind == "0.0.0.0" || bind == "*") ? "127.0.0.1" : (bind == "::" ? "::1" : bind);
+    ep.host = LocalConnectHost(bind);
   }
   auto until = SteadyClock::now() + kStartDeadline;
   auto fail = [&](const std::string& why) -> Status {
