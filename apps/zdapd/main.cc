@@ -321,6 +321,9 @@ int main(int argc, char** argv) {
   if (command == "check-config") {
     auto resources = config::LoadResources(cfg.config_dir);
     if (!resources.ok()) return Fail(resources.status());
+    for (const std::string& w : config::ResourceWarnings(*resources)) {
+      std::cerr << "zdapd: warning: " << w << "\n";
+    }
     if (auto auth = daemon::Authenticator::Create(cfg.tokens_file); !auth.ok()) {
       return Fail(auth.status());
     }
