@@ -427,8 +427,8 @@ std::string_view CheckKindName(CheckKind k) {
   return "?";
 }
 
-Env ProcessEnv() {
-  Env env;
+EnvironmentVariables ProcessEnv() {
+  EnvironmentVariables env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view kv(*e);
     size_t eq = kv.find('=');
@@ -506,7 +506,8 @@ Status ParseYamlConfig(std::string_view text, std::string_view source, ProxyConf
   return Status::Ok();
 }
 
-Result<ProxyConfig> ParseCommandLine(const std::vector<std::string>& args, const Env& env) {
+Result<ProxyConfig> ParseCommandLine(const std::vector<std::string>& args,
+                                     const EnvironmentVariables& env) {
   ProxyConfig config;
   if (args.size() > kMaxArgs) {
     return InvalidArgument(fmt::format("more than {} arguments", kMaxArgs));

@@ -72,14 +72,15 @@ struct ProxyConfig {
   log::Level log_level = log::Level::kInfo;
 };
 
-using Env = std::map<std::string, std::string>;
+using EnvironmentVariables = std::map<std::string, std::string>;
 
 // The process environment (only the variables zdap-proxyd reads).
-Env ProcessEnv();
+EnvironmentVariables ProcessEnv();
 
 // Parses argv[1..] (`args` excludes the program name) with `env`. Reads the YAML file when
 // one is named. The result is complete and validated for its command.
-Result<ProxyConfig> ParseCommandLine(const std::vector<std::string>& args, const Env& env);
+Result<ProxyConfig> ParseCommandLine(const std::vector<std::string>& args,
+                                     const EnvironmentVariables& env);
 
 // Parses YAML text (the --config file's contents) into *config, on top of what is there.
 // `source` names the file in messages.

@@ -13,11 +13,11 @@ using namespace zdap::proxy;
 
 namespace {
 
-Result<ProxyConfig> Parse(std::vector<std::string> args, Env env = {}) {
+Result<ProxyConfig> Parse(std::vector<std::string> args, EnvironmentVariables env = {}) {
   return ParseCommandLine(args, env);
 }
 
-std::string ErrorOf(std::vector<std::string> args, Env env = {}) {
+std::string ErrorOf(std::vector<std::string> args, EnvironmentVariables env = {}) {
   auto r = Parse(std::move(args), std::move(env));
   if (r.ok()) return "";
   return r.status().message();
@@ -233,7 +233,7 @@ TEST_CASE("hostile and oversized input is refused with short messages") {
   CHECK_FALSE(err.empty());
   CHECK(err.size() < 300);
 
-  Env env{{"LISTEN_PORT", "5432"}, {"TARGET_ADDRESS", std::string(100000, ',')}};
+  EnvironmentVariables env{{"LISTEN_PORT", "5432"}, {"TARGET_ADDRESS", std::string(100000, ',')}};
   err = ErrorOf({}, env);
   CHECK_FALSE(err.empty());
   CHECK(err.size() < 300);
