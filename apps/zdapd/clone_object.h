@@ -1,13 +1,13 @@
-// The API's clone object for a catalog record: the record's fields plus how to connect
-// (host, database, user, password, uri), as Origin::AccessFor gives them.
+// The API's clone object (SPEC "Clone object") for the origin's view of a clone: the one place
+// where zdapd maps an origin type onto the wire schema (libs/api).
 #pragma once
 
 #include "api/clone.h"
-#include "catalog/clone_record.h"
-#include "origin/origin.h"
+#include "origin/clone_view.h"
 
 namespace zdap::daemon {
 
-api::Clone CloneView(const origin::Origin& origin, const catalog::CloneRecord& record);
+// Takes the view by value: its strings move into the answer (a list maps hundreds).
+api::Clone ToApi(origin::CloneView view);
 
 }  // namespace zdap::daemon

@@ -130,6 +130,9 @@ TEST_CASE(
     CHECK(c.at("expires_at").is_null());
     CHECK_FALSE(c.at("protected").as_bool());
     CHECK(c.at("origin").as_string() == d.Url());
+    // Nobody owns a pool clone yet: its password is shown to no one, the admin included.
+    CHECK(c.at("password").as_string() == "");
+    CHECK(c.at("uri").as_string().find(before.at(pid)) == std::string::npos);
   }
 
   std::string body;
@@ -143,6 +146,7 @@ TEST_CASE(
   REQUIRE(before.count(id) == 1);
   CHECK(JsonField(body, "owner") == "alice");
   CHECK(JsonField(body, "pooled") == "false");
+  CHECK(JsonField(body, "from_pool") == "true");  // a pool clone, not one made for the claim
   CHECK(JsonField(body, "protected") == "false");
   CHECK(JsonField(body, "origin") == d.Url());
   // The ttl runs from the claim: expires_at is 30 minutes after it.
@@ -183,6 +187,7 @@ TEST_CASE(
     return now.size() == 2 && PoolReadyIs(d, 2);
   }));
   REQUIRE(d.Call("POST", "/v1/resources/chinook/claim", "", &body) == 201);
+  CHECK(JsonField(body, "from_pool") == "true");
   CHECK(JsonField(body, "snapshot") == newest);
   CHECK(pool.count(JsonField(body, "id")) == 0);
 
