@@ -6,7 +6,6 @@
 #include <optional>
 
 #include "engine/dump_source.h"
-#include "origin/refresher.h"
 #include "origin/servers.h"
 
 namespace zdap::origin {
@@ -27,7 +26,7 @@ Result<SourceResult> DumpImport::Build(const SourceRun& run) {
   start.data_dir = vol;
   start.run_dir = run.run_dir;
   start.port = engine.default_port();
-  start.label = Refresher::ScratchName(resource_.name);
+  start.label = run.label;
   ZDAP_ASSIGN_OR_RETURN(runtime::ServerHandle server, p_.servers.StartAndWait(start));
   runtime::Runtime& runtime = p_.servers.runtime();
   // Until the clean stop, any failure kills the import server: its half import goes with the

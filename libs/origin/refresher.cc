@@ -90,7 +90,8 @@ Result<std::string> Refresher::Run(const config::Resource& resource, Job* job) {
   }
   SourceRun run;
   run.snapshot = plan.id.empty() ? p_.snapshots.NewId(resource.name) : plan.id;
-  run.run_dir = p_.servers.RunDir(ScratchName(resource.name));
+  run.label = ScratchName(resource.name);
+  run.run_dir = p_.servers.RunDir(run.label);
   run.job = job;
   const std::string& id = run.snapshot;
   ZDAP_ASSIGN_OR_RETURN(JournalEntry entry,

@@ -47,6 +47,7 @@ struct SourcePlan {
 struct SourceRun {
   std::string snapshot;  // the new snapshot's id: the volume of this name is the source's
   std::string run_dir;   // empty, private to this refresh (sockets, logs); removed after
+  std::string label;     // what the runtime tells this refresh's servers apart by
   Job* job = nullptr;    // null for a blocking refresh (zdapd refresh without a daemon)
   void Phase(const char* phase) const {
     if (job != nullptr) job->SetPhase(phase);
