@@ -45,6 +45,7 @@ struct RefresherParts {
   Servers& servers;
   Snapshots& snapshots;
   std::string locks_dir;  // <data_dir>/locks
+  SourceFactory make_source = MakeSource;
 };
 
 class Refresher {

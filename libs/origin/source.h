@@ -18,6 +18,7 @@
 // for /v1/status. A dump keeps nothing running: its hooks are the defaults.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -97,5 +98,8 @@ struct SourceParts {
 // The source `resource` names (config::Resource::source). `resource` outlives the source.
 Result<std::unique_ptr<Source>> MakeSource(const config::Resource& resource,
                                            const SourceParts& parts);
+// How the refresher makes its sources: MakeSource, or a test's own kind.
+using SourceFactory =
+    std::function<Result<std::unique_ptr<Source>>(const config::Resource&, const SourceParts&)>;
 
 }  // namespace zdap::origin
