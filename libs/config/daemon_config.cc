@@ -1,6 +1,5 @@
 #include "config/daemon_config.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <cstdlib>
@@ -8,6 +7,7 @@
 
 #include "config/yaml_reader.h"
 #include "core/file_util.h"
+#include "core/local_host.h"
 #include "core/log.h"
 
 namespace zdap::config {
@@ -52,8 +52,7 @@ bool ParsePort(const std::string& s, int* port) {
 
 std::string DaemonConfig::AdvertisedHost() const {
   if (!advertise.empty()) return advertise;
-  if (clone_bind == "0.0.0.0" || clone_bind == "::" || clone_bind.empty()) return "127.0.0.1";
-  return clone_bind;
+  return LocalConnectHost(clone_bind);
 }
 
 Status SplitHostPort(const std::string& text, std::string* host, int* port) {
@@ -77,15 +76,6 @@ Status SplitHostPort(const std::string& text, std::string* host, int* port) {
   }
   if (!ParsePort(text.substr(colon + 1), port)) return bad();
   return Status::Ok();
-}
-
-bool IsLoopbackHost(const std::string& host) {
-  if (host == "localhost") return true;
-  in_addr a4;
-  if (inet_pton(AF_INET, host.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
-  in6_addr a6;
-  if (inet_pton(AF_INET6, host.c_str(), &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
-  return false;
 }
 
 Status ReadDaemonConfigFile(const std::string& file, SettingMap* settings) {

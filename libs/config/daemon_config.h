@@ -59,6 +59,5 @@ Status ValidateDaemonConfig(const DaemonConfig& config);
 
 // Splits "host:port", "[v6]:port" or ":port" (host ""). InvalidArgument on anything else.
 Status SplitHostPort(const std::string& text, std::string* host, int* port);
-bool IsLoopbackHost(const std::string& host);
 
 }  // namespace zdap::config

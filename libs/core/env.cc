@@ -1,7 +1,6 @@
 #include "core/env.h"
 
 #include <dirent.h>
-#include <fcntl.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -52,14 +51,7 @@ class PosixEnv : public Env {
   }
   Status SyncFile(const std::string& path) override { return zdap::SyncFile(path); }
 
-  Status SyncDir(const std::string& dir) override {
-    int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0) return ErrnoError("open " + dir, errno);
-    int err = ::fsync(fd) == 0 ? 0 : errno;
-    ::close(fd);
-    if (err != 0) return ErrnoError("fsync " + dir, err);
-    return Status::Ok();
-  }
+  Status SyncDir(const std::string& dir) override { return zdap::SyncDir(dir); }
 
   void SyncAll() override { ::sync(); }
 

@@ -16,6 +16,7 @@
 
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/unique_fd.h"
 
 namespace zdap::engine {
 namespace {
@@ -197,13 +198,11 @@ Result<DumpFormat> DetectDumpFormat(const std::string& path) {
     }
     return DumpFormat::kPgDirectory;
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open dump " + path, errno);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError("open dump " + path, errno);
   char head[8];
-  ssize_t n = ::read(fd, head, sizeof head);
-  int err = errno;
-  ::close(fd);
-  if (n < 0) return ErrnoError("read dump " + path, err);
+  ssize_t n = ::read(fd.get(), head, sizeof head);
+  if (n < 0) return ErrnoError("read dump " + path, errno);
   return SniffDumpFormat(std::string_view(head, static_cast<size_t>(n)));
 }
 

@@ -1,5 +1,6 @@
 // A blocking, deadline-bounded client socket for readiness probes (plain POSIX, no Asio:
-// probes run on worker threads and must never hang past their deadline).
+// probes run on worker threads and must never hang past their deadline). The connect is
+// core/connect.h's ConnectBefore.
 #pragma once
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "core/unique_fd.h"
 
 namespace zdap::engine {
 
@@ -43,7 +45,7 @@ class ProbeConnection {
 
  private:
   void Fail(ProbeTransport t, std::string error);
-  int fd_ = -1;
+  UniqueFd fd_;
   std::chrono::steady_clock::time_point deadline_;
   ProbeTransport transport_ = ProbeTransport::kOk;
   std::string error_;

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "core/cron.h"
+#include "core/local_host.h"
 #include "core/log.h"
 #include "origin/recovery.h"
 
@@ -23,7 +24,7 @@ std::string AdvertisedUrl(const config::DaemonConfig& c, int port) {
   if (port <= 0) port = listen_port;
   if (!c.advertise.empty()) {
     host = c.advertise;
-  } else if (host.empty() || host == "0.0.0.0" || host == "::" || host == "*") {
+  } else if (IsWildcardHost(host)) {
     host = c.AdvertisedHost();
   }
   if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";

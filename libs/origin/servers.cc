@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <set>
 
+#include "core/local_host.h"
 #include "core/log.h"
 
 namespace zdap::origin {
@@ -169,8 +170,7 @@ Result<runtime::ServerHandle> Servers::StartAndWait(const ServerStart& s) {
   engine::Endpoint ep = socket_ep;
   if (!s.bind.empty()) {
     ep.socket_dir.clear();
-    ep.host =
-        (s.bind == "0.0.0.0" || s.bind == "*") ? "127.0.0.1" : (s.bind == "::" ? "::1" : s.bind);
+    ep.host = LocalConnectHost(s.bind);
   }
   const SteadyTime until = env_.MonotonicNow() + kStartDeadline;
   auto fail = [&](const std::string& why) -> Status {

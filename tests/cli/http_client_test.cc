@@ -1,5 +1,6 @@
 #include "net/http_client.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "fake_origin.h"
@@ -130,6 +131,101 @@ TEST_CASE("origin API: requests, auth headers and errors", "[net]") {
   REQUIRE_FALSE(api.DeleteClone("../etc").ok());  // never reaches the path
   REQUIRE_FALSE(api::ParseClone("{").ok());
   REQUIRE_FALSE(api::ParseResourceList(R"({"resources":3})").ok());
+}
+
+TEST_CASE("HTTP client streams a large body to a sink in bounded pieces", "[net]") {
+  std::string big(5u << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  test::FakeOrigin origin([&](const test::FakeRequest&) { return test::FakeReply{200, big}; });
+  net::HttpClientOptions small;
+  small.max_body_bytes = 1024;  // a sink is not bound by it: it keeps what it wants
+  net::HttpClient client(*net::ParseHttpUrl(origin.url()), small);
+  net::HttpRequest req;
+  req.target = "/snapshot";
+  std::string got;
+  size_t pieces = 0, largest = 0;
+  req.body_sink = [&](std::string_view piece) {
+    ++pieces;
+    largest = std::max(largest, piece.size());
+    got.append(piece);
+    return Status::Ok();
+  };
+  auto res = client.Send(req);
+  REQUIRE(res.ok());
+  CHECK(res->status == 200);
+  CHECK(res->body.empty());
+  CHECK(got == big);
+  CHECK(largest <= 64u * 1024);
+  CHECK(pieces >= big.size() / (64u * 1024));
+
+  // A sink's error ends the exchange and comes back as it is.
+  size_t seen = 0;
+  req.body_sink = [&](std::string_view piece) {
+    seen += piece.size();
+    return seen > 100000 ? IoError("disk full") : Status::Ok();
+  };
+  auto stopped = client.Send(req);
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.status().message() == "disk full");
+  CHECK(seen < big.size());
+
+  // Without a sink the limit holds.
+  req.body_sink = nullptr;
+  auto refused = client.Send(req);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == Code::kIoError);
+  CHECK(refused.status().message().find("larger than 1024 bytes") != std::string::npos);
+}
+
+TEST_CASE("HTTP client: a request's timeout bounds the whole exchange", "[net]") {
+  test::FakeOrigin origin([](const test::FakeRequest&) { return test::FakeReply{0, "", true}; });
+  net::HttpClient client(*net::ParseHttpUrl(origin.url()));  // per-step timeouts: 5 s, 30 s
+  net::HttpRequest req;
+  req.target = "/hang";
+  auto t0 = std::chrono::steady_clock::now();
+  req.timeout = std::chrono::milliseconds(250);
+  auto res = client.Send(req);
+  auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.status().code() == Code::kUnavailable);
+  CHECK(res.status().message() ==
+        "origin " + origin.url() + ": GET /hang: reading the reply: timed out after 250 ms");
+  CHECK(took < std::chrono::seconds(3));
+}
+
+TEST_CASE("HTTP replies: malformed, truncated, oversized and hostile input", "[net]") {
+  auto ok = net::ParseHttpReply(
+      "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      100);
+  REQUIRE(ok.ok());
+  CHECK(ok->status == 201);
+  CHECK(ok->content_type == "text/plain");
+  CHECK(ok->body == "abc");
+  // Read-to-close: the body is whatever came before the end.
+  CHECK(net::ParseHttpReply("HTTP/1.0 200 OK\r\n\r\nuntil eof", 100)->body == "until eof");
+  const std::string hostile[] = {
+      "",
+      "SSH-2.0-OpenSSH_9.2\r\n\r\n",
+      "HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+      "HTTP/1.1 200 OK\r\nX: " + std::string(70000, 'h') + "\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
+      std::string("HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n", 26),
+  };
+  for (const std::string& raw : hostile) {
+    INFO(raw.substr(0, 60));
+    auto r = net::ParseHttpReply(raw, 100);
+    REQUIRE_FALSE(r.ok());
+    CHECK_FALSE(r.status().message().empty());
+  }
+  auto big = net::ParseHttpReply(
+      "HTTP/1.1 200 OK\r\nContent-Length: 101\r\n\r\n" + std::string(101, 'x'), 100);
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.status().code() == Code::kIoError);
 }
 
 }  // namespace zdap

@@ -1,12 +1,13 @@
-// UniqueFd: owns one file descriptor and closes it on destruction. The storage code opens
-// directories and files by descriptor (openat & co.) so that no path is resolved twice.
+// UniqueFd: owns one file descriptor and closes it on destruction, so that no early return
+// leaks one. Used wherever a descriptor outlives one statement (files, directories, sockets,
+// locks); the storage code opens by descriptor (openat & co.) so no path is resolved twice.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace zdap::storage {
+namespace zdap {
 
 class UniqueFd {
  public:
@@ -33,4 +34,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace zdap::storage
+}  // namespace zdap
