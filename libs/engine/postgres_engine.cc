@@ -146,7 +146,7 @@ ProbeResult PostgresEngine::Probe(const Endpoint& endpoint, const config::Resour
       [](std::string_view got) {
         return pgwire::ParseStartupReply(got).kind != pgwire::ReplyKind::kIncomplete;
       },
-      timeout);
+      env().MonotonicNow() + timeout);
   ProbeResult out;
   if (ex.transport == ProbeTransport::kRefused) {
     out.readiness = Readiness::kStarting;  // not listening yet
