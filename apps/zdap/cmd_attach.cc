@@ -280,10 +280,10 @@ Result<std::string> ProxyTarget(const PlacedClone& placed, StatusLine& status) {
   auto reachable = compose::HostAddressServing(clone.port);
   if (!reachable.ok()) {
     return Unprocessable(fmt::format(
-        "clone {} listens on {} only, which the proxy container cannot reach: set "
-        "`clone_bind: 0.0.0.0` in zdapd's config (the clone ports then answer on this "
-        "machine's addresses; keep them firewalled from other hosts), restart zdapd and "
-        "attach again",
+        "clone {} listens on {} only, which the proxy container cannot reach: on the origin "
+        "set `clone_bind: 0.0.0.0` (zdapd --clone-bind 0.0.0.0) and, as that needs one, a "
+        "tokens_file with a token for you (`zdapd token add $USER`), restart zdapd, run "
+        "`zdap origin add URL --token TOKEN` and attach again",
         clone.id, HostPort(placed.host, clone.port)));
   }
   return HostPort(*reachable, clone.port);
@@ -331,9 +331,11 @@ Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candid
     std::set<std::string> snapshots;
     for (const PlacedClone& c : made) snapshots.insert(c.clone.snapshot);
     if (snapshots.size() > 1) {
+      // Each origin imports its own snapshots: their ids (import times) practically never
+      // match, so no --snapshot can pin one for all until origins copy snapshots.
       Warn(fmt::format(
-          "the replicas are of different snapshots ({}); pass --snapshot ID for one every "
-          "origin has",
+          "the replicas are of different snapshots ({}): each origin imports its own, so they "
+          "hold the same data only if the origins imported the same dump",
           fmt::join(snapshots, ", ")));
     }
     return made;

@@ -65,7 +65,7 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
                            "Unix time of the last successful refresh, by resource.");
   if (ctx.origin != nullptr) {
     Metrics* metrics = &ctx.metrics;
-    ctx.origin->OnJobFinished([metrics](const origin::JobInfo& j) {
+    ctx.origin->refresher().OnJobFinished([metrics](const origin::JobInfo& j) {
       MetricLabels labels = {{"resource", j.resource}};
       if (j.state == origin::JobState::kDone) {
         metrics->Observe(kRefreshSeconds, labels, j.elapsed.count() / 1000.0);
@@ -82,7 +82,7 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
       return ErrorResponse(st);
     }
     if (Status st = DecodeEmptyBody(call.request.body); !st.ok()) return ErrorResponse(st);
-    auto job = ctx.origin->StartRefresh(call.params[0]);
+    auto job = ctx.origin->refresher().Start(call.params[0]);
     if (!job.ok()) return ErrorResponse(job.status());
     return JsonResponse(202, api::ToJson(ToApi(*job)));
   });
@@ -91,7 +91,7 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
               if (Status st = NeedsAdmin(call.caller, "deleting a snapshot"); !st.ok()) {
                 return ErrorResponse(st);
               }
-              Status st = ctx.origin->DeleteSnapshot(call.params[0], call.params[1]);
+              Status st = ctx.origin->snapshots().Delete(call.params[0], call.params[1]);
               if (!st.ok()) return ErrorResponse(st);
               ApiResponse r;
               r.status = 204;
@@ -100,13 +100,13 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
             });
   table.Add("GET", "/v1/jobs", {}, [&ctx](const RouteCall&) {
     json::array arr;
-    for (const auto& j : ctx.origin->ListJobs()) arr.push_back(api::ToJson(ToApi(j)));
+    for (const auto& j : ctx.origin->refresher().Jobs()) arr.push_back(api::ToJson(ToApi(j)));
     json::object out;
     out["jobs"] = std::move(arr);
     return JsonResponse(200, out);
   });
   table.Add("GET", "/v1/jobs/{id}", {}, [&ctx](const RouteCall& call) {
-    auto job = ctx.origin->GetJob(call.params[0]);
+    auto job = ctx.origin->refresher().GetJob(call.params[0]);
     if (!job.ok()) return ErrorResponse(job.status());
     return JsonResponse(200, api::ToJson(ToApi(*job)));
   });

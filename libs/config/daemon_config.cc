@@ -243,6 +243,21 @@ Status ValidateDaemonConfig(const DaemonConfig& c) {
         "storage.dataset is for driver zfs only; driver {} keeps its store in storage.path",
         c.storage_driver));
   }
+  // Settings the chosen drivers would ignore are refused: the operator meant something.
+  if (c.storage_driver == "zfs" && !c.storage_path.empty()) {
+    return InvalidArgument(fmt::format(
+        "storage.path {} is not used by driver zfs, which keeps volumes in datasets under "
+        "storage.dataset ({}) at that dataset's mountpoint: remove storage.path (or set the "
+        "dataset's mountpoint with zfs set mountpoint=...)",
+        c.storage_path, c.storage_dataset));
+  }
+  // (The default socket is no setting: only another path is refused.)
+  if (c.runtime_driver != "docker" && c.docker_socket != kDefaultDockerSocket) {
+    return InvalidArgument(fmt::format(
+        "runtime.socket {} is for runtime docker only; this origin runs database servers as "
+        "processes (runtime.driver: {}): remove runtime.socket, or set runtime.driver: docker",
+        c.docker_socket, c.runtime_driver));
+  }
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return InvalidArgument("tls needs both cert and key");
   }

@@ -85,8 +85,8 @@ bool ProbeConnection::Receive(const std::function<bool(std::string_view)>& compl
 ProbeExchange Exchange(const std::string& host, int port, const std::string& unix_path,
                        std::string_view request,
                        const std::function<bool(std::string_view)>& complete,
-                       std::chrono::milliseconds timeout) {
-  ProbeConnection conn(host, port, unix_path, std::chrono::steady_clock::now() + timeout);
+                       std::chrono::steady_clock::time_point deadline) {
+  ProbeConnection conn(host, port, unix_path, deadline);
   if (conn.Send(request)) conn.Receive(complete);
   ProbeExchange ex;
   ex.transport = conn.transport();

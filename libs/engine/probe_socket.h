@@ -53,10 +53,11 @@ class ProbeConnection {
 };
 
 // Connects (TCP to host:port, or the unix socket at `unix_path` when host is empty), sends
-// `request`, and reads until `complete(received)` is true, EOF, 64 KiB, or the deadline.
+// `request`, and reads until `complete(received)` is true, EOF, 64 KiB, or `deadline` (the
+// engine's Env::MonotonicNow() + its timeout).
 ProbeExchange Exchange(const std::string& host, int port, const std::string& unix_path,
                        std::string_view request,
                        const std::function<bool(std::string_view)>& complete,
-                       std::chrono::milliseconds timeout);
+                       std::chrono::steady_clock::time_point deadline);
 
 }  // namespace zdap::engine

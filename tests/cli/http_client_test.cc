@@ -27,6 +27,66 @@ TEST_CASE("origin URLs are validated and normalised", "[net]") {
   }
 }
 
+TEST_CASE("origin URLs with no single meaning are refused with what is wrong", "[net]") {
+  const std::pair<const char*, const char*> cases[] = {
+      // fuzz/corpus/http_url/regression-percent-host: %32 decoded to "127.0.0.243t10o", which
+      // parsed back as the address 127.0.0.243 and the path "t10o:80".
+      {"http://127.0.0.%3243t10o", "percent-encoding (%xx) in the host"},
+      {"http://%41b:80", "percent-encoding (%xx) in the host"},
+      {"http://[fe80::1%25eth0]:80", "IPv6 zone"},
+      {"http://[v1.x]:80", "IPvFuture"},
+      {"http://db1.:80", "empty label"},
+      {"http://.db1:80", "empty label"},
+      {"http://db1..example:80", "empty label"},
+      {"http://127.1:80", "neither a name nor an IPv4 address"},
+      {"http://127.000.0.1:80", "neither a name nor an IPv4 address"},
+      {"http://2130706433", "neither a name nor an IPv4 address"},
+      {"http://h:1/a/../b", "'..' path segments"},
+      {"http://h:1/%2e/b", "'..' path segments"},
+      // fuzz/corpus/http_url/regression-dot-slash: Boost reads "/./" as the escape of a path
+      // that starts "//", and its segments() skip the ".".
+      {"Http://1t/.///", "'..' path segments"},
+      {"http://h:1/a/%2E%2e", "'..' path segments"},
+      {"http://db\xc3\xa9:80", "expected http://HOST:PORT"},
+      {"http://:80", "it has no host"},
+  };
+  for (const auto& [url, why] : cases) {
+    INFO(url);
+    auto r = net::ParseHttpUrl(url);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("is not a usable origin URL") != std::string::npos);
+    CHECK(r.status().message().find(why) != std::string::npos);
+  }
+  std::string long_label = "http://" + std::string(64, 'a') + ":80";
+  CHECK(net::ParseHttpUrl(long_label).status().message().find("over 63") != std::string::npos);
+}
+
+TEST_CASE("an origin URL's canonical form parses back to itself", "[net]") {
+  // One spelling per class the parser normalises: case, default and zero-padded ports, IPv6
+  // case and mapped IPv4, trailing and doubled slashes, percent-encoding in the path, punycode.
+  const std::pair<const char*, const char*> cases[] = {
+      {"HTTP://DB1.Example.COM", "http://db1.example.com:80"},
+      {"https://db1:0443/", "https://db1:443"},
+      {"http://[FE80::1]:8080", "http://[fe80::1]:8080"},
+      {"http://[::FFFF:127.0.0.1]:1", "http://[::ffff:127.0.0.1]:1"},
+      {"http://h:1/api//", "http://h:1/api"},
+      {"http://h:1//api", "http://h:1//api"},
+      {"http://h:1/a%7Eb/", "http://h:1/a%7Eb"},
+      {"http://xn--bcher-kva.example:1", "http://xn--bcher-kva.example:1"},
+      {"http://my_host-1:1", "http://my_host-1:1"},
+      {"http://10.0.0.255:1", "http://10.0.0.255:1"},
+  };
+  for (const auto& [url, canonical] : cases) {
+    INFO(url);
+    auto u = net::ParseHttpUrl(url);
+    REQUIRE(u.ok());
+    CHECK(u->ToString() == canonical);
+    auto again = net::ParseHttpUrl(u->ToString());
+    REQUIRE(again.ok());
+    CHECK(again->ToString() == canonical);
+  }
+}
+
 TEST_CASE("HTTP client talks to a server", "[net]") {
   test::FakeOrigin origin([](const test::FakeRequest& r) -> test::FakeReply {
     if (r.target == "/v1/health") return {200, R"({"status":"ok","version":"0.1.0"})"};

@@ -1,22 +1,21 @@
-// Origin::UpdateClone: extend a clone's life and protect or unprotect it (PATCH).
+// CloneService::Update: extend a clone's life and protect or unprotect it (PATCH).
 #include <fmt/format.h>
 
 #include "core/log.h"
-#include "origin/busy.h"
-#include "origin/origin.h"
+#include "origin/clone_service.h"
 
 namespace zdap::origin {
 
 using catalog::CloneRecord;
 using catalog::CloneState;
 
-Result<CloneRecord> Origin::UpdateClone(const std::string& id, const UpdateCloneRequest& req,
-                                        const Caller& caller) {
+Result<CloneView> CloneService::Update(const std::string& id, const UpdateCloneRequest& req,
+                                       const Caller& caller) {
   if (!req.ttl && !req.is_protected) {
     return InvalidArgument("nothing to change: give ttl and/or protected");
   }
-  ZDAP_ASSIGN_OR_RETURN(CloneRecord rec, GetClone(id, caller));
-  ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, FindResource(rec.resource));
+  ZDAP_ASSIGN_OR_RETURN(CloneRecord rec, Visible(id, caller));
+  ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, p_.resources.Find(rec.resource));
   if (req.ttl) {
     std::chrono::seconds max = res->clone_max_ttl;
     // ttl 0 is "never expires": past any max_ttl.
@@ -28,12 +27,12 @@ Result<CloneRecord> Origin::UpdateClone(const std::string& id, const UpdateClone
                       FormatDuration(max), res->name));
     }
   }
-  BusyGuard busy(busy_mu_, busy_, id);
+  BusyGuard busy(p_.busy, id);
   if (!busy.acquired()) {
     return Conflict(fmt::format("clone '{}' is busy with another operation; try again", id));
   }
   // Re-read under the guard: a reset or destroy may have finished meanwhile.
-  ZDAP_ASSIGN_OR_RETURN(rec, GetClone(id, caller));
+  ZDAP_ASSIGN_OR_RETURN(rec, Visible(id, caller));
   if (rec.state == CloneState::kDeleting) {
     return Conflict(fmt::format("clone '{}' is being deleted", id));
   }
@@ -41,19 +40,19 @@ Result<CloneRecord> Origin::UpdateClone(const std::string& id, const UpdateClone
     if (req.ttl->count() == 0) {
       rec.expires_at.reset();
     } else {
-      rec.expires_at = env_->Now() + *req.ttl;
+      rec.expires_at = p_.env.Now() + *req.ttl;
     }
   }
   if (req.is_protected && *req.is_protected && !rec.is_protected) {
     // Protected clones never expire: one user must not pin every free port with them.
-    ZDAP_RETURN_IF_ERROR(CheckQuota(*res, caller, true, QuotaFor::kProtectHeld));
+    ZDAP_RETURN_IF_ERROR(p_.quota.Check(*res, caller, true, Quota::For::kProtectHeld));
   }
   if (req.is_protected) rec.is_protected = *req.is_protected;
-  ZDAP_RETURN_IF_ERROR(catalog_->Update(rec));
+  ZDAP_RETURN_IF_ERROR(p_.catalog.Update(rec));
   log::Info("clone {}: expires {}, {} (by {})", id,
             rec.expires_at ? FormatRfc3339(*rec.expires_at) : "never",
             rec.is_protected ? "protected" : "not protected", caller.user);
-  return rec;
+  return p_.views.Of(rec, caller);
 }
 
 }  // namespace zdap::origin
