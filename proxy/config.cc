@@ -30,14 +30,29 @@ struct Flag {
   bool repeatable;
 };
 constexpr Flag kFlags[] = {
-    {"listen", false},        {"target", true},          {"balance", false},
-    {"check", false},         {"check-interval", false}, {"check-timeout", false},
-    {"rise", false},          {"fall", false},           {"connect-timeout", false},
-    {"idle-timeout", false},  {"retries", false},        {"metrics", false},
-    {"drain-timeout", false}, {"threads", false},        {"log-level", false},
-    {"config", false},        {"clone", false},          {"origin", true},
-    {"token", false},         {"token-file", false},     {"user", false},
-    {"pump", false},          {"ca", false},
+    {"listen", false},
+    {"target", true},
+    {"balance", false},
+    {"check", false},
+    {"check-interval", false},
+    {"check-timeout", false},
+    {"rise", false},
+    {"fall", false},
+    {"connect-timeout", false},
+    {"idle-timeout", false},
+    {"retries", false},
+    {"metrics", false},
+    {"drain-timeout", false},
+    {"threads", false},
+    {"log-level", false},
+    {"config", false},
+    {"clone", false},
+    {"origin", true},
+    {"token", false},
+    {"token-file", false},
+    {"user", false},
+    {"pump", false},
+    {"ca", false},
 };
 // Flags that make up the command-line listener (the others are global).
 constexpr std::string_view kListenerFlags[] = {
@@ -63,30 +78,30 @@ const Flag* FindFlag(std::string_view name) {
   return nullptr;
 }
 
-// ZDAP_<FLAG>: every flag's name in the environment.
+// ZDAP_<FLAG>: every flag's name in the environment, but --config's: ZDAP_CONFIG names the zdap
+// CLI's own file (SPEC "CLI"), which a shell that runs both exports, so the proxy never reads it.
 std::string EnvName(std::string_view flag) {
+  if (flag == "config") return "ZDAP_PROXY_CONFIG";
   std::string out = "ZDAP_";
   for (char c : flag) out += c == '-' ? '_' : static_cast<char>(std::toupper(c));
   return out;
 }
 
-// The older names two flags were documented with, still read.
+// The older name a flag was documented with, still read.
 std::string_view OlderEnvName(std::string_view flag) {
-  if (flag == "config") return "ZDAP_PROXY_CONFIG";
   if (flag == "origin") return "ZDAP_ORIGINS";
   return "";
 }
 
 // Which variable sets `flag`: ZDAP_<FLAG> or its older name; "" when neither is set. When both
-// are set they must agree, except that ZDAP_PROXY_CONFIG wins over ZDAP_CONFIG: on a host that
-// also runs the zdap CLI, ZDAP_CONFIG may name the CLI's own file (SPEC "CLI").
+// are set they must agree.
 Result<std::string> FlagEnvName(std::string_view flag, const EnvironmentVariables& env) {
   std::string name = EnvName(flag);
   std::string older(OlderEnvName(flag));
   auto current = env.find(name);
   auto old = older.empty() ? env.end() : env.find(older);
   if (old == env.end()) return current == env.end() ? "" : name;
-  if (current == env.end() || flag == "config") return older;
+  if (current == env.end()) return older;
   if (current->second != old->second) {
     return InvalidArgument(fmt::format("env {} and env {} disagree: set one of them", name, older));
   }
@@ -691,8 +706,8 @@ A TCP proxy for database connections: balancing, health checks and failover over
   --metrics ADDR           serve Prometheus metrics at http://ADDR/metrics
   --threads N              event loops (default 0: one per core)
   --log-level LEVEL        debug, info, warn, error, off (default info)
-  --config FILE            YAML file; may declare several listeners (env ZDAP_CONFIG, or
-                           ZDAP_PROXY_CONFIG, which wins where ZDAP_CONFIG is the CLI's file)
+  --config FILE            YAML file; may declare several listeners (env ZDAP_PROXY_CONFIG;
+                           ZDAP_CONFIG is the zdap CLI's file, never read here)
 Clone-following mode, instead of --target: the target is where zdapd says the clone lives
 (GET /v1/clones/ID), asked again when connects fail (clone reset, clone moved).
   --clone ID               the clone to follow
@@ -703,7 +718,7 @@ Clone-following mode, instead of --target: the target is where zdapd says the cl
   --user NAME              X-Zdap-User for zdapd without tokens (loopback)
   --ca FILE                PEM CA that signed https origins' certificates (beside the
                            system CAs; env ZDAP_CA)
-Every flag can also be set as ZDAP_<FLAG>, e.g. ZDAP_CONNECT_TIMEOUT=500ms.
+Every other flag can also be set as ZDAP_<FLAG>, e.g. ZDAP_CONNECT_TIMEOUT=500ms.
 Durations: 500ms, 2s, 1m, 0.
 )";
 }

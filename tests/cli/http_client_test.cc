@@ -74,7 +74,7 @@ TEST_CASE("an origin URL's canonical form parses back to itself", "[net]") {
       {"http://h:1/a%7Eb/", "http://h:1/a%7Eb"},
       {"http://xn--bcher-kva.example:1", "http://xn--bcher-kva.example:1"},
       {"http://my_host-1:1", "http://my_host-1:1"},
-      {"http://10.0.0.255:1", "http://10.0.0.255:1"},
+      {"http://127.0.0.255:1", "http://127.0.0.255:1"},
   };
   for (const auto& [url, canonical] : cases) {
     INFO(url);

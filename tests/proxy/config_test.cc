@@ -275,7 +275,7 @@ TEST_CASE("hostile and oversized input is refused with short messages") {
 
 TEST_CASE("every flag in --help is readable as ZDAP_<FLAG>, as --help says") {
   std::string usage = Usage();
-  CHECK(usage.find("Every flag can also be set as ZDAP_<FLAG>") != std::string::npos);
+  CHECK(usage.find("Every other flag can also be set as ZDAP_<FLAG>") != std::string::npos);
   std::vector<std::string> flags;
   for (size_t at = usage.find("  --"); at != std::string::npos; at = usage.find(" --", at + 1)) {
     size_t begin = usage.find("--", at) + 2;
@@ -292,6 +292,7 @@ TEST_CASE("every flag in --help is readable as ZDAP_<FLAG>, as --help says") {
   for (const std::string& flag : flags) {
     std::string env_name = "ZDAP_";
     for (char c : flag) env_name += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+    if (flag == "config") env_name = "ZDAP_PROXY_CONFIG";  // ZDAP_CONFIG is the CLI's file
     INFO(flag << " / " << env_name);
     // Each flag next to what it needs, and never given twice.
     std::vector<std::string> base = {"--listen", ":1", "--target", "a:1"};
@@ -324,19 +325,21 @@ TEST_CASE("every flag in --help is readable as ZDAP_<FLAG>, as --help says") {
   CHECK(ErrorOf({"--listen", ":1", "--clone", "c1"},
                 {{"ZDAP_ORIGIN", "http://a:1"}, {"ZDAP_ORIGINS", "http://b:1"}}) ==
         "env ZDAP_ORIGIN and env ZDAP_ORIGINS disagree: set one of them");
-  // ZDAP_PROXY_CONFIG wins over ZDAP_CONFIG, which may be the CLI's own file.
+  // ZDAP_PROXY_CONFIG names the proxy's file; ZDAP_CONFIG is the CLI's (a shell that runs both,
+  // like scripts/quickstart, exports it) and is never read as the proxy's.
   test::TempDir dir("proxy-env-config");
   std::string yaml = dir.path() + "/proxy.yaml";
   REQUIRE(test::Shell("printf 'listen: \":7\"\\ntargets: [a:1]\\n' > " + yaml) == 0);
-  auto by_config = Parse({}, {{"ZDAP_CONFIG", yaml}});
+  std::string cli_yaml = dir.path() + "/cli.yaml";
+  REQUIRE(test::Shell("printf 'origins:\\n  - url: http://a:1\\n' > " + cli_yaml) == 0);
+  auto by_config = Parse({}, {{"ZDAP_PROXY_CONFIG", yaml}, {"ZDAP_CONFIG", cli_yaml}});
   REQUIRE(by_config.ok());
   CHECK(by_config->listeners.at(0).listen.port == 7);
-  auto proxy_wins =
-      Parse({}, {{"ZDAP_CONFIG", dir.path() + "/cli.yaml"}, {"ZDAP_PROXY_CONFIG", yaml}});
-  REQUIRE(proxy_wins.ok());
-  CHECK(proxy_wins->listeners.at(0).listen.port == 7);
-  CHECK(ErrorOf({}, {{"ZDAP_CONFIG", dir.path() + "/missing.yaml"}}).find("env ZDAP_CONFIG") !=
-        std::string::npos);
+  auto beside_cli = Parse({"--listen", ":8", "--target", "a:1"}, {{"ZDAP_CONFIG", cli_yaml}});
+  REQUIRE(beside_cli.ok());
+  CHECK(beside_cli->listeners.at(0).listen.port == 8);
+  CHECK(ErrorOf({}, {{"ZDAP_PROXY_CONFIG", dir.path() + "/missing.yaml"}})
+            .find("env ZDAP_PROXY_CONFIG") != std::string::npos);
 }
 
 TEST_CASE("YAML file with several listeners") {
