@@ -271,21 +271,41 @@ Status UndoClones(const std::vector<PlacedClone>& clones, Status s, StatusLine& 
   return Status(s.code(), std::move(message));
 }
 
+// A clone on loopback that no container reaches: what to change on its origin, exactly. zdapd
+// refuses a non-loopback clone_bind without a tokens file (config ValidateDaemonConfig), so an
+// origin the user reaches without a token needs one first, and then the user needs its token.
+Status UnreachableClone(const PlacedClone& placed, const std::string& user) {
+  const std::string origin = placed.api.url().ToString();
+  std::string change = fmt::format(
+      "on origin {} set `clone_bind: 0.0.0.0` in zdapd's config (or `zdapd serve --clone-bind "
+      "0.0.0.0`; its clone ports then answer on all its addresses, firewall them from hosts that "
+      "should not reach them)",
+      origin);
+  if (placed.api.has_token()) {
+    change += ", restart zdapd and attach again";
+  } else {
+    change += fmt::format(
+        ", which zdapd allows only with a tokens file: make one with `zdapd token add {} "
+        "--tokens-file FILE`, set `tokens_file: FILE` (or --tokens-file FILE), restart zdapd, "
+        "give zdap the token it printed with `zdap origin add {} --token TOKEN` and attach "
+        "again",
+        user, origin);
+  }
+  return Unprocessable(
+      fmt::format("clone {} listens on {} only, which the proxy container "
+                  "cannot reach: {}",
+                  placed.clone.id, HostPort(placed.host, placed.clone.port), change));
+}
+
 // Where the proxy container reaches `placed`'s clone: a clone on loopback is on this machine,
 // which the container reaches at one of its other addresses (compose/host_address.h).
-Result<std::string> ProxyTarget(const PlacedClone& placed, StatusLine& status) {
+Result<std::string> ProxyTarget(const PlacedClone& placed, const std::string& user,
+                                StatusLine& status) {
   const CloneInfo& clone = placed.clone;
   if (!IsLoopbackHost(placed.host)) return HostPort(placed.host, clone.port);
   status.Spin(fmt::format("finding where the proxy container reaches port {}", clone.port));
   auto reachable = compose::HostAddressServing(clone.port);
-  if (!reachable.ok()) {
-    return Unprocessable(fmt::format(
-        "clone {} listens on {} only, which the proxy container cannot reach: on the origin "
-        "set `clone_bind: 0.0.0.0` (zdapd --clone-bind 0.0.0.0) and, as that needs one, a "
-        "tokens_file with a token for you (`zdapd token add $USER`), restart zdapd, run "
-        "`zdap origin add URL --token TOKEN` and attach again",
-        clone.id, HostPort(placed.host, clone.port)));
-  }
+  if (!reachable.ok()) return UnreachableClone(placed, user);
   return HostPort(*reachable, clone.port);
 }
 
@@ -295,7 +315,8 @@ Result<std::string> ProxyTarget(const PlacedClone& placed, StatusLine& status) {
 // target too. Fewer than `replicas`: the ones made are destroyed again and the error says what
 // each origin answered.
 Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candidates,
-                                            const AttachRequest& r, StatusLine& status) {
+                                            const AttachRequest& r, const std::string& user,
+                                            StatusLine& status) {
   api::CreateCloneRequest request = r.clone;
   std::vector<PlacedClone> made;
   std::vector<Status> failed;
@@ -309,7 +330,7 @@ Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candid
     std::string host = clone->host;
     if (IsWildcardHost(host)) host = api.url().host;
     made.push_back(PlacedClone{api, *clone, host, ""});
-    auto target = ProxyTarget(made.back(), status);
+    auto target = ProxyTarget(made.back(), user, status);
     // zdapd's configuration, the same on every origin: no point trying the next.
     if (!target.ok()) return UndoClones(made, target.status(), status);
     made.back().proxy_target = std::move(*target);
@@ -471,7 +492,8 @@ Status CmdAttach(const VerbArgs& a) {
   }
   ZDAP_ASSIGN_OR_RETURN(std::vector<OriginApi> candidates,
                         PlaceClone(config, r.origin, r.resource, r.claim));
-  ZDAP_ASSIGN_OR_RETURN(std::vector<PlacedClone> clones, MakeClones(candidates, r, status));
+  ZDAP_ASSIGN_OR_RETURN(std::vector<PlacedClone> clones,
+                        MakeClones(candidates, r, config.user, status));
   PointAt(clones, r, side);
   if (Status recorded = RecordAttachment(clones, r, side, status); !recorded.ok()) {
     return UndoClones(clones, recorded, status);
