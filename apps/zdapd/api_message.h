@@ -9,12 +9,13 @@
 
 #include <boost/json/fwd.hpp>
 
+#include "api/requests.h"
 #include "core/status.h"
 
 namespace zdap::daemon {
 
 // Bodies larger than this are refused with 413 (the transport also stops reading there).
-inline constexpr size_t kMaxRequestBodyBytes = 1u << 20;
+using api::kMaxRequestBodyBytes;
 
 struct ApiRequest {
   std::string method;  // "GET", "POST", ...
