@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "api.h"
+#include "audit_log.h"
 #include "authenticator.h"
 #include "config/daemon_config.h"
 #include "core/cron.h"
@@ -17,6 +18,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "core/version.h"
+#include "dashboard_setup.h"
 #include "host_client.h"
 #include "http_server.h"
 #include "metrics.h"
@@ -97,7 +99,10 @@ int Serve(const config::DaemonConfig& cfg) {
   if (!token.ok()) return Fail(token.status());
   (*auth)->SetHostToken(*token);
   daemon::Metrics metrics;
-  daemon::Api api(o, kVersion, **auth, metrics);
+  // Issue 24: the event stream, its webhooks, the audit log and the dashboard's sessions.
+  auto dashboard = daemon::Dashboard::Start(cfg, metrics, **auth);
+  if (!dashboard.ok()) return Fail(dashboard.status());
+  daemon::Api api(o, kVersion, **auth, metrics, (*dashboard)->parts());
   daemon::ServerOptions so;
   so.listen = cfg.listen;
   so.max_connections = cfg.max_connections;
@@ -124,7 +129,14 @@ int Serve(const config::DaemonConfig& cfg) {
   origin::Scheduler scheduler(
       o.env().clock(), std::move(scheduled),
       {[&o](const std::string& resource) { return o.StartRefresh(resource).status(); },
-       [&o](SystemTime now) { o.ExpireClones(now); },
+       [&o, &dash = **dashboard](SystemTime now) {
+         o.ExpireClones(now);
+         std::vector<events::ExpiringClone> clones;
+         for (const auto& c : o.ListClones(origin::Caller{"zdapd", true}, true)) {
+           clones.push_back({c.id, c.owner, c.resource, c.snapshot, c.expires_at, c.is_protected});
+         }
+         dash.AnnounceExpiring(clones, now);
+       },
        [&o](SystemTime now) {
          o.ExpireIdleClones(now);
          o.MaintainPools(now);
