@@ -184,7 +184,10 @@ ApiResponse Api::Dispatch(const ApiRequest& req, std::string* route_label) {
 
 void Api::Audit(const ApiRequest& req, const RoutedRequest& routed, const ApiResponse& resp) {
   AuditLog* audit = context_->dashboard.audit;
-  bool failed_auth = routed.failure != Authenticator::Failure::kNone;
+  // Credentials that were presented and refused; a read with none at all (a browser opening the
+  // sign-in page) is no attempt.
+  bool failed_auth = routed.failure != Authenticator::Failure::kNone &&
+                     routed.failure != Authenticator::Failure::kMissing;
   if (audit == nullptr || !ShouldAudit(req, failed_auth)) return;
   // A mutating request that matched no route changed nothing: only refusals of auth count.
   if (routed.route == nullptr && !failed_auth) return;

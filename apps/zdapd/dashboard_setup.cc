@@ -70,11 +70,13 @@ Result<std::unique_ptr<Dashboard>> Dashboard::Start(const config::DaemonConfig& 
   ZDAP_ASSIGN_OR_RETURN(d->audit_, AuditLog::Open(cfg.data_dir + "/audit"));
   ZDAP_ASSIGN_OR_RETURN(std::vector<events::WebhookTarget> targets, WebhookTargets(cfg));
   metrics.DeclareCounter(kDeliveriesMetric,
-                         "Webhook delivery outcomes by webhook URL: delivered, attempt_failed, "
+                         "Webhook delivery outcomes by webhook URL (path hidden): delivered, "
+                         "attempt_failed, "
                          "given_up (after retrying for an hour), dropped (queue full).");
   for (const auto& t : targets) {
     for (const char* outcome : {"delivered", "attempt_failed", "given_up", "dropped"}) {
-      metrics.Increment(kDeliveriesMetric, {{"url", t.url}, {"outcome", outcome}}, 0);
+      metrics.Increment(kDeliveriesMetric,
+                        {{"url", events::RedactedUrl(t.url)}, {"outcome", outcome}}, 0);
     }
   }
   Metrics* m = &metrics;
@@ -100,7 +102,7 @@ Result<std::unique_ptr<Dashboard>> Dashboard::Start(const config::DaemonConfig& 
   d->webhooks_->Start();
   auth.SetSessions(&d->sessions_, d->tls_);
   for (const auto& w : cfg.webhooks) {
-    log::Info("webhook {}: events {}", w.url, fmt::join(w.events, ", "));
+    log::Info("webhook {}: events {}", events::RedactedUrl(w.url), fmt::join(w.events, ", "));
   }
   log::Info("audit log: {}", d->audit_->path());
   return d;

@@ -128,7 +128,17 @@ int Serve(const config::DaemonConfig& cfg) {
   }
   origin::Scheduler scheduler(
       o.env().clock(), std::move(scheduled),
-      {[&o](const std::string& resource) { return o.StartRefresh(resource).status(); },
+      {[&o, &dash = **dashboard](const std::string& resource) {
+         auto job = o.StartRefresh(resource);
+         if (job.ok()) {
+           api::Event e;
+           e.type = std::string(api::event_type::kRefreshStarted);
+           e.resource = resource;
+           e.job = job->id;
+           dash.bus().Publish(std::move(e));
+         }
+         return job.status();
+       },
        [&o, &dash = **dashboard](SystemTime now) {
          o.ExpireClones(now);
          std::vector<events::ExpiringClone> clones;

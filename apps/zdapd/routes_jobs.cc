@@ -6,8 +6,10 @@
 
 #include <chrono>
 
+#include "api/event.h"
 #include "api/job.h"
 #include "core/time.h"
+#include "events/event_bus.h"
 #include "routes.h"
 
 namespace json = boost::json;
@@ -50,6 +52,19 @@ api::Job ToApi(const origin::JobInfo& j) {
   return out;
 }
 
+// The event of a refresh job (issue 24): started, finished (with its snapshot) or failed (with
+// the error line, which may hold anything a dump or script printed).
+api::Event RefreshEvent(std::string_view type, const origin::JobInfo& j, std::string actor) {
+  api::Event e;
+  e.type = std::string(type);
+  e.resource = j.resource;
+  e.job = j.id;
+  e.snapshot = j.snapshot;
+  e.error = j.error.substr(0, 2000);
+  e.actor = std::move(actor);
+  return e;
+}
+
 Status NeedsAdmin(const origin::Caller& caller, const char* what) {
   if (caller.admin) return Status::Ok();
   return Status(Code::kPermissionDenied, std::string(what) + " needs the admin role");
@@ -64,7 +79,21 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
                            "Unix time of the last successful refresh, by resource.");
   if (ctx.origin != nullptr) {
     Metrics* metrics = &ctx.metrics;
-    ctx.origin->OnJobFinished([metrics](const origin::JobInfo& j) {
+    events::EventBus* bus = ctx.dashboard.bus;
+    ctx.origin->OnJobFinished([metrics, bus](const origin::JobInfo& j) {
+      if (bus != nullptr) {
+        bool done = j.state == origin::JobState::kDone;
+        bus->Publish(RefreshEvent(
+            done ? api::event_type::kRefreshFinished : api::event_type::kRefreshFailed, j, ""));
+        if (done && !j.snapshot.empty()) {
+          api::Event e;
+          e.type = std::string(api::event_type::kSnapshotCreated);
+          e.resource = j.resource;
+          e.snapshot = j.snapshot;
+          e.job = j.id;
+          bus->Publish(std::move(e));
+        }
+      }
       MetricLabels labels = {{"resource", j.resource}};
       if (j.state == origin::JobState::kDone) {
         metrics->Observe(kRefreshSeconds, labels, j.elapsed.count() / 1000.0);
@@ -81,6 +110,10 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
     }
     auto job = ctx.origin->StartRefresh(call.params[0]);
     if (!job.ok()) return ErrorResponse(job.status());
+    if (ctx.dashboard.bus != nullptr) {
+      ctx.dashboard.bus->Publish(
+          RefreshEvent(api::event_type::kRefreshStarted, *job, call.caller.user));
+    }
     return JsonResponse(202, api::ToJson(ToApi(*job)));
   });
   table.Add("DELETE", "/v1/resources/{resource}/snapshots/{id}", {.long_work = true},
@@ -90,6 +123,14 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
               }
               Status st = ctx.origin->DeleteSnapshot(call.params[0], call.params[1]);
               if (!st.ok()) return ErrorResponse(st);
+              if (ctx.dashboard.bus != nullptr) {
+                api::Event e;
+                e.type = std::string(api::event_type::kSnapshotDeleted);
+                e.resource = call.params[0];
+                e.snapshot = call.params[1];
+                e.actor = call.caller.user;
+                ctx.dashboard.bus->Publish(std::move(e));
+              }
               ApiResponse r;
               r.status = 204;
               r.body.clear();

@@ -65,6 +65,14 @@ DeliveryRecord RecordOf(const api::Event& ev, const std::string& url, std::strin
 
 }  // namespace
 
+std::string RedactedUrl(std::string_view url) {
+  size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "(not a URL)";
+  size_t path = url.find('/', scheme + 3);
+  if (path == std::string_view::npos || path + 1 >= url.size()) return std::string(url);
+  return std::string(url.substr(0, path)) + "/...";
+}
+
 bool EventPatternMatches(std::string_view pattern, std::string_view type) {
   if (pattern == "*" || pattern == type) return true;
   if (pattern.size() >= 2 && pattern.substr(pattern.size() - 2) == ".*") {
@@ -103,6 +111,7 @@ struct WebhookDispatcher::Hook {
     SystemTime queued_wall;
   };
   WebhookTarget target;
+  std::string name;  // RedactedUrl(target.url): what logs, metrics and records show
   std::mutex mu;
   std::condition_variable cv;
   std::deque<Item> queue;  // guarded by mu
@@ -127,7 +136,8 @@ WebhookDispatcher::WebhookDispatcher(std::vector<WebhookTarget> targets,
   if (options_.queue_limit == 0) options_.queue_limit = 1;
   for (auto& t : targets) {
     auto hook = std::make_unique<Hook>();
-    hook->stats.url = t.url;
+    hook->name = RedactedUrl(t.url);
+    hook->stats.url = hook->name;
     hook->target = std::move(t);
     hooks_.push_back(std::move(hook));
   }
@@ -157,7 +167,7 @@ void WebhookDispatcher::Stop() {
     if (hook->thread.joinable()) hook->thread.join();
     std::lock_guard lock(hook->mu);
     if (!hook->queue.empty()) {
-      log::Warn("webhook {}: {} event(s) not delivered at shutdown", hook->target.url,
+      log::Warn("webhook {}: {} event(s) not delivered at shutdown", hook->name,
                 hook->queue.size());
     }
   }
@@ -182,15 +192,15 @@ void WebhookDispatcher::Enqueue(const PublishedPtr& event) {
       hook->queue.push_back(Hook::Item{hook->next_seq++, event, Steady::now(), now});
     }
     hook->cv.notify_one();
-    DeliveryRecord rec = RecordOf(event->event, hook->target.url, "queued");
+    DeliveryRecord rec = RecordOf(event->event, hook->name, "queued");
     rec.queued_at = now;
     Record(rec);
     if (dropped) {
-      DeliveryRecord d = RecordOf(dropped->event->event, hook->target.url, "dropped");
+      DeliveryRecord d = RecordOf(dropped->event->event, hook->name, "dropped");
       d.queued_at = dropped->queued_wall;
       d.last_error = fmt::format("the webhook's queue was full ({} events)", options_.queue_limit);
       Record(d);
-      if (observer_) observer_(hook->target.url, "dropped");
+      if (observer_) observer_(hook->name, "dropped");
     }
   }
 }
@@ -224,7 +234,7 @@ void WebhookDispatcher::Run(Hook& hook) {
     };
     Result<int> reply = transport_->Post(hook.target, headers, item.event->json);
     ++attempts;
-    DeliveryRecord rec = RecordOf(ev, hook.target.url, "");
+    DeliveryRecord rec = RecordOf(ev, hook.name, "");
     rec.attempts = attempts;
     rec.queued_at = item.queued_wall;
     rec.last_attempt_at = sent_at;
@@ -259,26 +269,26 @@ void WebhookDispatcher::Run(Hook& hook) {
     } else if (give_up) {
       rec.state = "failed";
       outcome = "given_up";
-      log::Warn("webhook {}: gave up on event {} ({}) after {} attempt(s): {}", hook.target.url,
-                ev.id, ev.type, attempts, rec.last_error);
+      log::Warn("webhook {}: gave up on event {} ({}) after {} attempt(s): {}", hook.name, ev.id,
+                ev.type, attempts, rec.last_error);
     } else {
       auto wait = std::min<Steady::duration>(delay, give_up_at - now);
       rec.state = "retrying";
       rec.next_attempt_at = sent_at + std::chrono::duration_cast<SystemTime::duration>(wait);
       outcome = "attempt_failed";
       if (attempts == 1) {
-        log::Warn("webhook {}: event {} ({}) not delivered, retrying: {}", hook.target.url, ev.id,
+        log::Warn("webhook {}: event {} ({}) not delivered, retrying: {}", hook.name, ev.id,
                   ev.type, rec.last_error);
       }
       Record(rec);
-      if (observer_) observer_(hook.target.url, outcome);
+      if (observer_) observer_(hook.name, outcome);
       delay = std::min(delay * 2, options_.retry.max_delay);
       std::unique_lock lock(hook.mu);
       hook.cv.wait_until(lock, now + wait, [&] { return hook.stopping; });
       continue;
     }
     Record(rec);
-    if (observer_) observer_(hook.target.url, outcome);
+    if (observer_) observer_(hook.name, outcome);
   }
 }
 

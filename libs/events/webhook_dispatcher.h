@@ -34,6 +34,10 @@ struct WebhookTarget {
   std::string ca_file;              // https: extra CA bundle; "" = the system's CAs
 };
 
+// `url` as logs, metrics and GET /v1/webhooks/deliveries show it: scheme, host and port, the
+// path cut to "/..." (chat services put their secret into a webhook URL's path).
+std::string RedactedUrl(std::string_view url);
+
 // True if `type` matches `pattern`: equal, "*", or "prefix.*" for every type in "prefix.".
 bool EventPatternMatches(std::string_view pattern, std::string_view type);
 // A pattern names a known type or family ("clone.*"), or is "*"; else InvalidArgument.
@@ -69,7 +73,7 @@ struct WebhookOptions {
 struct DeliveryRecord {
   uint64_t event_id = 0;
   std::string type;
-  std::string url;
+  std::string url;    // RedactedUrl
   std::string state;  // queued | retrying | delivered | failed (gave up) | dropped (queue full)
   int attempts = 0;
   int last_status = 0;     // the last reply's HTTP status, 0 = none
@@ -81,7 +85,7 @@ struct DeliveryRecord {
 
 // Totals per webhook since start.
 struct WebhookStats {
-  std::string url;
+  std::string url;    // RedactedUrl
   size_t queued = 0;  // waiting now
   uint64_t delivered = 0;
   uint64_t failed_attempts = 0;
@@ -91,7 +95,8 @@ struct WebhookStats {
 
 class WebhookDispatcher {
  public:
-  // Called for each outcome: "delivered", "attempt_failed", "given_up", "dropped".
+  // Called for each outcome: "delivered", "attempt_failed", "given_up", "dropped", with the
+  // webhook's RedactedUrl.
   using Observer = std::function<void(const std::string& url, std::string_view outcome)>;
 
   WebhookDispatcher(std::vector<WebhookTarget> targets, std::unique_ptr<WebhookTransport> transport,

@@ -270,6 +270,15 @@ TEST_CASE("a full queue drops its oldest event and never blocks the publisher", 
   }
 }
 
+TEST_CASE("webhook URLs are shown without their path (it may hold a secret)", "[webhook]") {
+  CHECK(RedactedUrl("https://hooks.example.com/services/T0/B0/s3cret") ==
+        "https://hooks.example.com/...");
+  CHECK(RedactedUrl("http://127.0.0.1:9000/hook") == "http://127.0.0.1:9000/...");
+  CHECK(RedactedUrl("http://127.0.0.1:9000/") == "http://127.0.0.1:9000/");
+  CHECK(RedactedUrl("http://127.0.0.1:9000") == "http://127.0.0.1:9000");
+  CHECK(RedactedUrl("garbage") == "(not a URL)");
+}
+
 TEST_CASE("event patterns: exact, family and everything; others are refused", "[webhook]") {
   CHECK(EventPatternMatches("*", "clone.created"));
   CHECK(EventPatternMatches("clone.*", "clone.destroyed"));

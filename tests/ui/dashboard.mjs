@@ -163,7 +163,7 @@ async function userFlow() {
     check(audit === 403, `a user's session cannot read /v1/audit (${audit})`);
 
     // A cross-site form post (a page on another origin submits to zdapd).
-    await page.route('http://attacker.test/**', (route) => route.fulfill({
+    await ctx.route('http://attacker.test/**', (route) => route.fulfill({
       contentType: 'text/html',
       body: `<form id=f method=POST action="${URL_}/v1/clones/${id}/reset" enctype="text/plain">` +
         `<input name='{"snapshot":"x' value='"}'></form><button id=go onclick="f.submit()">go</button>`,
