@@ -75,26 +75,6 @@ std::string HostPort::ToString() const {
   return fmt::format("{}:{}", host, port);
 }
 
-std::string Quote(std::string_view text) {
-  constexpr size_t kMax = 64;
-  std::string out = "'";
-  size_t n = 0;
-  for (unsigned char c : text) {
-    if (n == kMax) {
-      out += "...";
-      break;
-    }
-    if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("\\x{:02x}", c);
-    }
-    ++n;
-  }
-  out += "'";
-  return out;
-}
-
 Result<uint16_t> ParsePort(std::string_view text, bool allow_zero) {
   if (text.empty()) return InvalidArgument("port is empty");
   if (text.size() > 5) return InvalidArgument(fmt::format("port {} is out of range", Quote(text)));

@@ -3,13 +3,14 @@
 // (":5432", "5432", "127.0.0.1:5432", "[::1]:5432"). Parsing is strict and bounded: a host is at
 // most 253 characters of [A-Za-z0-9._-] or a bracketed IPv6 literal, a port is 1..65535
 // (0 is allowed only for listen addresses: "pick a free port"). Errors quote the input with
-// Quote() so that hostile text never breaks the one-line error contract.
+// Quote() (core/quote.h) so that hostile text never breaks the one-line error contract.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "core/quote.h"
 #include "core/result.h"
 
 namespace zdap::proxy {
@@ -27,8 +28,5 @@ Result<HostPort> ParseTarget(std::string_view text);
 Result<HostPort> ParseListen(std::string_view text);
 // A bare port "5432" (as in LISTEN_PORT); 0 allowed when allow_zero.
 Result<uint16_t> ParsePort(std::string_view text, bool allow_zero);
-
-// 'text' for messages: at most 64 characters, non-printable bytes as \xNN, "..." when cut.
-std::string Quote(std::string_view text);
 
 }  // namespace zdap::proxy

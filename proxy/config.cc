@@ -8,9 +8,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/yaml_reader.h"
 #include "core/names.h"
+#include "core/time.h"
 #include "net/http_url.h"
-#include "proxy/duration.h"
 
 extern char** environ;
 
@@ -29,14 +30,29 @@ struct Flag {
   bool repeatable;
 };
 constexpr Flag kFlags[] = {
-    {"listen", false},        {"target", true},          {"balance", false},
-    {"check", false},         {"check-interval", false}, {"check-timeout", false},
-    {"rise", false},          {"fall", false},           {"connect-timeout", false},
-    {"idle-timeout", false},  {"retries", false},        {"metrics", false},
-    {"drain-timeout", false}, {"threads", false},        {"log-level", false},
-    {"config", false},        {"clone", false},          {"origin", true},
-    {"token", false},         {"token-file", false},     {"user", false},
-    {"pump", false},          {"ca", false},
+    {"listen", false},
+    {"target", true},
+    {"balance", false},
+    {"check", false},
+    {"check-interval", false},
+    {"check-timeout", false},
+    {"rise", false},
+    {"fall", false},
+    {"connect-timeout", false},
+    {"idle-timeout", false},
+    {"retries", false},
+    {"metrics", false},
+    {"drain-timeout", false},
+    {"threads", false},
+    {"log-level", false},
+    {"config", false},
+    {"clone", false},
+    {"origin", true},
+    {"token", false},
+    {"token-file", false},
+    {"user", false},
+    {"pump", false},
+    {"ca", false},
 };
 // Flags that make up the command-line listener (the others are global).
 constexpr std::string_view kListenerFlags[] = {
@@ -62,13 +78,34 @@ const Flag* FindFlag(std::string_view name) {
   return nullptr;
 }
 
+// ZDAP_<FLAG>: every flag's name in the environment, but --config's: ZDAP_CONFIG names the zdap
+// CLI's own file (SPEC "CLI"), which a shell that runs both exports, so the proxy never reads it.
 std::string EnvName(std::string_view flag) {
-  // --config is ZDAP_PROXY_CONFIG: ZDAP_CONFIG is the CLI's user config file (SPEC "CLI").
   if (flag == "config") return "ZDAP_PROXY_CONFIG";
-  if (flag == "origin") return "ZDAP_ORIGINS";
   std::string out = "ZDAP_";
   for (char c : flag) out += c == '-' ? '_' : static_cast<char>(std::toupper(c));
   return out;
+}
+
+// The older name a flag was documented with, still read.
+std::string_view OlderEnvName(std::string_view flag) {
+  if (flag == "origin") return "ZDAP_ORIGINS";
+  return "";
+}
+
+// Which variable sets `flag`: ZDAP_<FLAG> or its older name; "" when neither is set. When both
+// are set they must agree.
+Result<std::string> FlagEnvName(std::string_view flag, const EnvironmentVariables& env) {
+  std::string name = EnvName(flag);
+  std::string older(OlderEnvName(flag));
+  auto current = env.find(name);
+  auto old = older.empty() ? env.end() : env.find(older);
+  if (old == env.end()) return current == env.end() ? "" : name;
+  if (current == env.end()) return older;
+  if (current->second != old->second) {
+    return InvalidArgument(fmt::format("env {} and env {} disagree: set one of them", name, older));
+  }
+  return name;
 }
 
 // A flag's value(s) and where they came from ("--target", "env TARGET_ADDRESS").
@@ -142,7 +179,7 @@ Result<CheckKind> ParseCheck(std::string_view text, std::string_view source) {
 
 Result<std::chrono::milliseconds> ParseDurationFrom(std::string_view text, std::string_view source,
                                                     bool allow_zero) {
-  auto d = ParseMillis(text);
+  auto d = ParseDuration(text, kTimeoutDuration);
   if (!d.ok()) return d.status().Wrap(source);
   if (!allow_zero && d->count() == 0) {
     return InvalidArgument(fmt::format("{} {}: must be more than 0", source, Quote(text)));
@@ -295,30 +332,11 @@ bool IsListenerFlag(std::string_view name) {
   return false;
 }
 
-// ---- YAML ----
+// ---- YAML (config::MapReader: file, line and key in every error) ----
 
-// yaml-cpp's messages may quote the offending byte raw; keep errors on one printable line.
-std::string Printable(std::string_view text) {
-  std::string out;
-  for (unsigned char c : text.substr(0, 200)) {
-    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
-  }
-  return out;
-}
-
-std::string At(std::string_view source, const YAML::Node& n) {
-  return fmt::format("{}:{}", source, n.Mark().line + 1);
-}
-
-Result<std::string> Scalar(const YAML::Node& n, std::string_view source, std::string_view key) {
-  if (!n.IsScalar()) {
-    return InvalidArgument(
-        fmt::format("{}: key {} must be a single value", At(source, n), Quote(key)));
-  }
-  if (n.Scalar().size() > kMaxArgLength) {
-    return InvalidArgument(fmt::format("{}: key {} is too long", At(source, n), Quote(key)));
-  }
-  return n.Scalar();
+// The keys of the file's top level that are global settings rather than a listener's.
+bool IsGlobalKey(std::string_view key) {
+  return key == "metrics" || key == "drain_timeout" || key == "threads" || key == "log_level";
 }
 
 // YAML key (snake_case) -> flag name (kebab-case).
@@ -332,68 +350,112 @@ std::string FlagName(std::string_view key) {
   return out;
 }
 
-Status ParseYamlListener(const YAML::Node& node, std::string_view source, ListenerConfig* l) {
-  if (!node.IsMap()) {
-    return InvalidArgument(fmt::format("{}: a listener must be a mapping", At(source, node)));
+Status UnknownKey(const config::MapReader& m, const std::string& key) {
+  return m.ErrorAt(key, "not a known key (the keys are the flags of --help, in snake_case)");
+}
+
+// check: {kind, interval, timeout, rise, fall}, the --check* flags.
+Status ParseYamlCheck(config::MapReader& check, ListenerConfig* l) {
+  ZDAP_ASSIGN_OR_RETURN(std::vector<std::string> keys, check.Keys());
+  for (const std::string& key : keys) {
+    if (key != "kind" && key != "rise" && key != "fall" && key != "interval" && key != "timeout") {
+      return UnknownKey(check, key);
+    }
+    std::string value;
+    ZDAP_RETURN_IF_ERROR(check.GetString(key, &value, true));
+    std::string flag = key == "kind"                    ? "check"
+                       : key == "rise" || key == "fall" ? key
+                                                        : "check-" + key;
+    ZDAP_RETURN_IF_ERROR(ApplyListenerSetting(flag, {value}, check.Where(key), l));
   }
-  for (const auto& kv : node) {
-    ZDAP_ASSIGN_OR_RETURN(std::string key, Scalar(kv.first, source, "key"));
-    std::string where = fmt::format("{}: key {}", At(source, kv.second), Quote(key));
+  return Status::Ok();
+}
+
+// One listener: a `listeners` item, or the file's top level (`skip_globals`).
+Status ParseYamlListener(config::MapReader& m, bool skip_globals, ListenerConfig* l) {
+  ZDAP_RETURN_IF_ERROR(m.CheckIsMap());
+  ZDAP_ASSIGN_OR_RETURN(std::vector<std::string> keys, m.Keys());
+  for (const std::string& key : keys) {
+    if (skip_globals && (IsGlobalKey(key) || key == "listeners")) continue;
     if (key == "name") {
-      ZDAP_ASSIGN_OR_RETURN(l->name, Scalar(kv.second, source, key));
+      ZDAP_RETURN_IF_ERROR(m.GetString(key, &l->name, true));
       continue;
     }
-    if (key == "check" && kv.second.IsMap()) {
-      for (const auto& ck : kv.second) {
-        ZDAP_ASSIGN_OR_RETURN(std::string k2, Scalar(ck.first, source, "key"));
-        ZDAP_ASSIGN_OR_RETURN(std::string v2, Scalar(ck.second, source, k2));
-        std::string w2 = fmt::format("{}: key check.{}", At(source, ck.second), Quote(k2));
-        std::string flag = k2 == "kind"                     ? "check"
-                           : (k2 == "rise" || k2 == "fall") ? k2
-                                                            : "check-" + FlagName(k2);
-        if (k2 != "kind" && k2 != "rise" && k2 != "fall" && k2 != "interval" && k2 != "timeout") {
-          return InvalidArgument(fmt::format("{} is not known", w2));
-        }
-        ZDAP_RETURN_IF_ERROR(ApplyListenerSetting(flag, {v2}, w2, l));
-      }
+    if (key == "check" && m.IsMap(key)) {
+      ZDAP_ASSIGN_OR_RETURN(config::MapReader check, m.GetMap(key));
+      ZDAP_RETURN_IF_ERROR(ParseYamlCheck(check, l));
       continue;
     }
     std::string flag = FlagName(key);
     if (!(IsListenerFlag(flag) || IsCloneCredentialFlag(flag)) ||
         key.find('-') != std::string::npos) {
-      return InvalidArgument(fmt::format("{} is not known", where));
+      return UnknownKey(m, key);
     }
     std::vector<std::string> values;
-    bool is_list = flag == "target" || flag == "origin";
-    if (is_list && kv.second.IsSequence()) {
-      for (const auto& item : kv.second) {
-        if (values.size() == kMaxTargets) {
-          return InvalidArgument(fmt::format("{}: more than {} targets", where, kMaxTargets));
-        }
-        ZDAP_ASSIGN_OR_RETURN(std::string v, Scalar(item, source, key));
-        values.push_back(v);
+    const bool is_list = flag == "target" || flag == "origin";
+    if (is_list && m.IsList(key)) {
+      ZDAP_RETURN_IF_ERROR(m.GetStringList(key, &values));
+      if (values.size() > kMaxTargets) {
+        return m.ErrorAt(key, fmt::format("more than {} targets", kMaxTargets));
       }
-      if (values.empty()) return InvalidArgument(fmt::format("{}: empty list", where));
+      if (values.empty()) return m.ErrorAt(key, "empty list");
     } else {
-      ZDAP_ASSIGN_OR_RETURN(std::string v, Scalar(kv.second, source, key));
+      std::string value;
+      ZDAP_RETURN_IF_ERROR(m.GetString(key, &value, true));
       if (is_list) {
-        ZDAP_RETURN_IF_ERROR(SplitList(v, where, &values));
+        ZDAP_RETURN_IF_ERROR(SplitList(value, m.Where(key), &values));
       } else {
-        values.push_back(v);
+        values.push_back(std::move(value));
       }
     }
-    ZDAP_RETURN_IF_ERROR(ApplyListenerSetting(flag, values, where, l));
+    ZDAP_RETURN_IF_ERROR(ApplyListenerSetting(flag, values, m.Where(key), l));
   }
-  if (!node["listen"]) {
-    return InvalidArgument(fmt::format("{}: listener has no 'listen'", At(source, node)));
-  }
+  if (!m.Has("listen")) return m.ErrorAt("", "a listener needs 'listen'");
   if (l->targets.empty() && !l->clone) {
-    return InvalidArgument(
-        fmt::format("{}: listener has no 'targets' (or 'clone' and 'origins')", At(source, node)));
+    return m.ErrorAt("", "a listener needs 'targets' (or 'clone' and 'origins')");
   }
-  ZDAP_RETURN_IF_ERROR(ValidateFollow(*l, At(source, node) + ": "));
+  ZDAP_RETURN_IF_ERROR(ValidateFollow(*l, m.Where("") + ": "));
   if (l->clone) l->check.kind = CheckKind::kNone;
   if (l->name.empty()) l->name = l->listen.ToString();
+  return Status::Ok();
+}
+
+Status ParseYamlRoot(config::MapReader& root, ProxyConfig* config) {
+  ZDAP_RETURN_IF_ERROR(root.CheckIsMap());
+  ZDAP_ASSIGN_OR_RETURN(std::vector<std::string> keys, root.Keys());
+  bool has_top_listener = false;
+  for (const std::string& key : keys) {
+    if (key == "listeners") {
+      ZDAP_ASSIGN_OR_RETURN(std::vector<config::MapReader> items, root.GetMapList(key));
+      for (config::MapReader& item : items) {
+        if (config->listeners.size() == kMaxListeners) {
+          return root.ErrorAt(key, fmt::format("more than {} listeners", kMaxListeners));
+        }
+        ListenerConfig l;
+        ZDAP_RETURN_IF_ERROR(ParseYamlListener(item, false, &l));
+        config->listeners.push_back(std::move(l));
+      }
+      continue;
+    }
+    if (IsGlobalKey(key)) {
+      std::string value;
+      ZDAP_RETURN_IF_ERROR(root.GetString(key, &value, true));
+      ZDAP_RETURN_IF_ERROR(ApplyGlobalSetting(FlagName(key), value, root.Where(key), config));
+      continue;
+    }
+    std::string flag = FlagName(key);
+    if (key.find('-') == std::string::npos &&
+        (IsListenerFlag(flag) || IsCloneCredentialFlag(flag) || key == "name" || key == "check")) {
+      has_top_listener = true;  // the top level is also one listener, parsed below
+      continue;
+    }
+    return UnknownKey(root, key);
+  }
+  if (has_top_listener) {
+    ListenerConfig top;
+    ZDAP_RETURN_IF_ERROR(ParseYamlListener(root, true, &top));
+    config->listeners.insert(config->listeners.begin(), std::move(top));
+  }
   return Status::Ok();
 }
 
@@ -427,8 +489,8 @@ std::string_view CheckKindName(CheckKind k) {
   return "?";
 }
 
-Env ProcessEnv() {
-  Env env;
+EnvironmentVariables ProcessEnv() {
+  EnvironmentVariables env;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
     std::string_view kv(*e);
     size_t eq = kv.find('=');
@@ -445,68 +507,19 @@ Status ParseYamlConfig(std::string_view text, std::string_view source, ProxyConf
   if (text.size() > kMaxConfigBytes) {
     return InvalidArgument(fmt::format("{}: larger than {} bytes", source, kMaxConfigBytes));
   }
-  YAML::Node root;
+  const std::string file(source);
+  ZDAP_ASSIGN_OR_RETURN(YAML::Node node, config::ParseYaml(file, std::string(text)));
+  if (node.IsNull()) return Status::Ok();
+  config::MapReader root(file, node);
   try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
+    return ParseYamlRoot(root, config);
+  } catch (const YAML::Exception& e) {  // yaml-cpp throws on some malformed documents
     return InvalidArgument(fmt::format("{}:{}: {}", source, e.mark.line + 1, Printable(e.msg)));
   }
-  if (root.IsNull()) return Status::Ok();
-  if (!root.IsMap()) return InvalidArgument(fmt::format("{}: must be a YAML mapping", source));
-  try {
-    ListenerConfig top;
-    bool has_top = false;
-    for (const auto& kv : root) {
-      ZDAP_ASSIGN_OR_RETURN(std::string key, Scalar(kv.first, source, "key"));
-      std::string where = fmt::format("{}: key {}", At(source, kv.second), Quote(key));
-      if (key == "listeners") {
-        if (!kv.second.IsSequence()) {
-          return InvalidArgument(fmt::format("{}: must be a list", where));
-        }
-        for (const auto& item : kv.second) {
-          if (config->listeners.size() == kMaxListeners) {
-            return InvalidArgument(fmt::format("{}: more than {} listeners", where, kMaxListeners));
-          }
-          ListenerConfig l;
-          ZDAP_RETURN_IF_ERROR(ParseYamlListener(item, source, &l));
-          config->listeners.push_back(std::move(l));
-        }
-        continue;
-      }
-      std::string flag = FlagName(key);
-      if (key.find('-') == std::string::npos && (flag == "metrics" || flag == "drain-timeout" ||
-                                                 flag == "threads" || flag == "log-level")) {
-        ZDAP_ASSIGN_OR_RETURN(std::string v, Scalar(kv.second, source, key));
-        ZDAP_RETURN_IF_ERROR(ApplyGlobalSetting(flag, v, where, config));
-        continue;
-      }
-      if (key.find('-') == std::string::npos &&
-          (IsListenerFlag(flag) || IsCloneCredentialFlag(flag) || key == "name")) {
-        has_top = true;
-        continue;  // parsed below as one listener
-      }
-      return InvalidArgument(fmt::format("{} is not known", where));
-    }
-    if (has_top) {
-      YAML::Node one(YAML::NodeType::Map);
-      for (const auto& kv : root) {
-        std::string key = kv.first.Scalar();
-        if (key == "listeners" || key == "metrics" || key == "drain_timeout" || key == "threads" ||
-            key == "log_level") {
-          continue;
-        }
-        one[kv.first] = kv.second;
-      }
-      ZDAP_RETURN_IF_ERROR(ParseYamlListener(one, source, &top));
-      config->listeners.insert(config->listeners.begin(), std::move(top));
-    }
-  } catch (const YAML::Exception& e) {
-    return InvalidArgument(fmt::format("{}:{}: {}", source, e.mark.line + 1, Printable(e.msg)));
-  }
-  return Status::Ok();
 }
 
-Result<ProxyConfig> ParseCommandLine(const std::vector<std::string>& args, const Env& env) {
+Result<ProxyConfig> ParseCommandLine(const std::vector<std::string>& args,
+                                     const EnvironmentVariables& env) {
   ProxyConfig config;
   if (args.size() > kMaxArgs) {
     return InvalidArgument(fmt::format("more than {} arguments", kMaxArgs));
@@ -533,9 +546,9 @@ Result<ProxyConfig> ParseCommandLine(const std::vector<std::string>& args, const
     raw["target"] = std::move(r);
   }
   for (const Flag& f : kFlags) {
-    std::string name = EnvName(f.name);
+    ZDAP_ASSIGN_OR_RETURN(std::string name, FlagEnvName(f.name, env));
+    if (name.empty()) continue;
     auto it = env.find(name);
-    if (it == env.end()) continue;
     Raw r{"env " + name, {}};
     if (f.repeatable) {
       ZDAP_RETURN_IF_ERROR(SplitList(it->second, r.source, &r.values));
@@ -693,18 +706,19 @@ A TCP proxy for database connections: balancing, health checks and failover over
   --metrics ADDR           serve Prometheus metrics at http://ADDR/metrics
   --threads N              event loops (default 0: one per core)
   --log-level LEVEL        debug, info, warn, error, off (default info)
-  --config FILE            YAML file; may declare several listeners (env ZDAP_PROXY_CONFIG)
+  --config FILE            YAML file; may declare several listeners (env ZDAP_PROXY_CONFIG;
+                           ZDAP_CONFIG is the zdap CLI's file, never read here)
 Clone-following mode, instead of --target: the target is where zdapd says the clone lives
 (GET /v1/clones/ID), asked again when connects fail (clone reset, clone moved).
   --clone ID               the clone to follow
   --origin URL             a zdapd origin, http(s)://host:port; repeat for several, tried in
-                           order (env ZDAP_ORIGINS=url1,url2)
+                           order (env ZDAP_ORIGIN=url1,url2; ZDAP_ORIGINS works too)
   --token-file FILE        API token, first line of FILE (or env ZDAP_TOKEN; --token T works
                            too but shows the token in the process list)
   --user NAME              X-Zdap-User for zdapd without tokens (loopback)
   --ca FILE                PEM CA that signed https origins' certificates (beside the
                            system CAs; env ZDAP_CA)
-Every flag can also be set as ZDAP_<FLAG>, e.g. ZDAP_CONNECT_TIMEOUT=500ms.
+Every other flag can also be set as ZDAP_<FLAG>, e.g. ZDAP_CONNECT_TIMEOUT=500ms.
 Durations: 500ms, 2s, 1m, 0.
 )";
 }

@@ -1,8 +1,9 @@
 // zdap-proxyd's configuration and how it is read (SPEC "Proxy (zdap-proxyd)").
 //
-// Sources, lowest precedence first: the YAML file (--config / ZDAP_PROXY_CONFIG), the
-// LISTEN_PORT and TARGET_ADDRESS environment variables, ZDAP_<FLAG> environment variables
-// (ZDAP_CONNECT_TIMEOUT for --connect-timeout; lists comma-separated), and command-line flags
+// Sources, lowest precedence first: the YAML file (--config), the LISTEN_PORT and
+// TARGET_ADDRESS environment variables, ZDAP_<FLAG> environment variables for every flag
+// (ZDAP_CONNECT_TIMEOUT for --connect-timeout; lists comma-separated; the older names
+// ZDAP_PROXY_CONFIG and ZDAP_ORIGINS still work), and command-line flags
 // ("--flag value" or "--flag=value"). A repeatable flag given on the command line replaces the
 // list from lower sources. Every error is a single line that names its source, and nothing is
 // read without a bound: at most 256 arguments of at most 4096 bytes, at most 64 targets.
@@ -72,14 +73,15 @@ struct ProxyConfig {
   log::Level log_level = log::Level::kInfo;
 };
 
-using Env = std::map<std::string, std::string>;
+using EnvironmentVariables = std::map<std::string, std::string>;
 
 // The process environment (only the variables zdap-proxyd reads).
-Env ProcessEnv();
+EnvironmentVariables ProcessEnv();
 
 // Parses argv[1..] (`args` excludes the program name) with `env`. Reads the YAML file when
 // one is named. The result is complete and validated for its command.
-Result<ProxyConfig> ParseCommandLine(const std::vector<std::string>& args, const Env& env);
+Result<ProxyConfig> ParseCommandLine(const std::vector<std::string>& args,
+                                     const EnvironmentVariables& env);
 
 // Parses YAML text (the --config file's contents) into *config, on top of what is there.
 // `source` names the file in messages.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/prometheus.h"
+
 namespace zdap::proxy {
 namespace {
 
@@ -14,7 +16,8 @@ void PerListener(std::string* out, const std::vector<ListenerView>& ls, std::str
                  std::string_view type, std::string_view help, Get get) {
   Header(out, name, type, help);
   for (const ListenerView& l : ls) {
-    *out += fmt::format("{}{{listener=\"{}\"}} {}\n", name, EscapeLabel(l.name), get(*l.stats));
+    *out +=
+        fmt::format("{}{{listener=\"{}\"}} {}\n", name, EscapeLabelValue(l.name), get(*l.stats));
   }
 }
 
@@ -25,8 +28,8 @@ void PerTarget(std::string* out, const std::vector<ListenerView>& ls, std::strin
   for (const ListenerView& l : ls) {
     for (size_t i = 0; i < l.targets->size(); ++i) {
       const Target& t = l.targets->at(i);
-      *out += fmt::format("{}{{listener=\"{}\",target=\"{}\"}} {}\n", name, EscapeLabel(l.name),
-                          EscapeLabel(t.label), get(t));
+      *out += fmt::format("{}{{listener=\"{}\",target=\"{}\"}} {}\n", name,
+                          EscapeLabelValue(l.name), EscapeLabelValue(t.label), get(t));
     }
   }
 }
@@ -34,22 +37,6 @@ void PerTarget(std::string* out, const std::vector<ListenerView>& ls, std::strin
 constexpr auto kRelaxed = std::memory_order_relaxed;
 
 }  // namespace
-
-std::string EscapeLabel(std::string_view value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\')
-      out += "\\\\";
-    else if (c == '"')
-      out += "\\\"";
-    else if (c == '\n')
-      out += "\\n";
-    else
-      out += c;
-  }
-  return out;
-}
 
 std::string RenderMetrics(const std::vector<ListenerView>& ls) {
   std::string out;

@@ -27,7 +27,4 @@ struct ListenerView {
 
 std::string RenderMetrics(const std::vector<ListenerView>& listeners);
 
-// Escapes a Prometheus label value (backslash, double quote, newline).
-std::string EscapeLabel(std::string_view value);
-
 }  // namespace zdap::proxy

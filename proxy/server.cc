@@ -22,7 +22,7 @@
 #include <thread>
 
 #include "core/log.h"
-#include "proxy/duration.h"
+#include "core/time.h"
 #include "proxy/health_check.h"
 #include "proxy/listener.h"
 #include "proxy/metrics.h"
@@ -327,7 +327,7 @@ struct Server::Impl {
     for (auto& c : checkers) c->Stop();
     int64_t open = tracker.open();
     log::Info("stopping: no new connections; {} open, waiting up to {} for them to finish", open,
-              FormatMillis(config.drain_timeout));
+              FormatDurationMillis(config.drain_timeout));
     bool none = tracker.SetDraining([this] {
       if (!stopped.load()) asio::post(main(), [this] { StopAll(); });
     });

@@ -10,10 +10,11 @@
 #include <set>
 
 #include "compose/compose_file.h"
-#include "compose/dir_lock.h"
 #include "compose/host_address.h"
 #include "compose/override_editor.h"
+#include "core/file_lock.h"
 #include "core/file_util.h"
+#include "core/local_host.h"
 #include "core/log.h"
 #include "core/names.h"
 #include "core/time.h"
@@ -38,10 +39,6 @@ constexpr const char kProxyImage[] = "zdap/proxyd:" ZDAP_VERSION;
 uint16_t DefaultPort(const std::string& engine) {
   if (engine == "mariadb" || engine == "mysql") return 3306;
   return 5432;
-}
-
-bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.starts_with("127.");
 }
 
 std::string HostPort(const std::string& host, uint16_t port) {
@@ -180,15 +177,15 @@ Status UndoClones(const std::vector<PlacedClone>& clones, Status s, StatusLine& 
 // container reaches at one of its other addresses (compose/host_address.h).
 Result<std::string> ProxyTarget(const CloneInfo& clone, const std::string& host,
                                 StatusLine& status) {
-  if (!IsLoopback(host)) return HostPort(host, clone.port);
+  if (!IsLoopbackHost(host)) return HostPort(host, clone.port);
   status.Spin(fmt::format("finding where the proxy container reaches port {}", clone.port));
   auto reachable = compose::HostAddressServing(clone.port);
   if (!reachable.ok()) {
     return Unprocessable(fmt::format(
-        "clone {} listens on {} only, which the proxy container cannot reach: set "
-        "`clone_bind: 0.0.0.0` in zdapd's config (the clone ports then answer on this "
-        "machine's addresses; keep them firewalled from other hosts), restart zdapd and "
-        "attach again",
+        "clone {} listens on {} only, which the proxy container cannot reach: on the origin "
+        "set `clone_bind: 0.0.0.0` (zdapd --clone-bind 0.0.0.0) and, as that needs one, a "
+        "tokens_file with a token for you (`zdapd token add $USER`), restart zdapd, run "
+        "`zdap origin add URL --token TOKEN` and attach again",
         clone.id, HostPort(host, clone.port)));
   }
   return HostPort(*reachable, clone.port);
@@ -212,7 +209,7 @@ Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candid
       continue;
     }
     std::string host = clone->host;
-    if (host.empty() || host == "0.0.0.0" || host == "::") host = api.url().host;
+    if (IsWildcardHost(host)) host = api.url().host;
     PlacedClone placed{api, *clone, host, ""};
     auto target = ProxyTarget(*clone, host, status);
     if (!target.ok()) {
@@ -240,9 +237,11 @@ Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candid
     std::set<std::string> snapshots;
     for (const PlacedClone& c : made) snapshots.insert(c.clone.snapshot);
     if (snapshots.size() > 1) {
+      // Each origin imports its own snapshots: their ids (import times) practically never
+      // match, so no --snapshot can pin one for all until origins copy snapshots.
       Warn(fmt::format(
-          "the replicas are of different snapshots ({}); pass --snapshot ID for one every "
-          "origin has",
+          "the replicas are of different snapshots ({}): each origin imports its own, so they "
+          "hold the same data only if the origins imported the same dump",
           fmt::join(snapshots, ", ")));
     }
     return made;
@@ -385,7 +384,7 @@ Status CmdAttach(const Args& args) {
   }
   service.note = fmt::format("{}", fmt::join(notes, "; "));
   status.Spin("waiting for the project lock (another zdap edits this project)");
-  auto lock = compose::DirLock::Acquire(project.dir);
+  auto lock = FileLock::AcquireDir(project.dir);
   if (!lock.ok()) return undo_clones(lock.status());
   auto fresh = LoadProject(project.dir);
   if (!fresh.ok()) return undo_clones(fresh.status());
@@ -471,7 +470,7 @@ Status CmdDetach(const Args& args) {
     std::optional<AttachedService> entry;
     Status s = [&]() -> Status {
       status.Spin("waiting for the project lock (another zdap edits this project)");
-      ZDAP_ASSIGN_OR_RETURN(compose::DirLock lock, compose::DirLock::Acquire(dir));
+      ZDAP_ASSIGN_OR_RETURN(FileLock lock, FileLock::AcquireDir(dir));
       ZDAP_ASSIGN_OR_RETURN(Project project, LoadProject(dir));
       status.Spin(fmt::format("removing service '{}' from {}", name, project.override_file));
       if (const AttachedService* e = project.Find(name)) entry = *e;

@@ -5,7 +5,7 @@
 #include <iostream>
 
 #include "compose/compose_file.h"
-#include "compose/dir_lock.h"
+#include "core/file_lock.h"
 #include "core/file_util.h"
 #include "zdap/args.h"
 #include "zdap/commands.h"
@@ -84,7 +84,7 @@ Status CmdInit(const Args& args) {
     }
   }
 
-  ZDAP_ASSIGN_OR_RETURN(compose::DirLock lock, compose::DirLock::Acquire(dir.string()));
+  ZDAP_ASSIGN_OR_RETURN(FileLock lock, FileLock::AcquireDir(dir.string()));
   Project project;
   auto existing = LoadProject(dir.string());
   if (existing.ok()) {

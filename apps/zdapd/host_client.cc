@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/file_util.h"
+#include "core/local_host.h"
 #include "net/http_client.h"
 
 namespace json = boost::json;
@@ -28,9 +29,13 @@ int Fail(const std::string& message) {
 // With `tls`, over HTTPS pinned to tls.cert: the daemon serves that very file, and the address
 // connected to (often 127.0.0.1) need not be a name the certificate carries.
 Result<net::HttpClient> DaemonClient(const config::DaemonConfig& config) {
-  std::string listen = config.listen;
-  if (listen.rfind("0.0.0.0:", 0) == 0) listen = "127.0.0.1" + listen.substr(7);
-  if (listen.rfind("[::]:", 0) == 0) listen = "[::1]" + listen.substr(4);
+  std::string host;
+  int port = 0;
+  ZDAP_RETURN_IF_ERROR(config::SplitHostPort(config.listen, &host, &port));
+  host = LocalConnectHost(host);
+  const std::string listen = host.find(':') != std::string::npos
+                                 ? fmt::format("[{}]:{}", host, port)
+                                 : fmt::format("{}:{}", host, port);
   const bool tls = !config.tls_cert.empty();
   ZDAP_ASSIGN_OR_RETURN(net::HttpUrl url,
                         net::ParseHttpUrl((tls ? "https://" : "http://") + listen));

@@ -668,11 +668,12 @@ struct HttpServer::Impl {
 
   // Declared first: connections reference it until the io_contexts below destroy them.
   Shared shared;
+  // One each for the other I/O threads: a thread of its own per context, so that no scheduler
+  // is shared (a multi-threaded io_context cost ~30 futex calls per answer). Declared before
+  // `ioc`, so destroyed after it: a pending accept on `ioc` owns a socket of one of these.
+  std::vector<std::unique_ptr<asio::io_context>> more_contexts;
   // The listener's and the first I/O thread's (Run()'s caller).
   asio::io_context ioc;
-  // One each for the other I/O threads: a thread of its own per context, so that no scheduler
-  // is shared (a multi-threaded io_context cost ~30 futex calls per answer).
-  std::vector<std::unique_ptr<asio::io_context>> more_contexts;
   size_t next_context = 0;
   tcp::acceptor acceptor;
   asio::steady_timer accept_backoff_timer;

@@ -12,7 +12,6 @@
 #include "audit_log.h"
 #include "authenticator.h"
 #include "config/daemon_config.h"
-#include "core/cron.h"
 #include "core/file_lock.h"
 #include "core/file_util.h"
 #include "core/log.h"
@@ -23,7 +22,7 @@
 #include "http_server.h"
 #include "metrics.h"
 #include "origin/origin.h"
-#include "origin/scheduler.h"
+#include "origin_events.h"
 #include "tokens_file.h"
 
 namespace po = boost::program_options;
@@ -89,8 +88,8 @@ int Serve(const config::DaemonConfig& cfg) {
   auto origin = origin::Origin::Open(cfg);
   if (!origin.ok()) return Fail(origin.status());
   origin::Origin& o = **origin;
-  log::Info("zdapd {}: storage {} at {}, runtime {}, {} resource(s)", kVersion, o.storage_driver(),
-            o.store().root(), o.runtime_driver(), o.resources().size());
+  log::Info("zdapd {}: storage {} at {}, runtime {}, {} resource(s)", kVersion, o.store().name(),
+            o.store().root(), o.runtime_driver(), o.resources().all().size());
   Status rec = o.Recover();
   if (!rec.ok()) return Fail(rec);
 
@@ -116,50 +115,23 @@ int Serve(const config::DaemonConfig& cfg) {
   };
   daemon::HttpServer server(api, so);
 
+  // Issue 24: what happens on the origin goes onto the event stream (and its webhooks).
+  daemon::OriginEvents origin_events(o, **dashboard);
+  o.SetObserver(&origin_events);
   // Cron refreshes, the expiry sweep, pool refills and idle expiry run beside the server and
   // stop with it.
-  std::vector<origin::ScheduledRefresh> scheduled;
-  for (const auto& r : o.resources()) {
-    if (r.refresh_cron.empty()) continue;
-    auto cron = CronSchedule::Parse(r.refresh_cron);  // validated at load
-    if (!cron.ok()) return Fail(cron.status().Wrap("resource " + r.name));
-    log::Info("refresh {}: scheduled '{}' (local time)", r.name, r.refresh_cron);
-    scheduled.push_back({r.name, *cron});
+  if (Status timed = o.StartTimedWork(); !timed.ok()) {
+    o.SetObserver(nullptr);
+    return Fail(timed);
   }
-  origin::Scheduler scheduler(
-      o.env().clock(), std::move(scheduled),
-      {[&o, &dash = **dashboard](const std::string& resource) {
-         auto job = o.StartRefresh(resource);
-         if (job.ok()) {
-           api::Event e;
-           e.type = std::string(api::event_type::kRefreshStarted);
-           e.resource = resource;
-           e.job = job->id;
-           dash.bus().Publish(std::move(e));
-         }
-         return job.status();
-       },
-       [&o, &dash = **dashboard](SystemTime now) {
-         o.ExpireClones(now);
-         std::vector<events::ExpiringClone> clones;
-         for (const auto& c : o.ListClones(origin::Caller{"zdapd", true}, true)) {
-           clones.push_back({c.id, c.owner, c.resource, c.snapshot, c.expires_at, c.is_protected});
-         }
-         dash.AnnounceExpiring(clones, now);
-       },
-       [&o](SystemTime now) {
-         o.ExpireIdleClones(now);
-         o.MaintainPools(now);
-       }});
-  o.OnPoolTaken([&scheduler] { scheduler.Kick(); });
-  scheduler.Start();
   const char* scheme = cfg.tls_cert.empty() ? "http" : "https";
   Status st = server.Run([&](const std::string& bound) {
     // Clone objects name the API by its real port (a configured :0 is chosen now).
     o.SetListenPort(std::atoi(bound.substr(bound.rfind(':') + 1).c_str()));
     log::Info("zdapd listening on {} ({})", bound, scheme);
   });
-  scheduler.Stop();
+  o.StopTimedWork();
+  o.SetObserver(nullptr);
   if (int n = server.AbandonedRequests(); n > 0) {
     // Requests outlived the drain deadline: exit without waiting for them (the server's
     // destructor would); the next start recovers their clones.
@@ -172,22 +144,20 @@ int Serve(const config::DaemonConfig& cfg) {
 }
 
 int List(origin::Origin& o, const std::string& what) {
-  origin::Caller admin{"zdapd", true};
   if (what == "resources") {
-    for (const auto& r : o.resources()) {
+    for (const auto& r : o.resources().all()) {
       fmt::print("{}\t{}\t{}\n", r.name, r.engine, r.source.database);
     }
   } else if (what == "snapshots") {
-    for (const auto& r : o.resources()) {
-      auto snaps = o.Snapshots(r.name);
+    for (const auto& r : o.resources().all()) {
+      auto snaps = o.snapshots().List(r.name);
       if (!snaps.ok()) return Fail(snaps.status());
       for (const auto& s : *snaps)
         fmt::print("{}\t{}\t{} clone(s)\n", s.id, FormatRfc3339(s.created_at), s.clones);
     }
   } else if (what == "clones") {
-    for (const auto& c : o.ListClones(admin, true)) {
-      fmt::print("{}\t{}\t{}\t{}\t{}\n", c.id, c.snapshot, catalog::CloneStateName(c.state), c.port,
-                 c.owner);
+    for (const auto& c : o.clones().List(origin::DaemonCaller(), true)) {
+      fmt::print("{}\t{}\t{}\t{}\t{}\n", c.id, c.snapshot, c.state, c.port, c.owner);
     }
   } else {
     std::cerr << "zdapd: list what? use: zdapd list resources|snapshots|clones\n";
@@ -343,6 +313,9 @@ int main(int argc, char** argv) {
   if (command == "check-config") {
     auto resources = config::LoadResources(cfg.config_dir);
     if (!resources.ok()) return Fail(resources.status());
+    for (const std::string& w : config::ResourceWarnings(*resources)) {
+      std::cerr << "zdapd: warning: " << w << "\n";
+    }
     if (auto auth = daemon::Authenticator::Create(cfg.tokens_file); !auth.ok()) {
       return Fail(auth.status());
     }
@@ -373,11 +346,11 @@ int main(int argc, char** argv) {
     if (!origin.ok()) return Fail(origin.status());
     if (command == "list") return List(**origin, args[0]);
     if (command == "destroy") {
-      Status st = (*origin)->DestroyClone(args[0], origin::Caller{"zdapd", true});
+      Status st = (*origin)->clones().Destroy(args[0], origin::DaemonCaller());
       if (!st.ok()) return Fail(st);
       return 0;
     }
-    auto id = (*origin)->Refresh(args[0]);
+    auto id = (*origin)->refresher().Refresh(args[0]);
     if (!id.ok()) return Fail(id.status());
     fmt::print("{}\n", *id);
     return 0;

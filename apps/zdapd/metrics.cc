@@ -6,6 +6,7 @@
 #include <cstdlib>
 
 #include "core/log.h"
+#include "core/prometheus.h"
 
 namespace zdap::daemon {
 namespace {
@@ -32,23 +33,6 @@ std::string LabelText(const MetricLabels& labels, const std::string& extra_key =
 }
 
 }  // namespace
-
-std::string EscapeLabelValue(const std::string& value) {
-  std::string out;
-  out.reserve(value.size());
-  for (char c : value) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 Metrics::Family& Metrics::Declare(const std::string& name, const std::string& help, Type type) {
   for (const Family& f : families_) {

@@ -64,7 +64,4 @@ class Metrics {
   std::vector<Family> families_;
 };
 
-// Prometheus' text-format escaping of a label value (\\, \", \n).
-std::string EscapeLabelValue(const std::string& value);
-
 }  // namespace zdap::daemon

@@ -6,7 +6,7 @@
 
 #include "api/clone.h"
 #include "api/resource.h"
-#include "clone_view.h"
+#include "clone_object.h"
 #include "core/time.h"
 #include "request_bodies.h"
 #include "routes.h"
@@ -20,30 +20,35 @@ void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
             [&ctx](const RouteCall& call) {
               auto req = DecodeCreateClone(call.params[0], call.request.body);
               if (!req.ok()) return ErrorResponse(req.status());
-              auto rec = ctx.origin->CreateClone(*req, call.caller);
-              if (!rec.ok()) return ErrorResponse(rec.status());
-              return JsonResponse(201, api::ToJson(CloneView(*ctx.origin, *rec)));
+              auto made = ctx.origin->clones().Create(*req, call.caller);
+              if (!made.ok()) return ErrorResponse(made.status());
+              return JsonResponse(201, api::ToJson(ToApi(std::move(made).value())));
             });
-  table.Add(
-      "POST", "/v1/resources/{resource}/claim", {.long_work = true}, [&ctx](const RouteCall& call) {
-        auto req = DecodeClaim(call.request.body);
-        if (!req.ok()) return ErrorResponse(req.status());
-        auto rec = ctx.origin->ClaimClone(call.params[0], req->ttl, call.caller, req->password);
-        if (!rec.ok()) return ErrorResponse(rec.status());
-        return JsonResponse(201, api::ToJson(CloneView(*ctx.origin, *rec)));
-      });
+  table.Add("POST", "/v1/resources/{resource}/claim", {.long_work = true},
+            [&ctx](const RouteCall& call) {
+              auto req = DecodeClaim(call.request.body);
+              if (!req.ok()) return ErrorResponse(req.status());
+              auto claimed =
+                  ctx.origin->pools().Claim(call.params[0], req->ttl, call.caller, req->password);
+              if (!claimed.ok()) return ErrorResponse(claimed.status());
+              // The answer says whether the pool had one ready (from_pool) or the clone was made
+              // for this claim, with a create's latency.
+              api::Clone out = ToApi(std::move(claimed->clone));
+              out.from_pool = claimed->from_pool;
+              return JsonResponse(201, api::ToJson(out));
+            });
   // From memory: the catalog's map (its lock is never held across I/O) and the origin's cache of
-  // clone passwords (a clone's secret file is read once, then remembered).
+  // clone passwords and URIs (a clone's secret file is read once, then remembered).
   table.Add("GET", "/v1/clones", {.from_memory = true}, [&ctx](const RouteCall& call) {
     bool all = QueryFlag(call.query, "all");
     if (all && !call.caller.admin) {
       return ErrorResponse(Status(Code::kPermissionDenied,
                                   "listing every user's clones (?all=1) needs the admin role"));
     }
-    std::vector<catalog::CloneRecord> records = ctx.origin->ListClones(call.caller, all);
+    std::vector<origin::CloneView> views = ctx.origin->clones().List(call.caller, all);
     std::vector<api::Clone> out;
-    out.reserve(records.size());
-    for (const auto& c : records) out.push_back(CloneView(*ctx.origin, c));
+    out.reserve(views.size());
+    for (auto& v : views) out.push_back(ToApi(std::move(v)));
     // Written directly, not through a json::value tree: this answer lists every clone.
     ApiResponse resp;
     resp.status = 200;
@@ -52,37 +57,37 @@ void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
     return resp;
   });
   table.Add("GET", "/v1/clones/{id}", {.from_memory = true}, [&ctx](const RouteCall& call) {
-    auto rec = ctx.origin->GetClone(call.params[0], call.caller);
-    if (!rec.ok()) return ErrorResponse(rec.status());
-    return JsonResponse(200, api::ToJson(CloneView(*ctx.origin, *rec)));
+    auto view = ctx.origin->clones().Get(call.params[0], call.caller);
+    if (!view.ok()) return ErrorResponse(view.status());
+    return JsonResponse(200, api::ToJson(ToApi(std::move(view).value())));
   });
   table.Add("PATCH", "/v1/clones/{id}", {}, [&ctx](const RouteCall& call) {
     auto req = DecodeUpdateClone(call.request.body);
     if (!req.ok()) return ErrorResponse(req.status());
-    auto rec = ctx.origin->UpdateClone(call.params[0], *req, call.caller);
-    if (!rec.ok()) return ErrorResponse(rec.status());
-    return JsonResponse(200, api::ToJson(CloneView(*ctx.origin, *rec)));
+    auto view = ctx.origin->clones().Update(call.params[0], *req, call.caller);
+    if (!view.ok()) return ErrorResponse(view.status());
+    return JsonResponse(200, api::ToJson(ToApi(std::move(view).value())));
   });
   table.Add("POST", "/v1/clones/{id}/reset", {.long_work = true}, [&ctx](const RouteCall& call) {
     auto snapshot = DecodeResetClone(call.request.body);
     if (!snapshot.ok()) return ErrorResponse(snapshot.status());
-    auto rec = ctx.origin->ResetClone(call.params[0], *snapshot, call.caller);
-    if (!rec.ok()) return ErrorResponse(rec.status());
-    return JsonResponse(200, api::ToJson(CloneView(*ctx.origin, *rec)));
+    auto view = ctx.origin->clones().Reset(call.params[0], *snapshot, call.caller);
+    if (!view.ok()) return ErrorResponse(view.status());
+    return JsonResponse(200, api::ToJson(ToApi(std::move(view).value())));
   });
   table.Add("POST", "/v1/clones/{id}/snapshot", {.long_work = true}, [&ctx](const RouteCall& call) {
     if (Status st = DecodeEmptyBody(call.request.body); !st.ok()) {
       return ErrorResponse(st);
     }
-    auto rec = ctx.origin->GetClone(call.params[0], call.caller);
-    if (!rec.ok()) return ErrorResponse(rec.status());
-    auto snap = ctx.origin->BranchClone(call.params[0], call.caller);
+    auto view = ctx.origin->clones().Get(call.params[0], call.caller);
+    if (!view.ok()) return ErrorResponse(view.status());
+    auto snap = ctx.origin->clones().Branch(call.params[0], call.caller);
     if (!snap.ok()) return ErrorResponse(snap.status());
-    api::Snapshot out{snap->id, rec->resource, FormatRfc3339(snap->created_at), 0};
+    api::Snapshot out{snap->id, view->resource, FormatRfc3339(snap->created_at), 0};
     return JsonResponse(201, api::ToJson(out));
   });
   table.Add("DELETE", "/v1/clones/{id}", {.long_work = true}, [&ctx](const RouteCall& call) {
-    Status st = ctx.origin->DestroyClone(call.params[0], call.caller);
+    Status st = ctx.origin->clones().Destroy(call.params[0], call.caller);
     if (!st.ok()) return ErrorResponse(st);
     ApiResponse r;
     r.status = 204;

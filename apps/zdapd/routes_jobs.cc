@@ -52,19 +52,6 @@ api::Job ToApi(const origin::JobInfo& j) {
   return out;
 }
 
-// The event of a refresh job (issue 24): started, finished (with its snapshot) or failed (with
-// the error line, which may hold anything a dump or script printed).
-api::Event RefreshEvent(std::string_view type, const origin::JobInfo& j, std::string actor) {
-  api::Event e;
-  e.type = std::string(type);
-  e.resource = j.resource;
-  e.job = j.id;
-  e.snapshot = j.snapshot;
-  e.error = j.error.substr(0, 2000);
-  e.actor = std::move(actor);
-  return e;
-}
-
 Status NeedsAdmin(const origin::Caller& caller, const char* what) {
   if (caller.admin) return Status::Ok();
   return Status(Code::kPermissionDenied, std::string(what) + " needs the admin role");
@@ -79,21 +66,7 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
                            "Unix time of the last successful refresh, by resource.");
   if (ctx.origin != nullptr) {
     Metrics* metrics = &ctx.metrics;
-    events::EventBus* bus = ctx.dashboard.bus;
-    ctx.origin->OnJobFinished([metrics, bus](const origin::JobInfo& j) {
-      if (bus != nullptr) {
-        bool done = j.state == origin::JobState::kDone;
-        bus->Publish(RefreshEvent(
-            done ? api::event_type::kRefreshFinished : api::event_type::kRefreshFailed, j, ""));
-        if (done && !j.snapshot.empty()) {
-          api::Event e;
-          e.type = std::string(api::event_type::kSnapshotCreated);
-          e.resource = j.resource;
-          e.snapshot = j.snapshot;
-          e.job = j.id;
-          bus->Publish(std::move(e));
-        }
-      }
+    ctx.origin->refresher().OnJobFinished([metrics](const origin::JobInfo& j) {
       MetricLabels labels = {{"resource", j.resource}};
       if (j.state == origin::JobState::kDone) {
         metrics->Observe(kRefreshSeconds, labels, j.elapsed.count() / 1000.0);
@@ -108,12 +81,8 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
     if (Status st = NeedsAdmin(call.caller, "starting a refresh"); !st.ok()) {
       return ErrorResponse(st);
     }
-    auto job = ctx.origin->StartRefresh(call.params[0]);
+    auto job = ctx.origin->refresher().Start(call.params[0], call.caller.user);
     if (!job.ok()) return ErrorResponse(job.status());
-    if (ctx.dashboard.bus != nullptr) {
-      ctx.dashboard.bus->Publish(
-          RefreshEvent(api::event_type::kRefreshStarted, *job, call.caller.user));
-    }
     return JsonResponse(202, api::ToJson(ToApi(*job)));
   });
   table.Add("DELETE", "/v1/resources/{resource}/snapshots/{id}", {.long_work = true},
@@ -121,7 +90,7 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
               if (Status st = NeedsAdmin(call.caller, "deleting a snapshot"); !st.ok()) {
                 return ErrorResponse(st);
               }
-              Status st = ctx.origin->DeleteSnapshot(call.params[0], call.params[1]);
+              Status st = ctx.origin->snapshots().Delete(call.params[0], call.params[1]);
               if (!st.ok()) return ErrorResponse(st);
               if (ctx.dashboard.bus != nullptr) {
                 api::Event e;
@@ -138,13 +107,13 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
             });
   table.Add("GET", "/v1/jobs", {}, [&ctx](const RouteCall&) {
     json::array arr;
-    for (const auto& j : ctx.origin->ListJobs()) arr.push_back(api::ToJson(ToApi(j)));
+    for (const auto& j : ctx.origin->refresher().Jobs()) arr.push_back(api::ToJson(ToApi(j)));
     json::object out;
     out["jobs"] = std::move(arr);
     return JsonResponse(200, out);
   });
   table.Add("GET", "/v1/jobs/{id}", {}, [&ctx](const RouteCall& call) {
-    auto job = ctx.origin->GetJob(call.params[0]);
+    auto job = ctx.origin->refresher().GetJob(call.params[0]);
     if (!job.ok()) return ErrorResponse(job.status());
     return JsonResponse(200, api::ToJson(ToApi(*job)));
   });

@@ -36,7 +36,7 @@ Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::str
   s.version = version;
   storage::Driver& store = origin.store();
   ZDAP_ASSIGN_OR_RETURN(storage::Space space, store.StoreSpace());
-  s.storage_driver = origin.storage_driver();
+  s.storage_driver = store.name();
   s.storage_path = store.root();
   s.storage_total_bytes = space.total_bytes;
   s.storage_free_bytes = space.free_bytes;
@@ -46,21 +46,21 @@ Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::str
   double load[3] = {0, 0, 0};
   if (::getloadavg(load, 3) == 3) s.load = {load[0], load[1], load[2]};
   std::map<std::string, int64_t> clones_of;
-  for (const auto& c : origin.ListClones(caller, caller.admin)) ++clones_of[c.resource];
-  for (const auto& r : origin.resources()) {
-    ZDAP_ASSIGN_OR_RETURN(auto snaps, origin.Snapshots(r.name));
+  for (const auto& c : origin.clones().List(caller, caller.admin)) ++clones_of[c.resource];
+  for (const auto& r : origin.resources().all()) {
+    ZDAP_ASSIGN_OR_RETURN(auto snaps, origin.snapshots().List(r.name));
     api::ResourceCounts rc;
     rc.name = r.name;
     rc.snapshots = static_cast<int64_t>(snaps.size());
     rc.clones = clones_of[r.name];
     rc.pool_min = r.pool_min;
     rc.pool_max = r.pool_max;
-    rc.pool_ready = origin.PoolReady(r.name);
+    rc.pool_ready = origin.pools().Ready(r.name);
     s.snapshot_count += rc.snapshots;
     s.clone_count += rc.clones;
     s.resources.push_back(std::move(rc));
   }
-  s.resource_count = static_cast<int64_t>(origin.resources().size());
+  s.resource_count = static_cast<int64_t>(origin.resources().all().size());
   return s;
 }
 
@@ -68,11 +68,11 @@ Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::str
 void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
   metrics.DeclareCollectedGauge("zdap_clones", "Clones by resource and state.", [origin] {
     std::map<std::pair<std::string, std::string>, int> n;
-    for (const auto& r : origin->resources()) {
+    for (const auto& r : origin->resources().all()) {
       for (const char* st : {"creating", "ready", "failed", "deleting"}) n[{r.name, st}] = 0;
     }
-    for (const auto& c : origin->ListClones(origin::Caller{"zdapd", true}, true)) {
-      ++n[{c.resource, catalog::CloneStateName(c.state)}];
+    for (const auto& c : origin->clones().List(origin::DaemonCaller(), true)) {
+      ++n[{c.resource, c.state}];
     }
     std::vector<GaugeSample> out;
     for (const auto& [k, v] : n) {
@@ -85,8 +85,8 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
       "Pool clones by resource and state: ready (claimable), creating, stale (older snapshot).",
       [origin] {
         std::vector<GaugeSample> out;
-        for (const auto& r : origin->resources()) {
-          origin::PoolCounts c = origin->PoolCountsOf(r);
+        for (const auto& r : origin->resources().all()) {
+          origin::PoolCounts c = origin->pools().CountsOf(r);
           for (auto [state, n] :
                {std::pair{"ready", c.fresh_ready}, std::pair{"creating", c.making},
                 std::pair{"stale", c.stale_ready}}) {
@@ -98,15 +98,15 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
   metrics.DeclareCollectedGauge(
       "zdap_pool_target", "Pool size kept ready per resource (min).", [origin] {
         std::vector<GaugeSample> out;
-        for (const auto& r : origin->resources()) {
+        for (const auto& r : origin->resources().all()) {
           out.push_back({{{"resource", r.name}}, static_cast<double>(r.pool_min)});
         }
         return out;
       });
   metrics.DeclareCollectedGauge("zdap_snapshots", "Snapshots per resource.", [origin] {
     std::vector<GaugeSample> out;
-    for (const auto& r : origin->resources()) {
-      auto snaps = origin->Snapshots(r.name);
+    for (const auto& r : origin->resources().all()) {
+      auto snaps = origin->snapshots().List(r.name);
       if (snaps.ok()) out.push_back({{{"resource", r.name}}, static_cast<double>(snaps->size())});
     }
     return out;
@@ -116,7 +116,7 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
         const auto& cfg = origin->config();
         int total = cfg.clone_port_last - cfg.clone_port_first + 1;
         int used = 0;
-        for (const auto& c : origin->ListClones(origin::Caller{"zdapd", true}, true)) {
+        for (const auto& c : origin->clones().List(origin::DaemonCaller(), true)) {
           if (c.port >= cfg.clone_port_first && c.port <= cfg.clone_port_last) ++used;
         }
         return std::vector<GaugeSample>{{{{"state", "in_use"}}, static_cast<double>(used)},

@@ -40,6 +40,7 @@ json::object ToJson(const Clone& c) {
   } else {
     o[field::kError] = c.error;
   }
+  if (c.from_pool) o[field::kFromPool] = *c.from_pool;
   return o;
 }
 
@@ -78,6 +79,12 @@ Result<Clone> CloneFromJson(const json::value& v) {
   r.String(field::kOrigin, &c.origin);
   r.String(field::kEngine, &c.engine);
   r.String(field::kError, &c.error);
+  if (const json::object* o = v.if_object();
+      o != nullptr && o->contains(field::kFromPool) && !o->at(field::kFromPool).is_null()) {
+    bool from_pool = false;
+    r.Bool(field::kFromPool, &from_pool);
+    c.from_pool = from_pool;
+  }
   if (r.status().ok() && !IsValidName(c.id)) r.Fail("'id' is not a valid clone name");
   if (!r.status().ok()) return r.status();
   c.port = static_cast<int>(port);
@@ -143,6 +150,7 @@ void AppendCloneJson(const Clone& c, std::string* out) {
   text(field::kOrigin, c.origin);
   text(field::kEngine, c.engine);
   text_or_null(field::kError, c.error);
+  if (c.from_pool) flag(field::kFromPool, *c.from_pool);
   out->push_back('}');
 }
 

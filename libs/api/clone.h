@@ -33,6 +33,10 @@ struct Clone {
   std::string origin;
   std::string engine;
   std::string error;  // why the clone is failed; "" (null on the wire) otherwise
+  // Only in the answer to a claim (absent elsewhere): true when a ready pool clone was handed
+  // over, false when the pool had none ready and the clone was created for the claim (it
+  // took a create's time).
+  std::optional<bool> from_pool;
 };
 
 // The body of PATCH /v1/clones/{id} (extend, protect): only what is set is sent.

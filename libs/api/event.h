@@ -43,7 +43,6 @@ inline constexpr std::string_view kOwner = "owner";
 inline constexpr std::string_view kExpiry = "expiry";
 inline constexpr std::string_view kIdle = "idle";
 inline constexpr std::string_view kAdmin = "admin";
-inline constexpr std::string_view kPool = "pool";  // a pool clone trimmed or made stale
 }  // namespace destroy_reason
 
 struct Event {

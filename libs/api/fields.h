@@ -23,6 +23,8 @@ inline constexpr const char* kPooled = "pooled";
 inline constexpr const char* kOrigin = "origin";
 inline constexpr const char* kEngine = "engine";
 // kError (below) too: why a failed clone failed, else null.
+// Only in a claim's answer: true = a ready pool clone, false = made for the claim.
+inline constexpr const char* kFromPool = "from_pool";
 
 // Resource and snapshot objects.
 inline constexpr const char* kName = "name";

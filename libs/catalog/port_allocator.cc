@@ -8,6 +8,8 @@
 
 #include <cstring>
 
+#include "core/unique_fd.h"
+
 namespace zdap::catalog {
 
 bool PortAllocator::CanBind(int port) const {
@@ -33,14 +35,12 @@ bool PortAllocator::CanBind(int port) const {
     len = sizeof a4;
     family = AF_INET;
   }
-  int fd = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
+  UniqueFd fd(::socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return false;
   // SO_REUSEADDR as the servers use it: a port in TIME_WAIT is fine to hand out.
   int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
-  ::close(fd);
-  return ok;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0;
 }
 
 Result<int> PortAllocator::Allocate() {

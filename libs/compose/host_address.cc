@@ -6,36 +6,27 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
+#include <chrono>
 #include <string_view>
+
+#include "core/connect.h"
 
 namespace zdap::compose {
 namespace {
 
-constexpr int kConnectTimeoutMs = 1000;
+constexpr auto kConnectTimeout = std::chrono::seconds(1);
 
 bool IsDockerInterface(std::string_view name) {
   return name.starts_with("docker") || name.starts_with("br-") || name.starts_with("veth");
 }
 
 bool Accepts(const sockaddr_in& address, uint16_t port) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in to = address;
-  to.sin_port = htons(port);
-  bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0;
-  if (!ok && errno == EINPROGRESS) {
-    pollfd p{fd, POLLOUT, 0};
-    int err = 0;
-    socklen_t len = sizeof err;
-    ok = ::poll(&p, 1, kConnectTimeoutMs) == 1 &&
-         ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
-  }
-  ::close(fd);
-  return ok;
+  char host[INET_ADDRSTRLEN];
+  if (::inet_ntop(AF_INET, &address.sin_addr, host, sizeof host) == nullptr) return false;
+  auto deadline = std::chrono::steady_clock::now() + kConnectTimeout;
+  return ConnectBefore(host, port, "", deadline).ok();
 }
 
 }  // namespace

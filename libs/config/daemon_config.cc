@@ -1,6 +1,5 @@
 #include "config/daemon_config.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <cctype>
@@ -9,6 +8,7 @@
 
 #include "config/yaml_reader.h"
 #include "core/file_util.h"
+#include "core/local_host.h"
 #include "core/log.h"
 #include "core/time.h"
 
@@ -57,8 +57,7 @@ bool ParsePort(const std::string& s, int* port) {
 
 std::string DaemonConfig::AdvertisedHost() const {
   if (!advertise.empty()) return advertise;
-  if (clone_bind == "0.0.0.0" || clone_bind == "::" || clone_bind.empty()) return "127.0.0.1";
-  return clone_bind;
+  return LocalConnectHost(clone_bind);
 }
 
 Status SplitHostPort(const std::string& text, std::string* host, int* port) {
@@ -82,15 +81,6 @@ Status SplitHostPort(const std::string& text, std::string* host, int* port) {
   }
   if (!ParsePort(text.substr(colon + 1), port)) return bad();
   return Status::Ok();
-}
-
-bool IsLoopbackHost(const std::string& host) {
-  if (host == "localhost") return true;
-  in_addr a4;
-  if (inet_pton(AF_INET, host.c_str(), &a4) == 1) return (ntohl(a4.s_addr) >> 24) == 127;
-  in6_addr a6;
-  if (inet_pton(AF_INET6, host.c_str(), &a6) == 1) return IN6_IS_ADDR_LOOPBACK(&a6);
-  return false;
 }
 
 Status ReadDaemonConfigFile(const std::string& file, SettingMap* settings) {
@@ -332,6 +322,21 @@ Status ValidateDaemonConfig(const DaemonConfig& c) {
     return InvalidArgument(fmt::format(
         "storage.dataset is for driver zfs only; driver {} keeps its store in storage.path",
         c.storage_driver));
+  }
+  // Settings the chosen drivers would ignore are refused: the operator meant something.
+  if (c.storage_driver == "zfs" && !c.storage_path.empty()) {
+    return InvalidArgument(fmt::format(
+        "storage.path {} is not used by driver zfs, which keeps volumes in datasets under "
+        "storage.dataset ({}) at that dataset's mountpoint: remove storage.path (or set the "
+        "dataset's mountpoint with zfs set mountpoint=...)",
+        c.storage_path, c.storage_dataset));
+  }
+  // (The default socket is no setting: only another path is refused.)
+  if (c.runtime_driver != "docker" && c.docker_socket != kDefaultDockerSocket) {
+    return InvalidArgument(fmt::format(
+        "runtime.socket {} is for runtime docker only; this origin runs database servers as "
+        "processes (runtime.driver: {}): remove runtime.socket, or set runtime.driver: docker",
+        c.docker_socket, c.runtime_driver));
   }
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return InvalidArgument("tls needs both cert and key");

@@ -12,6 +12,8 @@
 
 namespace zdap::config {
 
+inline constexpr const char* kDefaultDockerSocket = "/var/run/docker.sock";
+
 // One of `webhooks:` (config file only): where to POST which events, signed with the secret in
 // `secret_file` (apps/zdapd builds libs/events' WebhookTarget from it).
 struct WebhookConfig {
@@ -31,7 +33,7 @@ struct DaemonConfig {
   std::string storage_dataset;  // zfs only: the parent dataset, e.g. tank/zdap
   std::string runtime_driver = "process";
   std::string runtime_user;  // user the database servers run as; "" = postgres (if root)
-  std::string docker_socket = "/var/run/docker.sock";
+  std::string docker_socket = kDefaultDockerSocket;  // runtime docker only
   int clone_port_first = 6000;
   int clone_port_last = 6999;
   std::string clone_bind = "127.0.0.1";
@@ -68,11 +70,12 @@ void ReadDaemonEnvironment(SettingMap* settings);
 // Applies settings to `config`, validating each. `origin` names the source for messages.
 Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin,
                            DaemonConfig* config);
-// Cross-field checks: a non-loopback listener needs a tokens file, port range sane, ...
+// Cross-field checks: a non-loopback listener needs a tokens file, port range sane, and no
+// setting that the chosen drivers would ignore (runtime.socket under the process runtime,
+// storage.path under zfs): each is refused with what to do instead.
 Status ValidateDaemonConfig(const DaemonConfig& config);
 
 // Splits "host:port", "[v6]:port" or ":port" (host ""). InvalidArgument on anything else.
 Status SplitHostPort(const std::string& text, std::string* host, int* port);
-bool IsLoopbackHost(const std::string& host);
 
 }  // namespace zdap::config

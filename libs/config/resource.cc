@@ -222,4 +222,20 @@ Result<std::vector<Resource>> LoadResources(const std::string& config_dir) {
   return out;
 }
 
+std::vector<std::string> ResourceWarnings(const std::vector<Resource>& resources) {
+  std::vector<std::string> out;
+  for (const Resource& r : resources) {
+    // zdap has only ever run mariadbd: MySQL 8 wants caching_sha2_password and its own
+    // account SQL, not MariaDB's `IDENTIFIED VIA mysql_native_password`.
+    if (r.engine == "mysql") {
+      out.push_back(fmt::format(
+          "{}: resource '{}' has engine mysql, which runs MariaDB (mariadbd and its account "
+          "SQL); MySQL 8 servers (caching_sha2_password) are not supported: write engine: "
+          "mariadb to name what runs",
+          r.file, r.name));
+    }
+  }
+  return out;
+}
+
 }  // namespace zdap::config

@@ -54,4 +54,8 @@ Result<Resource> LoadResourceFile(const std::string& file, const std::string& co
 // All resources in <config_dir>/resources, sorted by name. Duplicate names are an error.
 Result<std::vector<Resource>> LoadResources(const std::string& config_dir);
 
+// One line per thing a user should know before relying on a resource (zdapd check-config
+// prints them): `engine: mysql` runs MariaDB's server and SQL, not a MySQL 8 server.
+std::vector<std::string> ResourceWarnings(const std::vector<Resource>& resources);
+
 }  // namespace zdap::config

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/quote.h"
 #include "core/time.h"
 
 namespace zdap::config {
@@ -25,7 +26,9 @@ Result<YAML::Node> ParseYaml(const std::string& file, const std::string& text) {
   try {
     return YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return InvalidArgument(fmt::format("{}:{}: not valid YAML: {}", file, e.mark.line + 1, e.msg));
+    return InvalidArgument(
+        // yaml-cpp's messages may quote the offending bytes raw: keep the error one line.
+        fmt::format("{}:{}: not valid YAML: {}", file, e.mark.line + 1, Printable(e.msg)));
   }
 }
 
@@ -38,7 +41,7 @@ std::string MapReader::KeyPath(const std::string& key) const {
   return path_ + "." + key;
 }
 
-Status MapReader::ErrorAt(const std::string& key, const std::string& message) const {
+std::string MapReader::Where(const std::string& key) const {
   int line = LineOf(node_);
   if (!key.empty() && node_.IsMap()) {
     // Point at the key itself rather than at the start of the map.
@@ -49,9 +52,13 @@ Status MapReader::ErrorAt(const std::string& key, const std::string& message) co
       }
     }
   }
-  std::string where = KeyPath(key);
-  if (where.empty()) return InvalidArgument(fmt::format("{}:{}: {}", file_, line, message));
-  return InvalidArgument(fmt::format("{}:{}: {}: {}", file_, line, where, message));
+  std::string where = KeyPath(Shorten(key));
+  if (where.empty()) return fmt::format("{}:{}", file_, line);
+  return fmt::format("{}:{}: {}", file_, line, Printable(where));
+}
+
+Status MapReader::ErrorAt(const std::string& key, const std::string& message) const {
+  return InvalidArgument(fmt::format("{}: {}", Where(key), message));
 }
 
 Status MapReader::CheckIsMap() const {
@@ -157,6 +164,20 @@ Result<MapReader> MapReader::GetMap(const std::string& key) {
   return child;
 }
 
+Result<std::vector<MapReader>> MapReader::GetMapList(const std::string& key) {
+  std::vector<MapReader> out;
+  if (!Has(key)) return out;
+  YAML::Node v = node_[key];
+  if (!v.IsSequence()) return ErrorAt(key, "expected a list of mappings");
+  if (v.size() > 1000) return ErrorAt(key, "more than 1000 entries");
+  for (size_t i = 0; i < v.size(); ++i) {
+    MapReader item(file_, v[i], fmt::format("{}[{}]", KeyPath(key), i));
+    if (!v[i].IsMap()) return item.ErrorAt("", "expected a mapping of keys to values");
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 Status MapReader::CheckNoUnknownKeys(std::initializer_list<const char*> allowed) const {
   if (!node_.IsMap()) return Status::Ok();
   for (const auto& kv : node_) {
@@ -177,6 +198,27 @@ Status MapReader::CheckNoUnknownKeys(std::initializer_list<const char*> allowed)
     }
   }
   return Status::Ok();
+}
+
+Result<std::vector<std::string>> MapReader::Keys() const {
+  std::vector<std::string> keys;
+  if (!node_.IsMap()) return keys;
+  for (const auto& kv : node_) {
+    if (!kv.first.IsScalar()) {
+      return InvalidArgument(fmt::format("{}:{}: {}: keys must be plain strings", file_,
+                                         LineOf(kv.first), path_.empty() ? "(top level)" : path_));
+    }
+    keys.push_back(kv.first.Scalar());
+  }
+  return keys;
+}
+
+bool MapReader::IsList(const std::string& key) const {
+  return node_.IsMap() && node_[key].IsSequence();
+}
+
+bool MapReader::IsMap(const std::string& key) const {
+  return node_.IsMap() && node_[key].IsMap();
 }
 
 }  // namespace zdap::config

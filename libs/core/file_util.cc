@@ -9,11 +9,13 @@
 #include <filesystem>
 #include <random>
 
+#include "core/unique_fd.h"
+
 namespace zdap {
 
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
     int err = errno;
     if (err == ENOENT) return NotFound(fmt::format("{}: no such file", path));
     return ErrnoError(fmt::format("open {}", path), err);
@@ -21,25 +23,60 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
   std::string out;
   char buf[65536];
   for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return ErrnoError(fmt::format("read {}", path), err);
+      return ErrnoError(fmt::format("read {}", path), errno);
     }
     if (n == 0) break;
     if (out.size() + static_cast<size_t>(n) > max_bytes) {
-      ::close(fd);
       return Status(Code::kTooLarge, fmt::format("{}: larger than {} bytes", path, max_bytes));
     }
     out.append(buf, static_cast<size_t>(n));
   }
-  ::close(fd);
   return out;
 }
 
 namespace {
+
+// fsync of what `fd` refers to; `what` names it in the error.
+Status SyncFd(int fd, const std::string& what) {
+  if (::fsync(fd) != 0) return ErrnoError(fmt::format("fsync {}", what), errno);
+  return Status::Ok();
+}
+
+// Writes all of `data` to `fd`.
+Status WriteAll(int fd, std::string_view data, const std::string& what) {
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError(fmt::format("write {}", what), errno);
+    }
+    off += static_cast<size_t>(n);
+  }
+  return Status::Ok();
+}
+
+// Writes the temp file `tmp` completely (mode, owner, data, fsync if durable, close).
+Status WriteTemp(const std::string& tmp, std::string_view data, mode_t mode,
+                 const std::optional<FileOwner>& owner, bool durable) {
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+  if (!fd.valid()) return ErrnoError(fmt::format("create {}", tmp), errno);
+  // open() applies the umask; secrets files must be exactly `mode`.
+  if (::fchmod(fd.get(), mode) != 0) return ErrnoError(fmt::format("chmod {}", tmp), errno);
+  // Owned by the reader before it has its name: a chown after the rename leaves a window in
+  // which the reader (a postgres reading pg_hba.conf at start-up) is refused.
+  if (owner && ::fchown(fd.get(), owner->uid, owner->gid) != 0) {
+    return ErrnoError(fmt::format("chown {} to {}:{}", tmp, owner->uid, owner->gid), errno);
+  }
+  ZDAP_RETURN_IF_ERROR(WriteAll(fd.get(), data, tmp));
+  if (durable) ZDAP_RETURN_IF_ERROR(SyncFd(fd.get(), tmp));
+  // close() reports delayed write errors (NFS, quotas): checked, not left to the destructor.
+  if (::close(fd.Release()) != 0) return ErrnoError(fmt::format("close {}", tmp), errno);
+  return Status::Ok();
+}
 
 Status WriteAndRename(const std::string& path, std::string_view data, mode_t mode,
                       const std::optional<FileOwner>& owner, bool durable) {
@@ -47,52 +84,16 @@ Status WriteAndRename(const std::string& path, std::string_view data, mode_t mod
   std::string dir = p.parent_path().empty() ? "." : p.parent_path().string();
   std::random_device rd;
   std::string tmp = fmt::format("{}/.{}.tmp-{:08x}", dir, p.filename().string(), rd());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoError(fmt::format("create {}", tmp), errno);
-  // open() applies the umask; secrets files must be exactly `mode`.
-  if (::fchmod(fd, mode) != 0) {
-    int err = errno;
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return ErrnoError(fmt::format("chmod {}", tmp), err);
+  Status written = WriteTemp(tmp, data, mode, owner, durable);
+  if (written.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    written = ErrnoError(fmt::format("rename {} -> {}", tmp, path), errno);
   }
-  // Owned by the reader before it has its name: a chown after the rename leaves a window in
-  // which the reader (a postgres reading pg_hba.conf at start-up) is refused.
-  if (owner && ::fchown(fd, owner->uid, owner->gid) != 0) {
-    int err = errno;
-    ::close(fd);
+  if (!written.ok()) {
     ::unlink(tmp.c_str());
-    return ErrnoError(fmt::format("chown {} to {}:{}", tmp, owner->uid, owner->gid), err);
-  }
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return ErrnoError(fmt::format("write {}", tmp), err);
-    }
-    off += static_cast<size_t>(n);
-  }
-  if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError(fmt::format("{} {}", durable ? "fsync" : "close", tmp), err);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    return ErrnoError(fmt::format("rename {} -> {}", tmp, path), err);
+    return written;
   }
   if (!durable) return Status::Ok();
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return Status::Ok();
+  return SyncDir(dir);
 }
 
 }  // namespace
@@ -108,12 +109,15 @@ Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode,
 }
 
 Status SyncFile(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open " + path, errno);
-  int err = ::fsync(fd) == 0 ? 0 : errno;
-  ::close(fd);
-  if (err != 0) return ErrnoError("fsync " + path, err);
-  return Status::Ok();
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError("open " + path, errno);
+  return SyncFd(fd.get(), path);
+}
+
+Status SyncDir(const std::string& dir) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError(fmt::format("open {}", dir), errno);
+  return SyncFd(fd.get(), dir);
 }
 
 Status MakeDirs(const std::string& path, mode_t mode) {
@@ -145,18 +149,14 @@ bool PathExists(const std::string& path) {
 }
 
 std::string TailFile(const std::string& path, int max_lines, size_t max_bytes) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return {};
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return {};
   struct stat st;
-  if (::fstat(fd, &st) != 0) {
-    ::close(fd);
-    return {};
-  }
+  if (::fstat(fd.get(), &st) != 0) return {};
   off_t start =
       st.st_size > static_cast<off_t>(max_bytes) ? st.st_size - static_cast<off_t>(max_bytes) : 0;
   std::string buf(static_cast<size_t>(st.st_size - start), '\0');
-  ssize_t n = ::pread(fd, buf.data(), buf.size(), start);
-  ::close(fd);
+  ssize_t n = ::pread(fd.get(), buf.data(), buf.size(), start);
   if (n <= 0) return {};
   buf.resize(static_cast<size_t>(n));
   while (!buf.empty() && buf.back() == '\n') buf.pop_back();

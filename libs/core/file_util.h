@@ -33,8 +33,11 @@ Status WriteFileAtomic(const std::string& path, std::string_view data, mode_t mo
 Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode = 0644,
                    const std::optional<FileOwner>& owner = std::nullopt);
 // fsync of a file's content and inode, for a file written with ReplaceFile that must now
-// last: its name is durable once its directory is synced too (storage::SyncDir).
+// last: its name is durable once its directory is synced too (SyncDir).
 Status SyncFile(const std::string& path);
+// fsync of a directory, so that the creations, renames and removals of names in it survive
+// a crash. Errors are reported: a directory that cannot be synced is not durable.
+Status SyncDir(const std::string& dir);
 // mkdir -p with `mode` for the directories it creates.
 Status MakeDirs(const std::string& path, mode_t mode = 0755);
 // rm -rf that stays on one file system and never follows symlinks.

@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
+#include <utility>
 
 extern char** environ;
 
@@ -158,25 +159,17 @@ Result<RunAs> LookupUser(const std::string& name) {
 }
 
 Subprocess::Subprocess(Subprocess&& other) noexcept
-    : pid_(other.pid_), output_fd_(other.output_fd_), group_(other.group_) {
-  other.pid_ = -1;
-  other.output_fd_ = -1;
-}
+    : pid_(std::exchange(other.pid_, -1)),
+      output_fd_(std::move(other.output_fd_)),
+      group_(other.group_) {}
 
 Subprocess& Subprocess::operator=(Subprocess&& other) noexcept {
   if (this != &other) {
-    if (output_fd_ >= 0) ::close(output_fd_);
-    pid_ = other.pid_;
-    output_fd_ = other.output_fd_;
+    pid_ = std::exchange(other.pid_, -1);
+    output_fd_ = std::move(other.output_fd_);
     group_ = other.group_;
-    other.pid_ = -1;
-    other.output_fd_ = -1;
   }
   return *this;
-}
-
-Subprocess::~Subprocess() {
-  if (output_fd_ >= 0) ::close(output_fd_);
 }
 
 Result<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
@@ -227,36 +220,30 @@ Result<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
     }
   }
 
-  int in_fd = ::open(options.stdin_path.empty() ? "/dev/null" : options.stdin_path.c_str(),
-                     O_RDONLY | O_CLOEXEC);
-  if (in_fd < 0) return ErrnoError(fmt::format("open {}", options.stdin_path), errno);
-  int out_fd = -1;
-  int capture_read = -1;
+  UniqueFd in_fd(::open(options.stdin_path.empty() ? "/dev/null" : options.stdin_path.c_str(),
+                       O_RDONLY | O_CLOEXEC));
+  if (!in_fd.valid()) return ErrnoError(fmt::format("open {}", options.stdin_path), errno);
+  UniqueFd out_fd;
+  UniqueFd capture_read;
   if (!options.output_path.empty()) {
-    out_fd = ::open(options.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-    if (out_fd < 0) {
-      int err = errno;
-      ::close(in_fd);
-      return ErrnoError(fmt::format("open {}", options.output_path), err);
-    }
-    if (options.run_as) (void)!::fchown(out_fd, options.run_as->uid, options.run_as->gid);
+    out_fd.Reset(
+        ::open(options.output_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+    if (!out_fd.valid()) return ErrnoError(fmt::format("open {}", options.output_path), errno);
+    if (options.run_as) (void)!::fchown(out_fd.get(), options.run_as->uid, options.run_as->gid);
   } else if (options.capture_output) {
     int p[2];
-    if (::pipe2(p, O_CLOEXEC) != 0) {
-      ::close(in_fd);
-      return ErrnoError("pipe", errno);
-    }
-    capture_read = p[0];
-    out_fd = p[1];
+    if (::pipe2(p, O_CLOEXEC) != 0) return ErrnoError("pipe", errno);
+    capture_read.Reset(p[0]);
+    out_fd.Reset(p[1]);
   } else {
-    out_fd = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+    out_fd.Reset(::open("/dev/null", O_WRONLY | O_CLOEXEC));
   }
   ChildPlan plan{};
   plan.file = ex.file.c_str();
   plan.argv = ex.argv.data();
   plan.envp = ex.envp.data();
-  plan.in_fd = in_fd;
-  plan.out_fd = out_fd;
+  plan.in_fd = in_fd.get();
+  plan.out_fd = out_fd.get();
   plan.new_process_group = options.new_process_group;
   plan.die_with_parent = options.die_with_parent;
   plan.drop_privileges = options.run_as.has_value();
@@ -267,23 +254,19 @@ Result<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
   plan.cwd = options.cwd.empty() ? nullptr : options.cwd.c_str();
   pid_t pid = CloneAndExec(&plan);
   int clone_errno = errno;
-  ::close(in_fd);
-  ::close(out_fd);
-  if (pid < 0) {
-    if (capture_read >= 0) ::close(capture_read);
-    return ErrnoError(fmt::format("start {}", options.argv[0]), clone_errno);
-  }
+  in_fd.Reset();  // the child has its copies; the write end must close here for EOF to come
+  out_fd.Reset();
+  if (pid < 0) return ErrnoError(fmt::format("start {}", options.argv[0]), clone_errno);
   if (plan.failed_step != nullptr) {
     int st;
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
-    if (capture_read >= 0) ::close(capture_read);
     return IoError(fmt::format("cannot run {}: {}: {}", options.argv[0], plan.failed_step,
                                std::strerror(plan.failed_errno)));
   }
   Subprocess sp;
   sp.pid_ = pid;
-  sp.output_fd_ = capture_read;
+  sp.output_fd_ = std::move(capture_read);
   sp.group_ = options.new_process_group;
   return sp;
 }

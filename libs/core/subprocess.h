@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "core/unique_fd.h"
 
 namespace zdap {
 
@@ -43,13 +44,13 @@ class Subprocess {
   Subprocess& operator=(Subprocess&& other) noexcept;
   Subprocess(const Subprocess&) = delete;
   Subprocess& operator=(const Subprocess&) = delete;
-  ~Subprocess();  // does not kill or reap: servers outlive their handle on purpose
+  ~Subprocess() = default;  // does not kill or reap: servers outlive their handle on purpose
 
   // Fails with the exec error (e.g. "postgres: No such file or directory") if exec fails.
   static Result<Subprocess> Spawn(const SpawnOptions& options);
 
   pid_t pid() const { return pid_; }
-  int output_fd() const { return output_fd_; }  // read end when capture_output, else -1
+  int output_fd() const { return output_fd_.get(); }  // read end when capture_output, else -1
   // Blocks until exit; returns the exit status as from waitpid (use the helpers below).
   Result<int> Wait();
   // Non-blocking; true once the child has exited (status in *wait_status).
@@ -59,7 +60,7 @@ class Subprocess {
 
  private:
   pid_t pid_ = -1;
-  int output_fd_ = -1;
+  UniqueFd output_fd_;
   bool group_ = true;
 };
 

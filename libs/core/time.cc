@@ -4,6 +4,8 @@
 
 #include <ctime>
 
+#include "core/quote.h"
+
 namespace zdap {
 namespace {
 
@@ -119,46 +121,78 @@ Result<SystemTime> ParseCompactUtc(std::string_view text) {
   return FromFields(y, mo, d, h, mi, s, text);
 }
 
-std::optional<int64_t> SumDurationTerms(std::string_view text,
-                                        std::initializer_list<DurationUnit> units, int64_t max) {
-  if (text.empty()) return std::nullopt;
+namespace {
+
+struct DurationUnit {
+  std::string_view suffix;
+  int64_t millis;
+};
+constexpr size_t kMaxDurationText = 32;
+
+// Longer suffixes before their prefixes: "ms" before "m".
+constexpr DurationUnit kDurationUnits[] = {
+    {"ms", 1}, {"s", 1000}, {"m", 60 * 1000}, {"h", 3600 * 1000}, {"d", 86400 * 1000}};
+
+}  // namespace
+
+Result<std::chrono::milliseconds> ParseDuration(std::string_view text, const DurationRule& rule) {
+  auto malformed = [&] {
+    return InvalidArgument(fmt::format("{} is not a duration: use a number and a unit, like {}",
+                                       Quote(text), rule.examples));
+  };
+  auto too_large = [&] {
+    return InvalidArgument(fmt::format("{} is too long a duration: at most {}", Quote(text),
+                                       FormatDurationMillis(rule.max)));
+  };
+  if (text == "0") return std::chrono::milliseconds(0);
+  // 32 characters hold any sensible duration ("1d23h59m59s999ms" is 16); longer text is noise.
+  if (text.empty() || text.size() > kMaxDurationText) return malformed();
+  const int64_t max = rule.max.count();
   int64_t total = 0;
   size_t i = 0;
   while (i < text.size()) {
     int64_t n = 0;
     size_t digits = 0;
-    while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    bool overflow = false;
+    for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i, ++digits) {
       n = n * 10 + (text[i] - '0');
-      if (n > max) return std::nullopt;
-      ++i;
-      ++digits;
+      if (n > max) {  // keep reading: "99999999999x" is malformed before it is too long
+        overflow = true;
+        n = max + 1;
+      }
     }
-    if (digits == 0 || i >= text.size()) return std::nullopt;
+    if (digits == 0 || i >= text.size()) return malformed();
     const DurationUnit* unit = nullptr;
-    for (const DurationUnit& u : units) {
+    for (const DurationUnit& u : kDurationUnits) {
       if (text.substr(i, u.suffix.size()) == u.suffix) {
         unit = &u;
         break;
       }
     }
-    if (unit == nullptr) return std::nullopt;
+    if (unit == nullptr) return malformed();
     i += unit->suffix.size();
-    if (n > max / unit->value) return std::nullopt;
-    total += n * unit->value;
-    if (total > max) return std::nullopt;
+    if (unit->millis < rule.finest.count()) {
+      return InvalidArgument(
+          fmt::format("{} is not a duration here: the smallest unit is {}, like {}", Quote(text),
+                      FormatDurationMillis(rule.finest), rule.examples));
+    }
+    if (overflow || n > max / unit->millis) return too_large();
+    total += n * unit->millis;
+    if (total > max) return too_large();
   }
-  return total;
+  return std::chrono::milliseconds(total);
 }
 
 Result<std::chrono::seconds> ParseDuration(std::string_view text) {
-  constexpr int64_t kMax = int64_t{100} * 365 * 86400;
-  if (text == "0") return std::chrono::seconds(0);
-  auto total = SumDurationTerms(text, {{"s", 1}, {"m", 60}, {"h", 3600}, {"d", 86400}}, kMax);
-  if (!total) {
-    return InvalidArgument(fmt::format(
-        "'{}' is not a duration: use a number and a unit, like 90s, 30m, 8h, 7d or 0", text));
-  }
-  return std::chrono::seconds(*total);
+  ZDAP_ASSIGN_OR_RETURN(std::chrono::milliseconds d, ParseDuration(text, kLifetimeDuration));
+  return std::chrono::duration_cast<std::chrono::seconds>(d);
+}
+
+std::string FormatDurationMillis(std::chrono::milliseconds d) {
+  int64_t ms = d.count();
+  if (ms <= 0) return "0";
+  if (ms % 1000 != 0) return fmt::format("{}ms", ms);
+  return FormatDuration(std::chrono::seconds(ms / 1000));
 }
 
 std::string FormatDuration(std::chrono::seconds d) {

@@ -16,11 +16,10 @@
 
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/unique_fd.h"
 
 namespace zdap::engine {
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 // A whole dump may take hours to load; a helper that outlives its client's EOF gets this long.
 constexpr auto kImportTimeout = std::chrono::hours(12);
@@ -76,6 +75,8 @@ struct Helper {
 }  // namespace
 
 struct DumpInput::State {
+  explicit State(Env& e) : env(e) {}
+  Env& env;
   DumpFormat format = DumpFormat::kSql;
   std::string label;
   std::string path;  // the dump file or directory; "" when streamed
@@ -197,13 +198,11 @@ Result<DumpFormat> DetectDumpFormat(const std::string& path) {
     }
     return DumpFormat::kPgDirectory;
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open dump " + path, errno);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return ErrnoError("open dump " + path, errno);
   char head[8];
-  ssize_t n = ::read(fd, head, sizeof head);
-  int err = errno;
-  ::close(fd);
-  if (n < 0) return ErrnoError("read dump " + path, err);
+  ssize_t n = ::read(fd.get(), head, sizeof head);
+  if (n < 0) return ErrnoError("read dump " + path, errno);
   return SniffDumpFormat(std::string_view(head, static_cast<size_t>(n)));
 }
 
@@ -222,9 +221,9 @@ bool DumpInput::streamed() const {
   return state_->path.empty();
 }
 
-Result<DumpInput> DumpInput::Open(const config::Resource& resource,
-                                  const std::string& scratch_dir) {
-  auto s = std::make_unique<State>();
+Result<DumpInput> DumpInput::Open(const config::Resource& resource, const std::string& scratch_dir,
+                                  Env& env) {
+  auto s = std::make_unique<State>(env);
   s->scratch_dir = scratch_dir;
   // The first input of an import is the dump; its bytes are the progress a job reports.
   if (current_progress != nullptr && current_progress->inputs_opened++ == 0) {
@@ -280,11 +279,12 @@ Result<DumpInput> DumpInput::Open(const config::Resource& resource,
   // source.command: stream its stdout; the format shows in the first bytes.
   s->label = fmt::format("command '{}'", Describe(src.command));
   ZDAP_RETURN_IF_ERROR(s->StartHelper(s->label, src.command, "", &s->command_fd));
-  auto deadline = Clock::now() + kImportTimeout;
+  auto deadline = s->env.MonotonicNow() + kImportTimeout;
   char buf[8];
   while (s->head.size() < 5) {
     pollfd p{s->command_fd, POLLIN, 0};
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - s->env.MonotonicNow());
     if (left.count() <= 0) return Unavailable(s->label + " produced no output in time");
     int pr = ::poll(&p, 1, static_cast<int>(std::min<int64_t>(left.count(), 60000)));
     if (pr < 0 && errno != EINTR) return ErrnoError("poll", errno);
@@ -351,11 +351,11 @@ Status DumpInput::Finish(bool client_ok) {
   if (!client_ok) {
     for (auto& h : s.helpers) h.process.Signal(SIGKILL);
   }
-  auto deadline = Clock::now() + kHelperExitGrace;
+  auto deadline = s.env.MonotonicNow() + kHelperExitGrace;
   for (auto& h : s.helpers) {
     bool exited = h.process.TryWait(&h.wait_status);
-    while (!exited && Clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    while (!exited && s.env.MonotonicNow() < deadline) {
+      s.env.SleepFor(std::chrono::milliseconds(5));
       exited = h.process.TryWait(&h.wait_status);
     }
     if (!exited) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/resource.h"
+#include "core/env.h"
 #include "core/result.h"
 #include "core/subprocess.h"
 
@@ -72,7 +73,9 @@ class DumpInput {
   // Resolves resource.source: `dump` as is; `script` is run (cwd: its directory) and the
   // last line of its stdout names the dump; `command` is started with its stdout on a pipe
   // and its format sniffed from the first bytes. `scratch_dir` receives helpers' stderr.
-  static Result<DumpInput> Open(const config::Resource& resource, const std::string& scratch_dir);
+  // `env` times the waits on the helpers (it must outlive the input).
+  static Result<DumpInput> Open(const config::Resource& resource, const std::string& scratch_dir,
+                                Env& env = *Env::Default());
 
   DumpInput(DumpInput&&) noexcept;
   DumpInput& operator=(DumpInput&&) noexcept;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "config/resource.h"
+#include "core/env.h"
 #include "core/result.h"
 #include "core/subprocess.h"
 
@@ -64,6 +65,9 @@ struct ProbeResult {
 
 class Engine {
  public:
+  // `env` (null = Env::Default()) times the engine's waits: readiness, activation and
+  // import deadlines and back-offs. It must outlive the engine.
+  explicit Engine(Env* env) : env_(env != nullptr ? env : Env::Default()) {}
   virtual ~Engine() = default;
   virtual const char* name() const = 0;
   virtual int default_port() const = 0;
@@ -144,11 +148,25 @@ class Engine {
   virtual Status Import(const config::Resource& resource, const Endpoint& endpoint,
                         const RunAs& run_as) = 0;
 
+  // The URI for the resource's user with `resource.password`; without one ("") the URI
+  // names no password (user@host), for a view of a clone that is not the caller's.
   virtual std::string ConnectionUri(const config::Resource& resource, const std::string& host,
                                     int port) const = 0;
+
+ protected:
+  Env& env() const { return *env_; }
+
+ private:
+  Env* env_;
 };
 
 // The engine for `resource.engine`: "postgres", "mariadb" or "mysql" (MariaDB binaries).
-Result<std::unique_ptr<Engine>> MakeEngine(const std::string& name);
+// scheme://user[:password]@host:port/database for `resource`, each part percent-encoded; a
+// host with ':' (IPv6) in brackets. The password part is left out when it is "".
+std::string FormatConnectionUri(const char* scheme, const config::Resource& resource,
+                                const std::string& host, int port);
+
+// `env` as for Engine's constructor.
+Result<std::unique_ptr<Engine>> MakeEngine(const std::string& name, Env* env = nullptr);
 
 }  // namespace zdap::engine

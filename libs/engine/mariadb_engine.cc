@@ -230,8 +230,7 @@ ProbeResult MariadbEngine::Probe(const Endpoint& endpoint, const config::Resourc
                                  std::chrono::milliseconds timeout) const {
   ProbeResult out;
   std::string unix_path = endpoint.host.empty() ? SocketPath(endpoint.socket_dir) : "";
-  ProbeConnection conn(endpoint.host, endpoint.port, unix_path,
-                       std::chrono::steady_clock::now() + timeout);
+  ProbeConnection conn(endpoint.host, endpoint.port, unix_path, env().MonotonicNow() + timeout);
   auto transport_failure = [&]() {
     out.readiness =
         conn.transport() == ProbeTransport::kRefused ? Readiness::kStarting : Readiness::kDown;
@@ -325,7 +324,7 @@ Status MariadbEngine::Import(const config::Resource& resource, const Endpoint& e
       fmt::format("--execute=CREATE DATABASE IF NOT EXISTS `{}`", resource.source.database));
   ZDAP_RETURN_IF_ERROR(RunSetupStep(create, std::chrono::minutes(1), "mariadb",
                                     "creating database " + resource.source.database));
-  ZDAP_ASSIGN_OR_RETURN(DumpInput input, DumpInput::Open(resource, endpoint.socket_dir));
+  ZDAP_ASSIGN_OR_RETURN(DumpInput input, DumpInput::Open(resource, endpoint.socket_dir, env()));
   if (input.format() == DumpFormat::kPgCustom || input.format() == DumpFormat::kPgDirectory) {
     return Unprocessable(
         fmt::format("{} is a {} dump; the {} engine loads SQL dumps (.sql, "
@@ -339,7 +338,7 @@ Status MariadbEngine::Import(const config::Resource& resource, const Endpoint& e
     config::Resource one;
     one.name = resource.name;
     one.source.dump = after;
-    ZDAP_ASSIGN_OR_RETURN(DumpInput in, DumpInput::Open(one, endpoint.socket_dir));
+    ZDAP_ASSIGN_OR_RETURN(DumpInput in, DumpInput::Open(one, endpoint.socket_dir, env()));
     ZDAP_RETURN_IF_ERROR(RunImportClient(&in, client(resource.source.database), "mariadb"));
   }
   return Status::Ok();
@@ -347,9 +346,7 @@ Status MariadbEngine::Import(const config::Resource& resource, const Endpoint& e
 
 std::string MariadbEngine::ConnectionUri(const config::Resource& resource, const std::string& host,
                                          int port) const {
-  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return fmt::format("mysql://{}:{}@{}:{}/{}", UriEscape(resource.user),
-                     UriEscape(resource.password), h, port, UriEscape(resource.source.database));
+  return FormatConnectionUri("mysql", resource, host, port);
 }
 
 }  // namespace zdap::engine

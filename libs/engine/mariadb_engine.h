@@ -10,7 +10,7 @@ namespace zdap::engine {
 
 class MariadbEngine : public Engine {
  public:
-  explicit MariadbEngine(std::string name) : name_(std::move(name)) {}
+  MariadbEngine(std::string name, Env* env = nullptr) : Engine(env), name_(std::move(name)) {}
   const char* name() const override { return name_.c_str(); }
   int default_port() const override { return 3306; }
   const char* admin_database() const override { return "mysql"; }

@@ -8,8 +8,6 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
-#include <thread>
-
 #include "core/file_util.h"
 #include "engine/postgres_engine.h"
 #include "engine/probe_socket.h"
@@ -137,9 +135,9 @@ PidFileStatus ReadPidFileStatus(const std::string& data_dir) {
 // the server answers 57P03 before it reads the query; either way nothing ran, so trying
 // again is safe. While the pid file says "starting" there is no try at all; otherwise tries
 // back off. `what` names the step in errors.
-Status ExchangeOverSocket(const config::Resource& resource, const Endpoint& socket,
+Status ExchangeOverSocket(Env& env, const config::Resource& resource, const Endpoint& socket,
                           const std::string& data_dir, const std::string& sql,
-                          const std::string& what, std::chrono::steady_clock::time_point deadline,
+                          const std::string& what, SteadyTime deadline,
                           std::chrono::milliseconds timeout, const std::function<bool()>& running) {
   // Into the clone's database, the one its owner's first query goes to: this backend's
   // catalog reads warm the clone's caches for that query, and a missing database fails here.
@@ -151,19 +149,19 @@ Status ExchangeOverSocket(const config::Resource& resource, const Endpoint& sock
     return Unavailable(fmt::format("{} over {} failed: {}", what, unix_path, why));
   };
   auto pause = std::chrono::microseconds(250);
-  auto next_try = std::chrono::steady_clock::now();
+  auto next_try = env.MonotonicNow();
   // Cleared when a server whose pid file said "ready" refused anyway (a stale file): from then
   // on the back-off alone times the tries.
   bool trust_pid_file = true;
   // `running` may ask the docker daemon: not at every poll of the pid file.
-  auto next_running_check = std::chrono::steady_clock::now() + kRunningCheck;
+  auto next_running_check = env.MonotonicNow() + kRunningCheck;
   for (;;) {
     // Not read once it is no longer trusted: the back-off alone decides then.
     PidFileStatus status = trust_pid_file ? ReadPidFileStatus(data_dir) : PidFileStatus::kNone;
     bool ready_said = status == PidFileStatus::kReady;
     bool wait_for_pid_file = status == PidFileStatus::kStarting;
-    if (!ready_said && (wait_for_pid_file || std::chrono::steady_clock::now() < next_try)) {
-      auto now = std::chrono::steady_clock::now();
+    if (!ready_said && (wait_for_pid_file || env.MonotonicNow() < next_try)) {
+      auto now = env.MonotonicNow();
       if (now >= next_running_check) {
         // Worded for "the postgres server ...", as the caller reports it.
         if (running && !running()) return Unavailable("exited during start-up");
@@ -175,8 +173,7 @@ Status ExchangeOverSocket(const config::Resource& resource, const Endpoint& sock
             wait_for_pid_file ? "its pid file still says starting" : "no connection taken yet"));
       }
       // The pid file is polled; without it, sleep until the next try (or the next check).
-      std::this_thread::sleep_until(trust_pid_file ? now + kPidFilePoll
-                                                   : std::min(next_try, next_running_check));
+      env.SleepUntil(trust_pid_file ? now + kPidFilePoll : std::min(next_try, next_running_check));
       continue;
     }
     std::string not_yet;
@@ -208,11 +205,11 @@ Status ExchangeOverSocket(const config::Resource& resource, const Endpoint& sock
     }
     if (ready_said) trust_pid_file = false;
     if (running && !running()) return Unavailable("exited during start-up");
-    if (std::chrono::steady_clock::now() + pause >= deadline) {
+    if (env.MonotonicNow() + pause >= deadline) {
       return Unavailable(fmt::format("did not answer on {} within {} ms ({})", unix_path,
                                      timeout.count(), not_yet));
     }
-    next_try = std::chrono::steady_clock::now() + pause;
+    next_try = env.MonotonicNow() + pause;
     pause = std::min(pause * 2, std::chrono::microseconds(10000));
   }
 }
@@ -229,11 +226,10 @@ Result<bool> PostgresEngine::PrepareSnapshot(const config::Resource& resource,
   // ActivateClone sets the clone's own, with no pg_hba.conf to swap and no reload. Committed
   // durably (the default), before the server's clean stop and the snapshot.
   constexpr auto kTimeout = std::chrono::seconds(30);
-  ZDAP_RETURN_IF_ERROR(
-      ExchangeOverSocket(resource, socket, data_dir,
-                         fmt::format("ALTER ROLE {} PASSWORD NULL", QuoteIdent(resource.user)),
-                         "clearing the import's password",
-                         std::chrono::steady_clock::now() + kTimeout, kTimeout, nullptr));
+  ZDAP_RETURN_IF_ERROR(ExchangeOverSocket(
+      env(), resource, socket, data_dir,
+      fmt::format("ALTER ROLE {} PASSWORD NULL", QuoteIdent(resource.user)),
+      "clearing the import's password", env().MonotonicNow() + kTimeout, kTimeout, nullptr));
   return true;
 }
 
@@ -254,7 +250,7 @@ Status PostgresEngine::ActivateClone(const config::Resource& resource, const End
                                      const std::function<bool()>& running) const {
   // Called right after the server's start: the verifier (4096 PBKDF2 rounds) and the file
   // are made while the server is still starting up.
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = env().MonotonicNow() + timeout;
   ZDAP_ASSIGN_OR_RETURN(std::string verifier, ScramSha256Verifier(password));
   // The commit does not wait for its WAL flush (an fsync, milliseconds): a crash that lost
   // it is harmless, since every start of the clone sets the password again (kNoPassword:
@@ -268,7 +264,7 @@ Status PostgresEngine::ActivateClone(const config::Resource& resource, const End
     ZDAP_RETURN_IF_ERROR(WriteOwnedFile(data_dir + "/pg_hba.conf", FinalHba(resource), run_as));
     sql += "; SELECT pg_reload_conf()";
   }
-  return ExchangeOverSocket(resource, socket, data_dir, sql, "setting the clone's password",
+  return ExchangeOverSocket(env(), resource, socket, data_dir, sql, "setting the clone's password",
                             deadline, timeout, running);
 }
 

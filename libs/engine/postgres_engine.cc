@@ -146,7 +146,7 @@ ProbeResult PostgresEngine::Probe(const Endpoint& endpoint, const config::Resour
       [](std::string_view got) {
         return pgwire::ParseStartupReply(got).kind != pgwire::ReplyKind::kIncomplete;
       },
-      timeout);
+      env().MonotonicNow() + timeout);
   ProbeResult out;
   if (ex.transport == ProbeTransport::kRefused) {
     out.readiness = Readiness::kStarting;  // not listening yet
@@ -276,7 +276,7 @@ Status PostgresEngine::Import(const config::Resource& resource, const Endpoint& 
     o.cwd = endpoint.socket_dir;
     return o;
   };
-  ZDAP_ASSIGN_OR_RETURN(DumpInput input, DumpInput::Open(resource, endpoint.socket_dir));
+  ZDAP_ASSIGN_OR_RETURN(DumpInput input, DumpInput::Open(resource, endpoint.socket_dir, env()));
   log::Info("postgres: importing {} ({}) into resource {}", input.label(),
             DumpFormatName(input.format()), resource.name);
   if (input.format() == DumpFormat::kPgCustom || input.format() == DumpFormat::kPgDirectory) {
@@ -329,7 +329,7 @@ Status PostgresEngine::Import(const config::Resource& resource, const Endpoint& 
     config::Resource one;
     one.name = resource.name;
     one.source.dump = after;
-    ZDAP_ASSIGN_OR_RETURN(DumpInput in, DumpInput::Open(one, endpoint.socket_dir));
+    ZDAP_ASSIGN_OR_RETURN(DumpInput in, DumpInput::Open(one, endpoint.socket_dir, env()));
     ZDAP_RETURN_IF_ERROR(RunImportClient(&in, psql(resource.source.database), "psql"));
   }
   return Status::Ok();
@@ -337,9 +337,7 @@ Status PostgresEngine::Import(const config::Resource& resource, const Endpoint& 
 
 std::string PostgresEngine::ConnectionUri(const config::Resource& resource, const std::string& host,
                                           int port) const {
-  std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return fmt::format("postgres://{}:{}@{}:{}/{}", UriEscape(resource.user),
-                     UriEscape(resource.password), h, port, UriEscape(resource.source.database));
+  return FormatConnectionUri("postgres", resource, host, port);
 }
 
 }  // namespace zdap::engine

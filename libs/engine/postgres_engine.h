@@ -9,6 +9,7 @@ namespace zdap::engine {
 
 class PostgresEngine : public Engine {
  public:
+  explicit PostgresEngine(Env* env = nullptr) : Engine(env) {}
   const char* name() const override { return "postgres"; }
   int default_port() const override { return 5432; }
   const char* admin_database() const override { return "postgres"; }

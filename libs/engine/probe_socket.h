@@ -1,5 +1,6 @@
 // A blocking, deadline-bounded client socket for readiness probes (plain POSIX, no Asio:
-// probes run on worker threads and must never hang past their deadline).
+// probes run on worker threads and must never hang past their deadline). The connect is
+// core/connect.h's ConnectBefore.
 #pragma once
 
 #include <chrono>
@@ -8,6 +9,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "core/unique_fd.h"
 
 namespace zdap::engine {
 
@@ -43,7 +45,7 @@ class ProbeConnection {
 
  private:
   void Fail(ProbeTransport t, std::string error);
-  int fd_ = -1;
+  UniqueFd fd_;
   std::chrono::steady_clock::time_point deadline_;
   ProbeTransport transport_ = ProbeTransport::kOk;
   std::string error_;
@@ -51,10 +53,11 @@ class ProbeConnection {
 };
 
 // Connects (TCP to host:port, or the unix socket at `unix_path` when host is empty), sends
-// `request`, and reads until `complete(received)` is true, EOF, 64 KiB, or the deadline.
+// `request`, and reads until `complete(received)` is true, EOF, 64 KiB, or `deadline` (the
+// engine's Env::MonotonicNow() + its timeout).
 ProbeExchange Exchange(const std::string& host, int port, const std::string& unix_path,
                        std::string_view request,
                        const std::function<bool(std::string_view)>& complete,
-                       std::chrono::milliseconds timeout);
+                       std::chrono::steady_clock::time_point deadline);
 
 }  // namespace zdap::engine

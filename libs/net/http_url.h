@@ -25,7 +25,10 @@ struct HttpUrl {
 };
 
 // Parses an absolute http(s) URL. Refuses other schemes, a missing host, user info, a
-// query or fragment, and a port outside 1..65535, with a message that says what is wrong.
+// query or fragment, a port outside 1..65535, and what has no single meaning as an origin:
+// percent-encoding in the host, an IPv6 zone, empty host labels ("db1."), a name that ends
+// in a number but is no IPv4 address ("127.1"), and "." or ".." in the path; each with a
+// message that says what is wrong. The canonical form (ToString) parses back to itself.
 Result<HttpUrl> ParseHttpUrl(std::string_view text);
 
 }  // namespace zdap::net

@@ -1,5 +1,7 @@
-// BusyGuard: marks a clone id busy for the duration of one operation, so that two operations
-// on one clone (destroy during create, two resets) do not interleave. Internal to the origin.
+// BusySet: the clone ids with an operation in flight, so that two operations on one clone
+// (a destroy during a create, two resets, a claim and a pool trim) never interleave. Each
+// operation holds a BusyGuard for its duration; one that cannot acquire it refuses (Conflict)
+// or skips the clone. Internal to the origin. Thread-safe.
 #pragma once
 
 #include <mutex>
@@ -8,17 +10,28 @@
 
 namespace zdap::origin {
 
+class BusySet {
+ public:
+  BusySet() = default;
+  BusySet(const BusySet&) = delete;
+  BusySet& operator=(const BusySet&) = delete;
+
+ private:
+  friend class BusyGuard;
+  std::mutex mu_;
+  std::set<std::string> ids_;
+};
+
 class BusyGuard {
  public:
-  BusyGuard(std::mutex& mu, std::set<std::string>& busy, std::string id)
-      : mu_(mu), busy_(busy), id_(std::move(id)) {
-    std::lock_guard lock(mu_);
-    acquired_ = busy_.insert(id_).second;
+  BusyGuard(BusySet& set, std::string id) : set_(set), id_(std::move(id)) {
+    std::lock_guard lock(set_.mu_);
+    acquired_ = set_.ids_.insert(id_).second;
   }
   ~BusyGuard() {
     if (!acquired_) return;
-    std::lock_guard lock(mu_);
-    busy_.erase(id_);
+    std::lock_guard lock(set_.mu_);
+    set_.ids_.erase(id_);
   }
   BusyGuard(const BusyGuard&) = delete;
   BusyGuard& operator=(const BusyGuard&) = delete;
@@ -26,8 +39,7 @@ class BusyGuard {
   bool acquired() const { return acquired_; }
 
  private:
-  std::mutex& mu_;
-  std::set<std::string>& busy_;
+  BusySet& set_;
   std::string id_;
   bool acquired_ = false;
 };

@@ -19,15 +19,15 @@ std::string NewJobId() {
 
 }  // namespace
 
-Job::Job(std::string id, std::string resource)
-    : id_(std::move(id)), resource_(std::move(resource)), created_at_(SystemNow()) {}
+Job::Job(Env& env, std::string id, std::string resource)
+    : env_(env), id_(std::move(id)), resource_(std::move(resource)), created_at_(env.Now()) {}
 
 void Job::Start() {
   std::lock_guard lock(mu_);
   state_ = JobState::kRunning;
   phase_ = "import";
-  started_at_ = SystemNow();
-  started_ = std::chrono::steady_clock::now();
+  started_at_ = env_.Now();
+  started_ = env_.MonotonicNow();
 }
 
 void Job::SetPhase(const char* phase) {
@@ -39,8 +39,8 @@ void Job::Succeed(const std::string& snapshot) {
   std::lock_guard lock(mu_);
   state_ = JobState::kDone;
   snapshot_ = snapshot;
-  finished_at_ = SystemNow();
-  finished_ = std::chrono::steady_clock::now();
+  finished_at_ = env_.Now();
+  finished_ = env_.MonotonicNow();
 }
 
 void Job::Fail(const std::string& error) {
@@ -48,8 +48,8 @@ void Job::Fail(const std::string& error) {
   std::lock_guard lock(mu_);
   state_ = JobState::kFailed;
   error_ = error;
-  finished_at_ = SystemNow();
-  finished_ = std::chrono::steady_clock::now();
+  finished_at_ = env_.Now();
+  finished_ = env_.MonotonicNow();
 }
 
 bool Job::finished() const {
@@ -75,7 +75,7 @@ JobInfo Job::Info() const {
   i.started_at = started_at_;
   i.finished_at = finished_at_;
   if (started_at_) {
-    auto end = finished_at_ ? finished_ : std::chrono::steady_clock::now();
+    auto end = finished_at_ ? finished_ : env_.MonotonicNow();
     i.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(end - started_);
   }
   i.snapshot = snapshot_;
@@ -91,7 +91,7 @@ Result<std::shared_ptr<Job>> JobTable::Begin(const std::string& resource) {
           fmt::format("a refresh of '{}' is already running: job {}", resource, j->id()));
     }
   }
-  auto job = std::make_shared<Job>(NewJobId(), resource);
+  auto job = std::make_shared<Job>(env_, NewJobId(), resource);
   jobs_.push_back(job);
   ForgetOldLocked();
   return job;

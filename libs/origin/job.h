@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/env.h"
 #include "core/result.h"
 #include "core/time.h"
 #include "engine/dump_source.h"
@@ -42,7 +43,8 @@ struct JobInfo {
 // One job, written by the thread that runs it and read by anyone. Thread-safe.
 class Job {
  public:
-  Job(std::string id, std::string resource);
+  // Times come from `env` (calendar for the API's stamps, monotonic for elapsed).
+  Job(Env& env, std::string id, std::string resource);
 
   const std::string& id() const { return id_; }
   const std::string& resource() const { return resource_; }
@@ -57,6 +59,7 @@ class Job {
   JobInfo Info() const;
 
  private:
+  Env& env_;
   const std::string id_;
   const std::string resource_;
   const SystemTime created_at_;
@@ -65,13 +68,14 @@ class Job {
   JobState state_ = JobState::kQueued;
   std::string phase_;
   std::optional<SystemTime> started_at_, finished_at_;
-  std::chrono::steady_clock::time_point started_{}, finished_{};
+  SteadyTime started_{}, finished_{};
   std::string snapshot_, error_;
 };
 
 class JobTable {
  public:
-  explicit JobTable(size_t keep_finished = 50) : keep_finished_(keep_finished) {}
+  explicit JobTable(Env& env, size_t keep_finished = 50)
+      : env_(env), keep_finished_(keep_finished) {}
   // A new queued job for `resource`; Conflict naming the unfinished job if it has one.
   Result<std::shared_ptr<Job>> Begin(const std::string& resource);
   // NotFound for an unknown (or long forgotten) id.
@@ -81,6 +85,7 @@ class JobTable {
 
  private:
   void ForgetOldLocked();
+  Env& env_;
   const size_t keep_finished_;
   mutable std::mutex mu_;
   std::deque<std::shared_ptr<Job>> jobs_;  // oldest first

@@ -1,14 +1,10 @@
 #include "origin/journal.h"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <cerrno>
-#include <filesystem>
 
-#include "core/file_util.h"
 #include "core/log.h"
 #include "core/time.h"
 
@@ -54,9 +50,9 @@ std::string JournalEntry::Get(const std::string& kind) const {
   return it == creates.end() ? std::string() : it->second;
 }
 
-Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir) {
-  ZDAP_RETURN_IF_ERROR(MakeDirs(dir, 0700));
-  return std::unique_ptr<Journal>(new Journal(dir));
+Result<std::unique_ptr<Journal>> Journal::Open(const std::string& dir, Env& env) {
+  ZDAP_RETURN_IF_ERROR(env.MakeDirs(dir, 0700));
+  return std::unique_ptr<Journal>(new Journal(dir, env));
 }
 
 std::string Journal::Serialize(const JournalEntry& e) {
@@ -125,8 +121,8 @@ Result<JournalEntry> Journal::Parse(const std::string& id, const std::string& te
 
 Status Journal::Write(const JournalEntry& entry, JournalWrite write) {
   std::string path = dir_ + "/" + entry.id;
-  return write.sync ? WriteFileAtomic(path, Serialize(entry), 0600)
-                    : ReplaceFile(path, Serialize(entry), 0600);
+  return write.sync ? env_.WriteFileAtomic(path, Serialize(entry), 0600)
+                    : env_.ReplaceFile(path, Serialize(entry), 0600);
 }
 
 Result<JournalEntry> Journal::Begin(const std::string& op, const std::string& subject,
@@ -142,7 +138,7 @@ Result<JournalEntry> Journal::Begin(const std::string& op, const std::string& su
   JournalEntry e;
   // Sorts by start time; the sequence separates entries begun in the same microsecond.
   auto us =
-      std::chrono::duration_cast<std::chrono::microseconds>(SystemNow().time_since_epoch()).count();
+      std::chrono::duration_cast<std::chrono::microseconds>(env_.Now().time_since_epoch()).count();
   e.id = fmt::format("{:017}-{:06}-{}", us, seq++ % 1000000, op);
   e.op = op;
   e.subject = subject;
@@ -158,34 +154,36 @@ Status Journal::Step(JournalEntry* entry, const std::string& step) {
 }
 
 Status Journal::Commit(const JournalEntry& entry) {
-  std::string path = dir_ + "/" + entry.id;
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError("unlink " + path, errno);
-  return Status::Ok();
+  return env_.RemoveFile(dir_ + "/" + entry.id);
 }
 
 std::vector<JournalEntry> Journal::Pending() const {
   std::vector<JournalEntry> out;
-  std::error_code ec;
-  for (const auto& f : std::filesystem::directory_iterator(dir_, ec)) {
-    std::string name = f.path().filename().string();
+  auto names = env_.GetChildren(dir_);
+  if (!names.ok()) {
+    log::Error("journal: {}", names.status().message());
+    return out;
+  }
+  for (const std::string& name : *names) {
+    const std::string path = dir_ + "/" + name;
     // Temporaries of an interrupted write and entries already set aside are not entries.
     if (name.starts_with(".")) {
-      ::unlink(f.path().c_str());
+      (void)env_.RemoveFile(path);
       continue;
     }
     if (name.empty() || name.ends_with(".corrupt")) continue;
-    auto text = ReadFile(f.path().string(), kMaxFile + 1);
+    auto text = env_.ReadFile(path, kMaxFile + 1);
     if (text.ok() && text->empty()) {
       // An entry begun without sync whose content a machine crash lost: such operations
       // need nothing from recovery after a machine crash (JournalWrite).
       log::Warn("journal: {} is empty (cut by a machine crash); removed", name);
-      ::unlink(f.path().c_str());
+      (void)env_.RemoveFile(path);
       continue;
     }
     auto entry = text.ok() ? Parse(name, *text) : Result<JournalEntry>(text.status());
     if (!entry.ok()) {
       log::Error("journal: {}; moved aside to {}.corrupt", entry.status().message(), name);
-      std::filesystem::rename(f.path(), f.path().string() + ".corrupt", ec);
+      (void)env_.Rename(path, path + ".corrupt");
       continue;
     }
     out.push_back(std::move(*entry));

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/env.h"
 #include "core/result.h"
 
 namespace zdap::origin {
@@ -47,8 +48,9 @@ struct JournalWrite {
 
 class Journal {
  public:
-  // Opens (creating, 0700) the journal directory.
-  static Result<std::unique_ptr<Journal>> Open(const std::string& dir);
+  // Opens (creating, 0700) the journal directory. Entries are stamped and written through
+  // `env`, which must outlive the journal.
+  static Result<std::unique_ptr<Journal>> Open(const std::string& dir, Env& env = *Env::Default());
 
   // Writes the entry (durably unless `write.sync` is false) before the operation starts.
   // Names and values are one line each of at most 1 KiB; op and kinds are [a-z0-9_-]+.
@@ -70,10 +72,11 @@ class Journal {
   static Result<JournalEntry> Parse(const std::string& id, const std::string& text);
 
  private:
-  explicit Journal(std::string dir) : dir_(std::move(dir)) {}
+  Journal(std::string dir, Env& env) : dir_(std::move(dir)), env_(env) {}
   Status Write(const JournalEntry& entry, JournalWrite write = {});
 
   std::string dir_;
+  Env& env_;
 };
 
 }  // namespace zdap::origin

@@ -4,10 +4,9 @@
 
 namespace zdap::origin {
 
-Scheduler::Scheduler(Clock& clock, std::vector<ScheduledRefresh> refreshes,
-                     SchedulerActions actions)
-    : clock_(clock), actions_(std::move(actions)) {
-  SystemTime now = clock_.Now();
+Scheduler::Scheduler(Env& env, std::vector<ScheduledRefresh> refreshes, SchedulerActions actions)
+    : env_(env), actions_(std::move(actions)) {
+  SystemTime now = env_.Now();
   for (auto& r : refreshes) {
     Entry e{std::move(r), std::nullopt};
     e.due = e.refresh.cron.NextAfter(now);
@@ -25,7 +24,7 @@ void Scheduler::Start() {
 
 void Scheduler::Stop() {
   stopping_ = true;
-  clock_.Wake();
+  wake_.Wake();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -34,16 +33,22 @@ SystemTime Scheduler::last_pass() const {
   return last_pass_;
 }
 
+uint64_t Scheduler::passes() const {
+  std::lock_guard lock(mu_);
+  return passes_;
+}
+
 void Scheduler::Loop() {
   while (!stopping_) {
-    SystemTime now = clock_.Now();
+    SystemTime now = env_.Now();
     SystemTime next = Pass(now);
     {
       std::lock_guard lock(mu_);
       last_pass_ = now;
+      ++passes_;
     }
     if (stopping_) break;
-    clock_.SleepUntil(next);
+    env_.WaitUntil(next, wake_);
   }
 }
 

@@ -1,9 +1,10 @@
 // The daemon's timed work: refreshes due by each resource's `refresh.cron`, and once a second
-// the clone expiry sweep and the maintenance pass (pool refill, idle expiry). Driven by a
-// Clock so tests advance time instead of sleeping.
+// the clone expiry sweep and the maintenance pass (pool refill, idle expiry). Driven by the
+// Env's calendar clock, so tests advance time (FakeClockEnv) instead of sleeping.
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -12,9 +13,9 @@
 #include <vector>
 
 #include "core/cron.h"
+#include "core/env.h"
 #include "core/result.h"
 #include "core/time.h"
-#include "origin/env.h"
 
 namespace zdap::origin {
 
@@ -36,16 +37,18 @@ class Scheduler {
  public:
   static constexpr auto kExpiryInterval = std::chrono::seconds(1);
 
-  Scheduler(Clock& clock, std::vector<ScheduledRefresh> refreshes, SchedulerActions actions);
+  Scheduler(Env& env, std::vector<ScheduledRefresh> refreshes, SchedulerActions actions);
   ~Scheduler();  // stops
 
   void Start();  // runs on its own thread until Stop()
   void Stop();
   // Makes the next pass run now instead of at its time (a claim took a pool clone).
-  void Kick() { clock_.Wake(); }
+  void Kick() { wake_.Wake(); }
 
   // The clock time of the last completed pass (tests wait on it after Advance).
   SystemTime last_pass() const;
+  // How many passes have completed (tests wait on it after a Kick, when time stands still).
+  uint64_t passes() const;
 
  private:
   struct Entry {
@@ -56,12 +59,14 @@ class Scheduler {
   // Runs what is due at `now`; returns when to look again.
   SystemTime Pass(SystemTime now);
 
-  Clock& clock_;
+  Env& env_;
+  WakeSignal wake_;
   SchedulerActions actions_;
   std::vector<Entry> entries_;
   std::atomic<bool> stopping_{false};
   mutable std::mutex mu_;
   SystemTime last_pass_{};
+  uint64_t passes_ = 0;
   std::thread thread_;
 };
 

@@ -2,142 +2,39 @@
 
 #include <fmt/format.h>
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/local/stream_protocol.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
 namespace zdap::runtime {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using local = asio::local::stream_protocol;
-// A unix-socket stream with Beast's per-operation timeouts.
-using UnixStream = beast::basic_stream<local, asio::any_io_executor, beast::unlimited_rate_policy>;
-
-constexpr const char* kApiPrefix = "/v1.41";
-
-// Beast's parser decodes chunked transfer coding and enforces the limits; a streamed body
-// (logs) ends when the daemon closes the connection or the last chunk arrives.
-using ReplyParser = http::response_parser<http::string_body>;
-
-void LimitReply(ReplyParser& parser, size_t max_body) {
-  parser.body_limit(max_body);
-  parser.header_limit(64 * 1024);
-}
-
-// Beast accepts any three digits; a status below 100 is not HTTP (found by fuzzing).
-bool StatusIsHttp(const ReplyParser& parser) {
-  return parser.get().result_int() >= 100;
-}
-
-DockerResponse TakeReply(ReplyParser& parser) {
-  auto& res = parser.get();
-  DockerResponse out;
-  out.status = static_cast<int>(res.result_int());
-  out.content_type = std::string(res[http::field::content_type]);
-  out.body = std::move(res.body());
-  return out;
-}
+// The API version zdap speaks, as the path prefix of every request; the host only fills the
+// Host header (the daemon is reached over its socket).
+constexpr const char* kApiBase = "http://docker/v1.41";
 
 }  // namespace
-
-Result<DockerResponse> ParseDockerReply(std::string_view raw, size_t max_body) {
-  ReplyParser parser;
-  LimitReply(parser, max_body);
-  parser.eager(true);
-  beast::error_code ec;
-  size_t at = 0;
-  while (!parser.is_done() && at < raw.size()) {
-    size_t used = parser.put(asio::buffer(raw.data() + at, raw.size() - at), ec);
-    at += used;
-    if (ec == http::error::need_more) {
-      ec = {};
-      break;  // all bytes given: what is missing can only be the end of the stream
-    }
-    if (ec || used == 0) break;
-  }
-  if (!ec && !parser.is_done()) parser.put_eof(ec);
-  if (ec == http::error::body_limit) {
-    return IoError(fmt::format("Docker API reply larger than {} bytes", max_body));
-  }
-  if (ec) return InvalidArgument(fmt::format("malformed Docker API reply: {}", ec.message()));
-  if (!parser.is_done()) return InvalidArgument("malformed Docker API reply: incomplete");
-  if (!StatusIsHttp(parser)) return InvalidArgument("malformed Docker API reply: status < 100");
-  return TakeReply(parser);
-}
 
 Result<DockerResponse> DockerClient::Request(const std::string& method, const std::string& target,
                                              const std::string& json_body,
                                              std::chrono::milliseconds timeout,
                                              size_t max_body) const {
-  http::verb verb = http::string_to_verb(method);
-  if (verb == http::verb::unknown || target.empty() || target[0] != '/') {
+  if (target.empty() || target[0] != '/') {
     return InvalidArgument(fmt::format("bad Docker API request {} {}", method, target));
   }
-  auto fail = [&](std::string_view what, const beast::error_code& ec) {
-    std::string why = ec == beast::error::timeout || ec == asio::error::operation_aborted
-                          ? fmt::format("timed out after {} ms", timeout.count())
-                          : ec.message();
-    return Unavailable(
-        fmt::format("Docker API {} {} on {}: {}: {}", method, target, socket_path_, what, why));
-  };
-  asio::io_context ioc;
-  UnixStream stream(ioc);
-  // One deadline for the whole exchange: each step gets what is left of it.
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto run = [&]() {
-    ioc.run();
-    ioc.restart();
-  };
-  beast::error_code ec;
-
-  stream.expires_at(deadline);
-  stream.async_connect(local::endpoint(socket_path_), [&](beast::error_code e) { ec = e; });
-  run();
-  if (ec) {
-    return Unavailable(fmt::format(
-        "cannot reach the Docker daemon at {}: {} (is dockerd running? runtime.socket sets "
-        "the path)",
-        socket_path_, ec.message()));
-  }
-
-  http::request<http::string_body> req(verb, kApiPrefix + target, 11);
-  req.set(http::field::host, "docker");
-  req.set(http::field::user_agent, "zdapd");
-  req.set(http::field::connection, "close");
-  if (!json_body.empty()) {
-    req.set(http::field::content_type, "application/json");
-    req.body() = json_body;
-  }
-  req.prepare_payload();
-  stream.expires_at(deadline);
-  http::async_write(stream, req, [&](beast::error_code e, size_t) { ec = e; });
-  run();
-  if (ec) return fail("sending the request", ec);
-
-  beast::flat_buffer buffer;
-  ReplyParser parser;
-  LimitReply(parser, max_body);
-  stream.expires_at(deadline);
-  http::async_read(stream, buffer, parser, [&](beast::error_code e, size_t) { ec = e; });
-  run();
-  if (ec == http::error::body_limit) {
-    return IoError(fmt::format("Docker API {} {}: the reply is larger than {} bytes", method,
-                               target, max_body));
-  }
-  if (ec) return fail("reading the reply", ec);
-  if (!StatusIsHttp(parser)) {
-    return Unavailable(fmt::format("Docker API {} {} on {}: status {} is not HTTP", method, target,
-                                   socket_path_, parser.get().result_int()));
-  }
-  DockerResponse out = TakeReply(parser);
-  beast::error_code ignored;
-  stream.socket().shutdown(local::socket::shutdown_both, ignored);
-  return out;
+  static const net::HttpUrl base = *net::ParseHttpUrl(kApiBase);
+  net::HttpClientOptions options;
+  options.unix_socket = socket_path_;
+  options.server_name = "the Docker daemon at " + socket_path_;
+  options.connect_hint = "is dockerd running? runtime.socket sets the path";
+  options.user_agent = "zdapd";
+  options.max_body_bytes = max_body;
+  options.connect_timeout = timeout;  // the deadline below is the bound: a wait may take long
+  options.io_timeout = timeout;
+  net::HttpRequest request;
+  request.method = method;
+  request.target = target;
+  request.body = json_body;
+  request.timeout = timeout;  // one for the whole exchange
+  return net::HttpClient(base, std::move(options)).Send(request);
 }
 
 std::string DockerErrorMessage(const DockerResponse& response) {

@@ -1,7 +1,7 @@
-// A small client for the Docker Engine API v1.41 over its unix socket: one HTTP/1.1 request
-// per connection (the daemon closes idle connections anyway, and a request costs well under
-// a millisecond on a local socket). Responses may be chunked; bodies are bounded. The logs
-// endpoint's multiplexed stream format is decoded by DemultiplexLogs.
+// A small client for the Docker Engine API v1.41 over its unix socket, on net::HttpClient: one
+// HTTP/1.1 request per connection (the daemon closes idle connections anyway, and a request
+// costs well under a millisecond on a local socket). Responses may be chunked; bodies are
+// bounded. The logs endpoint's multiplexed stream format is decoded by DemultiplexLogs.
 #pragma once
 
 #include <chrono>
@@ -9,14 +9,11 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "net/http_client.h"
 
 namespace zdap::runtime {
 
-struct DockerResponse {
-  int status = 0;
-  std::string content_type;
-  std::string body;
-};
+using DockerResponse = net::HttpResponse;
 
 class DockerClient {
  public:
@@ -37,12 +34,6 @@ class DockerClient {
  private:
   std::string socket_path_;
 };
-
-// Decodes a whole reply as the daemon sent it (status line, headers, plain, chunked or
-// read-to-close body), with the limits Request applies. The pure part of Request, for tests
-// and fuzzing: errors are malformed or truncated replies and bodies over `max_body`.
-Result<DockerResponse> ParseDockerReply(std::string_view raw,
-                                        size_t max_body = DockerClient::kMaxBody);
 
 // The message of a Docker error response ({"message": "..."}), or the start of the body when
 // it is not such JSON, or the HTTP status when the body is empty.

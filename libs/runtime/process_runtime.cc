@@ -13,6 +13,7 @@
 
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/unique_fd.h"
 #include "runtime/runtime.h"
 
 namespace zdap::runtime {
@@ -197,14 +198,14 @@ std::string ProcessRuntime::LogTail(const ServerHandle& /*handle*/, const engine
 }
 
 bool ProcessRuntime::WaitExit(pid_t pid, std::chrono::milliseconds timeout) {
-  int fd = PidfdOpen(pid);
-  if (fd < 0) return errno == ESRCH;
-  pollfd p{fd, POLLIN, 0};
+  UniqueFd fd(PidfdOpen(pid));
+  if (!fd.valid()) return errno == ESRCH;
+  pollfd p{fd.get(), POLLIN, 0};
   int r;
   do {
     r = ::poll(&p, 1, static_cast<int>(timeout.count()));
   } while (r < 0 && errno == EINTR);
-  ::close(fd);
+  fd.Reset();
   ReapIfChild(pid);
   return r > 0;
 }

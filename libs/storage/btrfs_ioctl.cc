@@ -12,7 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "storage/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace zdap::storage::btrfs {
 

@@ -8,9 +8,9 @@
 #include <cerrno>
 
 #include "core/file_util.h"
+#include "core/unique_fd.h"
 #include "storage/store_layout.h"
 #include "storage/tree_copy.h"
-#include "storage/unique_fd.h"
 
 namespace zdap::storage {
 

@@ -11,9 +11,9 @@
 #include <cstring>
 
 #include "core/file_util.h"
+#include "core/unique_fd.h"
 #include "storage/overlay_mount.h"
 #include "storage/store_layout.h"
-#include "storage/unique_fd.h"
 
 namespace zdap::storage {
 

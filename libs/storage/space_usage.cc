@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/unique_fd.h"
 #include "storage/store_layout.h"
-#include "storage/unique_fd.h"
 
 namespace zdap::storage {
 

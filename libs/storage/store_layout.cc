@@ -17,7 +17,7 @@
 #include <random>
 
 #include "core/file_util.h"
-#include "storage/unique_fd.h"
+#include "core/unique_fd.h"
 
 namespace zdap::storage {
 
@@ -165,13 +165,6 @@ Status RenameNoReplace(const std::string& from, const std::string& to) {
     if (err == EEXIST) return Conflict(fmt::format("{} already exists", to));
     return ErrnoError(fmt::format("rename {} -> {}", from, to), err);
   }
-  return Status::Ok();
-}
-
-Status SyncDir(const std::string& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid()) return ErrnoError(fmt::format("open {}", dir), errno);
-  if (::fsync(fd.get()) != 0) return ErrnoError(fmt::format("fsync {}", dir), errno);
   return Status::Ok();
 }
 

@@ -46,8 +46,6 @@ Status RequireAbsent(const std::string& path, std::string_view what, const std::
 
 // rename(2) that never replaces: Conflict if `to` exists. Both in one file system.
 Status RenameNoReplace(const std::string& from, const std::string& to);
-// fsync of a directory, so that renames and creations in it survive a crash.
-Status SyncDir(const std::string& dir);
 // A fresh hidden name for `name` being destroyed in `area_dir`.
 std::string TrashPath(const std::string& area_dir, const std::string& name);
 

@@ -17,8 +17,8 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/unique_fd.h"
 #include "storage/store_layout.h"
-#include "storage/unique_fd.h"
 
 namespace zdap::storage {
 

@@ -24,7 +24,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     args.emplace_back(in.substr(start, end - start));
     start = end + 1;
   }
-  zdap::proxy::Env env;
+  zdap::proxy::EnvironmentVariables env;
   // Reuse the first two arguments as LISTEN_PORT and TARGET_ADDRESS too.
   if (args.size() > 2) {
     env["LISTEN_PORT"] = args[0];

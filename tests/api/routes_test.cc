@@ -56,8 +56,8 @@ class ApiFixture {
   }
   ~ApiFixture() {
     // Whatever clones a failed check left: stop their servers so nothing outlives the test.
-    for (const auto& c : origin_->ListClones(origin::Caller{"zdapd", true}, true)) {
-      (void)origin_->DestroyClone(c.id, origin::Caller{"zdapd", true});
+    for (const auto& c : origin_->clones().List(origin::DaemonCaller(), true)) {
+      (void)origin_->clones().Destroy(c.id, origin::DaemonCaller());
     }
   }
 
@@ -192,7 +192,7 @@ TEST_CASE("routes: the I/O thread answers only the routes declared to answer fro
 
 TEST_CASE("routes: a user sees and touches only their own clones; admins see all") {
   ApiFixture f;
-  auto snap = f.origin().Refresh("chinook");
+  auto snap = f.origin().refresher().Refresh("chinook");
   if (!snap.ok()) FAIL(snap.status().message());
 
   ApiResponse r =
@@ -239,6 +239,20 @@ TEST_CASE("routes: a user sees and touches only their own clones; admins see all
   CHECK(all->at(0).owner == "alice");
   CHECK(api::ParseOriginStatus(f.Call("GET", "/v1/status", "tok-root").body)->clone_count == 1);
   CHECK(f.Call("GET", "/v1/clones/shared-1", "tok-root").status == 200);
+  // SPEC: a password is given only to its owner. The admin sees alice's clone, with how to
+  // reach it, but neither its password nor a URI that holds it; alice sees both.
+  const std::string secret = alice_list->at(0).password;
+  REQUIRE(secret.size() >= 16);
+  CHECK(alice_list->at(0).uri.find(secret) != std::string::npos);
+  for (const api::Clone& c :
+       {all->at(0), *api::ParseClone(f.Call("GET", "/v1/clones/shared-1", "tok-root").body)}) {
+    INFO(c.uri);
+    CHECK(c.password.empty());
+    CHECK(c.uri.find(secret) == std::string::npos);
+    CHECK(c.uri.rfind("postgres://postgres@", 0) == 0);
+    CHECK(c.port == alice_list->at(0).port);
+  }
+  CHECK(f.Call("GET", "/v1/clones?all=1", "tok-root").body.find(secret) == std::string::npos);
 
   // Metrics: a real scrape that promtool accepts, with the clone and the requests counted.
   r = f.Call("GET", "/metrics", "tok-root");
@@ -267,11 +281,26 @@ TEST_CASE("routes: a user sees and touches only their own clones; admins see all
                     "method=\"DELETE\",code=\"204\"} 1") != std::string::npos);
   CHECK(r.body.find("zdap_api_request_duration_seconds_count{route=\"/v1/clones/{id}\","
                     "method=\"DELETE\",code=\"404\"} 1") != std::string::npos);
+
+  // An admin's own clone is the admin's: its password is shown, in the list with ?all=1 too.
+  r = f.Call("POST", "/v1/resources/chinook/clones", "tok-root", R"({"name":"roots"})");
+  REQUIRE(r.status == 201);
+  const std::string root_secret = api::ParseClone(r.body)->password;
+  REQUIRE_FALSE(root_secret.empty());
+  REQUIRE(f.Call("POST", "/v1/resources/chinook/clones", "tok-alice", R"({"name":"a2"})").status ==
+          201);
+  all = api::ParseCloneList(f.Call("GET", "/v1/clones?all=1", "tok-root").body);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 2);
+  for (const api::Clone& c : *all) {
+    CHECK(c.password == (c.owner == "root" ? root_secret : ""));
+  }
+  REQUIRE(f.Call("DELETE", "/v1/clones/roots", "tok-root").status == 204);
 }
 
 TEST_CASE("routes: PATCH, reset and snapshot of a clone: owner or admin, bodies checked") {
   ApiFixture f;
-  auto snap = f.origin().Refresh("chinook");
+  auto snap = f.origin().refresher().Refresh("chinook");
   if (!snap.ok()) FAIL(snap.status().message());
   ApiResponse r = f.Call("POST", "/v1/resources/chinook/clones", "tok-alice", R"({"name":"own"})");
   REQUIRE(r.status == 201);
@@ -345,7 +374,7 @@ TEST_CASE("routes: PATCH, reset and snapshot of a clone: owner or admin, bodies 
   REQUIRE(branch.ok());
   CHECK(branch->resource == "chinook");
   CHECK(branch->id != *snap);
-  auto snaps = f.origin().Snapshots("chinook");
+  auto snaps = f.origin().snapshots().List("chinook");
   REQUIRE(snaps.ok());
   REQUIRE(snaps->size() == 2);
   CHECK(snaps->front().id == branch->id);
@@ -356,7 +385,7 @@ TEST_CASE("routes: PATCH, reset and snapshot of a clone: owner or admin, bodies 
 
 TEST_CASE("routes: PATCH protect is held to the protected-clones quota; admins are exempt") {
   ApiFixture f("quota: {clones_per_user: 2, protected_per_user: 1}\n");
-  auto snap = f.origin().Refresh("chinook");
+  auto snap = f.origin().refresher().Refresh("chinook");
   if (!snap.ok()) FAIL(snap.status().message());
   for (const char* name : {"qa", "qb"}) {
     std::string body = std::string(R"({"name":")") + name + "\"}";
@@ -396,7 +425,7 @@ TEST_CASE("routes: PATCH protect is held to the protected-clones quota; admins a
 
 TEST_CASE("routes: a reset whose clone starts on neither volume leaves it failed, with why") {
   ApiFixture f;
-  auto snap = f.origin().Refresh("chinook");
+  auto snap = f.origin().refresher().Refresh("chinook");
   if (!snap.ok()) FAIL(snap.status().message());
   ApiResponse r = f.Call("POST", "/v1/resources/chinook/clones", "tok-alice", R"({"name":"rf"})");
   REQUIRE(r.status == 201);
@@ -421,6 +450,30 @@ TEST_CASE("routes: a reset whose clone starts on neither volume leaves it failed
   test::Shell("ls " + f.dir() + "/data/store/clones", &volumes);
   CHECK(volumes == "rf\n");
   CHECK(f.Call("DELETE", "/v1/clones/rf", "tok-alice").status == 204);
+}
+
+TEST_CASE("routes: a claim on a resource without a ready pool clone makes one, and says so") {
+  ApiFixture f;
+  auto snap = f.origin().refresher().Refresh("chinook");
+  if (!snap.ok()) FAIL(snap.status().message());
+  ApiResponse r = f.Call("POST", "/v1/resources/chinook/claim", "tok-alice", R"({"ttl":"20m"})");
+  INFO(r.body);
+  REQUIRE(r.status == 201);
+  auto claimed = api::ParseClone(r.body);
+  REQUIRE(claimed.ok());
+  REQUIRE(claimed->from_pool.has_value());
+  CHECK_FALSE(*claimed->from_pool);
+  CHECK(json::parse(r.body).at("from_pool") == false);
+  CHECK(claimed->owner == "alice");
+  CHECK_FALSE(claimed->pooled);
+  CHECK(claimed->state == "ready");
+  CHECK_FALSE(claimed->password.empty());
+  // Only a claim's answer carries the field: the clone object elsewhere does not.
+  r = f.Call("GET", "/v1/clones/" + claimed->id, "tok-alice");
+  REQUIRE(r.status == 200);
+  CHECK_FALSE(json::parse(r.body).as_object().contains("from_pool"));
+  CHECK_FALSE(api::ParseClone(r.body)->from_pool.has_value());
+  CHECK(f.Call("GET", "/v1/clones", "tok-alice").body.find("from_pool") == std::string::npos);
 }
 
 }  // namespace zdap

@@ -334,6 +334,34 @@ TEST_CASE("zdap attach leaves no clone behind when the override is refused", "[b
   REQUIRE(out.find("'nope'") != std::string::npos);
 }
 
+TEST_CASE("zdap attach of a loopback-only clone says what to change on the origin", "[binary]") {
+  // The origin's default clone_bind: the clone listens on 127.0.0.1 (here: a port nothing
+  // serves), which a proxy container cannot reach.
+  const int port = test::ReservePort();
+  test::FakeOrigin origin([daemon = Daemon(), port](const test::FakeRequest& r) mutable {
+    test::FakeReply reply = daemon(r);
+    if (r.method == "POST") reply.body = CloneJson("chinook-1", port);
+    for (size_t at; (at = reply.body.find("db1.zdap.test")) != std::string::npos;) {
+      reply.body.replace(at, 13, "127.0.0.1");
+    }
+    return reply;
+  });
+  Env env;
+  REQUIRE(env.Zdap("origin add " + origin.url()) == 0);
+  env.Write("docker-compose.yml", "services:\n  db:\n    image: postgres\n");
+  REQUIRE(env.Zdap("init") == 0);
+  std::string out;
+  REQUIRE(env.Zdap("attach chinook --service db", &out) == 1);
+  INFO(out);
+  REQUIRE(out.find("listens on 127.0.0.1:" + std::to_string(port) + " only") != std::string::npos);
+  REQUIRE(out.find("set `clone_bind: 0.0.0.0`") != std::string::npos);
+  REQUIRE(out.find("tokens_file with a token for you (`zdapd token add") != std::string::npos);
+  REQUIRE(out.find("zdap origin add URL --token TOKEN") != std::string::npos);
+  REQUIRE(out.find("(clone chinook-1 destroyed again)") != std::string::npos);
+  REQUIRE(std::count(out.begin(), out.end(), '\n') == 1);  // one line
+  REQUIRE_FALSE(env.Exists("docker-compose.override.yml"));
+}
+
 }  // namespace zdap
 
 namespace zdap {

@@ -1,10 +1,11 @@
 #include "net/http_client.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
+#include "client/origin_api.h"
 #include "fake_origin.h"
 #include "net/http_url.h"
-#include "client/origin_api.h"
 
 namespace zdap {
 
@@ -22,6 +23,66 @@ TEST_CASE("origin URLs are validated and normalised", "[net]") {
     auto r = net::ParseHttpUrl(bad);
     REQUIRE_FALSE(r.ok());
     REQUIRE(r.status().message().find("origin URL") != std::string::npos);
+  }
+}
+
+TEST_CASE("origin URLs with no single meaning are refused with what is wrong", "[net]") {
+  const std::pair<const char*, const char*> cases[] = {
+      // fuzz/corpus/http_url/regression-percent-host: %32 decoded to "127.0.0.243t10o", which
+      // parsed back as the address 127.0.0.243 and the path "t10o:80".
+      {"http://127.0.0.%3243t10o", "percent-encoding (%xx) in the host"},
+      {"http://%41b:80", "percent-encoding (%xx) in the host"},
+      {"http://[fe80::1%25eth0]:80", "IPv6 zone"},
+      {"http://[v1.x]:80", "IPvFuture"},
+      {"http://db1.:80", "empty label"},
+      {"http://.db1:80", "empty label"},
+      {"http://db1..example:80", "empty label"},
+      {"http://127.1:80", "neither a name nor an IPv4 address"},
+      {"http://127.000.0.1:80", "neither a name nor an IPv4 address"},
+      {"http://2130706433", "neither a name nor an IPv4 address"},
+      {"http://h:1/a/../b", "'..' path segments"},
+      {"http://h:1/%2e/b", "'..' path segments"},
+      // fuzz/corpus/http_url/regression-dot-slash: Boost reads "/./" as the escape of a path
+      // that starts "//", and its segments() skip the ".".
+      {"Http://1t/.///", "'..' path segments"},
+      {"http://h:1/a/%2E%2e", "'..' path segments"},
+      {"http://db\xc3\xa9:80", "expected http://HOST:PORT"},
+      {"http://:80", "it has no host"},
+  };
+  for (const auto& [url, why] : cases) {
+    INFO(url);
+    auto r = net::ParseHttpUrl(url);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("is not a usable origin URL") != std::string::npos);
+    CHECK(r.status().message().find(why) != std::string::npos);
+  }
+  std::string long_label = "http://" + std::string(64, 'a') + ":80";
+  CHECK(net::ParseHttpUrl(long_label).status().message().find("over 63") != std::string::npos);
+}
+
+TEST_CASE("an origin URL's canonical form parses back to itself", "[net]") {
+  // One spelling per class the parser normalises: case, default and zero-padded ports, IPv6
+  // case and mapped IPv4, trailing and doubled slashes, percent-encoding in the path, punycode.
+  const std::pair<const char*, const char*> cases[] = {
+      {"HTTP://DB1.Example.COM", "http://db1.example.com:80"},
+      {"https://db1:0443/", "https://db1:443"},
+      {"http://[FE80::1]:8080", "http://[fe80::1]:8080"},
+      {"http://[::FFFF:127.0.0.1]:1", "http://[::ffff:127.0.0.1]:1"},
+      {"http://h:1/api//", "http://h:1/api"},
+      {"http://h:1//api", "http://h:1//api"},
+      {"http://h:1/a%7Eb/", "http://h:1/a%7Eb"},
+      {"http://xn--bcher-kva.example:1", "http://xn--bcher-kva.example:1"},
+      {"http://my_host-1:1", "http://my_host-1:1"},
+      {"http://127.0.0.255:1", "http://127.0.0.255:1"},
+  };
+  for (const auto& [url, canonical] : cases) {
+    INFO(url);
+    auto u = net::ParseHttpUrl(url);
+    REQUIRE(u.ok());
+    CHECK(u->ToString() == canonical);
+    auto again = net::ParseHttpUrl(u->ToString());
+    REQUIRE(again.ok());
+    CHECK(again->ToString() == canonical);
   }
 }
 
@@ -130,6 +191,101 @@ TEST_CASE("origin API: requests, auth headers and errors", "[net]") {
   REQUIRE_FALSE(api.DeleteClone("../etc").ok());  // never reaches the path
   REQUIRE_FALSE(api::ParseClone("{").ok());
   REQUIRE_FALSE(api::ParseResourceList(R"({"resources":3})").ok());
+}
+
+TEST_CASE("HTTP client streams a large body to a sink in bounded pieces", "[net]") {
+  std::string big(5u << 20, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>('a' + i % 26);
+  test::FakeOrigin origin([&](const test::FakeRequest&) { return test::FakeReply{200, big}; });
+  net::HttpClientOptions small;
+  small.max_body_bytes = 1024;  // a sink is not bound by it: it keeps what it wants
+  net::HttpClient client(*net::ParseHttpUrl(origin.url()), small);
+  net::HttpRequest req;
+  req.target = "/snapshot";
+  std::string got;
+  size_t pieces = 0, largest = 0;
+  req.body_sink = [&](std::string_view piece) {
+    ++pieces;
+    largest = std::max(largest, piece.size());
+    got.append(piece);
+    return Status::Ok();
+  };
+  auto res = client.Send(req);
+  REQUIRE(res.ok());
+  CHECK(res->status == 200);
+  CHECK(res->body.empty());
+  CHECK(got == big);
+  CHECK(largest <= 64u * 1024);
+  CHECK(pieces >= big.size() / (64u * 1024));
+
+  // A sink's error ends the exchange and comes back as it is.
+  size_t seen = 0;
+  req.body_sink = [&](std::string_view piece) {
+    seen += piece.size();
+    return seen > 100000 ? IoError("disk full") : Status::Ok();
+  };
+  auto stopped = client.Send(req);
+  REQUIRE_FALSE(stopped.ok());
+  CHECK(stopped.status().message() == "disk full");
+  CHECK(seen < big.size());
+
+  // Without a sink the limit holds.
+  req.body_sink = nullptr;
+  auto refused = client.Send(req);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == Code::kIoError);
+  CHECK(refused.status().message().find("larger than 1024 bytes") != std::string::npos);
+}
+
+TEST_CASE("HTTP client: a request's timeout bounds the whole exchange", "[net]") {
+  test::FakeOrigin origin([](const test::FakeRequest&) { return test::FakeReply{0, "", true}; });
+  net::HttpClient client(*net::ParseHttpUrl(origin.url()));  // per-step timeouts: 5 s, 30 s
+  net::HttpRequest req;
+  req.target = "/hang";
+  auto t0 = std::chrono::steady_clock::now();
+  req.timeout = std::chrono::milliseconds(250);
+  auto res = client.Send(req);
+  auto took = std::chrono::steady_clock::now() - t0;
+  REQUIRE_FALSE(res.ok());
+  CHECK(res.status().code() == Code::kUnavailable);
+  CHECK(res.status().message() ==
+        "origin " + origin.url() + ": GET /hang: reading the reply: timed out after 250 ms");
+  CHECK(took < std::chrono::seconds(3));
+}
+
+TEST_CASE("HTTP replies: malformed, truncated, oversized and hostile input", "[net]") {
+  auto ok = net::ParseHttpReply(
+      "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+      100);
+  REQUIRE(ok.ok());
+  CHECK(ok->status == 201);
+  CHECK(ok->content_type == "text/plain");
+  CHECK(ok->body == "abc");
+  // Read-to-close: the body is whatever came before the end.
+  CHECK(net::ParseHttpReply("HTTP/1.0 200 OK\r\n\r\nuntil eof", 100)->body == "until eof");
+  const std::string hostile[] = {
+      "",
+      "SSH-2.0-OpenSSH_9.2\r\n\r\n",
+      "HTTP/1.1 099 Low\r\nContent-Length: 0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n",
+      "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+      "HTTP/1.1 200 OK\r\nX: " + std::string(70000, 'h') + "\r\n\r\n",
+      "HTTP/1.1 200 OK\r\nBad Header\r\n\r\n",
+      std::string("HTTP/1.1 200 OK\r\nX: a\0b\r\n\r\n", 26),
+  };
+  for (const std::string& raw : hostile) {
+    INFO(raw.substr(0, 60));
+    auto r = net::ParseHttpReply(raw, 100);
+    REQUIRE_FALSE(r.ok());
+    CHECK_FALSE(r.status().message().empty());
+  }
+  auto big = net::ParseHttpReply(
+      "HTTP/1.1 200 OK\r\nContent-Length: 101\r\n\r\n" + std::string(101, 'x'), 100);
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.status().code() == Code::kIoError);
 }
 
 }  // namespace zdap

@@ -3,6 +3,7 @@
 #include <fstream>
 
 #include "config/daemon_config.h"
+#include "config/resource.h"
 #include "support/test_env.h"
 
 using namespace zdap;
@@ -130,6 +131,92 @@ TEST_CASE("quota is read from the file and refuses what is not a count") {
   auto st = ApplyDaemonSettings({{"quota.clones_per_user", "-1"}}, "x", &c2);
   CHECK(st.message().find("quota.clones_per_user") != std::string::npos);
   CHECK(st.message().find("whole number") != std::string::npos);
+}
+
+TEST_CASE("a setting the chosen driver would ignore is refused with what to do") {
+  // runtime.socket: only the docker runtime talks to dockerd.
+  SettingMap s{{"runtime.socket", "/run/docker.sock"}};
+  DaemonConfig c;
+  REQUIRE(ApplyDaemonSettings(s, "zdapd.yaml", &c).ok());
+  auto st = ValidateDaemonConfig(c);
+  CHECK(st.code() == Code::kInvalidArgument);
+  CHECK(st.message().find("runtime.socket /run/docker.sock is for runtime docker only") !=
+        std::string::npos);
+  CHECK(st.message().find("set runtime.driver: docker") != std::string::npos);
+  c.runtime_driver = "docker";
+  CHECK(ValidateDaemonConfig(c).ok());
+  // The default is no setting: a process origin does not have to clear it.
+  CHECK(ValidateDaemonConfig(DaemonConfig()).ok());
+
+  // storage.path: zfs keeps volumes in datasets, mounted where the dataset is.
+  DaemonConfig z;
+  REQUIRE(ApplyDaemonSettings({{"storage.driver", "zfs"},
+                               {"storage.dataset", "tank/zdap"},
+                               {"storage.path", "/srv/zdap"}},
+                              "zdapd.yaml", &z)
+              .ok());
+  st = ValidateDaemonConfig(z);
+  CHECK(st.message().find("storage.path /srv/zdap is not used by driver zfs") != std::string::npos);
+  CHECK(st.message().find("remove storage.path") != std::string::npos);
+  z.storage_path.clear();
+  CHECK(ValidateDaemonConfig(z).ok());
+  // Every other driver keeps its store at storage.path.
+  for (const char* driver : {"auto", "btrfs", "reflink", "overlay", "copy"}) {
+    DaemonConfig d;
+    d.storage_driver = driver;
+    d.storage_path = "/srv/zdap";
+    INFO(driver);
+    CHECK(ValidateDaemonConfig(d).ok());
+  }
+}
+
+namespace {
+
+Resource ParsedResource(const std::string& text) {
+  auto r = ParseResource("/etc/zdap/resources/app.yaml", text, "/etc/zdap");
+  REQUIRE(r.ok());
+  return *r;
+}
+
+}  // namespace
+
+TEST_CASE("engine mysql is warned about: it runs MariaDB, not a MySQL 8 server") {
+  auto warnings = ResourceWarnings(
+      {ParsedResource("name: app\nengine: mysql\nsource: {dump: a.sql, database: app}\n"),
+       ParsedResource("name: app\nengine: mariadb\nsource: {dump: a.sql, database: app}\n"),
+       ParsedResource("name: app\nengine: postgres\nsource: {dump: a.sql, database: app}\n")});
+  REQUIRE(warnings.size() == 1);
+  CHECK(warnings[0].find("resource 'app' has engine mysql, which runs MariaDB") !=
+        std::string::npos);
+  CHECK(warnings[0].find("MySQL 8 servers (caching_sha2_password) are not supported") !=
+        std::string::npos);
+}
+
+TEST_CASE("zdapd check-config refuses an ignored setting and warns about engine mysql") {
+  zdap::test::TempDir dir("zdap-check-config");
+  const std::string config_dir = dir.path() + "/config";
+  REQUIRE(zdap::test::Shell("mkdir -p " + config_dir + "/resources") == 0);
+  const std::string zdapd = zdap::test::ProgramPath("apps/zdapd/zdapd") +
+                            " check-config --config-dir " + config_dir + " ";
+  std::string out;
+  CHECK(zdap::test::Shell("ZDAPD_RUNTIME_SOCKET=/run/docker.sock " + zdapd + "2>&1", &out) == 1);
+  CHECK(out.find("runtime.socket /run/docker.sock is for runtime docker only") !=
+        std::string::npos);
+
+  std::ofstream(config_dir + "/resources/app.yaml")
+      << "name: app\nengine: mysql\nsource: {dump: a.sql, database: app}\n";
+  out.clear();
+  CHECK(zdap::test::Shell(zdapd + "2>&1", &out) == 0);
+  CHECK(out.find("zdapd: warning: " + config_dir +
+                 "/resources/app.yaml: resource 'app' has engine mysql") != std::string::npos);
+  CHECK(out.find("ok: 1 resource(s)") != std::string::npos);
+
+  std::ofstream(config_dir + "/resources/app.yaml")
+      << "name: app\nengine: mariadb\nsource: {dump: a.sql, database: app}\n";
+  out.clear();
+  CHECK(zdap::test::Shell(zdapd + "2>&1", &out) == 0);
+  CHECK(out == "ok: 1 resource(s) in " + config_dir + "; listen 127.0.0.1:43210; data_dir " +
+                   "./zdap-data\n");
 }
 
 namespace {

@@ -1,8 +1,8 @@
 // The pool, idle and quota rules as pure functions, driven by a fake clock: the same code the
-// origin's maintenance pass runs (libs/origin/pools.cc, idle.cc, quota.cc).
+// origin's maintenance pass runs (libs/origin/pools.cc, clone_expiry.cc, quota.cc).
 #include <catch2/catch.hpp>
 
-#include "origin/env.h"
+#include "core/env.h"
 #include "origin/lifecycle_rules.h"
 
 using namespace zdap;
@@ -62,7 +62,7 @@ TEST_CASE("max bounds pool clones, those being made included; a lowered max trim
 }
 
 TEST_CASE("a clone without sessions is idle after the timeout, judged by probes") {
-  FakeClock clock(Utc("2026-03-01T10:00:00Z"));
+  FakeClockEnv clock(Utc("2026-03-01T10:00:00Z"));
   IdleTracker idle;
   const seconds timeout(60);
   CHECK(idle.ProbeDue("a", timeout, clock.Now()));
@@ -81,7 +81,7 @@ TEST_CASE("a clone without sessions is idle after the timeout, judged by probes"
 }
 
 TEST_CASE("a session restarts the idle clock, and so does a claim") {
-  FakeClock clock(Utc("2026-03-01T10:00:00Z"));
+  FakeClockEnv clock(Utc("2026-03-01T10:00:00Z"));
   IdleTracker idle;
   const seconds timeout(10);
   idle.Observe("a", 0, clock.Now());

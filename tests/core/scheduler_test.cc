@@ -56,7 +56,7 @@ struct Recorder {
 
 // Advances the fake clock and waits (bounded, real time) until the scheduler has made a pass
 // at the new time.
-void AdvanceAndSettle(FakeClock& clock, Scheduler& s, std::chrono::seconds by) {
+void AdvanceAndSettle(FakeClockEnv& clock, Scheduler& s, std::chrono::seconds by) {
   clock.Advance(by);
   SystemTime target = clock.Now();
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -71,7 +71,7 @@ void AdvanceAndSettle(FakeClock& clock, Scheduler& s, std::chrono::seconds by) {
 TEST_CASE("scheduler: starts refreshes when due, skips a running one, sweeps expiry") {
   ::setenv("TZ", "UTC0", 1);
   ::tzset();
-  FakeClock clock(Utc("2026-11-30T00:00:30Z"));
+  FakeClockEnv clock(Utc("2026-11-30T00:00:30Z"));
   Recorder rec;
   std::vector<ScheduledRefresh> plan = {
       {"every5", CronSchedule::Parse("*/5 * * * *").value()},
@@ -122,7 +122,7 @@ TEST_CASE("scheduler: starts refreshes when due, skips a running one, sweeps exp
 }
 
 TEST_CASE("scheduler: stops promptly while sleeping until a far due time") {
-  FakeClock clock(Utc("2026-11-30T00:00:00Z"));
+  FakeClockEnv clock(Utc("2026-11-30T00:00:00Z"));
   Recorder rec;
   Scheduler s(clock, {{"yearly", CronSchedule::Parse("0 0 1 1 *").value()}}, rec.Actions());
   s.Start();
@@ -134,7 +134,7 @@ TEST_CASE("scheduler: stops promptly while sleeping until a far due time") {
 }
 
 TEST_CASE("scheduler: the maintenance pass runs after each sweep, and at once on Kick") {
-  FakeClock clock(Utc("2026-11-30T00:00:00Z"));
+  FakeClockEnv clock(Utc("2026-11-30T00:00:00Z"));
   Recorder rec;
   std::mutex mu;
   int passes = 0;

@@ -93,6 +93,7 @@ struct Record {
   std::string volume;  // the clone's volume in the store (a reset gives it a new one)
   std::string snapshot;
   bool pooled = false;
+  std::string owner;  // "" for a pool clone
 };
 
 // The catalog as on disk (<data_dir>/catalog/<id>.json).
@@ -108,6 +109,7 @@ std::map<std::string, Record> Catalog(const std::string& data_dir) {
     r.volume = v.contains("volume") ? std::string(v.at("volume").as_string()) : id;
     r.snapshot = std::string(v.at("snapshot").as_string());
     r.pooled = v.contains("pooled") && v.at("pooled").as_bool();
+    r.owner = v.contains("owner") ? std::string(v.at("owner").as_string()) : "";
     out[id] = r;
   }
   return out;
@@ -207,14 +209,22 @@ std::map<std::string, Record> CheckWhole(ZdapdFixture& d, const std::string& sto
     INFO("clone port " << p);
     CHECK(Listening(p) == (ports.count(p) == 1));
   }
-  // Every clone answers with the password the API gives for it (the admin sees pool clones):
-  // a claim cut short left a password the server and the secret file agree on.
+  // Every clone answers with the password its owner gets from the API, a pool clone (nobody's
+  // yet) with its secret file's: a claim cut short left a password the server and the secret
+  // file agree on. The admin sees every clone, without its password (it owns none).
   for (const auto& [id, r] : catalog) {
-    std::string body, out;
+    std::string body, out, password;
     INFO("clone " << id);
     REQUIRE(d.AdminCall("GET", "/v1/clones/" + id, "", &body) == 200);
     CHECK(JsonField(body, "pooled") == (r.pooled ? "true" : "false"));
-    CHECK(Psql(r.port, JsonField(body, "password"), "select count(*) from artist", &out) == 0);
+    CHECK(JsonField(body, "password").empty());
+    if (r.pooled) {
+      password = ReadText(d.data_dir() + "/secrets/" + id);
+    } else {
+      REQUIRE(d.Call("GET", "/v1/clones/" + id, "", &body, r.owner) == 200);
+      password = JsonField(body, "password");
+    }
+    CHECK(Psql(r.port, password, "select count(*) from artist", &out) == 0);
     CHECK(out.find("275") != std::string::npos);
     ++counts->queries;
   }
@@ -304,8 +314,11 @@ TEST_CASE(
       INFO(d.LogText());
       REQUIRE(d.Call("POST", "/v1/resources/chinook/clones", "{\"name\":\"" + name + "\"}",
                      &body) == 201);
-      catalog[name] = Record{"ready", std::stoi(JsonField(body, "port")), name,
-                             JsonField(body, "snapshot"), false};
+      catalog[name] = Record{.state = "ready",
+                             .port = std::stoi(JsonField(body, "port")),
+                             .volume = name,
+                             .snapshot = JsonField(body, "snapshot"),
+                             .owner = "alice"};
       mine.push_back(name);
     }
     if ((op == "create" || op == "create: server appears" || op == "claim") && mine.size() >= 6) {

@@ -1,7 +1,7 @@
-// Lifecycle rules driven by a FakeClock through an Env: no test here waits for a ttl.
+// Lifecycle rules driven by a FakeClockEnv: no test here waits for a ttl.
 #include <catch2/catch.hpp>
 
-#include "origin/env.h"
+#include "core/env.h"
 #include "origin/lifecycle_rules.h"
 
 using namespace zdap;
@@ -38,41 +38,38 @@ CloneRecord MadeNow(Env& env, const config::Resource& r, std::optional<std::chro
 }  // namespace
 
 TEST_CASE("a clone expires exactly at its ttl on the env's clock, not before") {
-  FakeClock clock(Utc("2026-03-01T12:00:00Z"));
-  EnvWithClock env(clock);
+  FakeClockEnv env(Utc("2026-03-01T12:00:00Z"));
   auto r = ResourceWith(std::chrono::hours(8), std::chrono::hours(0));
   CloneRecord c = MadeNow(env, r, std::nullopt);
   REQUIRE(c.expires_at);
   CHECK(*c.expires_at == Utc("2026-03-01T20:00:00Z"));
-  clock.Advance(std::chrono::hours(8) - std::chrono::seconds(1));
+  env.Advance(std::chrono::hours(8) - std::chrono::seconds(1));
   CHECK_FALSE(ExpiredAt(c, env.Now()));
-  clock.Advance(std::chrono::seconds(1));
+  env.Advance(std::chrono::seconds(1));
   CHECK(ExpiredAt(c, env.Now()));
-  clock.Advance(std::chrono::hours(24 * 365));
+  env.Advance(std::chrono::hours(24 * 365));
   CHECK(ExpiredAt(c, env.Now()));
 }
 
 TEST_CASE("a protected clone never expires; unprotected it does") {
-  FakeClock clock(Utc("2026-03-01T12:00:00Z"));
-  EnvWithClock env(clock);
+  FakeClockEnv env(Utc("2026-03-01T12:00:00Z"));
   CloneRecord c =
       MadeNow(env, ResourceWith(std::chrono::minutes(5), std::chrono::seconds(0)), std::nullopt);
   c.is_protected = true;
-  clock.Advance(std::chrono::hours(24 * 3650));
+  env.Advance(std::chrono::hours(24 * 3650));
   CHECK_FALSE(ExpiredAt(c, env.Now()));
   c.is_protected = false;
   CHECK(ExpiredAt(c, env.Now()));
 }
 
 TEST_CASE("a clone without a ttl, or being created or deleted, is not swept; a failed one is") {
-  FakeClock clock(Utc("2026-03-01T12:00:00Z"));
-  EnvWithClock env(clock);
+  FakeClockEnv env(Utc("2026-03-01T12:00:00Z"));
   CloneRecord forever =
       MadeNow(env, ResourceWith(std::chrono::seconds(0), std::chrono::seconds(0)), std::nullopt);
   CHECK_FALSE(forever.expires_at);
   CloneRecord brief = MadeNow(env, ResourceWith(std::chrono::seconds(0), std::chrono::seconds(0)),
                               std::chrono::seconds(30));
-  clock.Advance(std::chrono::hours(1));
+  env.Advance(std::chrono::hours(1));
   CHECK_FALSE(ExpiredAt(forever, env.Now()));
   CHECK(ExpiredAt(brief, env.Now()));
   // Creating and deleting clones belong to their operation (or to recovery).

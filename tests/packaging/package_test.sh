@@ -21,39 +21,11 @@ if [ ! -s "$deb" ]; then
 fi
 [[ $(dpkg-deb -f "$deb" Version) == "$version" ]] || fail "$deb is not version $version"
 
-cache=${ZDAP_TEST_IMAGE_CACHE:-/var/cache/zdap-test-images}
-"$src/scripts/build-test-images" package-root  # once per machine, then cached
-tarball="$cache/zdap-test_package-root_12.tar"
-[ -s "$tarball" ] || fail "no root file system tarball $tarball"
-# The Depends apt downloads are kept here between runs (the chroot is thrown away).
-debs="$cache/package-root-debs"
-mkdir -p "$debs"
-
-root=$(mktemp -d /var/tmp/zdap-package-test.XXXXXX)
-cleanup() {
-  if mountpoint -q "$root/proc"; then umount "$root/proc"; fi
-  # Never follow a mount out of the chroot.
-  mountpoint -q "$root/proc" || rm -rf --one-file-system "$root"
-}
-trap cleanup EXIT
-tar -C "$root" -xf "$tarball"
-mount -t proc proc "$root/proc"
-cp /etc/resolv.conf "$root/etc/resolv.conf"
+. "$src/tests/packaging/package_root.sh"
+trap package_root_close EXIT
+package_root_open || fail "no Debian 12 root"
 cp "$deb" "$root/tmp/zdap.deb"
-find "$debs" -name '*.deb' -exec cp {} "$root/var/cache/apt/archives/" \;
-in_root() { chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
-
-# apt resolves the Depends; the cached lists may name versions the mirror has replaced since,
-# so one `apt-get update` and a second try when the first fails.
-install_deb() {
-  in_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-    /tmp/zdap.deb >"$root/tmp/apt.log" 2>&1
-}
-if ! install_deb; then
-  in_root apt-get update -q >/dev/null 2>&1 || { tail -n 20 "$root/tmp/apt.log" >&2; fail "apt-get update"; }
-  install_deb || { tail -n 30 "$root/tmp/apt.log" >&2; fail "apt-get install ./zdap.deb"; }
-fi
-cp -n "$root"/var/cache/apt/archives/*.deb "$debs/" 2>/dev/null || true
+root_apt_install /tmp/zdap.deb || fail "apt-get install ./zdap.deb"
 [[ $(in_root dpkg-query -W -f='${Status}' zdap) == "install ok installed" ]] ||
   fail "dpkg does not list zdap as installed"
 

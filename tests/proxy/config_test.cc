@@ -1,10 +1,11 @@
 // zdap-proxyd's configuration: flags, environment, YAML; malformed, oversized and hostile input.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
+#include "core/time.h"
 #include "proxy/address.h"
 #include "proxy/clone_resolver.h"
 #include "proxy/config.h"
-#include "proxy/duration.h"
 #include "proxy/net_helpers.h"
 #include "support/test_env.h"
 
@@ -13,11 +14,11 @@ using namespace zdap::proxy;
 
 namespace {
 
-Result<ProxyConfig> Parse(std::vector<std::string> args, Env env = {}) {
+Result<ProxyConfig> Parse(std::vector<std::string> args, EnvironmentVariables env = {}) {
   return ParseCommandLine(args, env);
 }
 
-std::string ErrorOf(std::vector<std::string> args, Env env = {}) {
+std::string ErrorOf(std::vector<std::string> args, EnvironmentVariables env = {}) {
   auto r = Parse(std::move(args), std::move(env));
   if (r.ok()) return "";
   return r.status().message();
@@ -85,19 +86,24 @@ TEST_CASE("target and listen addresses") {
   CHECK(ParseTarget(std::string(253, 'a') + ":1").ok());
 }
 
-TEST_CASE("durations in milliseconds") {
-  CHECK(ParseMillis("500ms")->count() == 500);
-  CHECK(ParseMillis("2s")->count() == 2000);
-  CHECK(ParseMillis("1m30s")->count() == 90000);
-  CHECK(ParseMillis("1h")->count() == 3600000);
-  CHECK(ParseMillis("0")->count() == 0);
+TEST_CASE("the proxy's durations are milliseconds up to a day (core/time.h kTimeoutDuration)") {
+  auto ms = [](std::string_view text) { return ParseDuration(text, kTimeoutDuration); };
+  CHECK(ms("500ms")->count() == 500);
+  CHECK(ms("2s")->count() == 2000);
+  CHECK(ms("1m30s")->count() == 90000);
+  CHECK(ms("1h")->count() == 3600000);
+  CHECK(ms("1d")->count() == 86400000);
+  CHECK(ms("0")->count() == 0);
   for (const char* bad : {"", "5", "-1s", "1.5s", "s", "1x", "1sms", "25h", "99999999999999s",
-                          "1s ", "ms", "00000000000000000000000000000000001s"}) {
+                          "1s ", "ms", "00000000000000000000000000000000001s", "2d"}) {
     INFO(bad);
-    CHECK_FALSE(ParseMillis(bad).ok());
+    CHECK_FALSE(ms(bad).ok());
   }
-  CHECK(FormatMillis(std::chrono::milliseconds(1500)) == "1500ms");
-  CHECK(FormatMillis(std::chrono::milliseconds(2000)) == "2s");
+  CHECK(FormatDurationMillis(std::chrono::milliseconds(1500)) == "1500ms");
+  CHECK(FormatDurationMillis(std::chrono::milliseconds(2000)) == "2s");
+  CHECK(ErrorOf({"--listen", ":1", "--target", "a:1", "--check-interval", "1.5s"}) ==
+        "--check-interval: '1.5s' is not a duration: use a number and a unit, like 500ms, 2s, 1m "
+        "or 0");
 }
 
 TEST_CASE("flags make one listener") {
@@ -233,7 +239,7 @@ TEST_CASE("hostile and oversized input is refused with short messages") {
   CHECK_FALSE(err.empty());
   CHECK(err.size() < 300);
 
-  Env env{{"LISTEN_PORT", "5432"}, {"TARGET_ADDRESS", std::string(100000, ',')}};
+  EnvironmentVariables env{{"LISTEN_PORT", "5432"}, {"TARGET_ADDRESS", std::string(100000, ',')}};
   err = ErrorOf({}, env);
   CHECK_FALSE(err.empty());
   CHECK(err.size() < 300);
@@ -265,6 +271,75 @@ TEST_CASE("hostile and oversized input is refused with short messages") {
     }
   }
   CHECK(refused >= 3000);  // nearly all of the 3500: random bytes are rarely printable
+}
+
+TEST_CASE("every flag in --help is readable as ZDAP_<FLAG>, as --help says") {
+  std::string usage = Usage();
+  CHECK(usage.find("Every other flag can also be set as ZDAP_<FLAG>") != std::string::npos);
+  std::vector<std::string> flags;
+  for (size_t at = usage.find("  --"); at != std::string::npos; at = usage.find(" --", at + 1)) {
+    size_t begin = usage.find("--", at) + 2;
+    size_t end = usage.find_first_not_of("abcdefghijklmnopqrstuvwxyz-", begin);
+    std::string flag = usage.substr(begin, end - begin);
+    if (flag != "help" && flag != "version" &&
+        std::find(flags.begin(), flags.end(), flag) == flags.end()) {
+      flags.push_back(flag);
+    }
+  }
+  CHECK(flags.size() >= 20);
+  // The same (bad) value as a flag and as ZDAP_<FLAG>: both refused, each naming its source,
+  // or both accepted.
+  for (const std::string& flag : flags) {
+    std::string env_name = "ZDAP_";
+    for (char c : flag) env_name += c == '-' ? '_' : static_cast<char>(std::toupper(c));
+    if (flag == "config") env_name = "ZDAP_PROXY_CONFIG";  // ZDAP_CONFIG is the CLI's file
+    INFO(flag << " / " << env_name);
+    // Each flag next to what it needs, and never given twice.
+    std::vector<std::string> base = {"--listen", ":1", "--target", "a:1"};
+    if (flag == "listen") base = {"--target", "a:1"};
+    if (flag == "target") base = {"--listen", ":1"};
+    if (flag == "clone") base = {"--listen", ":1", "--origin", "http://a:1"};
+    if (flag == "origin") base = {"--listen", ":1", "--clone", "c1"};
+    if (flag == "token" || flag == "token-file" || flag == "user" || flag == "ca") {
+      base = {"--listen", ":1", "--clone", "c1", "--origin", "http://a:1"};
+    }
+    auto by_flag = Parse([&] {
+      auto a = base;
+      a.push_back("--" + flag);
+      a.push_back("?bad");
+      return a;
+    }());
+    auto by_env = Parse(base, {{env_name, "?bad"}});
+    REQUIRE(by_flag.ok() == by_env.ok());
+    if (!by_flag.ok() && by_flag.status().message().find("--" + flag) != std::string::npos) {
+      CHECK(by_env.status().message().find("env " + env_name) != std::string::npos);
+    }
+  }
+  // The older names documented before still work; two names that disagree are refused.
+  auto older = Parse({"--listen", ":1", "--clone", "c1"}, {{"ZDAP_ORIGINS", "http://a:1"}});
+  REQUIRE(older.ok());
+  CHECK(older->listeners.at(0).clone->origins == std::vector<std::string>{"http://a:1"});
+  CHECK(Parse({"--listen", ":1", "--clone", "c1"},
+              {{"ZDAP_ORIGIN", "http://a:1"}, {"ZDAP_ORIGINS", "http://a:1"}})
+            .ok());
+  CHECK(ErrorOf({"--listen", ":1", "--clone", "c1"},
+                {{"ZDAP_ORIGIN", "http://a:1"}, {"ZDAP_ORIGINS", "http://b:1"}}) ==
+        "env ZDAP_ORIGIN and env ZDAP_ORIGINS disagree: set one of them");
+  // ZDAP_PROXY_CONFIG names the proxy's file; ZDAP_CONFIG is the CLI's (a shell that runs both,
+  // like scripts/quickstart, exports it) and is never read as the proxy's.
+  test::TempDir dir("proxy-env-config");
+  std::string yaml = dir.path() + "/proxy.yaml";
+  REQUIRE(test::Shell("printf 'listen: \":7\"\\ntargets: [a:1]\\n' > " + yaml) == 0);
+  std::string cli_yaml = dir.path() + "/cli.yaml";
+  REQUIRE(test::Shell("printf 'origins:\\n  - url: http://a:1\\n' > " + cli_yaml) == 0);
+  auto by_config = Parse({}, {{"ZDAP_PROXY_CONFIG", yaml}, {"ZDAP_CONFIG", cli_yaml}});
+  REQUIRE(by_config.ok());
+  CHECK(by_config->listeners.at(0).listen.port == 7);
+  auto beside_cli = Parse({"--listen", ":8", "--target", "a:1"}, {{"ZDAP_CONFIG", cli_yaml}});
+  REQUIRE(beside_cli.ok());
+  CHECK(beside_cli->listeners.at(0).listen.port == 8);
+  CHECK(ErrorOf({}, {{"ZDAP_PROXY_CONFIG", dir.path() + "/missing.yaml"}})
+            .find("env ZDAP_PROXY_CONFIG") != std::string::npos);
 }
 
 TEST_CASE("YAML file with several listeners") {
@@ -322,10 +397,37 @@ TEST_CASE("YAML errors name the file, line and key") {
   CHECK(st.message().find("p.yaml:4") != std::string::npos);
   CHECK(st.message().find("balanse") != std::string::npos);
 
+  CHECK(st.message() ==
+        "p.yaml:4: listeners[0].balanse: not a known key (the keys are the "
+        "flags of --help, in snake_case)");
+
   ProxyConfig c2;
   st = ParseYamlConfig("listen: \":1\"\ntargets: [a:1]\nretries: [1, 2]\n", "p.yaml", &c2);
   REQUIRE_FALSE(st.ok());
-  CHECK(st.message().find("p.yaml:3") != std::string::npos);
+  CHECK(st.message() == "p.yaml:3: retries: expected a string");
+
+  // The same reader as zdapd's files (config/yaml_reader.h): wrong types and bad values are
+  // refused with file, line and key.
+  ProxyConfig c3;
+  st = ParseYamlConfig(
+      "listeners:\n  - listen: \":1\"\n    targets: [a:1]\n"
+      "    check: {kind: tcp, interval: 1.5s}\n",
+      "p.yaml", &c3);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message().rfind("p.yaml:4: listeners[0].check.interval", 0) == 0);
+  CHECK(st.message().find("'1.5s' is not a duration") != std::string::npos);
+  ProxyConfig c4;
+  st = ParseYamlConfig("listeners:\n  - listen: \":1\"\n    targets: {a: 1}\n", "p.yaml", &c4);
+  REQUIRE_FALSE(st.ok());
+  CHECK(st.message() == "p.yaml:3: listeners[0].targets: expected a string");
+  ProxyConfig c5;
+  st = ParseYamlConfig("metrics: [a]\n", "p.yaml", &c5);
+  CHECK(st.message() == "p.yaml:1: metrics: expected a string");
+  ProxyConfig c6;
+  st = ParseYamlConfig(std::string("listen: \":1\"\n\x01\x1b[2J: x\n"), "p.yaml", &c6);
+  REQUIRE_FALSE(st.ok());
+  CHECK(OneLine(st.message()));
+  CHECK(st.message().find('\x1b') == std::string::npos);
 
   for (const char* bad : {"[", "listeners: 3", "listeners: [1]", "listen: {a: b}", "- a\n- b",
                           "listeners:\n  - listen: ':1'\n", "targets: [a:1]\n", "*x", "!!binary x",

@@ -1,6 +1,7 @@
 // TargetSet (balance order, passive and active health) and the health-check probes.
 #include <catch2/catch.hpp>
 
+#include "core/prometheus.h"
 #include "proxy/metrics.h"
 #include "proxy/target_set.h"
 #include "wire/health_probe.h"
@@ -260,7 +261,8 @@ TEST_CASE("probes: bounded, one-line reasons, independent of read boundaries") {
 }
 
 TEST_CASE("metrics text escapes labels") {
-  CHECK(EscapeLabel("a\"b\\c\nd") == "a\\\"b\\\\c\\nd");
+  CHECK(zdap::EscapeLabelValue("a\"b\\c\nd") == "a\\\"b\\\\c\\nd");
+  CHECK(zdap::EscapeLabelValue("tab\there ünïcode") == "tab\there ünïcode");
   TargetSet s({{"db", 1}}, Balance::kFirst, Check(CheckKind::kTcp));
   ListenerStats stats;
   stats.accepted = 3;

@@ -149,8 +149,9 @@ TEST_CASE("docker client names the socket when nothing listens") {
   test::TempDir dir("zdap-no-docker");
   auto r = DockerClient(dir.path() + "/docker.sock").Request("GET", "/version", "", 1s);
   REQUIRE(!r.ok());
-  CHECK(r.status().message().find("cannot reach the Docker daemon at " + dir.path()) !=
-        std::string::npos);
+  CHECK(r.status().message() == "the Docker daemon at " + dir.path() +
+                                    "/docker.sock: cannot connect: No such file or directory (is "
+                                    "dockerd running? runtime.socket sets the path)");
 }
 
 TEST_CASE("docker error messages come from the body's message or the status") {

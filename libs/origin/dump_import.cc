@@ -1,0 +1,63 @@
+#include "origin/dump_import.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <optional>
+
+#include "engine/dump_source.h"
+#include "origin/servers.h"
+
+namespace zdap::origin {
+
+Result<SourceResult> DumpImport::Build(const SourceRun& run) {
+  // The job sees the dump's bytes read and the client's output.
+  std::optional<engine::ScopedImportProgress> report;
+  if (run.job != nullptr) report.emplace(&run.job->progress());
+  engine::Engine& engine = p_.engine;
+  ZDAP_ASSIGN_OR_RETURN(std::string vol, p_.store.CreateVolume(run.snapshot));
+  ZDAP_RETURN_IF_ERROR(p_.servers.ChownToServerUser(vol));
+  ZDAP_RETURN_IF_ERROR(p_.env.Chmod(vol, 0700));
+  const std::optional<RunAs>& run_as = p_.servers.run_as();
+  RunAs who = run_as.value_or(RunAs{::geteuid(), ::getegid(), "", "/"});
+  ZDAP_RETURN_IF_ERROR(engine.InitDataDir(resource_, vol, run.run_dir, who));
+  ServerStart start;
+  start.resource = &resource_;
+  start.data_dir = vol;
+  start.run_dir = run.run_dir;
+  start.port = engine.default_port();
+  start.label = run.label;
+  ZDAP_ASSIGN_OR_RETURN(runtime::ServerHandle server, p_.servers.StartAndWait(start));
+  runtime::Runtime& runtime = p_.servers.runtime();
+  // Until the clean stop, any failure kills the import server: its half import goes with the
+  // volume.
+  auto imported = [&]() -> Result<bool> {
+    engine::Endpoint ep;
+    ep.socket_dir = run.run_dir;
+    ep.port = engine.default_port();
+    ZDAP_RETURN_IF_ERROR(engine.Import(resource_, ep, who));
+    return engine.PrepareSnapshot(resource_, ep, vol, run_as);
+  }();
+  Result<engine::ServerSpec> spec = imported.status();
+  if (imported.ok()) {
+    spec = engine.ServerCommand(resource_, vol, run.run_dir, "", engine.default_port());
+  }
+  if (!spec.ok()) {
+    (void)runtime.Stop(server, vol, SIGKILL, std::chrono::seconds(10));
+    return spec.status();
+  }
+  run.Phase("stop");
+  if (Status stopped = runtime.Stop(server, vol, spec->stop_signal, Servers::kStopGrace);
+      !stopped.ok()) {
+    (void)runtime.Stop(server, vol, SIGKILL, std::chrono::seconds(10));
+    return stopped;
+  }
+  // initdb ran with --no-sync; make the data durable before it becomes a snapshot.
+  run.Phase("snapshot");
+  p_.env.SyncAll();
+  SourceResult result;
+  if (*imported) result.clone_lock = engine::CloneLock::kNoPassword;
+  return result;
+}
+
+}  // namespace zdap::origin

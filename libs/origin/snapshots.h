@@ -1,0 +1,75 @@
+// Snapshots: the sealed, read-only images of each resource that clones are made from. A
+// snapshot's id is <resource>@<UTC stamp> (core/names.h), so ids sort by age; its clone count
+// is the catalog's. Kept with each snapshot (storage VolumeMeta): its resource, whether a
+// branch made it, and how its fresh clones may start (engine::CloneLock), read once and then
+// remembered (zfs: a `zfs get` per read). Thread-safe.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog.h"
+#include "core/env.h"
+#include "core/result.h"
+#include "core/time.h"
+#include "engine/engine.h"
+#include "origin/resource_set.h"
+#include "storage/driver.h"
+
+namespace zdap::origin {
+
+struct SnapshotInfo {
+  std::string id;
+  SystemTime created_at;
+  int clones = 0;
+};
+
+// What is kept with a snapshot besides its data.
+struct SnapshotMeta {
+  std::string resource;
+  // kNoPassword: Engine::PrepareSnapshot readied it, so its fresh clones start without one.
+  engine::CloneLock clone_lock = engine::CloneLock::kConfig;
+  std::string branch_of;  // a branch: the clone whose data it is
+};
+
+class Snapshots {
+ public:
+  Snapshots(Env& env, const ResourceSet& resources, storage::Driver& store,
+            const catalog::Catalog& catalog);
+
+  // The resource's snapshots, newest first. NotFound for an unknown resource.
+  Result<std::vector<SnapshotInfo>> List(const std::string& resource) const;
+  // `requested` checked to be a snapshot of `resource` (NotFound otherwise), or when "" its
+  // newest (Conflict, saying to refresh, when it has none).
+  Result<std::string> Resolve(const config::Resource& resource, const std::string& requested) const;
+  // An id for a new snapshot of `resource`: the current second's stamp, or the next one that
+  // no snapshot or volume has and this process has not handed out. Never waits.
+  std::string NewId(const std::string& resource);
+  // NotFound for an unknown id, Conflict while clones use it.
+  Status Delete(const std::string& resource, const std::string& id);
+  // Removes snapshots past the resource's `refresh.keep`, newest kept; one with clones stays.
+  void Prune(const config::Resource& resource);
+
+  // Best effort: the snapshot is whole without it (its clones then take the kConfig start).
+  Status WriteMeta(const std::string& id, const SnapshotMeta& meta);
+  // True if the store read `id`'s metadata and found none (a branch that a crash cut short
+  // before its metadata was written).
+  bool LacksMeta(const std::string& id) const;
+  // How the snapshot's fresh clones start: kNoPassword when its metadata says so.
+  engine::CloneLock FreshCloneLock(const std::string& id) const;
+
+ private:
+  Env& env_;
+  const ResourceSet& resources_;
+  storage::Driver& store_;
+  const catalog::Catalog& catalog_;
+  std::mutex prune_mu_;  // one removal at a time (refresh end, clone destroy, DELETE)
+  std::mutex ids_mu_;
+  std::map<std::string, SystemTime> last_id_;  // by resource: the newest stamp handed out
+  mutable std::mutex locks_mu_;
+  mutable std::map<std::string, engine::CloneLock> clone_locks_;  // by snapshot
+};
+
+}  // namespace zdap::origin

@@ -1,0 +1,105 @@
+// Source: where a resource's snapshots come from. One kind per file behind this interface,
+// made for each resource by MakeSource (source.cc):
+//   dump_import.h   a dump file, a script that names one, or a command that streams one,
+//                   imported into a fresh server (today's only kind);
+//   next            a PostgreSQL standby that zdapd keeps following, snapshotted without
+//                   stopping it (`source.replica`); a snapshot pulled from another origin,
+//                   keeping upstream's id (`source.origin`).
+//
+// The Refresher (refresher.h) does what every refresh needs, whatever its source: one refresh
+// per resource at a time, the journal entry that lets Recovery undo a crash, the job (state,
+// phases, progress), the undo of a failed run (the volume and the run dir go), the seal of
+// the volume into the snapshot and its metadata, pruning by `refresh.keep`, and telling
+// observers. A source decides the steps: the new snapshot's id (the refresher's next stamp,
+// or one the source keeps) or that there is nothing new, and how the volume gets its data.
+//
+// A source that keeps something running between refreshes (a standby) declares it through
+// the lifecycle hooks: adopted at recovery, stopped or removed with the resource, and a state
+// for /v1/status. A dump keeps nothing running: its hooks are the defaults.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/resource.h"
+#include "core/env.h"
+#include "core/result.h"
+#include "engine/engine.h"
+#include "origin/job.h"
+#include "storage/driver.h"
+
+namespace zdap::origin {
+
+class Servers;
+
+// What a refresh will make, decided before anything is made.
+struct SourcePlan {
+  // True: the source has nothing newer than `existing` (a pull whose upstream has no new
+  // snapshot); the refresh ends there, successfully, naming `existing`.
+  bool nothing_new = false;
+  std::string existing;
+  // The new snapshot's id: "" = the refresher's next stamp (Snapshots::NewId); else kept as
+  // the source gives it (a pull keeps upstream's). Either way <resource>@<stamp>.
+  std::string id;
+};
+
+// One refresh, as the source sees it.
+struct SourceRun {
+  std::string snapshot;  // the new snapshot's id: the volume of this name is the source's
+  std::string run_dir;   // empty, private to this refresh (sockets, logs); removed after
+  std::string label;     // what the runtime tells this refresh's servers apart by
+  Job* job = nullptr;    // null for a blocking refresh (zdapd refresh without a daemon)
+  void Phase(const char* phase) const {
+    if (job != nullptr) job->SetPhase(phase);
+  }
+};
+
+// What the source leaves for the snapshot's metadata (snapshots.h SnapshotMeta).
+struct SourceResult {
+  engine::CloneLock clone_lock = engine::CloneLock::kConfig;
+};
+
+// What runs for a source between refreshes, for /v1/status.
+struct SourceState {
+  std::string state;  // "" = nothing runs (a dump); a standby: streaming, catching_up, ...
+  std::string detail;
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  virtual const char* kind() const = 0;  // "dump"
+
+  // Before the journal entry and the volume. Default: a new snapshot, the refresher's id.
+  virtual Result<SourcePlan> Plan() { return SourcePlan{}; }
+  // Creates the volume `run.snapshot` in the store and fills it; returns once its data is
+  // whole and durable (the refresher seals it next). On failure it stops what it started
+  // (servers, helpers); the refresher removes the volume and the run dir.
+  virtual Result<SourceResult> Build(const SourceRun& run) = 0;
+
+  // Lifecycle of what runs between refreshes.
+  // At recovery, once the journal is replayed: adopt what still runs, or start it again.
+  virtual Status Adopt() { return Status::Ok(); }
+  // Stops what runs (the resource leaves the config); with `remove`, also removes what the
+  // source keeps beside its snapshots (a standby's volume, a replication slot).
+  virtual Status Stop(bool remove) { return Status::Ok(); }
+  virtual SourceState State() const { return {}; }
+};
+
+// What a source may use; each part outlives it.
+struct SourceParts {
+  Env& env;
+  storage::Driver& store;
+  Servers& servers;
+  engine::Engine& engine;
+};
+
+// The source `resource` names (config::Resource::source). `resource` outlives the source.
+Result<std::unique_ptr<Source>> MakeSource(const config::Resource& resource,
+                                           const SourceParts& parts);
+// How the refresher makes its sources: MakeSource, or a test's own kind.
+using SourceFactory =
+    std::function<Result<std::unique_ptr<Source>>(const config::Resource&, const SourceParts&)>;
+
+}  // namespace zdap::origin
