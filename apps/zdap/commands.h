@@ -34,6 +34,8 @@ Status CmdUnprotect(const Args& args);
 
 // cmd_refresh.cc
 Status CmdRefresh(const Args& args);
+// cmd_events.cc
+Status CmdEvents(const Args& args);
 
 // cmd_completion.cc: the scripts, and the hidden `zdap __complete` they call.
 Status CmdCompletion(const Args& args);
