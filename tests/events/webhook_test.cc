@@ -1,7 +1,9 @@
 // Webhook delivery to a real HTTP receiver on 127.0.0.1 (tests/cli/fake_origin.h): signed
 // POSTs whose HMAC verifies, event filters, a receiver that is down and comes back (every
 // event, in order, once), giving up after the bounded time, and a full queue that drops the
-// oldest instead of blocking the publisher.
+// oldest instead of blocking the publisher; an HTTPS receiver verified against the webhook's CA.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -11,10 +13,12 @@
 #include <thread>
 
 #include "../cli/fake_origin.h"
+#include "../e2e/tls_helpers.h"
 #include "api/event.h"
 #include "events/event_bus.h"
 #include "events/webhook_dispatcher.h"
 #include "events/webhook_signature.h"
+#include "support/test_env.h"
 #include "support/test_ports.h"
 
 using namespace zdap;
@@ -293,4 +297,90 @@ TEST_CASE("event patterns: exact, family and everything; others are refused", "[
   CHECK_FALSE(ValidateEventPattern("nothing.*").ok());
   CHECK_FALSE(ValidateEventPattern("").ok());
   CHECK(ValidateEventPattern("bogus").message().find("clone.created") != std::string::npos);
+}
+
+namespace {
+
+// An HTTPS receiver on 127.0.0.1: socat terminates TLS with a certificate the test made
+// (tests/e2e/tls_helpers.h) and hands the plain request to `plain_port`.
+class TlsReceiver {
+ public:
+  TlsReceiver(const std::string& dir, const std::string& name, int plain_port)
+      : port_(test::ReservePort()) {
+    std::string out;
+    REQUIRE(test::Shell("socat OPENSSL-LISTEN:" + std::to_string(port_) +
+                            ",bind=127.0.0.1,reuseaddr,fork,verify=0,cert=" + dir + "/" + name +
+                            ".pem,key=" + dir + "/" + name + ".key TCP:127.0.0.1:" +
+                            std::to_string(plain_port) + " >/dev/null 2>&1 & echo $!",
+                        &out) == 0);
+    pid_ = std::atoi(out.c_str());
+    REQUIRE(pid_ > 0);
+    REQUIRE(WaitFor(10s, [&] {
+      return test::Shell("socat -u OPEN:/dev/null TCP:127.0.0.1:" + std::to_string(port_) +
+                         " 2>/dev/null") == 0;
+    }));
+  }
+  ~TlsReceiver() {
+    ::kill(pid_, SIGTERM);
+    test::Shell("while kill -0 " + std::to_string(pid_) + " 2>/dev/null; do sleep 0.05; done");
+  }
+  std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int port_;
+  int pid_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("an HTTPS receiver is verified against the webhook's CA; a wrong CA is refused",
+          "[webhook][tls]") {
+  test::TempDir dir("zdap-webhook-tls");
+  test::MakeCertificates(dir.path(), "one");
+  test::MakeCertificates(dir.path(), "two");  // another CA, which did not sign one.pem
+  test::FakeOrigin plain([](const test::FakeRequest&) { return test::FakeReply{204, ""}; });
+  TlsReceiver receiver(dir.path(), "one", plain.port());
+  // The probe connection of TlsReceiver reached the receiver, not a request.
+  const size_t probes = plain.requests().size();
+
+  SECTION("signed by the configured CA: delivered") {
+    EventBus bus({}, SystemNow, 1);
+    Outcomes outcomes;
+    WebhookDispatcher hooks(
+        {{receiver.url() + "/hook", {"*"}, kSecret, dir.path() + "/one-ca.pem"}},
+        MakeHttpWebhookTransport("zdapd/test"), {}, outcomes.Observer());
+    bus.AddSink([&](const PublishedPtr& p) { hooks.Enqueue(p); });
+    hooks.Start();
+    bus.Publish(Ev(api::event_type::kCloneCreated, "c1"));
+    REQUIRE(WaitFor(20s, [&] { return outcomes.Of("delivered") == 1; }));
+    auto reqs = plain.requests();
+    REQUIRE(reqs.size() == probes + 1);
+    const auto& r = reqs.back();
+    CHECK(r.target == "/hook");
+    CHECK(VerifyWebhookSignature(kSecret, std::stoll(Header(r.headers, "X-Zdap-Timestamp")), r.body,
+                                 Header(r.headers, "X-Zdap-Signature"), Now()));
+    CHECK(outcomes.Of("attempt_failed") == 0);
+  }
+  SECTION("another CA: every attempt fails, is counted, and nothing reaches the receiver") {
+    EventBus bus({}, SystemNow, 1);
+    Outcomes outcomes;
+    WebhookOptions options;
+    options.retry = {50ms, 100ms, 1s};
+    WebhookDispatcher hooks(
+        {{receiver.url() + "/hook", {"*"}, kSecret, dir.path() + "/two-ca.pem"}},
+        MakeHttpWebhookTransport("zdapd/test"), options, outcomes.Observer());
+    bus.AddSink([&](const PublishedPtr& p) { hooks.Enqueue(p); });
+    hooks.Start();
+    bus.Publish(Ev(api::event_type::kCloneCreated, "c1"));
+    REQUIRE(WaitFor(20s, [&] { return outcomes.Of("given_up") == 1; }));
+    CHECK(outcomes.Of("attempt_failed") >= 2);
+    CHECK(outcomes.Of("delivered") == 0);
+    CHECK(plain.requests().size() == probes);
+    auto d = hooks.Deliveries(1);
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].state == "failed");
+    INFO(d[0].last_error);
+    CHECK(d[0].last_error.find("certificate") != std::string::npos);
+    CHECK(d[0].last_error.find("webhooks: [{url, ca: FILE}]") != std::string::npos);
+  }
 }
