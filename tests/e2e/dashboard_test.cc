@@ -114,7 +114,8 @@ struct DashboardOrigin {
     ::chmod(dump.c_str(), 0644);
     WriteFile(d.config_dir() + "/resources/broken.yaml",
               "name: broken\nengine: postgres\nsource: {dump: " + dump +
-                  ", database: broken}\ncredentials: {user: postgres, password: zdap}\n");
+                  ", database: broken}\ncredentials: {user: postgres, password: zdap}\n"
+                  "pool: {min: 1}\n");  // never filled (no snapshot): a claim finds it empty
     config = WriteFile(tmp.path() + "/zdapd.yaml",
                        "tls: {cert: " + tmp.path() + "/one.pem, key: " + tmp.path() +
                            "/one.key}\nexpiry_warning: 1h\nwebhooks:\n  - url: http://127.0.0.1:" +
@@ -139,6 +140,40 @@ struct DashboardOrigin {
     REQUIRE(code == want);
     return out.empty() ? json::object() : json::parse(out).as_object();
   }
+};
+
+// `zdap events` (ZDAP_CONFIG with `user`'s token) in the background, its output in a file.
+class ZdapEvents {
+ public:
+  ZdapEvents(const DashboardOrigin& o, const std::string& user, const std::string& format)
+      : file_(o.tmp.path() + "/zdap-events-" + user + "-" + format + ".txt") {
+    std::string config = o.tmp.path() + "/zdap-" + user + ".yaml";
+    std::string env = "ZDAP_CONFIG=" + config + " " + ProgramPath("apps/zdap/zdap");
+    std::string out;
+    REQUIRE(Shell(env + " origin add " + o.d.Url() + " --token " + o.d.Token(user) + " --ca " +
+                      o.ca + " >/dev/null",
+                  &out) == 0);
+    REQUIRE(Shell(env + " events -o " + format + " > " + file_ + " 2>" + file_ + ".err & echo $!",
+                  &out) == 0);
+    pid_ = std::atoi(out.c_str());
+    REQUIRE(pid_ > 0);
+  }
+  ~ZdapEvents() {
+    // A background job of a non-interactive shell ignores SIGINT (Ctrl-C): it is ended as a
+    // service manager would end it.
+    ::kill(pid_, SIGTERM);
+    Shell("while kill -0 " + std::to_string(pid_) + " 2>/dev/null; do sleep 0.05; done");
+  }
+  std::vector<std::string> Lines() const {
+    std::ifstream in(file_);
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  }
+
+ private:
+  std::string file_;
+  int pid_ = 0;
 };
 
 // The events a receiver got: body, verified signature, by delivery id.
@@ -180,6 +215,8 @@ TEST_CASE("the dashboard in a browser, the event streams, webhooks and the audit
   std::string url = o.d.Url();
   SseCapture alice_sse(o.tmp.path(), "alice", url, o.Auth("alice"));
   SseCapture root_sse(o.tmp.path(), "root", url, o.Auth("root"));
+  ZdapEvents alice_json(o, "alice", "json");
+  ZdapEvents alice_text(o, "alice", "text");
 
   // Bob's clone: the admin sees it on the page, alice does not.
   json::object bobs =
@@ -206,8 +243,9 @@ TEST_CASE("the dashboard in a browser, the event streams, webhooks and the audit
       CHECK(std::filesystem::exists(png));
     }
   }
-  json::object results =
-      json::parse(Shell("cat " + artifacts + "/results.json", &out) == 0 ? out : "{}").as_object();
+  std::string results_text;
+  REQUIRE(Shell("cat " + artifacts + "/results.json", &results_text) == 0);
+  json::object results = json::parse(results_text).as_object();
   std::string clone(results["clone"].as_string());
   std::string uri(results["uri"].as_string());
   std::string password = uri.substr(uri.find(':', 12) + 1, uri.find('@') - uri.find(':', 12) - 1);
@@ -233,6 +271,46 @@ TEST_CASE("the dashboard in a browser, the event streams, webhooks and the audit
     CHECK(alice_events[i - 1].id < alice_events[i].id);
   // The admin sees bob's clone too.
   CHECK(Find(root_sse.Events(), "clone.created", bob_clone) != nullptr);
+  // The origin's own work: a refresh through the API (started, finished, the new snapshot),
+  // and a claim on the pool of `broken`, which never fills (its refresh failed).
+  o.Json("POST", "/v1/resources/chinook/snapshots", "", "root", 202);
+  REQUIRE(
+      Eventually([&] { return Find(alice_sse.Events(), "snapshot.created") != nullptr; }, 120s));
+  CHECK(o.d.Call("POST", "/v1/resources/broken/claim", "{}", &out, "alice") != 201);
+  REQUIRE(Eventually([&] { return Find(root_sse.Events(), "pool.exhausted") != nullptr; }, 10s));
+  CHECK(Find(root_sse.Events(), "pool.exhausted")->resource == "broken");
+  {
+    // In order: started before finished before its snapshot, for the admin and the user.
+    for (const auto& events : {alice_sse.Events(), root_sse.Events()}) {
+      std::vector<std::string> chinook;
+      for (const auto& e : events) {
+        if (e.resource == "chinook" && e.clone.empty()) chinook.push_back(e.type);
+      }
+      CHECK(chinook ==
+            std::vector<std::string>{"refresh.started", "refresh.finished", "snapshot.created"});
+    }
+    // `zdap events` printed what alice's stream had, in the same order: -o json the events
+    // themselves, text one line each.
+    auto streamed = alice_sse.Events();
+    REQUIRE(Eventually([&] { return alice_json.Lines().size() >= streamed.size(); }, 10s));
+    auto lines = alice_json.Lines();
+    REQUIRE(lines.size() == streamed.size());
+    for (size_t i = 0; i < lines.size(); ++i) {
+      auto e = zdap::api::ParseEvent(lines[i]);
+      REQUIRE(e.ok());
+      CHECK(e->id == streamed[i].id);
+      CHECK(e->type == streamed[i].type);
+    }
+    REQUIRE(Eventually([&] { return alice_text.Lines().size() >= streamed.size(); }, 10s));
+    auto text = alice_text.Lines();
+    CHECK(Contains(text[0], streamed[0].type));
+    for (const auto& line : text) CHECK(!Contains(line, "\x1b"));
+    bool shown = false;
+    for (const auto& line : text) {
+      if (Contains(line, "refresh.failed") && Contains(line, kMarkup)) shown = true;
+    }
+    CHECK(shown);
+  }
   // Resume after alice's create: what came after it, not it.
   const auto* created = Find(alice_events, "clone.created", clone);
   REQUIRE(created != nullptr);

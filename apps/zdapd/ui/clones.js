@@ -44,8 +44,10 @@ function expiry(c) {
     left > 0 ? `expires in ${duration(left)}` : 'expiring');
 }
 
-function cloneCard(c, ctx, reload, showOwner) {
-  let reveal = false;
+// `revealed`: the ids whose password is shown; kept by the list, so that a card redrawn for a
+// live update keeps what its reader asked for.
+function cloneCard(c, ctx, reload, showOwner, revealed) {
+  let reveal = revealed.has(c.id);
   const uri = h('code', { class: 'conn', 'data-test': 'uri' });
   const cmd = h('code', { class: 'conn', 'data-test': 'command' });
   const pw = h('code', { 'data-test': 'password' });
@@ -56,7 +58,11 @@ function cloneCard(c, ctx, reload, showOwner) {
     replace(pw, reveal ? c.password : '••••••');
     show.textContent = reveal ? 'Hide password' : 'Show password';
   };
-  show.addEventListener('click', () => { reveal = !reveal; paint(); });
+  show.addEventListener('click', () => {
+    reveal = !reveal;
+    if (reveal) revealed.add(c.id); else revealed.delete(c.id);
+    paint();
+  });
   paint();
   const act = async (what, fn) => {
     try {
@@ -114,6 +120,10 @@ function listPage(main, ctx, { all }) {
     all ? null : h('a', { class: 'button', href: '#/resources' }, 'New clone…'));
   replace(main, head, list);
   let timer = null;
+  const revealed = new Set();
+  // What the cards show now: a live update that changes nothing redraws nothing, so that a
+  // reader's half-made choice (the extend duration) is not reset under them.
+  let shown = null;
   const reload = async () => {
     let data;
     try {
@@ -123,6 +133,9 @@ function listPage(main, ctx, { all }) {
       return;
     }
     const clones = data.clones || [];
+    const key = JSON.stringify(clones);
+    if (key === shown) return;
+    shown = key;
     if (!clones.length) {
       replace(list, h('p', { class: 'muted empty' }, all ? 'No clones on this origin.' :
         'You have no clones. Make one from a snapshot on the Resources page.'));
@@ -137,9 +150,9 @@ function listPage(main, ctx, { all }) {
       }
       replace(list, [...owners.entries()].sort().map(([owner, cs]) => h('section', { class: 'owner' },
         h('h2', {}, owner, h('span', { class: 'muted' }, ` · ${cs.length} clone(s)`)),
-        cs.map((c) => cloneCard(c, ctx, reload, true)))));
+        cs.map((c) => cloneCard(c, ctx, reload, true, revealed)))));
     } else {
-      replace(list, clones.map((c) => cloneCard(c, ctx, reload, false)));
+      replace(list, clones.map((c) => cloneCard(c, ctx, reload, false, revealed)));
     }
   };
   reload();
