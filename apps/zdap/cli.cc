@@ -70,15 +70,24 @@ int Run(const std::vector<std::string>& args) {
 
   auto match = MatchVerb(args);
   if (!match) return NoVerb(args);
+  const Verb& verb = *match->verb;
   std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(match->words),
                                 args.end());
+  ParsedArgs parsed = ParseArgs(verb.name, verb.syntax, rest);
+  switch (parsed.kind) {
+    case ParsedArgs::kHelp:
+      std::cout << HelpText(verb.name, verb.syntax);
+      return kExitOk;
+    case ParsedArgs::kUsageError:
+      return Usage(parsed.usage_error, verb.name);
+    case ParsedArgs::kArgs:
+      break;
+  }
   try {
-    Status s = match->verb->handler(rest);
+    Status s = verb.handler(parsed.args);
     if (s.ok()) return kExitOk;
     if (!s.message().empty()) std::cerr << "zdap: error: " << s.message() << "\n";
     return kExitFailure;
-  } catch (const UsageError& e) {
-    return Usage(e.what(), e.verb);
   } catch (const std::exception& e) {
     std::cerr << "zdap: error: " << e.what() << "\n";
     return kExitFailure;

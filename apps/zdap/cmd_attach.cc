@@ -7,6 +7,7 @@
 #include <charconv>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <set>
 
 #include "compose/compose_file.h"
@@ -19,7 +20,6 @@
 #include "core/names.h"
 #include "core/time.h"
 #include "core/version.h"
-#include "zdap/args.h"
 #include "zdap/commands.h"
 #include "zdap/compose_services.h"
 #include "zdap/placement.h"
@@ -29,7 +29,6 @@
 #include "zdap/user_config.h"
 
 namespace zdap::cli {
-namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace {
@@ -47,7 +46,7 @@ std::string HostPort(const std::string& host, uint16_t port) {
 }
 
 std::string ProjectDir(const VerbArgs& a) {
-  fs::path dir = fs::absolute(a.Has("project-dir") ? a.Get("project-dir") : ".").lexically_normal();
+  fs::path dir = fs::absolute(a.Get("project-dir", ".")).lexically_normal();
   if (dir.filename().empty() && dir.has_parent_path()) dir = dir.parent_path();  // "x/" -> "x"
   return dir.string();
 }
@@ -114,28 +113,127 @@ Status WriteAttachment(Project& project, const compose::ProxyService& service,
   return Status::Ok();
 }
 
-constexpr const char kAttachUsage[] =
-    "zdap attach RESOURCE [--service S] [--snapshot ID] [--origin URL] [--claim] [--ttl D] "
-    "[--replicas N] [--balance first|roundrobin|leastconn] [-q]";
+constexpr int kMaxReplicas = 16;
 
-// --replicas: 1 when absent; a usage error unless 1..kMaxReplicas, and with --origin only 1.
-int ParseReplicas(const VerbArgs& a) {
-  constexpr int kMaxReplicas = 16;
+// --replicas: 1 when absent; nullopt when it is not a number in 1..kMaxReplicas.
+std::optional<int> Replicas(const VerbArgs& a) {
   if (!a.Has("replicas")) return 1;
   const std::string text = a.Get("replicas");
   int n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec != std::errc() || end != text.data() + text.size() || n < 1 || n > kMaxReplicas) {
-    throw UsageError(fmt::format("--replicas '{}': give a number from 1 to {}", text, kMaxReplicas),
-                     "attach");
-  }
-  if (n > 1 && a.Has("origin")) {
-    throw UsageError(
-        "--origin places one clone; leave it out to place --replicas on the "
-        "configured origins",
-        "attach");
+    return std::nullopt;
   }
   return n;
+}
+
+// What attach is asked to do, its arguments checked: the values any origin would refuse are
+// refused here, before anything is read or made.
+struct AttachRequest {
+  std::string resource;
+  std::string service;            // the compose service (default: the resource)
+  api::CreateCloneRequest clone;  // snapshot and ttl
+  std::string origin;             // --origin: "" = placement chooses
+  bool claim = false;
+  int replicas = 1;
+  std::string balance;  // "" = not given (first)
+  bool quiet = false;
+  std::string project_dir;
+};
+
+Result<AttachRequest> ReadAttachRequest(const VerbArgs& a) {
+  AttachRequest r;
+  r.resource = a.positional[0];
+  ZDAP_RETURN_IF_ERROR(ValidateName("resource", r.resource));
+  r.service = a.Get("service", r.resource);
+  ZDAP_RETURN_IF_ERROR(compose::ValidateServiceName(r.service));
+  if (a.Has("ttl")) {
+    ZDAP_ASSIGN_OR_RETURN(r.clone.ttl, ParseDuration(a.Get("ttl")));
+  }
+  if (a.Has("snapshot")) {
+    SnapshotId id;
+    ZDAP_RETURN_IF_ERROR(ParseSnapshotId(a.Get("snapshot"), &id));
+    r.clone.snapshot = a.Get("snapshot");
+  }
+  r.origin = a.Get("origin");
+  r.claim = a.Has("claim");
+  r.replicas = Replicas(a).value_or(1);  // CheckAttach refused other values
+  r.balance = a.Get("balance");
+  r.quiet = a.Has("quiet");
+  r.project_dir = ProjectDir(a);
+  return r;
+}
+
+// The user config, with what attach needs of it: a user name, and origins for the replicas.
+Result<UserConfig> LoadAttachConfig(const AttachRequest& r) {
+  ZDAP_ASSIGN_OR_RETURN(std::string config_path, UserConfigPath());
+  ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadUserConfig(config_path));
+  if (config.user.empty()) {
+    return InvalidArgument(
+        "no user name (your login name is not a valid zdap name); run `zdap user set NAME`");
+  }
+  if (r.replicas > 1 && config.origins.size() < static_cast<size_t>(r.replicas)) {
+    return InvalidArgument(
+        fmt::format("--replicas {} needs {} distinct origins, {} configured; add origins with "
+                    "`zdap origin add URL`",
+                    r.replicas, r.replicas, config.origins.size()));
+  }
+  return config;
+}
+
+// The compose side of an attach: the project, the base service, and the proxy service that
+// will stand in for it (its targets come once the clones exist).
+struct ComposeSide {
+  Project project;
+  std::string compose_version;  // of the base file; the override keeps it
+  std::optional<uint16_t> base_port;
+  compose::ProxyService service;
+};
+
+// Reads the project and the base service and shapes the proxy service; fails, before any
+// clone exists, when the service is attached already, is a typo, or the override file cannot
+// take it.
+Result<ComposeSide> PrepareComposeSide(const AttachRequest& r) {
+  ComposeSide side;
+  ZDAP_ASSIGN_OR_RETURN(side.project, LoadProject(r.project_dir));
+  const Project& project = side.project;
+  if (const AttachedService* s = project.Find(r.service)) {
+    return Conflict(
+        fmt::format("service '{}' is attached already (clone {}); run `zdap detach {}` "
+                    "first",
+                    r.service, s->clone, r.service));
+  }
+  ZDAP_ASSIGN_OR_RETURN(compose::ComposeFile base_file,
+                        compose::ReadComposeFile(project.ComposePath()));
+  side.compose_version = base_file.version;
+  ZDAP_ASSIGN_OR_RETURN(compose::BaseService base,
+                        compose::ReadBaseService(project.ComposePath(), r.service));
+  side.base_port = base.port;
+  // A service the compose file lacks is added; but one a letter or two off is a typo.
+  if (auto names = ComposeServiceNames(project.ComposePath()); names.ok()) {
+    bool known = std::find(names->begin(), names->end(), r.service) != names->end();
+    if (std::string hint = DidYouMean(r.service, *names); !known && !hint.empty()) {
+      return NotFound(fmt::format("service '{}' is not in {}{}", r.service, project.compose, hint));
+    }
+  }
+  compose::ProxyService& service = side.service;
+  service.name = r.service;
+  service.image = kProxyImage;
+  if (base.has_build) {
+    fs::path override_dir = fs::path(project.OverridePath()).parent_path();
+    service.build_context =
+        fs::path(BuildDir(project, r.service)).lexically_relative(override_dir).string();
+    service.build_target = base.build_target;
+  }
+  compose::NeutraliseBaseKeys(base, &service);
+  // The override file must take the service before a clone is made for it.
+  compose::ProxyService probe = service;
+  probe.listen_port = 1;
+  probe.targets = {"zdap-check:1"};
+  ZDAP_ASSIGN_OR_RETURN(OverrideFile file, ReadOverride(project.OverridePath()));
+  auto check = compose::AttachService(file.text, file.exists, probe, side.compose_version);
+  if (!check.ok()) return check.status().Wrap(project.override_file);
+  return side;
 }
 
 // A clone made for the proxy, and where the proxy reaches it.
@@ -147,18 +245,18 @@ struct PlacedClone {
 };
 
 // A ready pool clone when `claim` and the origin has one, else a new clone.
-Result<CloneInfo> NewClone(const OriginApi& api, const CreateCloneRequest& request, bool claim,
-                           StatusLine& status) {
+Result<CloneInfo> NewClone(const OriginApi& api, const std::string& resource,
+                           const api::CreateCloneRequest& request, bool claim, StatusLine& status) {
   const std::string origin = api.url().ToString();
   if (claim && request.snapshot.empty()) {
-    status.Spin(fmt::format("claiming a ready clone of {} on {}", request.resource, origin));
-    auto claimed = api.Claim(request.resource, request.ttl, request.password);
+    status.Spin(fmt::format("claiming a ready clone of {} on {}", resource, origin));
+    auto claimed = api.Claim(resource, {request.ttl, request.password});
     if (claimed.ok() || claimed.status().code() != Code::kNotFound) return claimed;
     log::Debug("{}; creating a clone instead", claimed.status().message());
   }
   // CreateClone returns once the clone is ready: the step's seconds show the wait.
-  status.Spin(fmt::format("creating a clone of {} on {}", request.resource, origin));
-  return api.CreateClone(request);
+  status.Spin(fmt::format("creating a clone of {} on {}", resource, origin));
+  return api.CreateClone(resource, request);
 }
 
 // Destroys the clones made so far and says so after `s`'s message.
@@ -173,21 +271,41 @@ Status UndoClones(const std::vector<PlacedClone>& clones, Status s, StatusLine& 
   return Status(s.code(), std::move(message));
 }
 
-// Where the proxy container reaches `clone`: a clone on loopback is on this machine, which the
-// container reaches at one of its other addresses (compose/host_address.h).
-Result<std::string> ProxyTarget(const CloneInfo& clone, const std::string& host,
+// A clone on loopback that no container reaches: what to change on its origin, exactly. zdapd
+// refuses a non-loopback clone_bind without a tokens file (config ValidateDaemonConfig), so an
+// origin the user reaches without a token needs one first, and then the user needs its token.
+Status UnreachableClone(const PlacedClone& placed, const std::string& user) {
+  const std::string origin = placed.api.url().ToString();
+  std::string change = fmt::format(
+      "on origin {} set `clone_bind: 0.0.0.0` in zdapd's config (or `zdapd serve --clone-bind "
+      "0.0.0.0`; its clone ports then answer on all its addresses, firewall them from hosts that "
+      "should not reach them)",
+      origin);
+  if (placed.api.has_token()) {
+    change += ", restart zdapd and attach again";
+  } else {
+    change += fmt::format(
+        ", which zdapd allows only with a tokens file: make one with `zdapd token add {} "
+        "--tokens-file FILE`, set `tokens_file: FILE` (or --tokens-file FILE), restart zdapd, "
+        "give zdap the token it printed with `zdap origin add {} --token TOKEN` and attach "
+        "again",
+        user, origin);
+  }
+  return Unprocessable(
+      fmt::format("clone {} listens on {} only, which the proxy container "
+                  "cannot reach: {}",
+                  placed.clone.id, HostPort(placed.host, placed.clone.port), change));
+}
+
+// Where the proxy container reaches `placed`'s clone: a clone on loopback is on this machine,
+// which the container reaches at one of its other addresses (compose/host_address.h).
+Result<std::string> ProxyTarget(const PlacedClone& placed, const std::string& user,
                                 StatusLine& status) {
-  if (!IsLoopbackHost(host)) return HostPort(host, clone.port);
+  const CloneInfo& clone = placed.clone;
+  if (!IsLoopbackHost(placed.host)) return HostPort(placed.host, clone.port);
   status.Spin(fmt::format("finding where the proxy container reaches port {}", clone.port));
   auto reachable = compose::HostAddressServing(clone.port);
-  if (!reachable.ok()) {
-    return Unprocessable(fmt::format(
-        "clone {} listens on {} only, which the proxy container cannot reach: on the origin "
-        "set `clone_bind: 0.0.0.0` (zdapd --clone-bind 0.0.0.0) and, as that needs one, a "
-        "tokens_file with a token for you (`zdapd token add $USER`), restart zdapd, run "
-        "`zdap origin add URL --token TOKEN` and attach again",
-        clone.id, HostPort(host, clone.port)));
-  }
+  if (!reachable.ok()) return UnreachableClone(placed, user);
   return HostPort(*reachable, clone.port);
 }
 
@@ -197,29 +315,26 @@ Result<std::string> ProxyTarget(const CloneInfo& clone, const std::string& host,
 // target too. Fewer than `replicas`: the ones made are destroyed again and the error says what
 // each origin answered.
 Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candidates,
-                                            CreateCloneRequest request, bool claim, int replicas,
+                                            const AttachRequest& r, const std::string& user,
                                             StatusLine& status) {
+  api::CreateCloneRequest request = r.clone;
   std::vector<PlacedClone> made;
   std::vector<Status> failed;
   for (const OriginApi& api : candidates) {
-    if (made.size() == static_cast<size_t>(replicas)) break;
-    auto clone = NewClone(api, request, claim, status);
+    if (made.size() == static_cast<size_t>(r.replicas)) break;
+    auto clone = NewClone(api, r.resource, request, r.claim, status);
     if (!clone.ok()) {
       failed.push_back(clone.status());
       continue;
     }
     std::string host = clone->host;
     if (IsWildcardHost(host)) host = api.url().host;
-    PlacedClone placed{api, *clone, host, ""};
-    auto target = ProxyTarget(*clone, host, status);
-    if (!target.ok()) {
-      made.push_back(std::move(placed));
-      // zdapd's configuration, the same on every origin: no point trying the next.
-      return UndoClones(made, target.status(), status);
-    }
-    placed.proxy_target = std::move(*target);
-    made.push_back(std::move(placed));
-    if (made.size() == 1 && replicas > 1) {
+    made.push_back(PlacedClone{api, *clone, host, ""});
+    auto target = ProxyTarget(made.back(), user, status);
+    // zdapd's configuration, the same on every origin: no point trying the next.
+    if (!target.ok()) return UndoClones(made, target.status(), status);
+    made.back().proxy_target = std::move(*target);
+    if (made.size() == 1 && r.replicas > 1) {
       if (clone->password.empty()) {
         // An origin that gives no password (one older than per-clone passwords) cannot have
         // its replicas share one.
@@ -232,7 +347,7 @@ Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candid
       request.password = clone->password;
     }
   }
-  if (made.size() == static_cast<size_t>(replicas)) {
+  if (made.size() == static_cast<size_t>(r.replicas)) {
     for (const Status& f : failed) Warn(f.message());
     std::set<std::string> snapshots;
     for (const PlacedClone& c : made) snapshots.insert(c.clone.snapshot);
@@ -246,170 +361,75 @@ Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candid
     }
     return made;
   }
-  if (replicas == 1 && failed.size() == 1) return failed[0];
+  if (r.replicas == 1 && failed.size() == 1) return failed[0];
   std::string why;
   for (const Status& f : failed) why += (why.empty() ? "" : "; ") + f.message();
-  if (candidates.size() < static_cast<size_t>(replicas)) {
+  if (candidates.size() < static_cast<size_t>(r.replicas)) {
     why += fmt::format("{}only {} origin(s) answered with the resource", why.empty() ? "" : "; ",
                        candidates.size());
   }
   return UndoClones(made,
                     Unavailable(fmt::format("only {} of the {} origins needed could take a clone "
                                             "of {}: {}",
-                                            made.size(), replicas, request.resource, why)),
+                                            made.size(), r.replicas, r.resource, why)),
                     status);
 }
 
-}  // namespace
-
-Status CmdAttach(const Args& args) {
-  po::options_description opts;
-  opts.add_options()("service", po::value<std::string>(),
-                     "compose service to stand in for (default: the resource name)")(
-      "snapshot", po::value<std::string>(), "snapshot id (default: the newest)")(
-      "origin", po::value<std::string>(),
-      "origin URL (default: the one with the most free capacity)")(
-      "ttl", po::value<std::string>(), "lifetime of the clone, e.g. 8h (default: the resource's)")(
-      "claim", "take a ready pool clone when an origin has one (else a new clone)")(
-      "replicas", po::value<std::string>(),
-      "N clones on N distinct origins behind the one proxy, all with the first one's password "
-      "(default 1)")("balance", po::value<std::string>(),
-                     "first (fail over in order, the default), roundrobin or leastconn")(
-      "quiet,q", "no spinner; print only the clone id (one a line with --replicas)")(
-      "project-dir,C", po::value<std::string>(), "directory with .zdap.yaml (default: current)");
-  VerbArgs a = ParseVerbArgs(args, "attach", kAttachUsage,
-                             "Creates a clone of RESOURCE and plugs it into the compose project: "
-                             "service S in the override file becomes zdap-proxyd, listening on "
-                             "the service's usual port and forwarding to the clone. Without "
-                             "--origin the origin with the most free capacity is chosen. On a "
-                             "terminal a spinner shows the step it is on.",
-                             opts, 1, 1);
-  if (a.help) return Status::Ok();
-  const int replicas = ParseReplicas(a);
-  const std::string balance = a.Has("balance") ? a.Get("balance") : "first";
-  if (balance != "first" && balance != "roundrobin" && balance != "leastconn") {
-    throw UsageError(fmt::format("--balance '{}': use first, roundrobin or leastconn", balance),
-                     "attach");
-  }
-
-  const std::string resource = a.positional[0];
-  ZDAP_RETURN_IF_ERROR(ValidateName("resource", resource));
-  const std::string service_name = a.Has("service") ? a.Get("service") : resource;
-  ZDAP_RETURN_IF_ERROR(compose::ValidateServiceName(service_name));
-  if (a.Has("ttl")) {
-    auto ttl = ParseDuration(a.Get("ttl"));
-    if (!ttl.ok()) return ttl.status();
-  }
-  if (a.Has("snapshot")) {
-    SnapshotId id;
-    ZDAP_RETURN_IF_ERROR(ParseSnapshotId(a.Get("snapshot"), &id));
-  }
-
-  ZDAP_ASSIGN_OR_RETURN(Project project, LoadProject(ProjectDir(a)));
-  if (const AttachedService* s = project.Find(service_name)) {
-    return Conflict(
-        fmt::format("service '{}' is attached already (clone {}); run `zdap detach {}` "
-                    "first",
-                    service_name, s->clone, service_name));
-  }
-  ZDAP_ASSIGN_OR_RETURN(std::string config_path, UserConfigPath());
-  ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadUserConfig(config_path));
-  if (config.user.empty()) {
-    return InvalidArgument(
-        "no user name (your login name is not a valid zdap name); run `zdap user set NAME`");
-  }
-  if (replicas > 1 && config.origins.size() < static_cast<size_t>(replicas)) {
-    return InvalidArgument(
-        fmt::format("--replicas {} needs {} distinct origins, {} configured; add origins with "
-                    "`zdap origin add URL`",
-                    replicas, replicas, config.origins.size()));
-  }
-  ZDAP_ASSIGN_OR_RETURN(compose::ComposeFile base_file,
-                        compose::ReadComposeFile(project.ComposePath()));
-  ZDAP_ASSIGN_OR_RETURN(compose::BaseService base,
-                        compose::ReadBaseService(project.ComposePath(), service_name));
-  // A service the compose file lacks is added; but one a letter or two off is a typo.
-  if (auto names = ComposeServiceNames(project.ComposePath()); names.ok()) {
-    bool known = std::find(names->begin(), names->end(), service_name) != names->end();
-    if (std::string hint = DidYouMean(service_name, *names); !known && !hint.empty()) {
-      return NotFound(
-          fmt::format("service '{}' is not in {}{}", service_name, project.compose, hint));
-    }
-  }
-
-  compose::ProxyService service;
-  service.name = service_name;
-  service.image = kProxyImage;
-  if (base.has_build) {
-    fs::path override_dir = fs::path(project.OverridePath()).parent_path();
-    service.build_context =
-        fs::path(BuildDir(project, service_name)).lexically_relative(override_dir).string();
-    service.build_target = base.build_target;
-  }
-  compose::NeutraliseBaseKeys(base, &service);
-  // Fail fast, before a clone exists, when the override file cannot take the service.
-  {
-    compose::ProxyService probe = service;
-    probe.listen_port = 1;
-    probe.targets = {"zdap-check:1"};
-    ZDAP_ASSIGN_OR_RETURN(OverrideFile file, ReadOverride(project.OverridePath()));
-    auto check = compose::AttachService(file.text, file.exists, probe, base_file.version);
-    if (!check.ok()) return check.status().Wrap(project.override_file);
-  }
-
-  const bool quiet = a.Has("quiet");
-  StatusLine status(!quiet);
-  if (!a.Has("origin") && config.origins.size() > 1) {
-    status.Spin(fmt::format("placing: asking {} origins for room", config.origins.size()));
-  }
-  ZDAP_ASSIGN_OR_RETURN(std::vector<OriginApi> candidates,
-                        PlaceClone(config, a.Get("origin"), resource, a.Has("claim")));
-  CreateCloneRequest request;
-  request.resource = resource;
-  request.snapshot = a.Get("snapshot");
-  request.ttl = a.Get("ttl");
-  ZDAP_ASSIGN_OR_RETURN(std::vector<PlacedClone> clones,
-                        MakeClones(candidates, request, a.Has("claim"), replicas, status));
-  const PlacedClone& first = clones.front();
-  auto undo_clones = [&](Status s) { return UndoClones(clones, std::move(s), status); };
-
-  service.listen_port = base.port ? *base.port : DefaultPort(first.clone.engine);
+// The proxy service's targets and the note on its clones.
+void PointAt(const std::vector<PlacedClone>& clones, const AttachRequest& r, ComposeSide& side) {
+  compose::ProxyService& service = side.service;
+  service.listen_port = side.base_port ? *side.base_port : DefaultPort(clones.front().clone.engine);
   for (const PlacedClone& c : clones) service.targets.push_back(c.proxy_target);
-  if (a.Has("balance") || replicas > 1) service.balance = balance;
+  if (!r.balance.empty() || r.replicas > 1)
+    service.balance = r.balance.empty() ? "first" : r.balance;
   std::vector<std::string> notes;
   for (const PlacedClone& c : clones) {
     notes.push_back(fmt::format("clone {} of {} on {}", c.clone.id,
-                                c.clone.snapshot.empty() ? resource : c.clone.snapshot,
+                                c.clone.snapshot.empty() ? r.resource : c.clone.snapshot,
                                 c.api.url().ToString()));
   }
   service.note = fmt::format("{}", fmt::join(notes, "; "));
-  status.Spin("waiting for the project lock (another zdap edits this project)");
-  auto lock = FileLock::AcquireDir(project.dir);
-  if (!lock.ok()) return undo_clones(lock.status());
-  auto fresh = LoadProject(project.dir);
-  if (!fresh.ok()) return undo_clones(fresh.status());
-  project = std::move(*fresh);
-  if (project.Find(service_name)) {
-    return undo_clones(Conflict(fmt::format("service '{}' was attached meanwhile", service_name)));
-  }
-  status.Spin(fmt::format("writing {}", project.override_file));
-  Status written = WriteAttachment(project, service, base_file.version);
-  if (!written.ok()) return undo_clones(written);
-  AttachedService entry{service_name,         resource,
-                        first.clone.id,       first.api.url().ToString(),
-                        first.clone.snapshot, HostPort(first.host, first.clone.port),
-                        service.listen_port,  {}};
+}
+
+// The project's entry for the attached service.
+AttachedService EntryFor(const std::vector<PlacedClone>& clones, const AttachRequest& r,
+                         const compose::ProxyService& service) {
+  const PlacedClone& first = clones.front();
+  AttachedService entry{r.service,
+                        r.resource,
+                        first.clone.id,
+                        first.api.url().ToString(),
+                        first.clone.snapshot,
+                        HostPort(first.host, first.clone.port),
+                        service.listen_port,
+                        {}};
   for (size_t i = 1; i < clones.size(); ++i) {
     entry.replicas.push_back(Replica{clones[i].clone.id, clones[i].api.url().ToString(),
                                      HostPort(clones[i].host, clones[i].clone.port)});
   }
-  project.services.push_back(entry);
+  return entry;
+}
+
+// Under the project lock: writes the service into the override file and records it in the
+// project file. Nothing of the project is changed when it fails (the clones are the caller's).
+Status RecordAttachment(const std::vector<PlacedClone>& clones, const AttachRequest& r,
+                        ComposeSide& side, StatusLine& status) {
+  status.Spin("waiting for the project lock (another zdap edits this project)");
+  ZDAP_ASSIGN_OR_RETURN(FileLock lock, FileLock::AcquireDir(side.project.dir));
+  ZDAP_ASSIGN_OR_RETURN(side.project, LoadProject(side.project.dir));
+  Project& project = side.project;
+  if (project.Find(r.service)) {
+    return Conflict(fmt::format("service '{}' was attached meanwhile", r.service));
+  }
+  status.Spin(fmt::format("writing {}", project.override_file));
+  ZDAP_RETURN_IF_ERROR(WriteAttachment(project, side.service, side.compose_version));
+  project.services.push_back(EntryFor(clones, r, side.service));
   Status saved = SaveProject(project);
   if (!saved.ok()) {
-    // Put the override back as it was, then drop the clones.
+    // Put the override back as it was.
     auto file = ReadOverride(project.OverridePath());
     if (file.ok()) {
-      auto back = compose::DetachService(file->text, service_name);
+      auto back = compose::DetachService(file->text, r.service);
       if (back.ok()) {
         if (back->delete_file) {
           ::unlink(project.OverridePath().c_str());
@@ -418,16 +438,21 @@ Status CmdAttach(const Args& args) {
         }
       }
     }
-    RemoveBuildDir(project, service_name);
-    return undo_clones(saved);
+    RemoveBuildDir(project, r.service);
   }
-  status.Clear();
-  if (quiet) {
+  return saved;
+}
+
+void PrintAttached(const std::vector<PlacedClone>& clones, const AttachRequest& r,
+                   const ComposeSide& side) {
+  const compose::ProxyService& service = side.service;
+  const PlacedClone& first = clones.front();
+  if (r.quiet) {
     for (const PlacedClone& c : clones) std::cout << c.clone.id << "\n";
   } else if (clones.size() == 1) {
     std::cout << fmt::format("attached {} (clone {}, {}) as service '{}' in {}: proxy :{} -> {}\n",
-                             resource, first.clone.id, first.clone.snapshot, service_name,
-                             project.override_file, service.listen_port, service.targets[0]);
+                             r.resource, first.clone.id, first.clone.snapshot, r.service,
+                             side.project.override_file, service.listen_port, service.targets[0]);
   } else {
     std::vector<std::string> where;
     for (const PlacedClone& c : clones) {
@@ -435,28 +460,92 @@ Status CmdAttach(const Args& args) {
     }
     std::cout << fmt::format(
         "attached {} ({} clones: {}) as service '{}' in {}: proxy :{} -> {} (balance {})\n",
-        resource, clones.size(), fmt::join(where, ", "), service_name, project.override_file,
-        service.listen_port, fmt::join(service.targets, ", "), balance);
+        r.resource, clones.size(), fmt::join(where, ", "), r.service, side.project.override_file,
+        service.listen_port, fmt::join(service.targets, ", "), service.balance);
   }
+}
+
+}  // namespace
+
+std::string CheckAttach(const VerbArgs& a) {
+  if (!Replicas(a)) {
+    return fmt::format("--replicas '{}': give a number from 1 to {}", a.Get("replicas"),
+                       kMaxReplicas);
+  }
+  if (*Replicas(a) > 1 && a.Has("origin")) {
+    return "--origin places one clone; leave it out to place --replicas on the configured "
+           "origins";
+  }
+  return "";
+}
+
+// attach: read the request, check the compose side, then make the clones and record them;
+// a failure after the clones exist destroys them again.
+Status CmdAttach(const VerbArgs& a) {
+  ZDAP_ASSIGN_OR_RETURN(AttachRequest r, ReadAttachRequest(a));
+  ZDAP_ASSIGN_OR_RETURN(ComposeSide side, PrepareComposeSide(r));
+  ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadAttachConfig(r));
+
+  StatusLine status(!r.quiet);
+  if (r.origin.empty() && config.origins.size() > 1) {
+    status.Spin(fmt::format("placing: asking {} origins for room", config.origins.size()));
+  }
+  ZDAP_ASSIGN_OR_RETURN(std::vector<OriginApi> candidates,
+                        PlaceClone(config, r.origin, r.resource, r.claim));
+  ZDAP_ASSIGN_OR_RETURN(std::vector<PlacedClone> clones,
+                        MakeClones(candidates, r, config.user, status));
+  PointAt(clones, r, side);
+  if (Status recorded = RecordAttachment(clones, r, side, status); !recorded.ok()) {
+    return UndoClones(clones, recorded, status);
+  }
+  status.Clear();
+  PrintAttached(clones, r, side);
   return Status::Ok();
 }
 
-Status CmdDetach(const Args& args) {
-  po::options_description opts;
-  opts.add_options()("keep", "keep the clone (only remove the service from the override file)")(
-      "quiet,q", "no spinner and no result lines; only errors and warnings")(
-      "project-dir,C", po::value<std::string>(), "directory with .zdap.yaml (default: current)");
-  VerbArgs a = ParseVerbArgs(args, "detach", "zdap detach SERVICE... [--keep] [-q]",
-                             "Removes zdap's service from the override file, exactly as it was "
-                             "added, and destroys its clone unless --keep. On a terminal a "
-                             "spinner shows the step it is on.",
-                             opts, 1, -1);
-  if (a.help) return Status::Ok();
+namespace {
+
+// Removes service `name` from the override and the project file, under the project lock; the
+// entry it had, if any, in *entry (its clones are the caller's to destroy).
+Status RemoveService(const std::string& dir, const std::string& name,
+                     std::optional<AttachedService>* entry, StatusLine& status) {
+  status.Spin("waiting for the project lock (another zdap edits this project)");
+  ZDAP_ASSIGN_OR_RETURN(FileLock lock, FileLock::AcquireDir(dir));
+  ZDAP_ASSIGN_OR_RETURN(Project project, LoadProject(dir));
+  status.Spin(fmt::format("removing service '{}' from {}", name, project.override_file));
+  if (const AttachedService* e = project.Find(name)) *entry = *e;
+  ZDAP_ASSIGN_OR_RETURN(OverrideFile file, ReadOverride(project.OverridePath()));
+  auto detached = compose::DetachService(file.text, name);
+  if (!detached.ok()) {
+    if (detached.status().code() != Code::kNotFound) {
+      return detached.status().Wrap(project.override_file);
+    }
+    if (!*entry) {
+      std::vector<std::string> attached;
+      for (const auto& s : project.services) attached.push_back(s.service);
+      return NotFound(fmt::format("service '{}' is not attached by zdap in {}{}", name,
+                                  project.override_file, DidYouMean(name, attached)));
+    }
+    Warn(fmt::format("{} had no zdap block for '{}' any more", project.override_file, name));
+  } else if (detached->delete_file) {
+    if (::unlink(project.OverridePath().c_str()) != 0) {
+      return ErrnoError(fmt::format("remove {}", project.OverridePath()), errno);
+    }
+  } else {
+    ZDAP_RETURN_IF_ERROR(WriteFileAtomic(project.OverridePath(), detached->text, file.mode));
+  }
+  RemoveBuildDir(project, name);
+  project.Remove(name);
+  return SaveProject(project);
+}
+
+}  // namespace
+
+Status CmdDetach(const VerbArgs& a) {
   ZDAP_ASSIGN_OR_RETURN(std::string config_path, UserConfigPath());
   ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadUserConfig(config_path));
-  std::string dir = ProjectDir(a);
-  ZDAP_ASSIGN_OR_RETURN(Project probe, LoadProject(dir));
-  (void)probe;
+  const std::string dir = ProjectDir(a);
+  ZDAP_RETURN_IF_ERROR(LoadProject(dir).status());
 
   const bool quiet = a.Has("quiet");
   StatusLine status(!quiet);
@@ -468,37 +557,7 @@ Status CmdDetach(const Args& args) {
   Status result;
   for (const std::string& name : a.positional) {
     std::optional<AttachedService> entry;
-    Status s = [&]() -> Status {
-      status.Spin("waiting for the project lock (another zdap edits this project)");
-      ZDAP_ASSIGN_OR_RETURN(FileLock lock, FileLock::AcquireDir(dir));
-      ZDAP_ASSIGN_OR_RETURN(Project project, LoadProject(dir));
-      status.Spin(fmt::format("removing service '{}' from {}", name, project.override_file));
-      if (const AttachedService* e = project.Find(name)) entry = *e;
-      ZDAP_ASSIGN_OR_RETURN(OverrideFile file, ReadOverride(project.OverridePath()));
-      auto detached = compose::DetachService(file.text, name);
-      if (!detached.ok()) {
-        if (detached.status().code() != Code::kNotFound) {
-          return detached.status().Wrap(project.override_file);
-        }
-        if (!entry) {
-          std::vector<std::string> attached;
-          for (const auto& a : project.services) attached.push_back(a.service);
-          return NotFound(fmt::format("service '{}' is not attached by zdap in {}{}", name,
-                                      project.override_file, DidYouMean(name, attached)));
-        }
-        Warn(fmt::format("{} had no zdap block for '{}' any more", project.override_file, name));
-      } else if (detached->delete_file) {
-        if (::unlink(project.OverridePath().c_str()) != 0) {
-          return ErrnoError(fmt::format("remove {}", project.OverridePath()), errno);
-        }
-      } else {
-        ZDAP_RETURN_IF_ERROR(WriteFileAtomic(project.OverridePath(), detached->text, file.mode));
-      }
-      RemoveBuildDir(project, name);
-      project.Remove(name);
-      return SaveProject(project);
-    }();
-    if (!s.ok()) {
+    if (Status s = RemoveService(dir, name, &entry, status); !s.ok()) {
       report_error(s.message());
       result = s;
       continue;

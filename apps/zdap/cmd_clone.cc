@@ -8,7 +8,6 @@
 
 #include "core/names.h"
 #include "core/time.h"
-#include "zdap/args.h"
 #include "zdap/clone_lookup.h"
 #include "zdap/commands.h"
 #include "zdap/output.h"
@@ -16,7 +15,6 @@
 #include "zdap/progress.h"
 
 namespace zdap::cli {
-namespace po = boost::program_options;
 namespace json = boost::json;
 
 namespace {
@@ -120,15 +118,9 @@ std::string Expiry(const CloneInfo& c) {
   return c.expires_at.empty() ? "never expires" : "expires " + c.expires_at;
 }
 
-Status SetProtected(const Args& args, bool on) {
-  std::string verb = on ? "protect" : "unprotect";
-  VerbArgs a = ParseVerbArgs(args, verb, fmt::format("zdap {} ID...", verb),
-                             on ? "Protects clones: a protected clone never expires."
-                                : "Lets protected clones expire again (at their expires_at).",
-                             {}, 1, -1);
-  if (a.help) return Status::Ok();
+Status SetProtected(const VerbArgs& a, bool on) {
   return ForEachClone(a.positional, [&](const FoundClone& f) -> Status {
-    OriginApi::ClonePatch patch;
+    api::UpdateCloneRequest patch;
     patch.is_protected = on;
     ZDAP_ASSIGN_OR_RETURN(CloneInfo c, f.api.PatchClone(f.clone.id, patch));
     std::cout << fmt::format("{} clone {} ({})\n", on ? "protected" : "unprotected", c.id,
@@ -139,48 +131,29 @@ Status SetProtected(const Args& args, bool on) {
 
 }  // namespace
 
-Status CmdClone(const Args& args) {
-  po::options_description opts;
-  opts.add_options()("snapshot", po::value<std::string>(), "snapshot id (default: the newest)")(
-      "ttl", po::value<std::string>(), "lifetime, e.g. 8h (default: the resource's)")(
-      "name", po::value<std::string>(), "the clone's id (default: chosen by the origin)")(
-      "origin", po::value<std::string>(), "origin URL (default: chosen by placement)")(
-      "output,o", po::value<std::string>()->default_value("table"),
-      "table, json, yaml, or env (shell variables to eval)");
-  VerbArgs a = ParseVerbArgs(
-      args, "clone",
-      "zdap clone RESOURCE [--snapshot ID] [--ttl D] [--name N] [--origin URL] "
-      "[-o table|json|yaml|env]",
-      "Creates a clone of RESOURCE, without a compose project, and prints how to connect: host, "
-      "port, user, password and URI. `-o env` prints PG*/MYSQL_* variables for `eval`.",
-      opts, 1, 1);
-  if (a.help) return Status::Ok();
+Status CmdClone(const VerbArgs& a) {
   const std::string resource = a.positional[0];
   ZDAP_RETURN_IF_ERROR(ValidateName("resource", resource));
-  std::string format = a.Get("output");
+  std::string format = a.Get("output", "table");
   if (format != "env") ZDAP_RETURN_IF_ERROR(ParseCloneFormat(format).status());
-  if (a.Has("ttl")) ZDAP_RETURN_IF_ERROR(ParseDuration(a.Get("ttl")).status());
+  api::CreateCloneRequest request;
+  if (a.Has("ttl")) {
+    ZDAP_ASSIGN_OR_RETURN(request.ttl, ParseDuration(a.Get("ttl")));
+  }
   if (a.Has("name")) ZDAP_RETURN_IF_ERROR(ValidateName("clone name", a.Get("name")));
+  request.snapshot = a.Get("snapshot");
+  request.name = a.Get("name");
   ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadConfigWithOrigins());
   ZDAP_ASSIGN_OR_RETURN(OriginApi api, ChooseOrigin(config, a.Get("origin"), resource));
-  CreateCloneRequest request;
-  request.resource = resource;
-  request.snapshot = a.Get("snapshot");
-  request.ttl = a.Get("ttl");
-  request.name = a.Get("name");
   StatusLine status(true);
   status.Spin(fmt::format("creating a clone of {} on {}", resource, api.url().ToString()));
-  auto clone = api.CreateClone(request);
+  auto clone = api.CreateClone(resource, request);
   status.Clear();
   if (!clone.ok()) return WithResourceHint(api, clone.status(), resource);
   return PrintClone(*clone, format, api.url().ToString());
 }
 
-Status CmdDestroy(const Args& args) {
-  VerbArgs a =
-      ParseVerbArgs(args, "destroy", "zdap destroy ID...",
-                    "Destroys clones: their server stops and their data is gone.", {}, 1, -1);
-  if (a.help) return Status::Ok();
+Status CmdDestroy(const VerbArgs& a) {
   return ForEachClone(a.positional, [](const FoundClone& f) -> Status {
     ZDAP_RETURN_IF_ERROR(f.api.DeleteClone(f.clone.id));
     std::cout << fmt::format("destroyed clone {} on {}\n", f.clone.id, f.api.url().ToString());
@@ -188,15 +161,7 @@ Status CmdDestroy(const Args& args) {
   });
 }
 
-Status CmdReset(const Args& args) {
-  po::options_description opts;
-  opts.add_options()("snapshot", po::value<std::string>(),
-                     "snapshot to take the data from (default: the resource's newest)");
-  VerbArgs a = ParseVerbArgs(args, "reset", "zdap reset ID [--snapshot ID]",
-                             "Throws away a clone's changes: fresh data from a snapshot, with "
-                             "the same id, port and password.",
-                             opts, 1, 1);
-  if (a.help) return Status::Ok();
+Status CmdReset(const VerbArgs& a) {
   if (a.Has("snapshot")) {
     SnapshotId id;
     ZDAP_RETURN_IF_ERROR(ParseSnapshotId(a.Get("snapshot"), &id));
@@ -205,7 +170,7 @@ Status CmdReset(const Args& args) {
     auto reset = [&] {
       StatusLine status(true);
       status.Spin(fmt::format("resetting clone {} on {}", f.clone.id, f.api.url().ToString()));
-      return f.api.ResetClone(f.clone.id, a.Get("snapshot"));
+      return f.api.ResetClone(f.clone.id, {a.Get("snapshot")});
     };
     ZDAP_ASSIGN_OR_RETURN(CloneInfo c, reset());
     std::cout << fmt::format("reset clone {} to {} ({}:{})\n", c.id, c.snapshot, c.host, c.port);
@@ -213,28 +178,21 @@ Status CmdReset(const Args& args) {
   });
 }
 
-Status CmdExtend(const Args& args) {
-  po::options_description opts;
-  opts.add_options()("ttl", po::value<std::string>(), "new lifetime from now, e.g. 8h, 2d");
-  VerbArgs a = ParseVerbArgs(args, "extend", "zdap extend ID --ttl D",
-                             "Sets when a clone expires: D from now.", opts, 1, 1);
-  if (a.help) return Status::Ok();
-  if (!a.Has("ttl")) throw UsageError("--ttl is required; usage: zdap extend ID --ttl D", "extend");
-  ZDAP_RETURN_IF_ERROR(ParseDuration(a.Get("ttl")).status());
+Status CmdExtend(const VerbArgs& a) {
+  api::UpdateCloneRequest patch;
+  ZDAP_ASSIGN_OR_RETURN(patch.ttl, ParseDuration(a.Get("ttl")));
   return ForEachClone(a.positional, [&](const FoundClone& f) -> Status {
-    OriginApi::ClonePatch patch;
-    patch.ttl = a.Get("ttl");
     ZDAP_ASSIGN_OR_RETURN(CloneInfo c, f.api.PatchClone(f.clone.id, patch));
     std::cout << fmt::format("extended clone {} ({})\n", c.id, Expiry(c));
     return Status::Ok();
   });
 }
 
-Status CmdProtect(const Args& args) {
-  return SetProtected(args, true);
+Status CmdProtect(const VerbArgs& a) {
+  return SetProtected(a, true);
 }
-Status CmdUnprotect(const Args& args) {
-  return SetProtected(args, false);
+Status CmdUnprotect(const VerbArgs& a) {
+  return SetProtected(a, false);
 }
 
 }  // namespace zdap::cli

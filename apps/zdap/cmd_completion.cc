@@ -5,7 +5,6 @@
 #include <filesystem>
 #include <iostream>
 
-#include "zdap/args.h"
 #include "zdap/clone_lookup.h"
 #include "zdap/commands.h"
 #include "zdap/completion.h"
@@ -83,77 +82,59 @@ Words Services(bool attached_only) {
   return out;
 }
 
-const Verb* FindByName(const std::string& name) {
-  for (const auto& v : AllVerbs()) {
-    if (v.name == name) return &v;
-  }
-  return nullptr;
-}
-
-Words OperandWords(const Verb& verb) {
-  switch (verb.operand) {
-    case Operand::kResource:
+Words WordsFor(Complete complete, const Words& choices) {
+  switch (complete) {
+    case Complete::kChoices:
+      return choices;
+    case Complete::kResource:
       return Resources();
-    case Operand::kClone:
+    case Complete::kClone:
       return CloneIds();
-    case Operand::kService:
+    case Complete::kSnapshot:
+      return Snapshots();
+    case Complete::kComposeService:
+      return Services(/*attached_only=*/false);
+    case Complete::kAttachedService:
       return Services(/*attached_only=*/true);
-    case Operand::kOrigin:
+    case Complete::kOrigin:
       return Origins();
-    case Operand::kShell:
-      return {"bash", "zsh", "fish"};
-    case Operand::kNone:
+    case Complete::kNothing:
       break;
   }
   return {};
 }
 
-// `option` without its dashes ("origin", "o"), so that it does not parse as an option.
+// The values of `verb`'s option spelled `option` without its dashes ("origin", "o"), so that it
+// does not parse as an option.
 Words OptionWords(const Verb& verb, const std::string& option) {
-  if (option == "origin") return Origins();
-  if (option == "service") return Services(/*attached_only=*/false);
-  if (option == "snapshot") return Snapshots();
-  if (option == "o" || option == "output") {
-    if (verb.name == "clone") return {"table", "json", "yaml", "env"};
-    return {"table", "json", "yaml"};
-  }
-  return {};
+  const OptionSpec* spec = FindOption(verb, option);
+  if (spec == nullptr) return {};
+  return WordsFor(spec->complete, spec->choices);
 }
 
 }  // namespace
 
-Status CmdCompletion(const Args& args) {
-  VerbArgs a = ParseVerbArgs(args, "completion", "zdap completion bash|zsh|fish",
-                             "Prints the completion script for a shell. Load it with\n"
-                             "  bash: source <(zdap completion bash)   (or install it as "
-                             "/usr/share/bash-completion/completions/zdap)\n"
-                             "  zsh:  source <(zdap completion zsh)    (after compinit)\n"
-                             "  fish: zdap completion fish | source",
-                             {}, 1, 1);
-  if (a.help) return Status::Ok();
+Status CmdCompletion(const VerbArgs& a) {
   ZDAP_ASSIGN_OR_RETURN(std::string script, CompletionScript(a.positional[0]));
   std::cout << script;
   return Status::Ok();
 }
 
-Status CmdComplete(const Args& args) {
-  VerbArgs a = ParseVerbArgs(args, "__complete",
-                             "zdap __complete operand VERB | __complete option VERB OPTION",
-                             "Prints completion candidates, one a line (used by the scripts of "
-                             "`zdap completion`).",
-                             {}, 2, 3);
-  if (a.help) return Status::Ok();
-  const Verb* verb = FindByName(a.positional[1]);
-  if (verb == nullptr) return Status(Code::kNotFound, "");
-  Words words;
-  if (a.positional[0] == "operand" && a.positional.size() == 2) {
-    words = OperandWords(*verb);
-  } else if (a.positional[0] == "option" && a.positional.size() == 3) {
-    words = OptionWords(*verb, a.positional[2]);
-  } else {
-    throw UsageError("usage: zdap __complete operand VERB | __complete option VERB OPTION",
-                     "__complete");
+std::string CheckComplete(const VerbArgs& a) {
+  const std::string& what = a.positional[0];
+  if ((what == "operand" && a.positional.size() == 2) ||
+      (what == "option" && a.positional.size() == 3)) {
+    return "";
   }
+  return "usage: zdap __complete operand VERB | __complete option VERB OPTION";
+}
+
+Status CmdComplete(const VerbArgs& a) {
+  const Verb* verb = FindVerb(a.positional[1]);
+  if (verb == nullptr) return Status(Code::kNotFound, "");
+  const Words words = a.positional[0] == "operand"
+                          ? WordsFor(verb->syntax.operands.complete, verb->syntax.operands.choices)
+                          : OptionWords(*verb, a.positional[2]);
   for (const auto& w : words) std::cout << w << "\n";
   return Status::Ok();
 }

@@ -20,8 +20,6 @@
 #include "zdap/placement.h"
 
 namespace zdap::cli {
-namespace po = boost::program_options;
-
 namespace {
 
 // Waits after a dropped connection: the first retry soon, then doubling up to the cap while
@@ -73,22 +71,8 @@ Result<OriginApi> OriginToFollow(const UserConfig& config, const std::string& fo
 
 }  // namespace
 
-Status CmdEvents(const Args& args) {
-  po::options_description opts;
-  opts.add_options()("output,o", po::value<std::string>()->default_value("text"),
-                     "text (one line per event) or json (the event's JSON, one per line)")(
-      "origin", po::value<std::string>(), "origin URL (default: the one configured origin)");
-  VerbArgs a = ParseVerbArgs(args, "events", "zdap events [-o text|json] [--origin URL]",
-                             "Prints the origin's events as they happen (your clones', and "
-                             "resources', snapshots' and refreshes'; admins: all) until "
-                             "Ctrl-C; a dropped connection is resumed where it stopped.",
-                             opts, 0, 0);
-  if (a.help) return Status::Ok();
-  const std::string format = a.Get("output");
-  if (format != "text" && format != "json") {
-    return InvalidArgument(fmt::format("-o {}: use text or json", format));
-  }
-  const bool json = format == "json";
+Status CmdEvents(const VerbArgs& a) {
+  const bool json = a.Get("output", "text") == "json";  // the choices are checked by verbs.cc
   ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadConfigWithOrigins());
   ZDAP_ASSIGN_OR_RETURN(OriginApi api, OriginToFollow(config, a.Get("origin")));
 

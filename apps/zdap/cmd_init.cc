@@ -12,7 +12,6 @@
 #include "zdap/project_file.h"
 
 namespace zdap::cli {
-namespace po = boost::program_options;
 namespace fs = std::filesystem;
 
 namespace {
@@ -31,20 +30,7 @@ std::string RelativeTo(const fs::path& dir, const std::string& file) {
 
 }  // namespace
 
-Status CmdInit(const Args& args) {
-  po::options_description opts;
-  opts.add_options()("compose", po::value<std::string>(),
-                     "the project's compose file (default: docker-compose.yml, "
-                     "docker-compose.yaml, compose.yaml or compose.yml in the project directory)")(
-      "override", po::value<std::string>(),
-      "the override file zdap edits (default: docker-compose.override.yml beside it)")(
-      "project-dir,C", po::value<std::string>(), "directory to look in (default: current)");
-  VerbArgs a = ParseVerbArgs(args, "init", "zdap init [--compose FILE] [--override FILE]",
-                             "Makes a compose project a zdap project: writes .zdap.yaml beside "
-                             "the compose file, naming the compose and override files.",
-                             opts, 0, 0);
-  if (a.help) return Status::Ok();
-
+Status CmdInit(const VerbArgs& a) {
   fs::path dir = fs::absolute(a.Has("project-dir") ? a.Get("project-dir") : ".").lexically_normal();
   std::string compose_path;
   if (a.Has("compose")) {

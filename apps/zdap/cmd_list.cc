@@ -1,4 +1,5 @@
-// zdap list resources|snapshots|clones: asks every configured origin.
+// zdap list resources|snapshots|clones: asks every configured origin. Resources and snapshots
+// are the same for every user; `list clones --all` is every owner's clones (admins).
 #include <fmt/format.h>
 
 #include <boost/json.hpp>
@@ -6,7 +7,6 @@
 #include <iostream>
 
 #include "api/fields.h"
-#include "zdap/args.h"
 #include "zdap/commands.h"
 #include "zdap/output.h"
 #include "zdap/placement.h"
@@ -14,29 +14,18 @@
 #include "zdap/user_config.h"
 
 namespace zdap::cli {
-namespace po = boost::program_options;
 namespace json = boost::json;
 
 namespace {
 
 struct ListSetup {
-  VerbArgs args;
   OutputFormat format = OutputFormat::kTable;
   UserConfig config;
 };
 
-Result<ListSetup> Setup(const Args& args, const std::string& what, const std::string& about,
-                        bool* help) {
-  po::options_description opts;
-  opts.add_options()("output,o", po::value<std::string>()->default_value("table"),
-                     "table, json or yaml")("all", "all users' clones (admins)");
+Result<ListSetup> Setup(const VerbArgs& a) {
   ListSetup s;
-  s.args = ParseVerbArgs(args, "list " + what,
-                         fmt::format("zdap list {} [--all] [-o table|json|yaml]", what), about,
-                         opts, 0, 0);
-  *help = s.args.help;
-  if (*help) return s;
-  ZDAP_ASSIGN_OR_RETURN(s.format, ParseOutputFormat(s.args.Get("output")));
+  ZDAP_ASSIGN_OR_RETURN(s.format, ParseOutputFormat(a.Get("output", "table")));
   ZDAP_ASSIGN_OR_RETURN(std::string path, UserConfigPath());
   ZDAP_ASSIGN_OR_RETURN(s.config, LoadUserConfig(path));
   if (s.config.origins.empty()) {
@@ -78,13 +67,8 @@ json::value WithOrigin(json::object o, const std::string& origin) {
 
 }  // namespace
 
-Status CmdListResources(const Args& args) {
-  bool help = false;
-  ZDAP_ASSIGN_OR_RETURN(ListSetup s, Setup(args, "resources",
-                                           "Lists the resources of every "
-                                           "configured origin.",
-                                           &help));
-  if (help) return Status::Ok();
+Status CmdListResources(const VerbArgs& a) {
+  ZDAP_ASSIGN_OR_RETURN(ListSetup s, Setup(a));
   json::array all;
   std::vector<std::vector<std::string>> rows;
   ZDAP_RETURN_IF_ERROR(ForEachOrigin(s.config, [&](const OriginApi& api) -> Status {
@@ -104,13 +88,8 @@ Status CmdListResources(const Args& args) {
                   rows));
 }
 
-Status CmdListSnapshots(const Args& args) {
-  bool help = false;
-  ZDAP_ASSIGN_OR_RETURN(ListSetup s, Setup(args, "snapshots",
-                                           "Lists the snapshots of every "
-                                           "resource on every origin.",
-                                           &help));
-  if (help) return Status::Ok();
+Status CmdListSnapshots(const VerbArgs& a) {
+  ZDAP_ASSIGN_OR_RETURN(ListSetup s, Setup(a));
   json::array all;
   std::vector<std::vector<std::string>> rows;
   ZDAP_RETURN_IF_ERROR(ForEachOrigin(s.config, [&](const OriginApi& api) -> Status {
@@ -131,15 +110,12 @@ Status CmdListSnapshots(const Args& args) {
                RenderTable({"SNAPSHOT", "RESOURCE", "CREATED", "ORIGIN"}, rows));
 }
 
-Status CmdListClones(const Args& args) {
-  bool help = false;
-  ZDAP_ASSIGN_OR_RETURN(ListSetup s,
-                        Setup(args, "clones", "Lists your clones on every origin.", &help));
-  if (help) return Status::Ok();
+Status CmdListClones(const VerbArgs& a) {
+  ZDAP_ASSIGN_OR_RETURN(ListSetup s, Setup(a));
   json::array all;
   std::vector<std::vector<std::string>> rows;
   ZDAP_RETURN_IF_ERROR(ForEachOrigin(s.config, [&](const OriginApi& api) -> Status {
-    ZDAP_ASSIGN_OR_RETURN(auto clones, api.ListClones(s.args.Has("all")));
+    ZDAP_ASSIGN_OR_RETURN(auto clones, api.ListClones(a.Has("all")));
     std::string origin = api.url().ToString();
     for (const auto& c : clones) {
       all.push_back(WithOrigin(api::ToJson(c), origin));

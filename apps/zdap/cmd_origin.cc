@@ -16,8 +16,6 @@
 #include "zdap/user_config.h"
 
 namespace zdap::cli {
-namespace po = boost::program_options;
-
 namespace {
 
 Result<std::pair<std::string, UserConfig>> LoadConfig() {
@@ -28,19 +26,7 @@ Result<std::pair<std::string, UserConfig>> LoadConfig() {
 
 }  // namespace
 
-Status CmdOriginAdd(const Args& args) {
-  po::options_description opts;
-  opts.add_options()("token", po::value<std::string>(),
-                     "bearer token for this origin (stored "
-                     "in the user config, mode 0600)")(
-      "ca", po::value<std::string>(),
-      "PEM file of the CA that signed an https origin's certificate (trusted beside the "
-      "system CAs for this origin)");
-  VerbArgs a = ParseVerbArgs(args, "origin add", "zdap origin add URL [--token T] [--ca FILE]",
-                             "Adds a zdapd origin (http://HOST:PORT or https://HOST:PORT) to the "
-                             "user config, or changes its token or CA.",
-                             opts, 1, 1);
-  if (a.help) return Status::Ok();
+Status CmdOriginAdd(const VerbArgs& a) {
   ZDAP_ASSIGN_OR_RETURN(net::HttpUrl url, net::ParseHttpUrl(a.positional[0]));
   std::string ca;
   if (a.Has("ca")) {
@@ -74,10 +60,7 @@ Status CmdOriginAdd(const Args& args) {
   return Status::Ok();
 }
 
-Status CmdOriginRemove(const Args& args) {
-  VerbArgs a = ParseVerbArgs(args, "origin remove", "zdap origin remove URL",
-                             "Removes an origin (and its token) from the user config.", {}, 1, 1);
-  if (a.help) return Status::Ok();
+Status CmdOriginRemove(const VerbArgs& a) {
   ZDAP_ASSIGN_OR_RETURN(net::HttpUrl url, net::ParseHttpUrl(a.positional[0]));
   ZDAP_ASSIGN_OR_RETURN(auto loaded, LoadConfig());
   auto& [path, config] = loaded;
@@ -92,13 +75,7 @@ Status CmdOriginRemove(const Args& args) {
   return Status::Ok();
 }
 
-Status CmdOriginList(const Args& args) {
-  po::options_description opts;
-  opts.add_options()("verbose,v", "also show whether a token is set and ask each origin's health")(
-      "output,o", po::value<std::string>(), "table, json or yaml (default: one URL a line)");
-  VerbArgs a = ParseVerbArgs(args, "origin list", "zdap origin list [-v] [-o table|json|yaml]",
-                             "Lists the configured origins.", opts, 0, 0);
-  if (a.help) return Status::Ok();
+Status CmdOriginList(const VerbArgs& a) {
   ZDAP_ASSIGN_OR_RETURN(auto loaded, LoadConfig());
   auto& [path, config] = loaded;
   if (a.Has("output")) {
@@ -138,10 +115,7 @@ Status CmdOriginList(const Args& args) {
   return Status::Ok();
 }
 
-Status CmdUserSet(const Args& args) {
-  VerbArgs a = ParseVerbArgs(args, "user set", "zdap user set NAME",
-                             "Sets the user name sent to origins (X-Zdap-User).", {}, 1, 1);
-  if (a.help) return Status::Ok();
+Status CmdUserSet(const VerbArgs& a) {
   ZDAP_RETURN_IF_ERROR(ValidateName("user", a.positional[0]));
   ZDAP_ASSIGN_OR_RETURN(auto loaded, LoadConfig());
   auto& [path, config] = loaded;

@@ -5,8 +5,8 @@
 
 #include <chrono>
 #include <iostream>
-#include <thread>
 
+#include "client/follow_job.h"
 #include "core/names.h"
 #include "zdap/args.h"
 #include "zdap/clone_lookup.h"
@@ -17,28 +17,12 @@
 #include "zdap/suggest.h"
 
 namespace zdap::cli {
-namespace po = boost::program_options;
-
 namespace {
 
-constexpr auto kPollInterval = std::chrono::milliseconds(500);
-// A refresh that runs longer is given up on (the job goes on on the origin).
-constexpr auto kMaxWait = std::chrono::hours(24);
-// Consecutive failed polls (origin restarting, network) before giving up.
-constexpr int kMaxPollFailures = 10;
-
-std::string PhaseText(const api::Job& job) {
-  const char* phase = api::JobPhaseName(job.phase);
-  return *phase ? phase : api::JobStateName(job.state);
-}
-
-// "import 12.0 MiB / 40.0 MiB", with a bar in front on a terminal when the total is known.
-std::string ProgressText(const api::Job& job, bool bar) {
-  std::string bytes = job.bytes_total > 0 ? fmt::format("{} / {}", HumanBytes(job.bytes_done),
-                                                        HumanBytes(job.bytes_total))
-                                          : HumanBytes(job.bytes_done);
-  std::string text = fmt::format("{} {}", PhaseText(job), bytes);
-  if (!bar || job.bytes_total == 0) return text;
+// "[#####     ]  50% import 20.0 MiB / 40.0 MiB" (the bar when the total is known).
+std::string ProgressText(const api::Job& job) {
+  std::string text = client::JobProgressText(job);
+  if (job.bytes_total == 0) return text;
   constexpr int kWidth = 30;
   double fraction =
       std::min(1.0, static_cast<double>(job.bytes_done) / static_cast<double>(job.bytes_total));
@@ -81,20 +65,35 @@ Result<OriginApi> OriginServing(const UserConfig& config, const std::string& for
                               hint.empty() ? "; see `zdap list resources`" : hint));
 }
 
+// Follows `job` to its end, showing its progress: on a terminal a bar (a spinner while the total
+// is unknown), erased when done; off one a line per phase on stdout (at most one per 5 s within
+// a phase); nothing with `quiet`.
+Result<api::Job> FollowShowing(const OriginApi& api, api::Job job, const std::string& resource,
+                               bool quiet) {
+  StatusLine status(!quiet);
+  const bool terminal = status.shown();
+  if (!quiet && !terminal) {
+    std::cout << fmt::format("refresh of {} on {}: job {}\n", resource, api.url().ToString(),
+                             job.id)
+              << std::flush;
+  }
+  if (terminal) status.Spin(fmt::format("refresh of {}: {}", resource, client::JobPhaseText(job)));
+  client::ProgressLines lines(std::chrono::seconds(5));
+  return client::FollowJob(api, std::move(job), [&](const api::Job& j) {
+    if (quiet) return;
+    if (!terminal) {
+      if (std::string line = lines.Next(j); !line.empty()) std::cout << line << "\n" << std::flush;
+    } else if (j.bytes_total == 0) {
+      status.Spin(fmt::format("refresh of {}: {}", resource, ProgressText(j)));
+    } else {
+      status.Show(ProgressText(j));
+    }
+  });
+}
+
 }  // namespace
 
-Status CmdRefresh(const Args& args) {
-  po::options_description opts;
-  opts.add_options()("wait", "follow the job until it is done (exit 1 if it fails)")(
-      "quiet,q", "print only the result: the new snapshot id (or the job id without --wait)")(
-      "origin", po::value<std::string>(),
-      "origin URL (default: the configured origin that serves RESOURCE)");
-  VerbArgs a = ParseVerbArgs(args, "refresh", "zdap refresh RESOURCE [--wait] [-q] [--origin URL]",
-                             "Starts a refresh of RESOURCE (admins): the origin imports its "
-                             "source into a new snapshot while clones keep being served from "
-                             "the previous one.",
-                             opts, 1, 1);
-  if (a.help) return Status::Ok();
+Status CmdRefresh(const VerbArgs& a) {
   const std::string resource = a.positional[0];
   ZDAP_RETURN_IF_ERROR(ValidateName("resource", resource));
   const bool quiet = a.Has("quiet");
@@ -113,51 +112,7 @@ Status CmdRefresh(const Args& args) {
     return Status::Ok();
   }
 
-  StatusLine status(!quiet);
-  const bool terminal = status.shown();
-  if (!quiet && !terminal) {
-    std::cout << fmt::format("refresh of {} on {}: job {}\n", resource, api.url().ToString(),
-                             job.id)
-              << std::flush;
-  }
-  if (terminal) status.Spin(fmt::format("refresh of {}: {}", resource, PhaseText(job)));
-  std::string last_line;
-  auto last_print = std::chrono::steady_clock::now();
-  const auto deadline = std::chrono::steady_clock::now() + kMaxWait;
-  int failures = 0;
-  while (job.state == api::JobState::kQueued || job.state == api::JobState::kRunning) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Unavailable(
-          fmt::format("refresh job {} still runs after 24 h; it goes on on "
-                      "the origin",
-                      job.id));
-    }
-    std::this_thread::sleep_for(kPollInterval);
-    auto next = api.GetJob(job.id);
-    if (!next.ok()) {
-      if (++failures >= kMaxPollFailures) return next.status().Wrap("following job " + job.id);
-      continue;
-    }
-    failures = 0;
-    job = std::move(*next);
-    if (quiet) continue;
-    std::string line = ProgressText(job, terminal);
-    auto now = std::chrono::steady_clock::now();
-    if (terminal) {
-      if (job.bytes_total == 0) {
-        status.Spin(fmt::format("refresh of {}: {}", resource, line));
-      } else {
-        status.Show(line);
-      }
-    } else if (line != last_line && (PhaseText(job) != last_line.substr(0, last_line.find(' ')) ||
-                                     now - last_print >= std::chrono::seconds(5))) {
-      // One line per phase, and at most one per 5 s within a phase.
-      std::cout << line << "\n" << std::flush;
-      last_print = now;
-    }
-    last_line = line;
-  }
-  status.Clear();
+  ZDAP_ASSIGN_OR_RETURN(job, FollowShowing(api, std::move(job), resource, quiet));
   if (job.state == api::JobState::kFailed) {
     return Unavailable(fmt::format("refresh of {} failed: {}", resource,
                                    job.error.empty() ? "(the origin gave no reason)" : job.error));

@@ -13,7 +13,6 @@
 #include "zdap/user_config.h"
 
 namespace zdap::cli {
-namespace po = boost::program_options;
 namespace json = boost::json;
 
 namespace {
@@ -57,21 +56,8 @@ json::object Object(const OriginProbe& p) {
 
 }  // namespace
 
-Status CmdStatus(const Args& args) {
-  po::options_description opts;
-  opts.add_options()("output,o", po::value<std::string>()->default_value("table"),
-                     "table, json or yaml");
-  VerbArgs a = ParseVerbArgs(
-      args, "status", "zdap status [-o table|json|yaml]",
-      fmt::format("Asks every configured origin for its status, in parallel ({} ms each to "
-                  "connect and to answer, as placement does): version, storage/runtime drivers, "
-                  "free disk and memory, 1-minute load, your clones, and pools (ready/min per "
-                  "resource). An origin that does not answer is shown down; the exit status is "
-                  "0 when at least one answers.",
-                  kStatusDeadline.count()),
-      opts, 0, 0);
-  if (a.help) return Status::Ok();
-  ZDAP_ASSIGN_OR_RETURN(OutputFormat format, ParseOutputFormat(a.Get("output")));
+Status CmdStatus(const VerbArgs& a) {
+  ZDAP_ASSIGN_OR_RETURN(OutputFormat format, ParseOutputFormat(a.Get("output", "table")));
   ZDAP_ASSIGN_OR_RETURN(std::string path, UserConfigPath());
   ZDAP_ASSIGN_OR_RETURN(UserConfig config, LoadUserConfig(path));
   if (config.origins.empty()) {

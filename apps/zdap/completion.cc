@@ -25,15 +25,12 @@ std::vector<VerbWords> CollectVerbs() {
     w.summary = v.summary;
     w.names.push_back(v.name);
     for (const auto& a : v.aliases) w.names.push_back(a);
-    if (auto help = DescribeVerb(v); help.ok()) {
-      for (const auto& o : help->options) {
-        std::vector<std::string> spellings;
-        if (!o.long_name.empty()) spellings.push_back("--" + o.long_name);
-        if (o.short_name) spellings.push_back(std::string("-") + o.short_name);
-        for (const auto& s : spellings) {
-          w.options.push_back(s);
-          if (o.takes_value) w.value_options.push_back(s);
-        }
+    for (const OptionSpec& o : v.syntax.options) {
+      std::vector<std::string> spellings = {"--" + o.name};
+      if (o.short_name != 0) spellings.push_back(std::string("-") + o.short_name);
+      for (const auto& s : spellings) {
+        w.options.push_back(s);
+        if (!o.value.empty()) w.value_options.push_back(s);
       }
     }
     w.options.push_back("--help");

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/human_bytes.h"  // HumanBytes, for the listings
 #include "core/result.h"
 
 namespace zdap::cli {
@@ -20,9 +21,6 @@ std::string RenderTable(const std::vector<std::string>& header,
 
 // The same data as YAML (block style); `json` must be valid JSON.
 Result<std::string> JsonToYaml(std::string_view json);
-
-// "512 B", "1.5 KiB", ... "2.0 PiB": one decimal above bytes, binary units.
-std::string HumanBytes(uint64_t n);
 
 // Writes a listing to stdout in `format`: `table` as is, `json` on one line, or `json` as YAML.
 Status PrintListing(OutputFormat format, std::string_view json, const std::string& table);

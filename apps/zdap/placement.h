@@ -27,7 +27,6 @@
 namespace zdap::cli {
 
 using client::CloneInfo;
-using client::CreateCloneRequest;
 using client::OriginApi;
 using client::OriginStatus;
 using client::ResourceInfo;

@@ -1,37 +1,32 @@
-// The verb registry: every verb of zdap is one entry (name, aliases, summary, what its
-// operands are, handler). `zdap --help`, `zdap VERB --help`, dispatch, "did you mean", the
-// completion scripts and `zdap __complete` are all generated from it. A verb's usage and
-// options come from its handler's ParseVerbArgs call (see DescribeScope in args.h).
+// The verb registry: every verb of zdap is one entry (name, aliases, summary, its syntax --
+// operands, options, usage, about -- and its handler), all declared as data in verbs.cc.
+// Dispatch, `zdap --help`, `zdap VERB --help`, "did you mean", the completion scripts and
+// `zdap __complete` are generated from it; a handler receives its arguments parsed.
 #pragma once
 
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "core/result.h"
+#include "core/status.h"
 #include "zdap/args.h"
 
 namespace zdap::cli {
 
-// What a verb's positional words are, for completion.
-enum class Operand {
-  kNone,
-  kResource,  // resource names from the origins
-  kClone,     // clone ids from the origins
-  kService,   // service names from the compose file
-  kOrigin,    // configured origin URLs
-  kShell,     // bash, zsh, fish
-};
-
 struct Verb {
-  std::string name;                  // "attach", or two words: "origin add"
-  std::vector<std::string> aliases;  // "add origin"
-  std::string section;               // heading in `zdap --help`
-  std::string summary;               // one line
-  Operand operand = Operand::kNone;
-  std::function<Status(const std::vector<std::string>&)> handler;
+  std::string name{};                  // "attach", or two words: "origin add"
+  std::vector<std::string> aliases{};  // "add origin"
+  std::string section{};               // heading in `zdap --help`
+  std::string summary{};               // one line
+  VerbSyntax syntax{};
+  // Runs the verb on its parsed arguments: prints its result on stdout, returns a failure
+  // (exit 1) with a one-line message, or a failure with no message when it has reported already.
+  std::function<Status(const VerbArgs&)> handler{};
   bool hidden = false;  // not in help or completion (__complete)
+
+  std::string Usage() const { return UsageLine(name, syntax); }
 };
 
 // Every verb, in help order.
@@ -45,13 +40,15 @@ struct VerbMatch {
 };
 std::optional<VerbMatch> MatchVerb(const std::vector<std::string>& args);
 
+// The verb named `name` exactly (no alias), or null.
+const Verb* FindVerb(std::string_view name);
+// The option of `verb` spelled `option` without its dashes ("origin", "o"), or null.
+const OptionSpec* FindOption(const Verb& verb, std::string_view option);
+
 // The first words of all visible names and aliases ("origin", "add", "attach", ...), and the
 // second words that follow `first` ("add", "remove", "list" after "origin").
 std::vector<std::string> FirstWords();
 std::vector<std::string> SecondWords(const std::string& first);
-
-// Usage, about and options of a verb, from its handler (which is not run).
-Result<VerbHelp> DescribeVerb(const Verb& verb);
 
 // `zdap --help`.
 std::string GeneralHelp();

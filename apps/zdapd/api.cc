@@ -19,6 +19,8 @@ namespace {
 
 constexpr const char* kRequestsMetric = "zdap_api_request_duration_seconds";
 constexpr const char* kAuthFailuresMetric = "zdap_api_auth_failures_total";
+// The route label of requests that match no route (or are refused before it).
+const std::string kUnmatched = "unmatched";
 
 }  // namespace
 
@@ -65,26 +67,13 @@ Api::Api(origin::Origin& origin, std::string version, Authenticator& auth, Metri
 
 Api::~Api() = default;
 
-const RouteTable::Route* Api::RouteOf(std::string_view method, std::string_view target) const {
-  auto parsed = ParseTarget(target);
-  if (!parsed.ok()) return nullptr;
-  RouteTable::Match m = routes_.Find(method, parsed->segments);
-  return m.kind == RouteTable::Match::kFound ? m.route : nullptr;
+RouteTable::Match Api::Route(const ApiRequest& request) const {
+  return routes_.Find(request.method, request.target);
 }
 
-bool Api::IsLongWork(std::string_view method, std::string_view target) const {
-  const RouteTable::Route* route = RouteOf(method, target);
-  return route != nullptr && route->options.long_work;
-}
-
-bool Api::AnswersFromMemory(std::string_view method, std::string_view target) const {
-  const RouteTable::Route* route = RouteOf(method, target);
-  return route != nullptr && route->options.from_memory;
-}
-
-ApiResponse Api::Handle(const ApiRequest& request) {
+ApiResponse Api::Handle(const ApiRequest& request, RouteTable::Match match) {
   auto started = std::chrono::steady_clock::now();
-  std::string route_label = "unmatched";
+  const std::string* route_label = &kUnmatched;
   ApiResponse resp;
   try {
     if (auto asset = ServeUiAsset(request)) {
@@ -92,7 +81,7 @@ ApiResponse Api::Handle(const ApiRequest& request) {
       AddSecurityHeaders(&*asset, request.tls);
       return std::move(*asset);
     }
-    resp = Dispatch(request, &route_label);
+    resp = Dispatch(request, std::move(match), &route_label);
   } catch (const std::exception& e) {
     log::Error("api: {} {}: internal error: {}", request.method.substr(0, 16),
                request.target.substr(0, 200), e.what());
@@ -107,17 +96,15 @@ ApiResponse Api::Handle(const ApiRequest& request) {
   }
   metrics_.Observe(
       kRequestsMetric,
-      {{"route", route_label}, {"method", method}, {"code", std::to_string(resp.status)}}, seconds);
+      {{"route", *route_label}, {"method", method}, {"code", std::to_string(resp.status)}},
+      seconds);
   AddSecurityHeaders(&resp, request.tls);
   return resp;
 }
 
-RoutedRequest RouteRequest(const RouteTable& routes, const Authenticator& auth,
+RoutedRequest RouteRequest(RouteTable::Match match, const Authenticator& auth,
                            const ApiRequest& req) {
   RoutedRequest out;
-  auto parsed = ParseTarget(req.target);
-  RouteTable::Match match;
-  if (parsed.ok()) match = routes.Find(req.method, parsed->segments);
   bool is_public = match.kind == RouteTable::Match::kFound && !match.route->options.needs_auth;
   // A browser on another site may not change anything, with or without credentials.
   if (Status st = CheckSameOrigin(req); !st.ok()) {
@@ -136,8 +123,8 @@ RoutedRequest RouteRequest(const RouteTable& routes, const Authenticator& auth,
       return out;
     }
   }
-  if (!parsed.ok()) {
-    out.early = ErrorResponse(parsed.status());
+  if (match.kind == RouteTable::Match::kBadTarget) {
+    out.early = ErrorResponse(match.bad_target);
     return out;
   }
   if (match.kind == RouteTable::Match::kNoPath) {
@@ -155,7 +142,7 @@ RoutedRequest RouteRequest(const RouteTable& routes, const Authenticator& auth,
   }
   out.route = match.route;
   out.params = std::move(match.params);
-  out.query = std::move(parsed->query);
+  out.query = std::move(match.query);
   if (req.body.size() > kMaxRequestBodyBytes) {
     out.early =
         ErrorResponse(Status(Code::kTooLarge, fmt::format("request body is larger than {} bytes",
@@ -164,13 +151,14 @@ RoutedRequest RouteRequest(const RouteTable& routes, const Authenticator& auth,
   return out;
 }
 
-ApiResponse Api::Dispatch(const ApiRequest& req, std::string* route_label) {
-  RoutedRequest routed = RouteRequest(routes_, auth_, req);
+ApiResponse Api::Dispatch(const ApiRequest& req, RouteTable::Match match,
+                          const std::string** route_label) {
+  RoutedRequest routed = RouteRequest(std::move(match), auth_, req);
   if (routed.failure != Authenticator::Failure::kNone) {
     metrics_.Increment(kAuthFailuresMetric,
                        {{"reason", Authenticator::FailureName(routed.failure)}});
   }
-  if (routed.route != nullptr) *route_label = routed.route->pattern;
+  if (routed.route != nullptr) *route_label = &routed.route->pattern;
   ApiResponse resp;
   if (routed.early) {
     resp = std::move(*routed.early);

@@ -1,9 +1,11 @@
 // The HTTP API v1 (SPEC "HTTP API v1") as a plain function from request to response, with
 // no networking in it: the Beast server (http_server.h) feeds it, tests call it directly.
 //
-// Handle: authenticate (unless the route is public; an unknown path needs auth too, so an
-// unauthenticated caller learns nothing from 404 vs 405), match the route table (404, 405 +
-// Allow), run the handler, count the request in the metrics by route pattern and code.
+// A request is matched against the route table once (Route): the transport runs it on the
+// match's lane and gives the match back to Handle, which authenticates (unless the route is
+// public; an unknown path needs auth too, so an unauthenticated caller learns nothing from 404
+// vs 405), answers what matched no route (400, 404, 405 + Allow), runs the handler, and counts
+// the request in the metrics by route pattern and code.
 #pragma once
 
 #include <memory>
@@ -32,23 +34,22 @@ class Api {
   ~Api();
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
-  // Never throws; never answers 500 for bad input.
-  ApiResponse Handle(const ApiRequest& request);
-  // True if the route `method` `target` names does long work (create, reset, refresh,
-  // destroy), for the transport to run it off the threads that answer quick requests.
-  bool IsLongWork(std::string_view method, std::string_view target) const;
-  // True if that route answers from memory alone (RouteOptions::from_memory), so that the
-  // transport may answer it on the thread that read it, without a hand-over.
-  bool AnswersFromMemory(std::string_view method, std::string_view target) const;
+  // The route `request` names, and with it the lane it runs on. Pure; thread-safe.
+  RouteTable::Match Route(const ApiRequest& request) const;
+  // Answers `request`, whose Route() is `match`. Never throws; never answers 500 for bad input.
+  ApiResponse Handle(const ApiRequest& request, RouteTable::Match match);
+  // Route, then Handle.
+  ApiResponse Handle(const ApiRequest& request) { return Handle(request, Route(request)); }
 
   const RouteTable& routes() const { return routes_; }
   Metrics& metrics() { return metrics_; }
 
  private:
-  ApiResponse Dispatch(const ApiRequest& request, std::string* route_label);
+  // Sets *route_label to the route's pattern once the caller may use the route.
+  ApiResponse Dispatch(const ApiRequest& request, RouteTable::Match match,
+                       const std::string** route_label);
   // Issue 24: the audit log's record of an answered request (when it is audited).
   void Audit(const ApiRequest& request, const RoutedRequest& routed, const ApiResponse& response);
-  const RouteTable::Route* RouteOf(std::string_view method, std::string_view target) const;
 
   origin::Origin& origin_;
   std::string version_;
@@ -58,10 +59,10 @@ class Api {
   RouteTable routes_;
 };
 
-// Authentication and route matching of one request, with no origin and no side effects (the
-// fuzz target runs it): either an early answer (401, 403, 400, 404, 405 + Allow, 413) or the
-// route, its captures and the caller. Auth runs first unless the route is public. A change from
-// another site, or made with the session cookie but without its CSRF token, is a 403
+// Authentication of one matched request, with no origin and no side effects (the fuzz target
+// runs it): either an early answer (401, 403, 400, 404, 405 + Allow, 413) or the route, its
+// captures and the caller. Auth runs first unless the route is public. A change from another
+// site, or made with the session cookie but without its CSRF token, is a 403
 // (request_guards.h).
 struct RoutedRequest {
   std::optional<ApiResponse> early;
@@ -72,7 +73,7 @@ struct RoutedRequest {
   origin::Caller caller;
   Authenticator::Via via = Authenticator::Via::kNone;
 };
-RoutedRequest RouteRequest(const RouteTable& routes, const Authenticator& auth,
+RoutedRequest RouteRequest(RouteTable::Match match, const Authenticator& auth,
                            const ApiRequest& request);
 
 // The request-level families of the metrics registry (API latency, auth failures); the

@@ -10,6 +10,7 @@
 
 #include <boost/json/fwd.hpp>
 
+#include "api/requests.h"
 #include "core/status.h"
 
 namespace zdap::daemon {
@@ -17,7 +18,7 @@ namespace zdap::daemon {
 class ResponseStream;  // event_stream.h
 
 // Bodies larger than this are refused with 413 (the transport also stops reading there).
-inline constexpr size_t kMaxRequestBodyBytes = 1u << 20;
+using api::kMaxRequestBodyBytes;
 
 struct ApiRequest {
   std::string method;  // "GET", "POST", ...

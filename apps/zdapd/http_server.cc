@@ -35,13 +35,8 @@ using namespace std::chrono_literals;
 
 namespace zdap::daemon {
 
-bool IsLongWork(std::string_view method, std::string_view /*target*/) {
-  return method != "GET" && method != "HEAD";
-}
-
 namespace {
 
-constexpr size_t kBodyLimit = 1u << 20;
 constexpr size_t kHeaderLimit = 16u << 10;
 constexpr size_t kPemLimit = 1u << 20;
 constexpr auto kReadTimeout = 60s;
@@ -257,7 +252,7 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
     busy_ = false;
     if (shared_.draining) return Close();
     parser_.emplace();
-    parser_->body_limit(kBodyLimit);
+    parser_->body_limit(kMaxRequestBodyBytes);
     parser_->header_limit(kHeaderLimit);
     Tcp(stream_).expires_after(slot_.held() ? kReadTimeout : kOverCapReadTimeout);
     http::async_read_header(
@@ -271,7 +266,8 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
         ec == asio::error::eof || ec == ssl::error::stream_truncated) {
       Close();
     } else if (ec == http::error::body_limit) {
-      WriteError(413, "too_large", "request body is larger than 1 MiB");
+      WriteError(413, "too_large",
+                 fmt::format("request body is larger than {} bytes", kMaxRequestBodyBytes));
     } else if (ec == http::error::header_limit) {
       WriteError(431, "too_large", "request headers are larger than 16 KiB");
     } else {
@@ -333,20 +329,24 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
     Tcp(stream_).expires_never();
     auto started = std::chrono::steady_clock::now();
     shared_.in_flight.fetch_add(1);
-    if (shared_.api.AnswersFromMemory(ar.method, ar.target)) {
+    // The route is matched once, here: its lane decides where the handler runs, and the match
+    // goes along to Api::Handle.
+    RouteTable::Match route = shared_.api.Route(ar);
+    const Lane lane = route.lane();
+    if (lane == Lane::kInline) {
       // Answered here on the I/O thread: no hand-over to a lane and back, each a wakeup that
       // waited tens of ms for a CPU while 32 database servers started.
-      ApiResponse resp = shared_.api.Handle(ar);
+      ApiResponse resp = shared_.api.Handle(ar, std::move(route));
       int status = resp.status;
       Write(std::move(resp), /*answers_in_flight=*/true);
       LogAnswered(ar, status, started);  // once the answer is on its way: the log takes a lock
       return;
     }
-    asio::thread_pool& lane =
-        IsLongWork(ar.method, ar.target) ? shared_.long_lane : shared_.quick_lane;
+    asio::thread_pool& pool = lane == Lane::kLong ? shared_.long_lane : shared_.quick_lane;
     // Run the handler on its lane, then come back to this connection's strand to write.
-    asio::post(lane, [self = this->shared_from_this(), ar = std::move(ar), started]() mutable {
-      ApiResponse resp = self->shared_.api.Handle(ar);
+    asio::post(pool, [self = this->shared_from_this(), ar = std::move(ar), route = std::move(route),
+                      started]() mutable {
+      ApiResponse resp = self->shared_.api.Handle(ar, std::move(route));
       LogAnswered(ar, resp.status, started);
       asio::post(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable {
         self->Write(std::move(resp), /*answers_in_flight=*/true);

@@ -2,14 +2,14 @@
 // <= 16 KiB, body <= 1 MiB, else 431/413; `Expect: 100-continue` answered), hands it to the Api
 // on one of two lanes, writes the response, keeps the connection alive.
 //
-// Lanes: connections are dealt in turn to `io_threads` I/O threads; routes that answer from
-// memory alone (Api::AnswersFromMemory: health, the clone list, a clone) are answered on the I/O
-// thread that read them, without a hand-over to a lane and back
-// (each a wakeup that can wait for a CPU on a saturated host); the other GETs run on the quick
-// lane; long work (create, reset, refresh, destroy: every method but GET/HEAD) runs on its own
-// bounded pool, so a burst of creates never holds the threads that answer health, status and
-// lists. The threads that answer (the I/O threads and the quick lane) get scheduling precedence
-// (core/latency_hint.h, not inherited by child processes). Beyond `max_connections` open
+// Lanes: connections are dealt in turn to `io_threads` I/O threads. Each request is matched
+// once (Api::Route) and runs where its route's lane says (route_table.h): routes that answer
+// from memory alone (health, the clone list, a clone) on the I/O thread that read them, without
+// a hand-over to a lane and back (each a wakeup that can wait for a CPU on a saturated host);
+// the other reads on the quick lane; writes (create, claim, reset, destroy, extend, refresh) on
+// their own bounded pool, so a burst of creates never holds the threads that answer health,
+// status and lists. The threads that answer (the I/O threads and the quick lane) get scheduling
+// precedence (core/latency_hint.h, not inherited by child processes). Beyond `max_connections` open
 // connections a request gets a 503 JSON error. Accept failures (out of file descriptors) back off
 // from 10 ms to 1 s instead of spinning.
 //
@@ -25,7 +25,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-#include <string_view>
 
 #include "api.h"
 #include "core/result.h"
@@ -35,8 +34,8 @@ namespace zdap::daemon {
 struct ServerOptions {
   std::string listen;          // host:port
   int io_threads = 2;          // read, write and answer from memory; each its own io_context
-  int worker_threads = 8;      // the lane for GET/HEAD that do not answer from memory
-  int long_work_threads = 48;  // the lane for long work: 32 users' concurrent creates all proceed
+  int worker_threads = 8;      // the quick lane (Lane::kQuick)
+  int long_work_threads = 48;  // the long lane: 32 users' concurrent creates all proceed
   int max_connections = 1024;  // open connections served; beyond: 503
   std::chrono::milliseconds drain_deadline{30000};
   // Both set: serve HTTPS only (TLS 1.2+). Key file should be 0600 or stricter (warned).
@@ -44,10 +43,6 @@ struct ServerOptions {
   std::string tls_key;
   std::function<void()> on_reload;  // after a SIGHUP, once the TLS context is reloaded
 };
-
-// Whether a request runs on the long-work lane. One place, so the API can take over the
-// classification (Api::IsLongWork) without touching the transport.
-bool IsLongWork(std::string_view method, std::string_view target);
 
 class HttpServer {
  public:

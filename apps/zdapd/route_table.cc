@@ -94,8 +94,21 @@ void RouteTable::Add(std::string method, std::string pattern, RouteOptions optio
   routes_.push_back(std::move(r));
 }
 
-RouteTable::Match RouteTable::Find(std::string_view method,
-                                   const std::vector<std::string>& segments) const {
+RouteTable::Match RouteTable::Find(std::string_view method, std::string_view target) const {
+  auto parsed = ParseTarget(target);
+  if (!parsed.ok()) {
+    Match m;
+    m.kind = Match::kBadTarget;
+    m.bad_target = parsed.status();
+    return m;
+  }
+  Match m = FindPath(method, parsed->segments);
+  m.query = std::move(parsed->query);
+  return m;
+}
+
+RouteTable::Match RouteTable::FindPath(std::string_view method,
+                                       const std::vector<std::string>& segments) const {
   Match m;
   std::vector<std::string> params;
   for (const Route& r : routes_) {

@@ -1,6 +1,8 @@
-// RouteTable: (method, path pattern) -> handler. Patterns are "/"-separated literal segments
-// and "{name}" captures ("/v1/clones/{id}"). Matching is a pure function of the method and
-// the path segments, so the fuzz target and IsLongWork use it without an origin.
+// RouteTable: (method, path pattern) -> handler and where it runs. Patterns are "/"-separated
+// literal segments and "{name}" captures ("/v1/clones/{id}"). Matching is a pure function of the
+// method and the target, done once per request: the transport picks the lane from the match and
+// hands the same match to Api::Handle, which runs the handler (the fuzz target matches without an
+// origin).
 #pragma once
 
 #include <functional>
@@ -35,13 +37,25 @@ struct RouteCall {
   std::string_view query;
 };
 
+// Where the transport runs a route's handler (http_server.h).
+enum class Lane {
+  // On the I/O thread that read the request, with no hand-over: for routes answered from memory
+  // alone (no disk, no lock that anyone holds across I/O or a wait, no child process).
+  kInline,
+  // The quick lane: reads that may touch the disk or collect gauges.
+  kQuick,
+  // The long-work lane: every route that writes. Creates, resets and destroys take seconds to
+  // minutes; the other writes wait on the same catalog write lock and journal fsyncs. None of
+  // them may hold the threads that answer reads.
+  kLong,
+};
+
 struct RouteOptions {
   bool needs_auth = true;  // false only for /v1/health
-  bool long_work = false;  // create, reset, refresh, destroy: may take minutes
-  // Answered from memory alone: no disk, no lock that anyone holds across I/O or a wait, no
-  // child process. The transport may then answer it on the thread that read the request.
-  bool from_memory = false;
+  Lane lane = Lane::kQuick;
 };
+inline constexpr RouteOptions kLongWork{.lane = Lane::kLong};
+inline constexpr RouteOptions kFromMemory{.lane = Lane::kInline};
 
 class RouteTable {
  public:
@@ -53,19 +67,29 @@ class RouteTable {
     RouteOptions options;
     Handler handler;
   };
+  // A request matched against the table. Points into the table: valid while it lives.
   struct Match {
-    enum Kind { kFound, kNoPath, kNoMethod } kind = kNoPath;
+    enum Kind { kFound, kNoPath, kNoMethod, kBadTarget } kind = kNoPath;
     const Route* route = nullptr;
     std::vector<std::string> params;
     std::string allow;  // kNoMethod: "GET, DELETE"
+    std::string query;  // the target's raw query string
+    Status bad_target;  // kBadTarget: why the target is refused (400)
+
+    // The route's lane; the quick lane when no route matched (the answer is an error, after
+    // authentication).
+    Lane lane() const { return kind == kFound ? route->options.lane : Lane::kQuick; }
   };
 
   // Adding a (method, pattern) twice is a programming error and aborts.
   void Add(std::string method, std::string pattern, RouteOptions options, Handler handler);
-  Match Find(std::string_view method, const std::vector<std::string>& segments) const;
+  // `target` is the request target as received (path and query).
+  Match Find(std::string_view method, std::string_view target) const;
   const std::vector<Route>& routes() const { return routes_; }
 
  private:
+  Match FindPath(std::string_view method, const std::vector<std::string>& segments) const;
+
   std::vector<Route> routes_;
 };
 

@@ -16,30 +16,27 @@ namespace json = boost::json;
 namespace zdap::daemon {
 
 void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
-  table.Add("POST", "/v1/resources/{resource}/clones", {.long_work = true},
-            [&ctx](const RouteCall& call) {
-              auto req = DecodeCreateClone(call.params[0], call.request.body);
-              if (!req.ok()) return ErrorResponse(req.status());
-              auto made = ctx.origin->clones().Create(*req, call.caller);
-              if (!made.ok()) return ErrorResponse(made.status());
-              return JsonResponse(201, api::ToJson(ToApi(std::move(made).value())));
-            });
-  table.Add("POST", "/v1/resources/{resource}/claim", {.long_work = true},
-            [&ctx](const RouteCall& call) {
-              auto req = DecodeClaim(call.request.body);
-              if (!req.ok()) return ErrorResponse(req.status());
-              auto claimed =
-                  ctx.origin->pools().Claim(call.params[0], req->ttl, call.caller, req->password);
-              if (!claimed.ok()) return ErrorResponse(claimed.status());
-              // The answer says whether the pool had one ready (from_pool) or the clone was made
-              // for this claim, with a create's latency.
-              api::Clone out = ToApi(std::move(claimed->clone));
-              out.from_pool = claimed->from_pool;
-              return JsonResponse(201, api::ToJson(out));
-            });
+  table.Add("POST", "/v1/resources/{resource}/clones", kLongWork, [&ctx](const RouteCall& call) {
+    auto req = DecodeCreateClone(call.params[0], call.request.body);
+    if (!req.ok()) return ErrorResponse(req.status());
+    auto made = ctx.origin->clones().Create(*req, call.caller);
+    if (!made.ok()) return ErrorResponse(made.status());
+    return JsonResponse(201, api::ToJson(ToApi(std::move(made).value())));
+  });
+  table.Add("POST", "/v1/resources/{resource}/claim", kLongWork, [&ctx](const RouteCall& call) {
+    auto req = DecodeClaim(call.request.body);
+    if (!req.ok()) return ErrorResponse(req.status());
+    auto claimed = ctx.origin->pools().Claim(call.params[0], req->ttl, call.caller, req->password);
+    if (!claimed.ok()) return ErrorResponse(claimed.status());
+    // The answer says whether the pool had one ready (from_pool) or the clone was made
+    // for this claim, with a create's latency.
+    api::Clone out = ToApi(std::move(claimed->clone));
+    out.from_pool = claimed->from_pool;
+    return JsonResponse(201, api::ToJson(out));
+  });
   // From memory: the catalog's map (its lock is never held across I/O) and the origin's cache of
   // clone passwords and URIs (a clone's secret file is read once, then remembered).
-  table.Add("GET", "/v1/clones", {.from_memory = true}, [&ctx](const RouteCall& call) {
+  table.Add("GET", "/v1/clones", kFromMemory, [&ctx](const RouteCall& call) {
     bool all = QueryFlag(call.query, "all");
     if (all && !call.caller.admin) {
       return ErrorResponse(Status(Code::kPermissionDenied,
@@ -56,26 +53,26 @@ void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
     resp.body += '\n';
     return resp;
   });
-  table.Add("GET", "/v1/clones/{id}", {.from_memory = true}, [&ctx](const RouteCall& call) {
+  table.Add("GET", "/v1/clones/{id}", kFromMemory, [&ctx](const RouteCall& call) {
     auto view = ctx.origin->clones().Get(call.params[0], call.caller);
     if (!view.ok()) return ErrorResponse(view.status());
     return JsonResponse(200, api::ToJson(ToApi(std::move(view).value())));
   });
-  table.Add("PATCH", "/v1/clones/{id}", {}, [&ctx](const RouteCall& call) {
+  table.Add("PATCH", "/v1/clones/{id}", kLongWork, [&ctx](const RouteCall& call) {
     auto req = DecodeUpdateClone(call.request.body);
     if (!req.ok()) return ErrorResponse(req.status());
     auto view = ctx.origin->clones().Update(call.params[0], *req, call.caller);
     if (!view.ok()) return ErrorResponse(view.status());
     return JsonResponse(200, api::ToJson(ToApi(std::move(view).value())));
   });
-  table.Add("POST", "/v1/clones/{id}/reset", {.long_work = true}, [&ctx](const RouteCall& call) {
+  table.Add("POST", "/v1/clones/{id}/reset", kLongWork, [&ctx](const RouteCall& call) {
     auto snapshot = DecodeResetClone(call.request.body);
     if (!snapshot.ok()) return ErrorResponse(snapshot.status());
     auto view = ctx.origin->clones().Reset(call.params[0], *snapshot, call.caller);
     if (!view.ok()) return ErrorResponse(view.status());
     return JsonResponse(200, api::ToJson(ToApi(std::move(view).value())));
   });
-  table.Add("POST", "/v1/clones/{id}/snapshot", {.long_work = true}, [&ctx](const RouteCall& call) {
+  table.Add("POST", "/v1/clones/{id}/snapshot", kLongWork, [&ctx](const RouteCall& call) {
     if (Status st = DecodeEmptyBody(call.request.body); !st.ok()) {
       return ErrorResponse(st);
     }
@@ -86,7 +83,7 @@ void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
     api::Snapshot out{snap->id, view->resource, FormatRfc3339(snap->created_at), 0};
     return JsonResponse(201, api::ToJson(out));
   });
-  table.Add("DELETE", "/v1/clones/{id}", {.long_work = true}, [&ctx](const RouteCall& call) {
+  table.Add("DELETE", "/v1/clones/{id}", kLongWork, [&ctx](const RouteCall& call) {
     Status st = ctx.origin->clones().Destroy(call.params[0], call.caller);
     if (!st.ok()) return ErrorResponse(st);
     ApiResponse r;

@@ -6,6 +6,7 @@
 
 #include "api/fields.h"
 #include "api/json_reader.h"
+#include "api/requests.h"
 #include "audit_log.h"
 #include "authenticator.h"
 #include "core/time.h"
@@ -74,51 +75,6 @@ json::object AuditJson(const AuditRecord& r) {
   return json::parse(AuditRecordJson(r)).as_object();
 }
 
-// {"token": "..."} of POST /ui/session.
-Result<std::string> DecodeSignIn(std::string_view body) {
-  ZDAP_ASSIGN_OR_RETURN(json::value v,
-                        api::ParseJson(body, "request body", Code::kInvalidArgument));
-  api::ObjectReader r(v, "request body", Code::kInvalidArgument);
-  std::string token;
-  r.String("token", &token, /*required=*/true);
-  if (!r.status().ok()) return r.status();
-  for (const auto& kv : v.as_object()) {
-    if (kv.key() != "token") {
-      return InvalidArgument(fmt::format("unknown field '{}' in the request body",
-                                         std::string(kv.key()).substr(0, 64)));
-    }
-  }
-  return token;
-}
-
-struct AddTokenRequest {
-  std::string user;
-  bool admin = false;
-  bool replace = false;
-};
-
-// {"user": "...", "role": "user"|"admin", "replace": bool} of POST /v1/tokens.
-Result<AddTokenRequest> DecodeAddToken(std::string_view body) {
-  ZDAP_ASSIGN_OR_RETURN(json::value v,
-                        api::ParseJson(body, "request body", Code::kInvalidArgument));
-  api::ObjectReader r(v, "request body", Code::kInvalidArgument);
-  AddTokenRequest out;
-  std::string role = "user";
-  r.String("user", &out.user, /*required=*/true);
-  r.String("role", &role);
-  r.Bool("replace", &out.replace);
-  if (!r.status().ok()) return r.status();
-  for (const auto& kv : v.as_object()) {
-    if (kv.key() != "user" && kv.key() != "role" && kv.key() != "replace") {
-      return InvalidArgument(fmt::format("unknown field '{}' in the request body",
-                                         std::string(kv.key()).substr(0, 64)));
-    }
-  }
-  if (role != "user" && role != "admin") return InvalidArgument("role is user or admin");
-  out.admin = role == "admin";
-  return out;
-}
-
 json::object SessionJson(const origin::Caller& caller, const std::string& csrf,
                          SystemTime expires_at) {
   return json::object{{"user", caller.user},
@@ -134,7 +90,7 @@ void AddDashboardRoutes(RouteTable& table, RouteContext& ctx) {
   if (parts.bus != nullptr) {
     // Long-lived: the transport writes the stream as events come (event_stream.h). Subscribing
     // is from memory, so it is answered on the I/O thread and holds no lane.
-    table.Add("GET", "/v1/events", {.from_memory = true}, [&ctx](const RouteCall& call) {
+    table.Add("GET", "/v1/events", kFromMemory, [&ctx](const RouteCall& call) {
       auto last = ParseLastEventId(call.request.last_event_id);
       if (!last.ok()) return ErrorResponse(last.status());
       auto waker = std::make_shared<Waker>();
@@ -199,9 +155,9 @@ void AddDashboardRoutes(RouteTable& table, RouteContext& ctx) {
       }
       return JsonResponse(200, json::object{{"tokens", std::move(out)}});
     });
-    table.Add("POST", "/v1/tokens", {.long_work = true}, [&ctx](const RouteCall& call) {
+    table.Add("POST", "/v1/tokens", kLongWork, [&ctx](const RouteCall& call) {
       if (Status st = NeedsAdmin(call.caller, "adding a token"); !st.ok()) return ErrorResponse(st);
-      auto req = DecodeAddToken(call.request.body);
+      auto req = api::ParseAddTokenRequest(call.request.body);
       if (!req.ok()) return ErrorResponse(req.status());
       auto token = AddToken(ctx.dashboard.tokens_file, req->user, req->admin, req->replace);
       if (!token.ok()) return ErrorResponse(token.status());
@@ -213,7 +169,7 @@ void AddDashboardRoutes(RouteTable& table, RouteContext& ctx) {
       r.audit_target = req->user;
       return r;
     });
-    table.Add("DELETE", "/v1/tokens/{user}", {.long_work = true}, [&ctx](const RouteCall& call) {
+    table.Add("DELETE", "/v1/tokens/{user}", kLongWork, [&ctx](const RouteCall& call) {
       if (Status st = NeedsAdmin(call.caller, "removing a token"); !st.ok()) {
         return ErrorResponse(st);
       }
@@ -227,15 +183,16 @@ void AddDashboardRoutes(RouteTable& table, RouteContext& ctx) {
   if (parts.sessions != nullptr) {
     // Sign-in: the token is checked as a Bearer token would be, then stands behind a session.
     table.Add("POST", "/ui/session", {.needs_auth = false}, [&ctx](const RouteCall& call) {
-      auto token = DecodeSignIn(call.request.body);
-      if (!token.ok()) return ErrorResponse(token.status());
+      auto sign_in = api::ParseSignInRequest(call.request.body);
+      if (!sign_in.ok()) return ErrorResponse(sign_in.status());
+      const std::string& token = sign_in->token;
       ApiRequest as_bearer;
-      as_bearer.authorization = "Bearer " + *token;
+      as_bearer.authorization = "Bearer " + token;
       as_bearer.from_loopback = call.request.from_loopback;
       Authenticator::Failure failure;
       auto caller = ctx.auth->Authenticate(as_bearer, &failure);
       if (!caller.ok()) return ErrorResponse(caller.status());
-      auto session = ctx.dashboard.sessions->Create(DigestOf(*token));
+      auto session = ctx.dashboard.sessions->Create(DigestOf(token));
       if (!session.ok()) return ErrorResponse(session.status());
       ApiResponse r = JsonResponse(200, SessionJson(*caller, session->csrf, session->expires_at));
       r.headers.emplace_back("Set-Cookie",

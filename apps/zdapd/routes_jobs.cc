@@ -10,6 +10,7 @@
 #include "api/job.h"
 #include "core/time.h"
 #include "events/event_bus.h"
+#include "request_bodies.h"
 #include "routes.h"
 
 namespace json = boost::json;
@@ -77,15 +78,17 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
       }
     });
   }
-  table.Add("POST", "/v1/resources/{resource}/snapshots", {}, [&ctx](const RouteCall& call) {
+  // Quick to answer (the job runs on a thread of its own), but it writes: the long lane.
+  table.Add("POST", "/v1/resources/{resource}/snapshots", kLongWork, [&ctx](const RouteCall& call) {
     if (Status st = NeedsAdmin(call.caller, "starting a refresh"); !st.ok()) {
       return ErrorResponse(st);
     }
+    if (Status st = DecodeEmptyBody(call.request.body); !st.ok()) return ErrorResponse(st);
     auto job = ctx.origin->refresher().Start(call.params[0], call.caller.user);
     if (!job.ok()) return ErrorResponse(job.status());
     return JsonResponse(202, api::ToJson(ToApi(*job)));
   });
-  table.Add("DELETE", "/v1/resources/{resource}/snapshots/{id}", {.long_work = true},
+  table.Add("DELETE", "/v1/resources/{resource}/snapshots/{id}", kLongWork,
             [&ctx](const RouteCall& call) {
               if (Status st = NeedsAdmin(call.caller, "deleting a snapshot"); !st.ok()) {
                 return ErrorResponse(st);

@@ -128,7 +128,7 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
 
 void AddStatusRoutes(RouteTable& table, RouteContext& ctx) {
   DeclareOriginMetrics(ctx.metrics, ctx.origin);
-  table.Add("GET", "/v1/health", {.needs_auth = false, .from_memory = true},
+  table.Add("GET", "/v1/health", {.needs_auth = false, .lane = Lane::kInline},
             [&ctx](const RouteCall&) {
               return JsonResponse(200, json::object{{"status", "ok"}, {"version", ctx.version}});
             });

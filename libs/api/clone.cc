@@ -44,19 +44,6 @@ json::object ToJson(const Clone& c) {
   return o;
 }
 
-json::object ToJson(const CloneUpdate& u) {
-  json::object o;
-  if (!u.ttl.empty()) o[field::kTtl] = u.ttl;
-  if (u.is_protected) o[field::kProtected] = *u.is_protected;
-  return o;
-}
-
-json::object ToJson(const CloneReset& r) {
-  json::object o;
-  if (!r.snapshot.empty()) o[field::kSnapshot] = r.snapshot;
-  return o;
-}
-
 Result<Clone> CloneFromJson(const json::value& v) {
   ObjectReader r(v, "clone", Code::kUnprocessable);
   Clone c;

@@ -1,11 +1,10 @@
 // API v1's clone object (SPEC "Clone object"). zdapd maps its catalog record onto it; the
-// CLI and the proxy read it with ParseClone.
+// CLI and the proxy read it with ParseClone. The bodies that ask for one are in requests.h.
 #pragma once
 
 #include <boost/json/fwd.hpp>
 
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,19 +38,7 @@ struct Clone {
   std::optional<bool> from_pool;
 };
 
-// The body of PATCH /v1/clones/{id} (extend, protect): only what is set is sent.
-struct CloneUpdate {
-  std::string ttl;  // a duration ("8h"; "0" = never expires), "" = unchanged
-  std::optional<bool> is_protected;
-};
-// The body of POST /v1/clones/{id}/reset.
-struct CloneReset {
-  std::string snapshot;  // "" = the resource's newest
-};
-
 boost::json::object ToJson(const Clone& clone);
-boost::json::object ToJson(const CloneUpdate& update);
-boost::json::object ToJson(const CloneReset& reset);
 // Requires "id" (a valid name); every other field is optional but typed.
 Result<Clone> CloneFromJson(const boost::json::value& v);
 Result<Clone> ParseClone(std::string_view text);

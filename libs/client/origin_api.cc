@@ -67,6 +67,8 @@ Result<std::string> OriginApi::Call(
       options_.ca_hint.empty()
           ? fmt::format("add the CA with `zdap origin add {} --ca FILE`", url_.ToString())
           : options_.ca_hint;
+  options.pinned_cert_file = options_.pinned_cert_file;
+  options.pin_hint = options_.pin_hint;
   net::HttpClient client(url_, options);
   net::HttpRequest req;
   req.method = std::move(method);
@@ -158,28 +160,20 @@ Result<std::vector<ResourceInfo>> OriginApi::ListResources() const {
   return InOrigin(api::ParseResourceList(body), url_);
 }
 
-Result<CloneInfo> OriginApi::CreateClone(const CreateCloneRequest& request) const {
-  ZDAP_RETURN_IF_ERROR(ValidateName("resource", request.resource));
-  json::object body;
-  if (!request.snapshot.empty()) body[api::field::kSnapshot] = request.snapshot;
-  if (!request.ttl.empty()) body[api::field::kTtl] = request.ttl;
-  if (!request.name.empty()) body[api::field::kName] = request.name;
-  if (request.is_protected) body[api::field::kProtected] = true;
-  if (!request.password.empty()) body[api::field::kPassword] = request.password;
+Result<CloneInfo> OriginApi::CreateClone(const std::string& resource,
+                                         const api::CreateCloneRequest& request) const {
+  ZDAP_RETURN_IF_ERROR(ValidateName("resource", resource));
   ZDAP_ASSIGN_OR_RETURN(std::string reply,
-                        Call("POST", fmt::format("/v1/resources/{}/clones", request.resource),
-                             json::serialize(body), 201, std::chrono::minutes(10)));
+                        Call("POST", fmt::format("/v1/resources/{}/clones", resource),
+                             json::serialize(api::ToJson(request)), 201, std::chrono::minutes(10)));
   return InOrigin(api::ParseClone(reply), url_);
 }
 
-Result<CloneInfo> OriginApi::Claim(const std::string& resource, const std::string& ttl,
-                                   const std::string& password) const {
+Result<CloneInfo> OriginApi::Claim(const std::string& resource,
+                                   const api::ClaimCloneRequest& request) const {
   ZDAP_RETURN_IF_ERROR(ValidateName("resource", resource));
-  json::object body;
-  if (!ttl.empty()) body[api::field::kTtl] = ttl;
-  if (!password.empty()) body[api::field::kPassword] = password;
-  auto reply = Call("POST", fmt::format("/v1/resources/{}/claim", resource), json::serialize(body),
-                    kAnySuccess, std::chrono::minutes(2));
+  auto reply = Call("POST", fmt::format("/v1/resources/{}/claim", resource),
+                    json::serialize(api::ToJson(request)), kAnySuccess, std::chrono::minutes(2));
   if (!reply.ok()) {
     Code c = reply.status().code();
     if (c == Code::kNotFound || c == Code::kConflict || c == Code::kUnavailable ||
@@ -210,23 +204,21 @@ Status OriginApi::DeleteClone(const std::string& id) const {
   return r.ok() ? Status::Ok() : r.status();
 }
 
-Result<CloneInfo> OriginApi::PatchClone(const std::string& id, const ClonePatch& patch) const {
+Result<CloneInfo> OriginApi::PatchClone(const std::string& id,
+                                        const api::UpdateCloneRequest& patch) const {
   ZDAP_RETURN_IF_ERROR(ValidateName("clone", id));
-  json::object body;
-  if (patch.ttl) body[api::field::kTtl] = *patch.ttl;
-  if (patch.is_protected) body[api::field::kProtected] = *patch.is_protected;
-  ZDAP_ASSIGN_OR_RETURN(std::string reply, Call("PATCH", "/v1/clones/" + id, json::serialize(body),
-                                                200, std::chrono::seconds(30)));
+  ZDAP_ASSIGN_OR_RETURN(std::string reply,
+                        Call("PATCH", "/v1/clones/" + id, json::serialize(api::ToJson(patch)), 200,
+                             std::chrono::seconds(30)));
   return InOrigin(api::ParseClone(reply), url_);
 }
 
-Result<CloneInfo> OriginApi::ResetClone(const std::string& id, const std::string& snapshot) const {
+Result<CloneInfo> OriginApi::ResetClone(const std::string& id,
+                                        const api::ResetCloneRequest& reset) const {
   ZDAP_RETURN_IF_ERROR(ValidateName("clone", id));
-  json::object body;
-  if (!snapshot.empty()) body[api::field::kSnapshot] = snapshot;
   ZDAP_ASSIGN_OR_RETURN(std::string reply,
-                        Call("POST", fmt::format("/v1/clones/{}/reset", id), json::serialize(body),
-                             200, std::chrono::minutes(10)));
+                        Call("POST", fmt::format("/v1/clones/{}/reset", id),
+                             json::serialize(api::ToJson(reset)), 200, std::chrono::minutes(10)));
   return InOrigin(api::ParseClone(reply), url_);
 }
 

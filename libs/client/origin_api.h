@@ -17,6 +17,7 @@
 #include "api/event.h"
 #include "api/job.h"
 #include "api/origin_status.h"
+#include "api/requests.h"
 #include "api/resource.h"
 #include "client/origin_api_options.h"
 #include "core/result.h"
@@ -25,22 +26,12 @@
 
 namespace zdap::client {
 
-// The API's objects, read with libs/api (the same code zdapd writes them with).
+// The API's objects, read with libs/api (the same code zdapd writes them with); the request
+// bodies are libs/api's too (api/requests.h, the schema zdapd reads them with).
 using CloneInfo = api::Clone;
 using SnapshotInfo = api::Snapshot;
 using ResourceInfo = api::Resource;
 using OriginStatus = api::OriginStatus;
-
-struct CreateCloneRequest {
-  std::string resource;
-  std::string snapshot;  // empty: the newest
-  std::string ttl;       // empty: the resource's default
-  std::string name;      // empty: chosen by the daemon
-  bool is_protected = false;
-  // empty: a random one. Else the clone's password (16..128 of [A-Za-z0-9._~-], checked by
-  // the origin): `attach --replicas` gives every replica the first one's.
-  std::string password;
-};
 
 class OriginApi {
  public:
@@ -49,6 +40,8 @@ class OriginApi {
   OriginApi(net::HttpUrl url, std::string token, std::string user, OriginApiOptions options);
 
   const net::HttpUrl& url() const { return url_; }
+  // Whether calls carry a token (the origin has a tokens file, or this is its host's admin).
+  bool has_token() const { return !token_.empty(); }
 
   // GET /v1/health with a short timeout; returns the daemon's version.
   Result<std::string> Health() const;
@@ -56,28 +49,24 @@ class OriginApi {
   // for, as placement and `zdap status` need it.
   Result<OriginStatus> GetStatus(std::chrono::milliseconds deadline) const;
   Result<std::vector<ResourceInfo>> ListResources() const;
-  // POST /v1/resources/{r}/clones; returns once the clone is ready (long timeout).
-  Result<CloneInfo> CreateClone(const CreateCloneRequest& request) const;
-  // POST /v1/resources/{r}/claim {ttl?, password?}: a ready pooled clone of `resource`, now
-  // the caller's, with `password` ("" = a random one).
+  // POST /v1/resources/{resource}/clones; returns once the clone is ready (long timeout).
+  Result<CloneInfo> CreateClone(const std::string& resource,
+                                const api::CreateCloneRequest& request) const;
+  // POST /v1/resources/{resource}/claim: a ready pooled clone of `resource`, now the caller's.
   // NotFound when the origin has no such route (an older zdapd) or no pool clone is ready
   // (409 and 503 are mapped to it too), so that a caller can fall back to CreateClone; any
   // other failure as it came.
-  Result<CloneInfo> Claim(const std::string& resource, const std::string& ttl,
-                          const std::string& password = "") const;
+  Result<CloneInfo> Claim(const std::string& resource,
+                          const api::ClaimCloneRequest& request = {}) const;
   // all: every user's clones (admins).
   Result<std::vector<CloneInfo>> ListClones(bool all = false) const;
   Result<CloneInfo> GetClone(const std::string& id) const;
   Status DeleteClone(const std::string& id) const;
 
-  // PATCH /v1/clones/{id}: the fields that are set change (ttl: a duration from now).
-  struct ClonePatch {
-    std::optional<std::string> ttl;
-    std::optional<bool> is_protected;
-  };
-  Result<CloneInfo> PatchClone(const std::string& id, const ClonePatch& patch) const;
-  // POST /v1/clones/{id}/reset: fresh data from `snapshot` ("" = the clone's resource's newest).
-  Result<CloneInfo> ResetClone(const std::string& id, const std::string& snapshot) const;
+  // PATCH /v1/clones/{id}: the fields that are set change (ttl: from now).
+  Result<CloneInfo> PatchClone(const std::string& id, const api::UpdateCloneRequest& patch) const;
+  // POST /v1/clones/{id}/reset: fresh data from a snapshot.
+  Result<CloneInfo> ResetClone(const std::string& id, const api::ResetCloneRequest& reset) const;
   // POST /v1/resources/{r}/snapshots (admin): starts a refresh; 202 with the job.
   Result<api::Job> StartRefresh(const std::string& resource) const;
   // GET /v1/jobs/{id}.

@@ -115,13 +115,11 @@ Status MariadbEngine::InitDataDir(const config::Resource& resource, const std::s
   // root@localhost and <os_user>@localhost log in through the unix socket by OS identity;
   // the socket lives in the private run dir. Nobody gets in over TCP without a password.
   SpawnOptions o;
-  o.argv = {tools.install,
-            "--no-defaults",
-            "--datadir=" + data_dir,
-            "--user=" + os_user,
-            "--auth-root-authentication-method=socket",
-            "--skip-test-db",
-            "--skip-name-resolve"};
+  o.argv = {tools.install, "--no-defaults", "--datadir=" + data_dir, "--user=" + os_user,
+            "--auth-root-authentication-method=socket", "--skip-test-db", "--skip-name-resolve",
+            // Its own temp dir, not the machine's /tmp, which others clean up (a bootstrap
+            // failed on a vanished /tmp/#sql-temptable-*.MAI) and which other servers share.
+            "--tmpdir=" + scratch_dir};
   o.run_as = run_as;
   o.cwd = scratch_dir;
   ZDAP_RETURN_IF_ERROR(RunSetupStep(o, std::chrono::minutes(5), "mariadb-install-db",
@@ -157,7 +155,8 @@ Status MariadbEngine::InitDataDir(const config::Resource& resource, const std::s
             data_dir,
             "--innodb-use-native-aio=0",
             "--innodb-doublewrite=0",
-            "--skip-networking"};
+            "--skip-networking",
+            "--tmpdir=" + scratch_dir};
   b.run_as = run_as;
   b.cwd = scratch_dir;
   b.stdin_path = sql_file;
@@ -182,8 +181,17 @@ Result<ServerSpec> MariadbEngine::ServerCommand(const config::Resource& resource
   spec.stale_files = {socket, socket + ".lock"};
   // "--datadir" and the path as separate arguments: a restarted daemon recognises its server
   // by the data dir being one whole argument in /proc/PID/cmdline.
-  spec.argv = {tools.server, "--no-defaults", "--datadir",   data_dir, "--socket",
-               socket,       "--pid-file",    spec.pid_file, "--port", std::to_string(port)};
+  spec.argv = {tools.server,
+               "--no-defaults",
+               "--datadir",
+               data_dir,
+               "--socket",
+               socket,
+               "--pid-file",
+               spec.pid_file,
+               "--port",
+               std::to_string(port),
+               "--tmpdir=" + run_dir};  // private, as the socket: not the shared /tmp
   if (bind.empty()) {
     spec.argv.push_back("--skip-networking");
   } else {

@@ -150,44 +150,72 @@ TEST_CASE("routes: 401 before routing, 404, 405 with Allow, 400, 403, 413") {
   r = f.Call("POST", "/v1/resources/chinook/clones", "tok-alice", big);
   CHECK(r.status == 413);
   CHECK(ErrorCode(r) == "too_large");
-  for (const char* body : {"{", "[]", R"({"nmae":"x"})", R"({"ttl":5})", R"({"protected":"yes"})",
-                           R"({"ttl":"8x"})"}) {
+  for (const char* body :
+       {"{", "[]", R"({"nmae":"x"})", R"({"ttl":5})", R"({"protected":"yes"})", R"({"ttl":"8x"})",
+        R"({"name":"../x"})", R"({"snapshot":"chinook@x"})", R"({"password":"short"})"}) {
     INFO(body);
     r = f.Call("POST", "/v1/resources/chinook/clones", "tok-alice", body);
     CHECK(r.status == 400);
+    CHECK(ErrorCode(r) == "invalid_argument");
   }
+  // Starting a refresh takes no fields: one sent is refused, not ignored.
+  r = f.Call("POST", "/v1/resources/chinook/snapshots", "tok-root", R"({"source":"x"})");
+  CHECK(r.status == 400);
+  CHECK(r.body.find("unknown field 'source'") != std::string::npos);
   r = f.Call("POST", "/v1/resources/nope/clones", "tok-alice", "{}");
   CHECK(r.status == 404);
 }
 
-TEST_CASE("routes: long work is declared by the table") {
+TEST_CASE("routes: the table decides each request's lane, from one match") {
   ApiFixture f;
-  CHECK(f.api().IsLongWork("POST", "/v1/resources/chinook/clones"));
-  CHECK(f.api().IsLongWork("DELETE", "/v1/clones/x"));
-  CHECK(f.api().IsLongWork("POST", "/v1/clones/x/reset"));
-  CHECK(f.api().IsLongWork("POST", "/v1/clones/x/snapshot"));
-  CHECK_FALSE(f.api().IsLongWork("PATCH", "/v1/clones/x"));
-  CHECK_FALSE(f.api().IsLongWork("GET", "/v1/clones/x"));
-  CHECK_FALSE(f.api().IsLongWork("GET", "/v1/health"));
-  CHECK_FALSE(f.api().IsLongWork("POST", "/nope"));
-  CHECK_FALSE(f.api().IsLongWork("POST", "%%%"));
-}
-
-TEST_CASE("routes: the I/O thread answers only the routes declared to answer from memory") {
-  ApiFixture f;
-  CHECK(f.api().AnswersFromMemory("GET", "/v1/health"));
-  CHECK(f.api().AnswersFromMemory("GET", "/v1/clones"));
-  CHECK(f.api().AnswersFromMemory("GET", "/v1/clones?all=1"));
-  CHECK(f.api().AnswersFromMemory("GET", "/v1/clones/x"));
-  // Disk (snapshot lists), collected gauges, long work, and what matches no route: a lane.
-  CHECK_FALSE(f.api().AnswersFromMemory("GET", "/v1/resources"));
-  CHECK_FALSE(f.api().AnswersFromMemory("GET", "/v1/status"));
-  CHECK_FALSE(f.api().AnswersFromMemory("GET", "/metrics"));
-  CHECK_FALSE(f.api().AnswersFromMemory("DELETE", "/v1/clones/x"));
-  CHECK_FALSE(f.api().AnswersFromMemory("PATCH", "/v1/clones/x"));
-  CHECK_FALSE(f.api().AnswersFromMemory("POST", "/v1/clones"));
-  CHECK_FALSE(f.api().AnswersFromMemory("GET", "/nope"));
-  CHECK_FALSE(f.api().AnswersFromMemory("GET", "%%%"));
+  using daemon::Lane;
+  auto lane = [&](const std::string& method, const std::string& target) {
+    ApiRequest r;
+    r.method = method;
+    r.target = target;
+    return f.api().Route(r).lane();
+  };
+  // Answered from memory, on the I/O thread.
+  CHECK(lane("GET", "/v1/health") == Lane::kInline);
+  CHECK(lane("GET", "/v1/clones") == Lane::kInline);
+  CHECK(lane("GET", "/v1/clones?all=1") == Lane::kInline);
+  CHECK(lane("GET", "/v1/clones/x") == Lane::kInline);
+  // Disk (snapshot lists), collected gauges, jobs: the quick lane; so is what matches no route
+  // (authenticated, then answered with an error).
+  CHECK(lane("GET", "/v1/resources") == Lane::kQuick);
+  CHECK(lane("GET", "/v1/status") == Lane::kQuick);
+  CHECK(lane("GET", "/metrics") == Lane::kQuick);
+  CHECK(lane("GET", "/v1/jobs/job-1") == Lane::kQuick);
+  CHECK(lane("POST", "/v1/clones") == Lane::kQuick);  // 405
+  CHECK(lane("GET", "/nope") == Lane::kQuick);
+  CHECK(lane("POST", "%%%") == Lane::kQuick);  // 400
+  // Every write: the long lane (PATCH and starting a refresh too: they write).
+  CHECK(lane("POST", "/v1/resources/chinook/clones") == Lane::kLong);
+  CHECK(lane("POST", "/v1/resources/chinook/claim") == Lane::kLong);
+  CHECK(lane("DELETE", "/v1/clones/x") == Lane::kLong);
+  CHECK(lane("POST", "/v1/clones/x/reset") == Lane::kLong);
+  CHECK(lane("POST", "/v1/clones/x/snapshot") == Lane::kLong);
+  CHECK(lane("PATCH", "/v1/clones/x") == Lane::kLong);
+  CHECK(lane("POST", "/v1/resources/chinook/snapshots") == Lane::kLong);
+  CHECK(lane("DELETE", "/v1/resources/chinook/snapshots/chinook@20260101T000000Z") == Lane::kLong);
+  // The rule, for every route of the table: only reads are answered inline, every write is long.
+  for (const auto& route : f.api().routes().routes()) {
+    INFO(route.method << " " << route.pattern);
+    if (route.method == "GET") {
+      CHECK(route.options.lane != Lane::kLong);
+    } else {
+      CHECK(route.options.lane == Lane::kLong);
+    }
+  }
+  // The match carries what the handler needs: captures and the query.
+  ApiRequest r;
+  r.method = "GET";
+  r.target = "/v1/clones/abc?all=1";
+  auto m = f.api().Route(r);
+  REQUIRE(m.kind == daemon::RouteTable::Match::kFound);
+  CHECK(m.route->pattern == "/v1/clones/{id}");
+  CHECK(m.params == std::vector<std::string>{"abc"});
+  CHECK(m.query == "all=1");
 }
 
 TEST_CASE("routes: a user sees and touches only their own clones; admins see all") {

@@ -335,34 +335,6 @@ TEST_CASE("zdap attach leaves no clone behind when the override is refused", "[b
   REQUIRE(out.find("'nope'") != std::string::npos);
 }
 
-TEST_CASE("zdap attach of a loopback-only clone says what to change on the origin", "[binary]") {
-  // The origin's default clone_bind: the clone listens on 127.0.0.1 (here: a port nothing
-  // serves), which a proxy container cannot reach.
-  const int port = test::ReservePort();
-  test::FakeOrigin origin([daemon = Daemon(), port](const test::FakeRequest& r) mutable {
-    test::FakeReply reply = daemon(r);
-    if (r.method == "POST") reply.body = CloneJson("chinook-1", port);
-    for (size_t at; (at = reply.body.find("db1.zdap.test")) != std::string::npos;) {
-      reply.body.replace(at, 13, "127.0.0.1");
-    }
-    return reply;
-  });
-  Env env;
-  REQUIRE(env.Zdap("origin add " + origin.url()) == 0);
-  env.Write("docker-compose.yml", "services:\n  db:\n    image: postgres\n");
-  REQUIRE(env.Zdap("init") == 0);
-  std::string out;
-  REQUIRE(env.Zdap("attach chinook --service db", &out) == 1);
-  INFO(out);
-  REQUIRE(out.find("listens on 127.0.0.1:" + std::to_string(port) + " only") != std::string::npos);
-  REQUIRE(out.find("set `clone_bind: 0.0.0.0`") != std::string::npos);
-  REQUIRE(out.find("tokens_file with a token for you (`zdapd token add") != std::string::npos);
-  REQUIRE(out.find("zdap origin add URL --token TOKEN") != std::string::npos);
-  REQUIRE(out.find("(clone chinook-1 destroyed again)") != std::string::npos);
-  REQUIRE(std::count(out.begin(), out.end(), '\n') == 1);  // one line
-  REQUIRE_FALSE(env.Exists("docker-compose.override.yml"));
-}
-
 }  // namespace zdap
 
 namespace zdap {
@@ -485,7 +457,8 @@ TEST_CASE("zdap status: one row per origin, a silent one shown down", "[binary][
           std::string::npos);
   REQUIRE(env.Zdap("status -o yaml", &out) == 0);
   REQUIRE(out.find("reachable: false") != std::string::npos);
-  REQUIRE(env.Zdap("status -o xml", &out) == 1);
+  REQUIRE(env.Zdap("status -o xml", &out) == 2);  // a value outside the declared choices
+  REQUIRE(out == "zdap: --output 'xml': use table, json or yaml (see `zdap status --help`)\n");
   REQUIRE(env.Zdap("status extra", &out) == 2);
 }
 
@@ -493,6 +466,10 @@ TEST_CASE("zdap status: one row per origin, a silent one shown down", "[binary][
 
 namespace zdap {
 namespace {
+
+bool Contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
 
 std::string SseMessage(int id, const std::string& type, const std::string& more) {
   std::string data = R"({"id":)" + std::to_string(id) + R"(,"type":")" + type +
@@ -560,7 +537,63 @@ TEST_CASE("zdap events prints each event and resumes after a dropped connection"
             "reason=expiry");
     }
   }
-  CHECK(Env().Zdap("events -o yaml") == 1);
+  // A format outside the verb's choices is a usage error.
+  CHECK(Env().Zdap("events -o yaml") == 2);
+}
+
+// Issue 25: a clone the origin advertises on loopback, where nothing else on this machine
+// serves its port, is refused with exactly what to change on the origin; the clone is destroyed
+// again and the project is left as it was.
+TEST_CASE("zdap attach of a clone containers cannot reach says what to change on the origin",
+          "[binary]") {
+  const int dead_port = test::ReservePort();  // reserved, never listened on
+  auto loopback_clone = [dead_port](const test::FakeRequest& r) -> test::FakeReply {
+    if (r.method == "POST" && r.target == "/v1/resources/chinook/clones") {
+      std::string clone = CloneJson("chinook-1", dead_port);
+      size_t at = clone.find("db1.zdap.test");
+      clone.replace(at, std::string("db1.zdap.test").size(), "127.0.0.1");
+      return {201, clone};
+    }
+    return Daemon()(r);
+  };
+  for (bool with_token : {false, true}) {
+    INFO("the origin is configured " << (with_token ? "with" : "without") << " a token");
+    test::FakeOrigin origin(loopback_clone);
+    Env env;
+    REQUIRE(env.Zdap("origin add " + origin.url() + (with_token ? " --token t0k3n" : "")) == 0);
+    REQUIRE(env.Zdap("user set alice") == 0);
+    env.Write("docker-compose.yml", "services:\n  db:\n    image: postgres\n");
+    REQUIRE(env.Zdap("init") == 0);
+    std::string out;
+    REQUIRE(env.Zdap("attach chinook --service db", &out) == 1);
+    CHECK(std::count(out.begin(), out.end(), '\n') == 1);  // one line
+    CHECK(out.starts_with(
+        "zdap: error: clone chinook-1 listens on 127.0.0.1:" + std::to_string(dead_port) +
+        " only, which the proxy container cannot reach: on origin " + origin.url() +
+        " set `clone_bind: 0.0.0.0` in zdapd's config (or " +
+        "`zdapd serve --clone-bind 0.0.0.0`;"));
+    CHECK(Contains(out, "(clone chinook-1 destroyed again)"));
+    if (with_token) {
+      // Its zdapd has a tokens file already (the user has a token): only the bind changes.
+      CHECK(Contains(out, "restart zdapd and attach again"));
+      CHECK_FALSE(Contains(out, "token add"));
+    } else {
+      // zdapd refuses a non-loopback clone_bind without a tokens file: how to make one, and
+      // how zdap then gets its token.
+      CHECK(Contains(out,
+                     "which zdapd allows only with a tokens file: make one with "
+                     "`zdapd token add alice --tokens-file FILE`, set `tokens_file: FILE` "
+                     "(or --tokens-file FILE), restart zdapd, give zdap the token it printed "
+                     "with `zdap origin add " +
+                         origin.url() + " --token TOKEN` and attach again"));
+    }
+    auto requests = origin.requests();
+    CHECK(std::count_if(requests.begin(), requests.end(), [](const test::FakeRequest& r) {
+            return r.method == "DELETE" && r.target == "/v1/clones/chinook-1";
+          }) == 1);
+    CHECK_FALSE(env.Exists("docker-compose.override.yml"));
+    CHECK(env.Read(".zdap.yaml").find("chinook-1") == std::string::npos);
+  }
 }
 
 }  // namespace zdap

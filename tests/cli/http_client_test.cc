@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
+#include "client/follow_job.h"
 #include "client/origin_api.h"
 #include "fake_origin.h"
 #include "net/http_url.h"
@@ -160,10 +161,9 @@ TEST_CASE("origin API: requests, auth headers and errors", "[net]") {
     return {401, R"({"error":{"code":"unauthenticated","message":"token required"}})"};
   });
   client::OriginApi api(*net::ParseHttpUrl(origin.url()), "tok", "alice");
-  client::CreateCloneRequest req;
-  req.resource = "chinook";
-  req.ttl = "8h";
-  auto c = api.CreateClone(req);
+  api::CreateCloneRequest req;
+  req.ttl = std::chrono::hours(8);
+  auto c = api.CreateClone("chinook", req);
   INFO(c.status().ToString());
   REQUIRE(c.ok());
   REQUIRE(c->id == "chinook-7f3a");
@@ -286,6 +286,124 @@ TEST_CASE("HTTP replies: malformed, truncated, oversized and hostile input", "[n
       "HTTP/1.1 200 OK\r\nContent-Length: 101\r\n\r\n" + std::string(101, 'x'), 100);
   REQUIRE_FALSE(big.ok());
   CHECK(big.status().code() == Code::kIoError);
+}
+
+}  // namespace zdap
+
+namespace zdap {
+namespace {
+
+std::string JobJson(const std::string& state, const std::string& phase, int done,
+                    const std::string& snapshot = "") {
+  auto str = [](const std::string& s) { return s.empty() ? std::string("null") : "\"" + s + "\""; };
+  return R"({"id":"job-1","resource":"chinook","state":")" + state + R"(","phase":)" + str(phase) +
+         R"(,"bytes_done":)" + std::to_string(done) + R"(,"bytes_total":100,"snapshot":)" +
+         str(snapshot) + "}";
+}
+
+api::Job Queued() {
+  api::Job job;
+  job.id = "job-1";
+  job.resource = "chinook";
+  return job;
+}
+
+client::FollowOptions Fast() {
+  client::FollowOptions options;
+  options.poll_interval = std::chrono::milliseconds(5);
+  options.unreachable_limit = std::chrono::milliseconds(300);
+  return options;
+}
+
+}  // namespace
+
+// The one job-following loop (zdap refresh --wait, zdapd refresh through its daemon).
+TEST_CASE("FollowJob follows a job to its end through what the origin answers", "[net]") {
+  int polls = 0;
+  test::FakeOrigin origin([&polls](const test::FakeRequest& r) -> test::FakeReply {
+    if (r.target != "/v1/jobs/job-1") return {404, R"({"error":{"code":"not_found"}})"};
+    switch (++polls) {
+      case 1:
+        return {200, JobJson("running", "import", 10)};
+      case 2:
+        return {503, R"({"error":{"code":"unavailable","message":"restarting"}})"};
+      case 3:
+        return {200, JobJson("running", "import", 60)};
+      case 4:
+        return {200, JobJson("running", "snapshot", 100)};
+      default:
+        return {200, JobJson("done", "snapshot", 100, "chinook@20261130T120000Z")};
+    }
+  });
+  client::OriginApi api(*net::ParseHttpUrl(origin.url()), "", "alice");
+  std::vector<std::string> seen, printed;
+  client::ProgressLines lines(std::chrono::hours(1));
+  auto job = client::FollowJob(
+      api, Queued(),
+      [&](const api::Job& j) {
+        seen.push_back(client::JobProgressText(j));
+        if (auto line = lines.Next(j); !line.empty()) printed.push_back(line);
+      },
+      Fast());
+  REQUIRE(job.ok());
+  CHECK(job->state == api::JobState::kDone);
+  CHECK(job->snapshot == "chinook@20261130T120000Z");
+  // Every answer is seen (the 503 is asked again); a line per phase, never the same twice.
+  CHECK(seen == std::vector<std::string>{"import 10 B / 100 B", "import 60 B / 100 B",
+                                         "snapshot 100 B / 100 B", "snapshot 100 B / 100 B"});
+  CHECK(printed == std::vector<std::string>{"import 10 B / 100 B", "snapshot 100 B / 100 B"});
+}
+
+TEST_CASE("FollowJob: a failed job is a result; a lost job or a silent origin is an error",
+          "[net]") {
+  client::FollowOptions options = Fast();
+  {
+    test::FakeOrigin origin([](const test::FakeRequest&) -> test::FakeReply {
+      return {200, R"({"id":"job-1","resource":"chinook","state":"failed","phase":"import",)"
+                   R"("error":"pg_restore: error: could not connect"})"};
+    });
+    client::OriginApi api(*net::ParseHttpUrl(origin.url()), "", "alice");
+    auto job = client::FollowJob(api, Queued(), nullptr, options);
+    REQUIRE(job.ok());
+    CHECK(job->state == api::JobState::kFailed);
+    CHECK(job->error == "pg_restore: error: could not connect");
+  }
+  {
+    // Not known any more (the origin restarted): no point asking again.
+    test::FakeOrigin origin([](const test::FakeRequest&) -> test::FakeReply {
+      return {404, R"({"error":{"code":"not_found","message":"job 'job-1' not found"}})"};
+    });
+    client::OriginApi api(*net::ParseHttpUrl(origin.url()), "", "alice");
+    auto job = client::FollowJob(api, Queued(), nullptr, options);
+    REQUIRE_FALSE(job.ok());
+    CHECK(job.status().code() == Code::kNotFound);
+    CHECK(job.status().message().starts_with("following refresh job job-1: origin "));
+    CHECK(origin.requests().size() == 1);
+  }
+  {
+    // 503 after 503: asked again until unreachable_limit has passed without an answer.
+    test::FakeOrigin origin([](const test::FakeRequest&) -> test::FakeReply {
+      return {503, R"({"error":{"code":"unavailable","message":"starting"}})"};
+    });
+    client::OriginApi api(*net::ParseHttpUrl(origin.url()), "", "alice");
+    auto started = std::chrono::steady_clock::now();
+    auto job = client::FollowJob(api, Queued(), nullptr, options);
+    REQUIRE_FALSE(job.ok());
+    CHECK(job.status().code() == Code::kUnavailable);
+    CHECK(std::chrono::steady_clock::now() - started >= options.unreachable_limit);
+    CHECK(origin.requests().size() > 2);
+  }
+  {
+    // Still running at max_wait: given up on, the job goes on.
+    test::FakeOrigin origin([](const test::FakeRequest&) -> test::FakeReply {
+      return {200, JobJson("running", "import", 1)};
+    });
+    client::OriginApi api(*net::ParseHttpUrl(origin.url()), "", "alice");
+    options.max_wait = std::chrono::milliseconds(50);
+    auto job = client::FollowJob(api, Queued(), nullptr, options);
+    REQUIRE_FALSE(job.ok());
+    CHECK(job.status().message().find("still runs") != std::string::npos);
+  }
 }
 
 }  // namespace zdap

@@ -150,18 +150,18 @@ TEST_CASE("origin client: status reply checked, claim falls back when unavailabl
   REQUIRE_FALSE(st.ok());  // four load numbers
   CHECK(st.status().message().find("load") != std::string::npos);
 
-  auto c1 = api.Claim("chinook", "2h");
+  auto c1 = api.Claim("chinook", {std::chrono::hours(2), ""});
   REQUIRE(c1.status().code() == Code::kNotFound);
-  auto c2 = api.Claim("chinook", "");
+  auto c2 = api.Claim("chinook");
   REQUIRE(c2.status().code() == Code::kNotFound);
   CHECK(c2.status().message().find("no ready pool clone") != std::string::npos);
-  auto c3 = api.Claim("chinook", "");
+  auto c3 = api.Claim("chinook");
   REQUIRE(c3.ok());
   REQUIRE(c3->id == "chinook-p1");
-  auto c4 = api.Claim("chinook", "");
+  auto c4 = api.Claim("chinook");
   REQUIRE(c4.status().code() == Code::kPermissionDenied);  // not a reason to create instead
   REQUIRE(origin.requests().at(1).body == R"({"ttl":"2h"})");
-  REQUIRE_FALSE(api.Claim("../x", "").ok());
+  REQUIRE_FALSE(api.Claim("../x").ok());
 }
 
 }  // namespace zdap::cli

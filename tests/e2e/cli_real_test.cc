@@ -248,9 +248,15 @@ TEST_CASE("zdap usage errors exit 2 with the usage", "[cli]") {
   CHECK(p.Run("init --compose", &out) == 2);
   CHECK(p.Run("list origins -o", &out) == 2);
   CHECK(p.Run("frobnicate", &out) == 2);  // unknown verb
-  // Not usage errors: a bad value is a failure with a message.
-  CHECK(p.Run("list origins -o xml", &out) == 1);
+  // A value outside an option's declared choices is a usage error that names them.
+  CHECK(p.Run("list origins -o xml", &out) == 2);
   CHECK(Contains(out, "table, json or yaml"));
+  // An option a verb does not have is refused, never ignored; a near miss is named.
+  CHECK(p.Run("list resources --all", &out) == 2);
+  CHECK(out == "zdap: unrecognised option '--all' (see `zdap list resources --help`)\n");
+  CHECK(p.Run("list snapshots --all", &out) == 2);
+  CHECK(p.Run("attach chinook --servce db", &out) == 2);
+  CHECK(Contains(out, "did you mean --service?"));
 }
 
 namespace {
@@ -473,8 +479,8 @@ TEST_CASE("zdap reset, extend, protect, unprotect, status, origin list/remove on
   auto origins = boost::json::parse(p.Ok("status -o json")).at("origins").as_array();
   REQUIRE(origins.size() == 1);
   CHECK(origins[0].at("status").at("counts").at("clones").as_int64() == 1);
-  REQUIRE(p.Run("status -o xml", &out) == 1);
-  CHECK(Contains(out, "use table, json or yaml"));
+  REQUIRE(p.Run("status -o xml", &out) == 2);  // outside the declared choices: usage
+  CHECK(Contains(out, "table, json or yaml"));
 
   // origin list, -v; origin remove, and again (not configured: exit 1, where to look).
   CHECK(p.Ok("origin list") == d.Url() + "\n");

@@ -1,9 +1,11 @@
 // libFuzzer target zdapd_request_fuzz: raw bytes as an HTTP request through the daemon's
 // request path without an origin: Beast's parser (the server's limits), the ApiRequest fields,
-// authentication (tokens mode and open mode, loopback or not), route matching, and the body
-// decoders (a password they accept is one ValidateClonePassword accepts). Crashes, sanitizer
-// reports and broken invariants (a 5xx, an error without a JSON error body, a 405 without Allow, a
-// 401 without WWW-Authenticate) abort.
+// route matching (once, as the transport does), authentication (tokens mode and open mode,
+// loopback or not), and the body decoders of libs/api/requests.h (a password they accept is one
+// ValidateClonePassword accepts; what they accept is written back the same by the clients'
+// encoder). Crashes, sanitizer reports and broken invariants (a 5xx, an error without a JSON error
+// body, a 405 without Allow, a 401 without WWW-Authenticate, a write answered on the I/O thread)
+// abort.
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
@@ -17,6 +19,7 @@
 #include "api/clone.h"
 #include "api/error.h"
 #include "api/job.h"
+#include "api/requests.h"
 #include "api/resource.h"
 #include "authenticator.h"
 #include "core/clone_password.h"
@@ -27,6 +30,7 @@
 
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace json = boost::json;
 using namespace zdap;
 using namespace zdap::daemon;
 
@@ -38,6 +42,7 @@ struct World {
     AddStatusRoutes(routes, *context);
     AddResourceRoutes(routes, *context);
     AddCloneRoutes(routes, *context);
+    AddJobRoutes(routes, *context);
     tokens = Authenticator::ForEntries(
         {{DigestOf("tok-alice"), "alice", false}, {DigestOf("tok-root"), "root", true}});
     tokens->SetHostToken("host-token");
@@ -54,6 +59,18 @@ struct World {
 
 void Check(bool ok) {
   if (!ok) std::abort();
+}
+
+// A request body the server reads is written back the same by the clients' encoder.
+template <typename Request>
+void CheckRoundTrip(std::string_view body, Result<Request> (*parse)(std::string_view)) {
+  auto read = parse(body);
+  if (!read.ok()) {
+    Check(read.status().code() == Code::kInvalidArgument);
+    return;
+  }
+  auto again = parse(json::serialize(api::ToJson(*read)));
+  Check(again.ok() && *again == *read);
 }
 
 void CheckAnswer(const ApiResponse& r) {
@@ -94,8 +111,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ar.user_header = std::string(req["X-Zdap-User"]);
   ar.from_loopback = from_loopback;
 
+  const RouteTable::Match match = world->routes.Find(ar.method, ar.target);
+  // Only reads are answered on the I/O thread; every write runs on the long lane.
+  if (match.kind == RouteTable::Match::kFound) {
+    Check(match.lane() != Lane::kInline || ar.method == "GET");
+    Check(ar.method == "GET" || match.lane() == Lane::kLong);
+  }
   for (Authenticator* auth : {world->tokens.get(), world->open.get()}) {
-    RoutedRequest routed = RouteRequest(world->routes, *auth, ar);
+    RoutedRequest routed = RouteRequest(match, *auth, ar);
     if (routed.early) {
       CheckAnswer(*routed.early);
       continue;
@@ -110,27 +133,31 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       if (!decoded.ok()) Check(decoded.status().code() == Code::kInvalidArgument);
       if (decoded.ok() && !decoded->password.empty())
         Check(ValidateClonePassword(decoded->password).ok());
+      CheckRoundTrip(ar.body, &api::ParseCreateCloneRequest);
     }
     if (routed.route->pattern == "/v1/resources/{resource}/claim") {
       auto decoded = DecodeClaim(ar.body);
       if (!decoded.ok()) Check(decoded.status().code() == Code::kInvalidArgument);
       if (decoded.ok() && !decoded->password.empty())
         Check(ValidateClonePassword(decoded->password).ok());
+      CheckRoundTrip(ar.body, &api::ParseClaimCloneRequest);
     }
     if (routed.route->pattern == "/v1/clones/{id}" && ar.method == "PATCH") {
       auto decoded = DecodeUpdateClone(ar.body);
       if (!decoded.ok()) Check(decoded.status().code() == Code::kInvalidArgument);
       if (decoded.ok()) Check(decoded->ttl.has_value() || decoded->is_protected.has_value());
+      CheckRoundTrip(ar.body, &api::ParseUpdateCloneRequest);
     }
     if (routed.route->pattern == "/v1/clones/{id}/reset") {
       auto decoded = DecodeResetClone(ar.body);
       if (!decoded.ok()) Check(decoded.status().code() == Code::kInvalidArgument);
+      CheckRoundTrip(ar.body, &api::ParseResetCloneRequest);
     }
-    if (routed.route->pattern == "/v1/clones/{id}/snapshot") {
+    if (routed.route->pattern == "/v1/clones/{id}/snapshot" ||
+        (routed.route->pattern == "/v1/resources/{resource}/snapshots" && ar.method == "POST")) {
       Status st = DecodeEmptyBody(ar.body);
       Check(st.ok() || st.code() == Code::kInvalidArgument);
     }
-    (void)world->routes.Find(ar.method, {});
   }
   // The wire schema's readers on the same body (the CLI's and the proxy's side).
   (void)api::ParseClone(ar.body);
