@@ -78,10 +78,21 @@ void OriginEvents::RefreshFinished(const origin::JobInfo& job) {
   }
 }
 
+void OriginEvents::SnapshotDeleted(const std::string& resource, const std::string& id,
+                                   const std::string& actor) {
+  api::Event e;
+  e.type = std::string(api::event_type::kSnapshotDeleted);
+  e.resource = resource;
+  e.snapshot = id;
+  e.actor = actor;
+  dashboard_.bus().Publish(std::move(e));
+}
+
 void OriginEvents::ExpirySwept(SystemTime now) {
   std::vector<events::ExpiringClone> clones;
   for (const auto& c : origin_.clones().List(origin::DaemonCaller(), true)) {
-    if (c.pooled) continue;
+    // A clone being made is told of once it is ready (clone.created): not expiring before.
+    if (c.pooled || c.state != "ready") continue;
     clones.push_back({c.id, c.owner, c.resource, c.snapshot, c.expires_at, c.is_protected});
   }
   dashboard_.AnnounceExpiring(clones, now);

@@ -25,6 +25,8 @@ class OriginEvents : public origin::OriginObserver {
   void PoolExhausted(const std::string& resource) override;
   void RefreshStarted(const origin::JobInfo& job, const std::string& actor) override;
   void RefreshFinished(const origin::JobInfo& job) override;
+  void SnapshotDeleted(const std::string& resource, const std::string& id,
+                       const std::string& actor) override;
   void ExpirySwept(SystemTime now) override;
 
  private:

@@ -6,10 +6,8 @@
 
 #include <chrono>
 
-#include "api/event.h"
 #include "api/job.h"
 #include "core/time.h"
-#include "events/event_bus.h"
 #include "request_bodies.h"
 #include "routes.h"
 
@@ -93,16 +91,9 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
               if (Status st = NeedsAdmin(call.caller, "deleting a snapshot"); !st.ok()) {
                 return ErrorResponse(st);
               }
-              Status st = ctx.origin->snapshots().Delete(call.params[0], call.params[1]);
+              Status st =
+                  ctx.origin->snapshots().Delete(call.params[0], call.params[1], call.caller.user);
               if (!st.ok()) return ErrorResponse(st);
-              if (ctx.dashboard.bus != nullptr) {
-                api::Event e;
-                e.type = std::string(api::event_type::kSnapshotDeleted);
-                e.resource = call.params[0];
-                e.snapshot = call.params[1];
-                e.actor = call.caller.user;
-                ctx.dashboard.bus->Publish(std::move(e));
-              }
               ApiResponse r;
               r.status = 204;
               r.body.clear();

@@ -55,6 +55,9 @@ class OriginObserver {
   virtual void RefreshStarted(const JobInfo& /*job*/, const std::string& /*actor*/) {}
   // Done (job.snapshot is the new snapshot) or failed (job.error), on the job's thread.
   virtual void RefreshFinished(const JobInfo& /*job*/) {}
+  // A snapshot went: deleted by `actor`, or ("") past `refresh.keep` with no clone left.
+  virtual void SnapshotDeleted(const std::string& /*resource*/, const std::string& /*id*/,
+                               const std::string& /*actor*/) {}
   // The timed work's expiry sweep has run at `now` (once a second): time-based notices.
   virtual void ExpirySwept(SystemTime /*now*/) {}
 };

@@ -86,7 +86,8 @@ Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config,
   o->secrets_ = std::make_unique<SecretStore>(env, data + "/secrets");
   o->servers_ = std::make_unique<Servers>(env, *o->runtime_, *o->resources_, *o->store_,
                                           *o->secrets_, o->run_as_, data, config.clone_bind);
-  o->snapshots_ = std::make_unique<Snapshots>(env, *o->resources_, *o->store_, *o->catalog_);
+  o->snapshots_ =
+      std::make_unique<Snapshots>(env, *o->resources_, *o->store_, *o->catalog_, &o->observer_);
   o->views_ = std::make_unique<CloneViews>(*o->resources_, *o->secrets_, config.AdvertisedHost());
   o->views_->SetOriginUrl(AdvertisedUrl(config, 0));
   o->quota_ = std::make_unique<Quota>(*o->catalog_, config.quota_clones_per_user,

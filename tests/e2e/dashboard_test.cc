@@ -300,6 +300,15 @@ TEST_CASE("the dashboard in a browser, the event streams, webhooks and the audit
       CHECK(chinook ==
             std::vector<std::string>{"refresh.started", "refresh.finished", "snapshot.created"});
     }
+    // The new snapshot has no clone: the admin deletes it, and the origin tells who did.
+    std::string made = Find(root_sse.Events(), "snapshot.created")->snapshot;
+    o.Json("DELETE", "/v1/resources/chinook/snapshots/" + made, "", "root", 204);
+    REQUIRE(
+        Eventually([&] { return Find(alice_sse.Events(), "snapshot.deleted") != nullptr; }, 10s));
+    auto after_delete = alice_sse.Events();
+    const auto* deleted = Find(after_delete, "snapshot.deleted");
+    CHECK(deleted->snapshot == made);
+    CHECK(deleted->actor == "root");
     // `zdap events` printed what alice's stream had, in the same order: -o json the events
     // themselves, text one line each.
     auto streamed = alice_sse.Events();
