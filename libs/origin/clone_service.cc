@@ -132,7 +132,7 @@ Result<CloneView> CloneService::Create(const CreateCloneRequest& req, const Call
   }
   log::Info("clone {} of {} ready on port {} in {} ms (owner {})", id, snapshot, port,
             MillisSince(p_.env, started), caller.user);
-  if (!rec.pooled) observer().CloneCreated(rec, caller.user);
+  if (!rec.pooled) observer()->CloneCreated(rec, caller.user);
   return p_.views.Of(rec, caller);
 }
 
@@ -190,7 +190,7 @@ Status CloneService::DestroyFor(const std::string& id, const Caller& caller, Des
   if (!rec.pooled) {
     // An admin's destroy of another user's clone is the admin's, not the owner's.
     if (reason == DestroyReason::kOwner && rec.owner != caller.user) reason = DestroyReason::kAdmin;
-    observer().CloneDestroyed(rec, reason, caller.user);
+    observer()->CloneDestroyed(rec, reason, caller.user);
   }
   // The last clone of a snapshot past `refresh.keep` lets it go now.
   PruneAfter(rec.resource);

@@ -115,7 +115,7 @@ class CloneService {
   void PruneAfter(const std::string& resource);
   // Destroy for `caller`, told with `reason`.
   Status DestroyFor(const std::string& id, const Caller& caller, DestroyReason reason);
-  OriginObserver& observer() const { return ObserverSlot::Of(p_.observer); }
+  ObserverCall observer() const { return ObserverSlot::Of(p_.observer); }
 
   CloneServiceParts p_;
 };

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <string>
+#include <thread>
 
 #include "catalog/catalog.h"
 #include "core/env.h"
@@ -62,20 +63,55 @@ class OriginObserver {
   virtual void ExpirySwept(SystemTime /*now*/) {}
 };
 
+class ObserverSlot;
+
+// One call to the observer of a slot: while it lives the slot counts it as in flight, so that
+// replacing the observer waits for it (a refresh job may be telling the old observer just as
+// its owner goes). Use it as a temporary: `ObserverSlot::Of(slot)->CloneCreated(...)`.
+class ObserverCall {
+ public:
+  ObserverCall(const ObserverCall&) = delete;
+  ObserverCall& operator=(const ObserverCall&) = delete;
+  ~ObserverCall();
+  OriginObserver* operator->() const { return observer_; }
+
+ private:
+  friend class ObserverSlot;
+  ObserverCall(const ObserverSlot* slot, OriginObserver* observer)
+      : slot_(slot), observer_(observer) {}
+  const ObserverSlot* slot_;  // nullptr: nothing counted
+  OriginObserver* observer_;
+};
+
 // Where the parts find the observer: set by the owner of the Origin before serving; until
 // then (and for parts made without a slot, as tests make them) nothing is told.
 class ObserverSlot {
  public:
-  void Set(OriginObserver* observer) { observer_.store(observer); }
-  // The observer of `slot`, or one that ignores everything.
-  static OriginObserver& Of(const ObserverSlot* slot) {
+  // Replaces the observer and returns once no call to the one before is running: after
+  // Set(nullptr) the old observer may be destroyed. Calls are quick, so this waits briefly.
+  void Set(OriginObserver* observer) {
+    observer_.store(observer);
+    while (in_flight_.load() != 0) std::this_thread::yield();
+  }
+  // The observer of `slot`, or one that ignores everything. The count goes up before the
+  // pointer is read (both sequentially consistent): a Set that saw no call in flight has
+  // stored its pointer before any later call reads it.
+  static ObserverCall Of(const ObserverSlot* slot) {
     static OriginObserver none;
-    OriginObserver* o = slot != nullptr ? slot->observer_.load() : nullptr;
-    return o != nullptr ? *o : none;
+    if (slot == nullptr) return ObserverCall(nullptr, &none);
+    slot->in_flight_.fetch_add(1);
+    OriginObserver* o = slot->observer_.load();
+    return ObserverCall(slot, o != nullptr ? o : &none);
   }
 
  private:
+  friend class ObserverCall;
   std::atomic<OriginObserver*> observer_{nullptr};
+  mutable std::atomic<int> in_flight_{0};
 };
+
+inline ObserverCall::~ObserverCall() {
+  if (slot_ != nullptr) slot_->in_flight_.fetch_sub(1);
+}
 
 }  // namespace zdap::origin

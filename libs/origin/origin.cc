@@ -138,7 +138,7 @@ Status Origin::StartTimedWork() {
   };
   actions.expire_clones = [this](SystemTime now) {
     clones_->ExpireClones(now);
-    ObserverSlot::Of(&observer_).ExpirySwept(now);
+    ObserverSlot::Of(&observer_)->ExpirySwept(now);
   };
   actions.maintain = [this](SystemTime now) {
     clones_->ExpireIdle(now);

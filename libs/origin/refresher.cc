@@ -53,7 +53,7 @@ Result<JobInfo> Refresher::Start(const std::string& resource, const std::string&
     }
   }
   log::Info("refresh {}: job {} queued", res->name, job->id());
-  ObserverSlot::Of(p_.observer).RefreshStarted(info, actor);
+  ObserverSlot::Of(p_.observer)->RefreshStarted(info, actor);
   threads_.emplace_back(job, std::thread([this, res, job] {
                           job->Start();
                           auto id = Run(*res, job.get());
@@ -67,7 +67,7 @@ Result<JobInfo> Refresher::Start(const std::string& resource, const std::string&
                           }
                           JobInfo finished = job->Info();
                           if (observer_) observer_(finished);
-                          ObserverSlot::Of(p_.observer).RefreshFinished(finished);
+                          ObserverSlot::Of(p_.observer)->RefreshFinished(finished);
                         }));
   return info;
 }

@@ -107,7 +107,7 @@ Status Snapshots::Delete(const std::string& resource, const std::string& id,
     clone_locks_.erase(id);  // its id may come again
   }
   log::Info("snapshot {} deleted", id);
-  ObserverSlot::Of(observer_).SnapshotDeleted(resource, id, actor);
+  ObserverSlot::Of(observer_)->SnapshotDeleted(resource, id, actor);
   return Status::Ok();
 }
 
@@ -130,7 +130,7 @@ void Snapshots::Prune(const config::Resource& resource) {
       clone_locks_.erase(s.id);
     }
     log::Info("refresh {}: removed old snapshot {}", resource.name, s.id);
-    ObserverSlot::Of(observer_).SnapshotDeleted(resource.name, s.id, "");
+    ObserverSlot::Of(observer_)->SnapshotDeleted(resource.name, s.id, "");
   }
 }
 
