@@ -36,6 +36,8 @@ Status CmdListSnapshots(const VerbArgs& args);
 Status CmdListClones(const VerbArgs& args);
 Status CmdStatus(const VerbArgs& args);
 Status CmdRefresh(const VerbArgs& args);
+// cmd_events.cc
+Status CmdEvents(const VerbArgs& args);
 
 // cmd_completion.cc: the scripts, and the hidden `zdap __complete` they call.
 Status CmdCompletion(const VerbArgs& args);

@@ -278,6 +278,17 @@ std::vector<Verb> MakeVerbs() {
                       kStatusDeadline.count()),
                   .options = {ListOutput()}},
        .handler = CmdStatus},
+      {.name = "events",
+       .section = kLooking,
+       .summary = "follow the origin's events as they happen (-o json for scripts)",
+       .syntax = {.about = "Prints the origin's events as they happen (your clones', and "
+                           "resources', snapshots' and refreshes'; admins: all) until Ctrl-C; "
+                           "a dropped connection is followed again from the last event printed.",
+                  .options = {Output({"text", "json"},
+                                     "text (one line per event, the default) or json (each "
+                                     "event's JSON, one per line)"),
+                              OriginOption("origin URL (default: the one configured origin)")}},
+       .handler = CmdEvents},
       {.name = "completion",
        .section = kShell,
        .summary = "print the completion script for bash, zsh or fish",

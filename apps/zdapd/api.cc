@@ -6,8 +6,11 @@
 #include <chrono>
 
 #include "api/error.h"
+#include "audit_log.h"
 #include "core/log.h"
+#include "request_guards.h"
 #include "routes.h"
+#include "web_headers.h"
 
 namespace json = boost::json;
 
@@ -48,15 +51,18 @@ void DeclareApiMetrics(Metrics& metrics) {
   metrics.DeclareCounter(kAuthFailuresMetric, "Requests refused by authentication, by reason.");
 }
 
-Api::Api(origin::Origin& origin, std::string version, Authenticator& auth, Metrics& metrics)
+Api::Api(origin::Origin& origin, std::string version, Authenticator& auth, Metrics& metrics,
+         DashboardParts parts)
     : origin_(origin), version_(std::move(version)), auth_(auth), metrics_(metrics) {
   DeclareApiMetrics(metrics_);
   // Handlers keep a reference to the context: it lives as long as the Api.
-  context_ = std::make_unique<RouteContext>(RouteContext{&origin_, version_, metrics_});
+  context_ = std::make_unique<RouteContext>(
+      RouteContext{&origin_, version_, metrics_, &auth_, std::move(parts)});
   AddStatusRoutes(routes_, *context_);
   AddResourceRoutes(routes_, *context_);
   AddCloneRoutes(routes_, *context_);
   AddJobRoutes(routes_, *context_);
+  AddDashboardRoutes(routes_, *context_);
 }
 
 Api::~Api() = default;
@@ -70,6 +76,11 @@ ApiResponse Api::Handle(const ApiRequest& request, RouteTable::Match match) {
   const std::string* route_label = &kUnmatched;
   ApiResponse resp;
   try {
+    if (auto asset = ServeUiAsset(request)) {
+      // The dashboard's files: public, from memory, not counted as API requests.
+      AddSecurityHeaders(&*asset, request.tls);
+      return std::move(*asset);
+    }
     resp = Dispatch(request, std::move(match), &route_label);
   } catch (const std::exception& e) {
     log::Error("api: {} {}: internal error: {}", request.method.substr(0, 16),
@@ -87,6 +98,7 @@ ApiResponse Api::Handle(const ApiRequest& request, RouteTable::Match match) {
       kRequestsMetric,
       {{"route", *route_label}, {"method", method}, {"code", std::to_string(resp.status)}},
       seconds);
+  AddSecurityHeaders(&resp, request.tls);
   return resp;
 }
 
@@ -94,13 +106,22 @@ RoutedRequest RouteRequest(RouteTable::Match match, const Authenticator& auth,
                            const ApiRequest& req) {
   RoutedRequest out;
   bool is_public = match.kind == RouteTable::Match::kFound && !match.route->options.needs_auth;
+  // A browser on another site may not change anything, with or without credentials.
+  if (Status st = CheckSameOrigin(req); !st.ok()) {
+    out.early = ErrorResponse(st);
+    return out;
+  }
   if (!is_public) {
-    auto who = auth.Authenticate(req, &out.failure);
+    auto who = auth.Authenticate(req, &out.failure, &out.via);
     if (!who.ok()) {
       out.early = ErrorResponse(who.status());
       return out;
     }
     out.caller = std::move(who).value();
+    if (Status st = auth.CheckCsrf(req, out.via); !st.ok()) {
+      out.early = ErrorResponse(st);
+      return out;
+    }
   }
   if (match.kind == RouteTable::Match::kBadTarget) {
     out.early = ErrorResponse(match.bad_target);
@@ -138,9 +159,29 @@ ApiResponse Api::Dispatch(const ApiRequest& req, RouteTable::Match match,
                        {{"reason", Authenticator::FailureName(routed.failure)}});
   }
   if (routed.route != nullptr) *route_label = &routed.route->pattern;
-  if (routed.early) return std::move(*routed.early);
-  RouteCall call{req, routed.caller, routed.params, routed.query};
-  return routed.route->handler(call);
+  ApiResponse resp;
+  if (routed.early) {
+    resp = std::move(*routed.early);
+  } else {
+    RouteCall call{req, routed.caller, routed.params, routed.query};
+    resp = routed.route->handler(call);
+  }
+  Audit(req, routed, resp);
+  return resp;
+}
+
+void Api::Audit(const ApiRequest& req, const RoutedRequest& routed, const ApiResponse& resp) {
+  AuditLog* audit = context_->dashboard.audit;
+  // Credentials that were presented and refused; a read with none at all (a browser opening the
+  // sign-in page) is no attempt.
+  bool failed_auth = routed.failure != Authenticator::Failure::kNone &&
+                     routed.failure != Authenticator::Failure::kMissing;
+  if (audit == nullptr || !ShouldAudit(req, failed_auth)) return;
+  // A mutating request that matched no route changed nothing: only refusals of auth count.
+  if (routed.route == nullptr && !failed_auth) return;
+  std::string_view pattern = routed.route != nullptr ? routed.route->pattern : std::string_view();
+  (void)audit->Append(
+      AuditRecordFor(req, pattern, routed.params, routed.caller, routed.via, failed_auth, resp));
 }
 
 }  // namespace zdap::daemon

@@ -16,6 +16,7 @@
 
 #include "api_message.h"
 #include "authenticator.h"
+#include "dashboard.h"
 #include "metrics.h"
 #include "origin/origin.h"
 #include "route_table.h"
@@ -23,11 +24,13 @@
 namespace zdap::daemon {
 
 struct RouteContext;
+struct RoutedRequest;
 
 class Api {
  public:
-  // `origin`, `auth` and `metrics` must outlive the Api.
-  Api(origin::Origin& origin, std::string version, Authenticator& auth, Metrics& metrics);
+  // `origin`, `auth`, `metrics` and the parts must outlive the Api.
+  Api(origin::Origin& origin, std::string version, Authenticator& auth, Metrics& metrics,
+      DashboardParts parts = {});
   ~Api();
   Api(const Api&) = delete;
   Api& operator=(const Api&) = delete;
@@ -45,6 +48,8 @@ class Api {
   // Sets *route_label to the route's pattern once the caller may use the route.
   ApiResponse Dispatch(const ApiRequest& request, RouteTable::Match match,
                        const std::string** route_label);
+  // Issue 24: the audit log's record of an answered request (when it is audited).
+  void Audit(const ApiRequest& request, const RoutedRequest& routed, const ApiResponse& response);
 
   origin::Origin& origin_;
   std::string version_;
@@ -56,7 +61,9 @@ class Api {
 
 // Authentication of one matched request, with no origin and no side effects (the fuzz target
 // runs it): either an early answer (401, 403, 400, 404, 405 + Allow, 413) or the route, its
-// captures and the caller. Auth runs first unless the route is public.
+// captures and the caller. Auth runs first unless the route is public. A change from another
+// site, or made with the session cookie but without its CSRF token, is a 403
+// (request_guards.h).
 struct RoutedRequest {
   std::optional<ApiResponse> early;
   Authenticator::Failure failure = Authenticator::Failure::kNone;
@@ -64,6 +71,7 @@ struct RoutedRequest {
   std::vector<std::string> params;
   std::string query;
   origin::Caller caller;
+  Authenticator::Via via = Authenticator::Via::kNone;
 };
 RoutedRequest RouteRequest(RouteTable::Match match, const Authenticator& auth,
                            const ApiRequest& request);

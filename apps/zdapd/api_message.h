@@ -2,6 +2,7 @@
 // networking. The transport (http_server) fills ApiRequest and writes ApiResponse.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -14,6 +15,8 @@
 
 namespace zdap::daemon {
 
+class ResponseStream;  // event_stream.h
+
 // Bodies larger than this are refused with 413 (the transport also stops reading there).
 using api::kMaxRequestBodyBytes;
 
@@ -24,6 +27,17 @@ struct ApiRequest {
   std::string authorization;  // Authorization header
   std::string user_header;    // X-Zdap-User header
   bool from_loopback = false;
+  // Issue 24: the dashboard's session and CSRF checks, the event stream's resume point and
+  // the audit log's address.
+  std::string cookie;         // Cookie
+  std::string csrf_token;     // X-CSRF-Token
+  std::string origin;         // Origin
+  std::string host;           // Host
+  std::string fetch_site;     // Sec-Fetch-Site
+  std::string last_event_id;  // Last-Event-ID
+  std::string if_none_match;  // If-None-Match
+  std::string peer;           // the peer's IP address
+  bool tls = false;           // came over HTTPS
 };
 
 struct ApiResponse {
@@ -32,6 +46,13 @@ struct ApiResponse {
   std::string content_type = "application/json";
   // Extra response headers: WWW-Authenticate (401), Allow (405).
   std::vector<std::pair<std::string, std::string>> headers;
+  // A long-lived answer written as it comes (GET /v1/events): the transport writes the
+  // headers, then the stream's pieces, until it ends or the client goes.
+  std::shared_ptr<ResponseStream> stream;
+  // Who the audit log names when the route is public (the user a sign-in signed in), and what
+  // it acted on when the path does not say (the user a token was made for).
+  std::string audit_user;
+  std::string audit_target;
 };
 
 ApiResponse JsonResponse(int status, const boost::json::value& body);

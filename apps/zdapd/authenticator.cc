@@ -5,6 +5,7 @@
 
 #include "core/log.h"
 #include "core/names.h"
+#include "request_guards.h"
 
 namespace zdap::daemon {
 namespace {
@@ -54,8 +55,39 @@ const char* Authenticator::FailureName(Failure f) {
       return "host_token_not_loopback";
     case Failure::kBadUser:
       return "bad_user_header";
+    case Failure::kSessionEnded:
+      return "session_ended";
   }
   return "none";
+}
+
+const char* Authenticator::ViaName(Via v) {
+  switch (v) {
+    case Via::kNone:
+      return "";
+    case Via::kToken:
+      return "token";
+    case Via::kSession:
+      return "session";
+    case Via::kOpen:
+      return "open";
+  }
+  return "";
+}
+
+void Authenticator::SetSessions(SessionStore* sessions, bool tls) {
+  sessions_ = sessions;
+  sessions_tls_ = tls;
+}
+
+Status Authenticator::CheckCsrf(const ApiRequest& req, Via via) const {
+  if (sessions_ == nullptr) return Status::Ok();
+  return daemon::CheckCsrf(req, via, *sessions_, SessionId(req));
+}
+
+std::string Authenticator::SessionId(const ApiRequest& req) const {
+  if (sessions_ == nullptr || req.cookie.empty()) return "";
+  return CookieValue(req.cookie, SessionCookieName(sessions_tls_));
 }
 
 Result<std::unique_ptr<Authenticator>> Authenticator::Create(std::string tokens_file) {
@@ -106,9 +138,31 @@ std::shared_ptr<const std::vector<TokenEntry>> Authenticator::Snapshot() const {
   return entries_;
 }
 
-Result<origin::Caller> Authenticator::Authenticate(const ApiRequest& req, Failure* failure) const {
+Result<origin::Caller> Authenticator::Authenticate(const ApiRequest& req, Failure* failure,
+                                                   Via* via) const {
   *failure = Failure::kNone;
+  Via ignored;
+  if (via == nullptr) via = &ignored;
+  *via = Via::kNone;
   if (req.authorization.empty()) {
+    // The dashboard's session cookie stands for the token it was made from.
+    if (std::string id = SessionId(req); !id.empty()) {
+      auto session = sessions_->Find(id);
+      if (!session.ok()) {
+        *failure = Failure::kSessionEnded;
+        return session.status();
+      }
+      auto caller = CallerOfDigest(session->token, req.from_loopback, failure);
+      if (!caller.ok()) {
+        sessions_->Revoke(id);
+        if (*failure == Failure::kUnknown) *failure = Failure::kSessionEnded;
+        return Unauthenticated(
+            "the token this session was made from is no longer valid; sign "
+            "in again");
+      }
+      *via = Via::kSession;
+      return caller;
+    }
     if (!open_mode()) {
       *failure = Failure::kMissing;
       return Unauthenticated("a token is required: send Authorization: Bearer <token>");
@@ -118,6 +172,7 @@ Result<origin::Caller> Authenticator::Authenticate(const ApiRequest& req, Failur
       *failure = Failure::kBadUser;
       return InvalidArgument("X-Zdap-User is not a valid user name");
     }
+    *via = Via::kOpen;
     return caller;
   }
   std::optional<std::string_view> token = BearerToken(req.authorization);
@@ -125,7 +180,13 @@ Result<origin::Caller> Authenticator::Authenticate(const ApiRequest& req, Failur
     *failure = Failure::kMalformed;
     return Unauthenticated("the Authorization header must be 'Bearer <token>'");
   }
-  const TokenDigest digest = DigestOf(*token);
+  auto caller = CallerOfDigest(DigestOf(*token), req.from_loopback, failure);
+  if (caller.ok()) *via = Via::kToken;
+  return caller;
+}
+
+Result<origin::Caller> Authenticator::CallerOfDigest(const TokenDigest& digest, bool from_loopback,
+                                                     Failure* failure) const {
   std::optional<TokenDigest> host;
   {
     std::lock_guard lock(mu_);
@@ -140,7 +201,7 @@ Result<origin::Caller> Authenticator::Authenticate(const ApiRequest& req, Failur
   }
   bool is_host = host && SameDigest(*host, digest);
   if (is_host) {
-    if (!req.from_loopback) {
+    if (!from_loopback) {
       *failure = Failure::kRemoteHostToken;
       return Status(Code::kPermissionDenied,
                     "the host admin token is accepted only from this host (loopback)");

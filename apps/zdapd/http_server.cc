@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <sys/stat.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
@@ -23,6 +24,7 @@
 #include "core/file_util.h"
 #include "core/latency_hint.h"
 #include "core/log.h"
+#include "event_stream.h"
 
 namespace asio = boost::asio;
 namespace ssl = asio::ssl;
@@ -44,6 +46,10 @@ constexpr auto kShutdownTimeout = 2s;
 constexpr auto kAcceptBackoffFirst = 10ms;
 constexpr auto kAcceptBackoffMax = 1000ms;
 constexpr auto kDrainPoll = 20ms;
+// A long-lived answer (GET /v1/events) writes a comment when it has been quiet this long, so
+// that proxies keep it open and a client that went away is noticed.
+constexpr auto kStreamHeartbeat = 20s;
+constexpr auto kStreamWriteTimeout = 60s;  // a reader that takes nothing for this long is dropped
 // Precedence of the threads that answer (the I/O thread and the quick lane) over the rest of the
 // host, database servers starting by the dozen among them: they use little CPU, but a request
 // wakes them several times, and at nice 0 on a busy 2-core host each wakeup waited up to tens of
@@ -206,7 +212,9 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
 
   void Drain() override {
     asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
-      // A request being handled finishes and is answered (with Connection: close).
+      // An event stream ends now (its client resumes elsewhere or later with Last-Event-ID);
+      // a request being handled finishes and is answered (with Connection: close).
+      if (self->answer_) return self->CloseNow();
       if (!self->busy_) Tcp(self->stream_).cancel();
     });
   }
@@ -305,9 +313,18 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
     ar.body = std::move(req.body());
     ar.authorization = std::string(req[http::field::authorization]);
     ar.user_header = std::string(req["X-Zdap-User"]);
+    ar.cookie = std::string(req[http::field::cookie]);
+    ar.csrf_token = std::string(req["X-CSRF-Token"]);
+    ar.origin = std::string(req[http::field::origin]);
+    ar.host = std::string(req[http::field::host]);
+    ar.fetch_site = std::string(req["Sec-Fetch-Site"]);
+    ar.last_event_id = std::string(req["Last-Event-ID"]);
+    ar.if_none_match = std::string(req[http::field::if_none_match]);
+    ar.tls = kTls;
     beast::error_code ep_ec;
     auto peer = Tcp(stream_).socket().remote_endpoint(ep_ec);
     ar.from_loopback = !ep_ec && peer.address().is_loopback();
+    if (!ep_ec) ar.peer = peer.address().to_string();
     keep_alive_ = req.keep_alive();
     Tcp(stream_).expires_never();
     auto started = std::chrono::steady_clock::now();
@@ -352,6 +369,7 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
   }
 
   void Write(ApiResponse resp, bool answers_in_flight) {
+    if (resp.stream) return StartStream(std::move(resp), answers_in_flight);
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(resp.status), version_ ? version_ : 11);
     res->set(http::field::server, "zdapd");
@@ -374,6 +392,69 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
         });
   }
 
+  // A long-lived answer: the status line and headers once (the body ends with the connection),
+  // then whatever the stream has whenever it wakes us, and a heartbeat when it has been quiet.
+  // A read stays posted to notice the client going away.
+  void StartStream(ApiResponse resp, bool answers_in_flight) {
+    answer_ = std::move(resp.stream);
+    keep_alive_ = false;
+    std::string head =
+        fmt::format("HTTP/1.1 {} {}\r\nServer: zdapd\r\nContent-Type: {}\r\n", resp.status,
+                    std::string(http::obsolete_reason(static_cast<http::status>(resp.status))),
+                    resp.content_type);
+    for (const auto& [name, value] : resp.headers) head += fmt::format("{}: {}\r\n", name, value);
+    head += "Connection: close\r\n\r\n";
+    pending_ = std::move(head);
+    if (answers_in_flight) shared_.in_flight.fetch_sub(1);  // answered; it now only streams
+    heartbeat_.emplace(stream_.get_executor());
+    std::weak_ptr<Connection> weak = this->shared_from_this();
+    answer_->SetWake([weak, executor = stream_.get_executor()] {
+      asio::post(executor, [weak] {
+        if (auto self = weak.lock()) self->Pump();
+      });
+    });
+    WatchForHangUp();
+    Pump();
+  }
+
+  void Pump() {
+    if (!answer_ || writing_) return;
+    std::string out = std::move(pending_);
+    pending_.clear();
+    out += answer_->Next();
+    if (out.empty()) {
+      if (answer_->ended()) return Close();
+      return ArmHeartbeat();
+    }
+    writing_ = true;
+    auto buf = std::make_shared<std::string>(std::move(out));
+    Tcp(stream_).expires_after(kStreamWriteTimeout);
+    asio::async_write(stream_, asio::buffer(*buf),
+                      [self = this->shared_from_this(), buf](beast::error_code ec, size_t) {
+                        self->writing_ = false;
+                        if (ec) return self->CloseNow();
+                        Tcp(self->stream_).expires_never();
+                        self->Pump();
+                      });
+  }
+
+  void ArmHeartbeat() {
+    heartbeat_->expires_after(kStreamHeartbeat);
+    heartbeat_->async_wait([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec || !self->answer_ || self->writing_) return;
+      self->pending_ += self->answer_->Heartbeat();
+      self->Pump();
+    });
+  }
+
+  void WatchForHangUp() {
+    stream_.async_read_some(asio::buffer(hangup_buf_),
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              if (ec) return self->CloseNow();
+                              self->WatchForHangUp();  // a client has nothing to say: ignore it
+                            });
+  }
+
   // Graceful: TLS close_notify (bounded), or a TCP half-close.
   void Close() {
     if constexpr (kTls) {
@@ -390,6 +471,7 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
 
   void CloseNow() {
     beast::error_code ec;
+    if (heartbeat_) heartbeat_->cancel();
     Tcp(stream_).socket().close(ec);
   }
 
@@ -403,6 +485,12 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
   bool busy_ = false;  // a request is being read to its end, handled or answered
   bool keep_alive_ = false;
   unsigned version_ = 11;
+  // A long-lived answer being written (GET /v1/events), on this connection's strand.
+  std::shared_ptr<ResponseStream> answer_;
+  std::string pending_;
+  bool writing_ = false;
+  std::optional<asio::steady_timer> heartbeat_;
+  std::array<char, 256> hangup_buf_{};
 };
 
 using PlainConnection = Connection<beast::tcp_stream>;

@@ -9,6 +9,7 @@
 #include <iostream>
 
 #include "api.h"
+#include "audit_log.h"
 #include "authenticator.h"
 #include "config/daemon_config.h"
 #include "core/file_lock.h"
@@ -16,10 +17,12 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "core/version.h"
+#include "dashboard_setup.h"
 #include "host_client.h"
 #include "http_server.h"
 #include "metrics.h"
 #include "origin/origin.h"
+#include "origin_events.h"
 #include "tokens_file.h"
 
 namespace po = boost::program_options;
@@ -95,7 +98,10 @@ int Serve(const config::DaemonConfig& cfg) {
   if (!token.ok()) return Fail(token.status());
   (*auth)->SetHostToken(*token);
   daemon::Metrics metrics;
-  daemon::Api api(o, kVersion, **auth, metrics);
+  // Issue 24: the event stream, its webhooks, the audit log and the dashboard's sessions.
+  auto dashboard = daemon::Dashboard::Start(cfg, metrics, **auth);
+  if (!dashboard.ok()) return Fail(dashboard.status());
+  daemon::Api api(o, kVersion, **auth, metrics, (*dashboard)->parts());
   daemon::ServerOptions so;
   so.listen = cfg.listen;
   so.max_connections = cfg.max_connections;
@@ -109,9 +115,15 @@ int Serve(const config::DaemonConfig& cfg) {
   };
   daemon::HttpServer server(api, so);
 
+  // Issue 24: what happens on the origin goes onto the event stream (and its webhooks).
+  daemon::OriginEvents origin_events(o, **dashboard);
+  o.SetObserver(&origin_events);
   // Cron refreshes, the expiry sweep, pool refills and idle expiry run beside the server and
   // stop with it.
-  if (Status timed = o.StartTimedWork(); !timed.ok()) return Fail(timed);
+  if (Status timed = o.StartTimedWork(); !timed.ok()) {
+    o.SetObserver(nullptr);
+    return Fail(timed);
+  }
   const char* scheme = cfg.tls_cert.empty() ? "http" : "https";
   Status st = server.Run([&](const std::string& bound) {
     // Clone objects name the API by its real port (a configured :0 is chosen now).
@@ -119,6 +131,7 @@ int Serve(const config::DaemonConfig& cfg) {
     log::Info("zdapd listening on {} ({})", bound, scheme);
   });
   o.StopTimedWork();
+  o.SetObserver(nullptr);
   if (int n = server.AbandonedRequests(); n > 0) {
     // Requests outlived the drain deadline: exit without waiting for them (the server's
     // destructor would); the next start recovers their clones.

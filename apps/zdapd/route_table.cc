@@ -60,17 +60,21 @@ Result<ParsedTarget> ParseTarget(std::string_view target) {
   return out;
 }
 
-bool QueryFlag(std::string_view query, std::string_view key) {
+std::string QueryValue(std::string_view query, std::string_view key) {
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     size_t eq = pair.find('=');
     if (pair.substr(0, eq) != key) continue;
-    std::string_view value = eq == std::string_view::npos ? "" : pair.substr(eq + 1);
-    if (value == "1" || value == "true") return true;
+    return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
   }
-  return false;
+  return "";
+}
+
+bool QueryFlag(std::string_view query, std::string_view key) {
+  std::string value = QueryValue(query, key);
+  return value == "1" || value == "true";
 }
 
 void RouteTable::Add(std::string method, std::string pattern, RouteOptions options,

@@ -25,6 +25,9 @@ struct ParsedTarget {
 Result<ParsedTarget> ParseTarget(std::string_view target);
 // True if `query` holds key=1 or key=true ("all=1").
 bool QueryFlag(std::string_view query, std::string_view key);
+// The raw value of the first key=value in `query` ("" if absent); not percent-decoded (the
+// values asked for are names, numbers and event types).
+std::string QueryValue(std::string_view query, std::string_view key);
 
 // What a handler is given: the request, who asks, and the pattern's captures in order.
 struct RouteCall {

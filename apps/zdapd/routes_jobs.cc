@@ -82,7 +82,7 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
       return ErrorResponse(st);
     }
     if (Status st = DecodeEmptyBody(call.request.body); !st.ok()) return ErrorResponse(st);
-    auto job = ctx.origin->refresher().Start(call.params[0]);
+    auto job = ctx.origin->refresher().Start(call.params[0], call.caller.user);
     if (!job.ok()) return ErrorResponse(job.status());
     return JsonResponse(202, api::ToJson(ToApi(*job)));
   });
@@ -91,7 +91,8 @@ void AddJobRoutes(RouteTable& table, RouteContext& ctx) {
               if (Status st = NeedsAdmin(call.caller, "deleting a snapshot"); !st.ok()) {
                 return ErrorResponse(st);
               }
-              Status st = ctx.origin->snapshots().Delete(call.params[0], call.params[1]);
+              Status st =
+                  ctx.origin->snapshots().Delete(call.params[0], call.params[1], call.caller.user);
               if (!st.ok()) return ErrorResponse(st);
               ApiResponse r;
               r.status = 204;

@@ -57,8 +57,8 @@ class BodyReader {
     reader_.emplace(value_, kWhat, Code::kInvalidArgument);
   }
 
-  void String(const char* key, std::string* out) {
-    if (reader_) reader_->String(key, out);
+  void String(const char* key, std::string* out, bool required = false) {
+    if (reader_) reader_->String(key, out, required);
   }
   void Bool(const char* key, bool* out) {
     if (reader_) reader_->Bool(key, out);
@@ -194,6 +194,40 @@ Result<ResetCloneRequest> ParseResetCloneRequest(std::string_view body) {
   ResetCloneRequest out;
   r.Snapshot(field::kSnapshot, &out.snapshot);
   if (!r.ok()) return r.status();
+  return out;
+}
+
+json::object ToJson(const SignInRequest& r) {
+  return json::object{{field::kToken, r.token}};
+}
+
+json::object ToJson(const AddTokenRequest& r) {
+  json::object o{{field::kUser, r.user}};
+  if (r.admin) o[field::kRole] = "admin";
+  if (r.replace) o[field::kReplace] = true;
+  return o;
+}
+
+Result<SignInRequest> ParseSignInRequest(std::string_view body) {
+  BodyReader r(body, {field::kToken});
+  SignInRequest out;
+  r.String(field::kToken, &out.token, /*required=*/true);
+  if (!r.ok()) return r.status();
+  return out;
+}
+
+Result<AddTokenRequest> ParseAddTokenRequest(std::string_view body) {
+  BodyReader r(body, {field::kUser, field::kRole, field::kReplace});
+  AddTokenRequest out;
+  std::string role = "user";
+  r.String(field::kUser, &out.user, /*required=*/true);
+  r.String(field::kRole, &role);
+  r.Bool(field::kReplace, &out.replace);
+  if (r.ok() && role != "user" && role != "admin") {
+    r.Fail(fmt::format("'role' is '{}': use user or admin", role.substr(0, kShownChars)));
+  }
+  if (!r.ok()) return r.status();
+  out.admin = role == "admin";
   return out;
 }
 

@@ -60,16 +60,34 @@ struct ResetCloneRequest {
   bool operator==(const ResetCloneRequest&) const = default;
 };
 
+// POST /ui/session: an API token exchanged for the dashboard's session cookie.
+struct SignInRequest {
+  std::string token;  // required
+  bool operator==(const SignInRequest&) const = default;
+};
+
+// POST /v1/tokens (admins): a token for `user`, printed once.
+struct AddTokenRequest {
+  std::string user;      // required
+  bool admin = false;    // "role": "user" (the default) or "admin"
+  bool replace = false;  // a user who has a token gets a new one (the old one stops working)
+  bool operator==(const AddTokenRequest&) const = default;
+};
+
 boost::json::object ToJson(const CreateCloneRequest& request);
 boost::json::object ToJson(const ClaimCloneRequest& request);
 boost::json::object ToJson(const UpdateCloneRequest& request);
 boost::json::object ToJson(const ResetCloneRequest& request);
+boost::json::object ToJson(const SignInRequest& request);
+boost::json::object ToJson(const AddTokenRequest& request);
 
 Result<CreateCloneRequest> ParseCreateCloneRequest(std::string_view body);
 Result<ClaimCloneRequest> ParseClaimCloneRequest(std::string_view body);
 // Refuses a body that changes nothing.
 Result<UpdateCloneRequest> ParseUpdateCloneRequest(std::string_view body);
 Result<ResetCloneRequest> ParseResetCloneRequest(std::string_view body);
+Result<SignInRequest> ParseSignInRequest(std::string_view body);
+Result<AddTokenRequest> ParseAddTokenRequest(std::string_view body);
 // A body that must carry no fields ("" or {}): POST /v1/clones/{id}/snapshot and
 // POST /v1/resources/{resource}/snapshots.
 Status ParseEmptyRequest(std::string_view body);

@@ -7,12 +7,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "api/clone.h"
+#include "api/event.h"
 #include "api/job.h"
 #include "api/origin_status.h"
 #include "api/requests.h"
@@ -69,6 +71,15 @@ class OriginApi {
   Result<api::Job> StartRefresh(const std::string& resource) const;
   // GET /v1/jobs/{id}.
   Result<api::Job> GetJob(const std::string& id) const;
+  // GET /v1/events: the caller's view of the origin's events as they happen (Server-Sent
+  // Events), those after `after` first when it is set (Last-Event-ID; what the origin's
+  // history no longer holds is reported to `on_gap`). `on_event` gets each event; an error it
+  // returns ends the stream with that error. Returns when the connection ends: Unavailable
+  // when it dropped or the origin closed it (follow again after the last id seen), an API
+  // error as any call's. The origin writes a comment every 20 s, so a silent minute is a drop.
+  Status FollowEvents(std::optional<uint64_t> after,
+                      const std::function<Status(const api::Event&)>& on_event,
+                      const std::function<void()>& on_gap) const;
 
  private:
   Result<std::string> Call(std::string method, std::string target, std::string body,

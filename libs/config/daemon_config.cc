@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <initializer_list>
 
@@ -9,6 +10,7 @@
 #include "core/file_util.h"
 #include "core/local_host.h"
 #include "core/log.h"
+#include "core/time.h"
 
 namespace zdap::config {
 namespace {
@@ -37,7 +39,10 @@ constexpr Key kKeys[] = {
     {"log_level", "ZDAPD_LOG_LEVEL"},
     {"quota.clones_per_user", "ZDAPD_QUOTA_CLONES_PER_USER"},
     {"quota.protected_per_user", "ZDAPD_QUOTA_PROTECTED_PER_USER"},
+    {"expiry_warning", "ZDAPD_EXPIRY_WARNING"},
 };
+
+constexpr size_t kMaxWebhooks = 32;
 
 bool ParsePort(const std::string& s, int* port) {
   if (s.empty() || s.size() > 5 || s.find_first_not_of("0123456789") != std::string::npos)
@@ -90,11 +95,13 @@ Status ParseDaemonConfigText(const std::string& file, const std::string& text,
   if (!root.IsMap())
     return InvalidArgument(fmt::format("{}:1: expected a mapping of settings", file));
   MapReader top(file, root);
-  ZDAP_RETURN_IF_ERROR(top.CheckNoUnknownKeys(
-      {"config_dir", "listen", "advertise", "data_dir", "storage", "runtime", "clone_ports",
-       "clone_bind", "tls", "tokens_file", "max_connections", "log_level", "quota"}));
-  for (const char* k : {"config_dir", "listen", "advertise", "data_dir", "clone_ports",
-                        "clone_bind", "tokens_file", "max_connections", "log_level"}) {
+  ZDAP_RETURN_IF_ERROR(
+      top.CheckNoUnknownKeys({"config_dir", "listen", "advertise", "data_dir", "storage", "runtime",
+                              "clone_ports", "clone_bind", "tls", "tokens_file", "max_connections",
+                              "log_level", "quota", "webhooks", "expiry_warning"}));
+  for (const char* k :
+       {"config_dir", "listen", "advertise", "data_dir", "clone_ports", "clone_bind", "tokens_file",
+        "max_connections", "log_level", "expiry_warning"}) {
     std::string v;
     ZDAP_RETURN_IF_ERROR(top.GetString(k, &v));
     if (top.Has(k)) (*settings)[k] = v;
@@ -112,6 +119,42 @@ Status ParseDaemonConfigText(const std::string& file, const std::string& text,
       std::string v;
       ZDAP_RETURN_IF_ERROR(m.GetString(k, &v));
       if (m.Has(k)) (*settings)[std::string(sub.name) + "." + k] = v;
+    }
+  }
+  // webhooks: [{url, events: [...], secret_file, ca?}] -> webhooks.N.<key>, events joined by ','.
+  if (YAML::Node hooks = root["webhooks"]; hooks && !hooks.IsNull()) {
+    if (!hooks.IsSequence()) {
+      return top.ErrorAt("webhooks", "expected a list of {url, events, secret_file}");
+    }
+    if (hooks.size() > kMaxWebhooks) {
+      return top.ErrorAt("webhooks", fmt::format("at most {} webhooks", kMaxWebhooks));
+    }
+    for (size_t i = 0; i < hooks.size(); ++i) {
+      std::string path = fmt::format("webhooks[{}]", i);
+      MapReader h(file, hooks[i], path);
+      ZDAP_RETURN_IF_ERROR(h.CheckIsMap());
+      std::string url, secret_file, ca;
+      std::vector<std::string> events;
+      ZDAP_RETURN_IF_ERROR(h.GetString("url", &url, /*required=*/true));
+      ZDAP_RETURN_IF_ERROR(h.GetStringList("events", &events));
+      if (!h.Has("events") || events.empty()) {
+        return h.ErrorAt("events", "list the events to send, e.g. [clone.*, refresh.failed]");
+      }
+      for (const auto& e : events) {
+        if (e.empty() || e.find(',') != std::string::npos) {
+          return h.ErrorAt("events", fmt::format("'{}' is not an event pattern", e));
+        }
+      }
+      ZDAP_RETURN_IF_ERROR(h.GetString("secret_file", &secret_file, /*required=*/true));
+      ZDAP_RETURN_IF_ERROR(h.GetString("ca", &ca));
+      ZDAP_RETURN_IF_ERROR(h.CheckNoUnknownKeys({"url", "events", "secret_file", "ca"}));
+      std::string prefix = fmt::format("webhooks.{}.", i);
+      (*settings)[prefix + "url"] = url;
+      std::string joined;
+      for (const auto& e : events) joined += (joined.empty() ? "" : ",") + e;
+      (*settings)[prefix + "events"] = joined;
+      (*settings)[prefix + "secret_file"] = secret_file;
+      if (h.Has("ca")) (*settings)[prefix + "ca"] = ca;
     }
   }
   return Status::Ok();
@@ -201,6 +244,43 @@ Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin
       }
       (key == "quota.clones_per_user" ? c->quota_clones_per_user : c->quota_protected_per_user) =
           std::stoi(value);
+    } else if (key == "expiry_warning") {
+      auto d = ParseDuration(value);
+      if (!d.ok() || d->count() > 30 * 86400) {
+        return err(fmt::format("'{}' is not a duration up to 30d, like 1h or 30m (0 = never warn)",
+                               value.substr(0, 40)));
+      }
+      c->expiry_warning_seconds = d->count();
+    } else if (key.rfind("webhooks.", 0) == 0) {
+      // webhooks.N.<url|events|secret_file|ca>, as ParseDaemonConfigText writes them.
+      size_t dot = key.find('.', 9);
+      std::string index = key.substr(9, dot == std::string::npos ? 0 : dot - 9);
+      std::string field = dot == std::string::npos ? "" : key.substr(dot + 1);
+      if (index.empty() || index.size() > 2 ||
+          index.find_first_not_of("0123456789") != std::string::npos) {
+        return err("unknown setting");
+      }
+      size_t n = std::stoul(index);
+      if (n >= kMaxWebhooks) return err(fmt::format("at most {} webhooks", kMaxWebhooks));
+      if (c->webhooks.size() <= n) c->webhooks.resize(n + 1);
+      WebhookConfig& w = c->webhooks[n];
+      if (field == "url") {
+        w.url = value;
+      } else if (field == "events") {
+        w.events.clear();
+        for (size_t at = 0; at <= value.size();) {
+          size_t comma = value.find(',', at);
+          if (comma == std::string::npos) comma = value.size();
+          w.events.push_back(value.substr(at, comma - at));
+          at = comma + 1;
+        }
+      } else if (field == "secret_file") {
+        w.secret_file = value;
+      } else if (field == "ca") {
+        w.ca = value;
+      } else {
+        return err("unknown setting");
+      }
     } else if (key == "log_level") {
       log::Level l;
       if (!log::ParseLevel(value, &l)) return err("use debug, info, warn, error or off");
@@ -260,6 +340,39 @@ Status ValidateDaemonConfig(const DaemonConfig& c) {
   }
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return InvalidArgument("tls needs both cert and key");
+  }
+  for (size_t i = 0; i < c.webhooks.size(); ++i) {
+    const WebhookConfig& w = c.webhooks[i];
+    std::string name = fmt::format("webhooks[{}]", i);
+    if (w.url.empty() || w.secret_file.empty() || w.events.empty()) {
+      return InvalidArgument(fmt::format("{}: needs url, events and secret_file", name));
+    }
+    // Payloads name clones and owners, and the signature is only as private as the channel:
+    // HTTPS, or plain HTTP to a receiver on this host.
+    std::string lower = w.url;
+    for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (lower.rfind("http://", 0) == 0) {
+      std::string rest = lower.substr(7);
+      std::string host = rest.substr(0, rest.find_first_of(":/"));
+      if (!rest.empty() && rest[0] == '[') host = rest.substr(1, rest.find(']') - 1);
+      if (!IsLoopbackHost(host)) {
+        return InvalidArgument(fmt::format(
+            "{}: {} is plain HTTP to another host: use https:// (http:// only reaches a receiver "
+            "on this host)",
+            name, w.url.substr(0, 200)));
+      }
+    } else if (lower.rfind("https://", 0) != 0) {
+      return InvalidArgument(
+          fmt::format("{}: url '{}' is not an https:// URL", name, w.url.substr(0, 200)));
+    }
+    if (!PathExists(w.secret_file)) {
+      return InvalidArgument(fmt::format(
+          "{}: secret_file {} does not exist; put the webhook's shared secret in it (chmod 600)",
+          name, w.secret_file));
+    }
+    if (!w.ca.empty() && !PathExists(w.ca)) {
+      return InvalidArgument(fmt::format("{}: ca {} does not exist", name, w.ca));
+    }
   }
   return Status::Ok();
 }

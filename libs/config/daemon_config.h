@@ -3,14 +3,25 @@
 // config dir: loopback listener, storage auto under ./zdap-data, runtime process, no token.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
 namespace zdap::config {
 
 inline constexpr const char* kDefaultDockerSocket = "/var/run/docker.sock";
+
+// One of `webhooks:` (config file only): where to POST which events, signed with the secret in
+// `secret_file` (apps/zdapd builds libs/events' WebhookTarget from it).
+struct WebhookConfig {
+  std::string url;                  // https://..., or http:// to a loopback receiver
+  std::vector<std::string> events;  // patterns: clone.created, clone.*, *
+  std::string secret_file;          // the HMAC key, first line; 0600 or stricter
+  std::string ca;                   // optional: a CA bundle (PEM) that signed the receiver's cert
+};
 
 struct DaemonConfig {
   std::string config_dir = ".";
@@ -35,6 +46,9 @@ struct DaemonConfig {
   // resource's own `quota` applies on top, to its clones.
   int quota_clones_per_user = 0;
   int quota_protected_per_user = 0;
+  std::vector<WebhookConfig> webhooks;
+  // clone.expiring is published this long before a clone's expires_at.
+  int64_t expiry_warning_seconds = 3600;
 
   std::string StorePath() const {
     return storage_path.empty() ? data_dir + "/store" : storage_path;

@@ -16,7 +16,7 @@ int CloneService::ExpireClones(SystemTime now) {
   for (const auto& r : p_.catalog.List()) {
     if (!ExpiredAt(r, now)) continue;
     log::Info("clone {} expired at {}; destroying it", r.id, FormatRfc3339(*r.expires_at));
-    if (Destroy(r.id, DaemonCaller()).ok()) ++n;
+    if (DestroyFor(r.id, DaemonCaller(), DestroyReason::kExpiry).ok()) ++n;
   }
   return n;
 }
@@ -44,7 +44,7 @@ int CloneService::ExpireIdle(SystemTime now) {
     if (!p_.idle.Idle(r.id, timeout, now)) continue;
     log::Info("clone {} had no client session for {}; destroying it", r.id,
               FormatDuration(timeout));
-    if (Destroy(r.id, DaemonCaller()).ok()) ++n;
+    if (DestroyFor(r.id, DaemonCaller(), DestroyReason::kIdle).ok()) ++n;
   }
   return n;
 }

@@ -134,6 +134,7 @@ Result<CloneView> CloneService::Reset(const std::string& id, const std::string& 
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(p_.env.MonotonicNow() - started)
                 .count();
   log::Info("clone {} reset to {} in {} ms (by {})", id, snapshot, ms, caller.user);
+  observer()->CloneReset(rec, caller.user);
   // The snapshot it left may now be past `refresh.keep` with no clone.
   p_.snapshots.Prune(*res);
   return p_.views.Of(rec, caller);

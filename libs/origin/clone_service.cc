@@ -132,6 +132,7 @@ Result<CloneView> CloneService::Create(const CreateCloneRequest& req, const Call
   }
   log::Info("clone {} of {} ready on port {} in {} ms (owner {})", id, snapshot, port,
             MillisSince(p_.env, started), caller.user);
+  if (!rec.pooled) observer()->CloneCreated(rec, caller.user);
   return p_.views.Of(rec, caller);
 }
 
@@ -174,6 +175,10 @@ std::vector<CloneView> CloneService::List(const Caller& caller, bool all) const 
 }
 
 Status CloneService::Destroy(const std::string& id, const Caller& caller) {
+  return DestroyFor(id, caller, DestroyReason::kOwner);
+}
+
+Status CloneService::DestroyFor(const std::string& id, const Caller& caller, DestroyReason reason) {
   ZDAP_ASSIGN_OR_RETURN(CloneRecord rec, Visible(id, caller));
   BusyGuard busy(p_.busy, id);
   if (!busy.acquired()) {
@@ -182,6 +187,11 @@ Status CloneService::Destroy(const std::string& id, const Caller& caller) {
   Status st = DestroyHeld(rec);
   if (!st.ok()) return st.Wrap(fmt::format("destroy {}", id));
   log::Info("clone {} destroyed (by {})", id, caller.user);
+  if (!rec.pooled) {
+    // An admin's destroy of another user's clone is the admin's, not the owner's.
+    if (reason == DestroyReason::kOwner && rec.owner != caller.user) reason = DestroyReason::kAdmin;
+    observer()->CloneDestroyed(rec, reason, caller.user);
+  }
   // The last clone of a snapshot past `refresh.keep` lets it go now.
   PruneAfter(rec.resource);
   return Status::Ok();

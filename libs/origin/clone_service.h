@@ -25,6 +25,7 @@
 #include "origin/clone_view.h"
 #include "origin/journal.h"
 #include "origin/lifecycle_rules.h"
+#include "origin/observer.h"
 #include "origin/quota.h"
 #include "origin/resource_set.h"
 #include "origin/secret_store.h"
@@ -67,7 +68,8 @@ struct CloneServiceParts {
   const Quota& quota;
   IdleTracker& idle;
   BusySet& busy;
-  std::string clone_bind;  // where clone servers listen
+  std::string clone_bind;                  // where clone servers listen
+  const ObserverSlot* observer = nullptr;  // told of creates, resets, updates and destroys
 };
 
 class CloneService {
@@ -111,6 +113,9 @@ class CloneService {
   // Records what a ready clone's volume is with the volume (storage VolumeMeta).
   Status WriteCloneMeta(const catalog::CloneRecord& record);
   void PruneAfter(const std::string& resource);
+  // Destroy for `caller`, told with `reason`.
+  Status DestroyFor(const std::string& id, const Caller& caller, DestroyReason reason);
+  ObserverCall observer() const { return ObserverSlot::Of(p_.observer); }
 
   CloneServiceParts p_;
 };

@@ -52,6 +52,7 @@ Result<CloneView> CloneService::Update(const std::string& id, const UpdateCloneR
   log::Info("clone {}: expires {}, {} (by {})", id,
             rec.expires_at ? FormatRfc3339(*rec.expires_at) : "never",
             rec.is_protected ? "protected" : "not protected", caller.user);
+  observer()->CloneUpdated(rec, caller.user);
   return p_.views.Of(rec, caller);
 }
 

@@ -86,20 +86,23 @@ Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config,
   o->secrets_ = std::make_unique<SecretStore>(env, data + "/secrets");
   o->servers_ = std::make_unique<Servers>(env, *o->runtime_, *o->resources_, *o->store_,
                                           *o->secrets_, o->run_as_, data, config.clone_bind);
-  o->snapshots_ = std::make_unique<Snapshots>(env, *o->resources_, *o->store_, *o->catalog_);
+  o->snapshots_ =
+      std::make_unique<Snapshots>(env, *o->resources_, *o->store_, *o->catalog_, &o->observer_);
   o->views_ = std::make_unique<CloneViews>(*o->resources_, *o->secrets_, config.AdvertisedHost());
   o->views_->SetOriginUrl(AdvertisedUrl(config, 0));
   o->quota_ = std::make_unique<Quota>(*o->catalog_, config.quota_clones_per_user,
                                       config.quota_protected_per_user);
-  o->clones_ = std::make_unique<CloneService>(CloneServiceParts{
-      env, *o->resources_, *o->store_, *o->catalog_, *o->ports_, *o->journal_, *o->secrets_,
-      *o->servers_, *o->snapshots_, *o->views_, *o->quota_, o->idle_, o->busy_, config.clone_bind});
+  o->clones_ = std::make_unique<CloneService>(
+      CloneServiceParts{env, *o->resources_, *o->store_, *o->catalog_, *o->ports_, *o->journal_,
+                        *o->secrets_, *o->servers_, *o->snapshots_, *o->views_, *o->quota_,
+                        o->idle_, o->busy_, config.clone_bind, &o->observer_});
   o->pools_ = std::make_unique<Pools>(PoolParts{
       env, *o->resources_, *o->store_, *o->catalog_, *o->journal_, *o->secrets_, *o->servers_,
-      *o->snapshots_, *o->clones_, *o->views_, *o->quota_, o->idle_, o->busy_});
-  ZDAP_ASSIGN_OR_RETURN(o->refresher_, Refresher::Make(RefresherParts{
-                                           env, *o->resources_, *o->store_, *o->journal_,
-                                           *o->servers_, *o->snapshots_, data + "/locks"}));
+      *o->snapshots_, *o->clones_, *o->views_, *o->quota_, o->idle_, o->busy_, &o->observer_});
+  ZDAP_ASSIGN_OR_RETURN(
+      o->refresher_,
+      Refresher::Make(RefresherParts{env, *o->resources_, *o->store_, *o->journal_, *o->servers_,
+                                     *o->snapshots_, data + "/locks", MakeSource, &o->observer_}));
   Origin* self = o.get();
   o->pools_->OnTaken([self] { self->KickTimedWork(); });
   return o;
@@ -133,7 +136,10 @@ Status Origin::StartTimedWork() {
   actions.start_refresh = [this](const std::string& resource) {
     return refresher_->Start(resource).status();
   };
-  actions.expire_clones = [this](SystemTime now) { clones_->ExpireClones(now); };
+  actions.expire_clones = [this](SystemTime now) {
+    clones_->ExpireClones(now);
+    ObserverSlot::Of(&observer_)->ExpirySwept(now);
+  };
   actions.maintain = [this](SystemTime now) {
     clones_->ExpireIdle(now);
     pools_->Maintain(now);

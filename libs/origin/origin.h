@@ -28,6 +28,7 @@
 #include "origin/clone_view.h"
 #include "origin/journal.h"
 #include "origin/lifecycle_rules.h"
+#include "origin/observer.h"
 #include "origin/pools.h"
 #include "origin/quota.h"
 #include "origin/refresher.h"
@@ -76,6 +77,9 @@ class Origin {
   const std::string& advertised_url() const { return views_->origin_url(); }
   // Once the listener is bound (a configured port 0 becomes the real one).
   void SetListenPort(int port);
+  // Who is told what happens (observer.h); set before serving, null = nobody. Outlives the
+  // Origin or is reset to null first.
+  void SetObserver(OriginObserver* observer) { observer_.Set(observer); }
 
  private:
   explicit Origin(Env& env) : env_(env) {}
@@ -83,6 +87,7 @@ class Origin {
 
   config::DaemonConfig config_;
   Env& env_;
+  ObserverSlot observer_;
   // In the order they are made; each refers only to those above it.
   std::unique_ptr<ResourceSet> resources_;
   std::unique_ptr<storage::Driver> store_;

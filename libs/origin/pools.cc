@@ -176,10 +176,12 @@ Result<ClaimResult> Pools::Claim(const std::string& resource,
                   .count();
     log::Info("clone {} claimed from the pool of {} in {} ms (owner {})", rec->id, res->name, ms,
               caller.user);
+    ObserverSlot::Of(p_.observer)->CloneCreated(*rec, caller.user);
     return ClaimResult{p_.views.Of(*rec, caller), true};
   }
   if (res->pool_min > 0) Kick();
   log::Info("claim of {}: the pool is empty; creating a clone", res->name);
+  if (res->pool_min > 0) ObserverSlot::Of(p_.observer)->PoolExhausted(res->name);
   CreateCloneRequest req;
   req.resource = res->name;
   req.ttl = ttl;

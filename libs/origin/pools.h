@@ -20,6 +20,7 @@
 #include "origin/clone_view.h"
 #include "origin/journal.h"
 #include "origin/lifecycle_rules.h"
+#include "origin/observer.h"
 #include "origin/quota.h"
 #include "origin/resource_set.h"
 #include "origin/secret_store.h"
@@ -51,6 +52,7 @@ struct PoolParts {
   const Quota& quota;
   IdleTracker& idle;
   BusySet& busy;
+  const ObserverSlot* observer = nullptr;  // told of claims and of claims that found none
 };
 
 class Pools {

@@ -38,7 +38,7 @@ Result<std::string> Refresher::Refresh(const std::string& resource) {
   return Run(*res, nullptr);
 }
 
-Result<JobInfo> Refresher::Start(const std::string& resource) {
+Result<JobInfo> Refresher::Start(const std::string& resource, const std::string& actor) {
   ZDAP_ASSIGN_OR_RETURN(const config::Resource* res, p_.resources.Find(resource));
   ZDAP_ASSIGN_OR_RETURN(std::shared_ptr<Job> job, jobs_.Begin(res->name));
   JobInfo info = job->Info();
@@ -53,6 +53,7 @@ Result<JobInfo> Refresher::Start(const std::string& resource) {
     }
   }
   log::Info("refresh {}: job {} queued", res->name, job->id());
+  ObserverSlot::Of(p_.observer)->RefreshStarted(info, actor);
   threads_.emplace_back(job, std::thread([this, res, job] {
                           job->Start();
                           auto id = Run(*res, job.get());
@@ -64,7 +65,9 @@ Result<JobInfo> Refresher::Start(const std::string& resource) {
                             job->Fail(id.status().message());
                             log::Error("refresh {}: job {} failed", res->name, job->id());
                           }
-                          if (observer_) observer_(job->Info());
+                          JobInfo finished = job->Info();
+                          if (observer_) observer_(finished);
+                          ObserverSlot::Of(p_.observer)->RefreshFinished(finished);
                         }));
   return info;
 }

@@ -28,6 +28,7 @@
 #include "core/result.h"
 #include "origin/job.h"
 #include "origin/journal.h"
+#include "origin/observer.h"
 #include "origin/resource_set.h"
 #include "origin/servers.h"
 #include "origin/snapshots.h"
@@ -46,6 +47,7 @@ struct RefresherParts {
   Snapshots& snapshots;
   std::string locks_dir;  // <data_dir>/locks
   SourceFactory make_source = MakeSource;
+  const ObserverSlot* observer = nullptr;  // told of each job's start and end
 };
 
 class Refresher {
@@ -59,7 +61,8 @@ class Refresher {
   Result<std::string> Refresh(const std::string& resource);
   // Starts a refresh on its own thread and returns its job at once. Conflict, naming the job,
   // while the resource's previous refresh has not finished.
-  Result<JobInfo> Start(const std::string& resource);
+  // `actor`: who asked ("" = the schedule), for the observer.
+  Result<JobInfo> Start(const std::string& resource, const std::string& actor = "");
   Result<JobInfo> GetJob(const std::string& id) const;
   std::vector<JobInfo> Jobs() const;  // unfinished and the last 50 finished, newest first
   // Called on a job's thread as it finishes (metrics). Set once, before serving.

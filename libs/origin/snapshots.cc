@@ -24,8 +24,8 @@ constexpr const char* kCloneLockNoPassword = "no-password";
 }  // namespace
 
 Snapshots::Snapshots(Env& env, const ResourceSet& resources, storage::Driver& store,
-                     const catalog::Catalog& catalog)
-    : env_(env), resources_(resources), store_(store), catalog_(catalog) {}
+                     const catalog::Catalog& catalog, const ObserverSlot* observer)
+    : env_(env), resources_(resources), store_(store), catalog_(catalog), observer_(observer) {}
 
 Result<std::vector<SnapshotInfo>> Snapshots::List(const std::string& resource) const {
   ZDAP_RETURN_IF_ERROR(resources_.Find(resource).status());
@@ -87,7 +87,8 @@ std::string Snapshots::NewId(const std::string& resource) {
   return id;
 }
 
-Status Snapshots::Delete(const std::string& resource, const std::string& id) {
+Status Snapshots::Delete(const std::string& resource, const std::string& id,
+                         const std::string& actor) {
   ZDAP_ASSIGN_OR_RETURN(auto snaps, List(resource));
   auto it =
       std::find_if(snaps.begin(), snaps.end(), [&](const SnapshotInfo& s) { return s.id == id; });
@@ -106,6 +107,7 @@ Status Snapshots::Delete(const std::string& resource, const std::string& id) {
     clone_locks_.erase(id);  // its id may come again
   }
   log::Info("snapshot {} deleted", id);
+  ObserverSlot::Of(observer_)->SnapshotDeleted(resource, id, actor);
   return Status::Ok();
 }
 
@@ -128,6 +130,7 @@ void Snapshots::Prune(const config::Resource& resource) {
       clone_locks_.erase(s.id);
     }
     log::Info("refresh {}: removed old snapshot {}", resource.name, s.id);
+    ObserverSlot::Of(observer_)->SnapshotDeleted(resource.name, s.id, "");
   }
 }
 

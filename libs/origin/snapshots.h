@@ -15,6 +15,7 @@
 #include "core/result.h"
 #include "core/time.h"
 #include "engine/engine.h"
+#include "origin/observer.h"
 #include "origin/resource_set.h"
 #include "storage/driver.h"
 
@@ -37,7 +38,7 @@ struct SnapshotMeta {
 class Snapshots {
  public:
   Snapshots(Env& env, const ResourceSet& resources, storage::Driver& store,
-            const catalog::Catalog& catalog);
+            const catalog::Catalog& catalog, const ObserverSlot* observer = nullptr);
 
   // The resource's snapshots, newest first. NotFound for an unknown resource.
   Result<std::vector<SnapshotInfo>> List(const std::string& resource) const;
@@ -48,7 +49,7 @@ class Snapshots {
   // no snapshot or volume has and this process has not handed out. Never waits.
   std::string NewId(const std::string& resource);
   // NotFound for an unknown id, Conflict while clones use it.
-  Status Delete(const std::string& resource, const std::string& id);
+  Status Delete(const std::string& resource, const std::string& id, const std::string& actor = "");
   // Removes snapshots past the resource's `refresh.keep`, newest kept; one with clones stays.
   void Prune(const config::Resource& resource);
 
@@ -65,7 +66,8 @@ class Snapshots {
   const ResourceSet& resources_;
   storage::Driver& store_;
   const catalog::Catalog& catalog_;
-  std::mutex prune_mu_;  // one removal at a time (refresh end, clone destroy, DELETE)
+  const ObserverSlot* observer_;  // told of each snapshot deleted
+  std::mutex prune_mu_;           // one removal at a time (refresh end, clone destroy, DELETE)
   std::mutex ids_mu_;
   std::map<std::string, SystemTime> last_id_;  // by resource: the newest stamp handed out
   mutable std::mutex locks_mu_;

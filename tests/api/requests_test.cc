@@ -183,3 +183,41 @@ TEST_CASE("api requests: malformed, oversized and hostile bodies") {
 }
 
 }  // namespace zdap
+
+namespace zdap {
+
+TEST_CASE("api requests: the dashboard's sign-in and the token API's add (issue 24)") {
+  api::SignInRequest sign_in{"0123456789abcdef0123456789abcdef"};
+  CHECK(RoundTrip(sign_in, &api::ParseSignInRequest) == sign_in);
+  api::AddTokenRequest add{"carol", false, false};
+  CHECK(json::serialize(api::ToJson(add)) == R"({"user":"carol"})");
+  CHECK(RoundTrip(add, &api::ParseAddTokenRequest) == add);
+  add = {"root", true, true};
+  CHECK(json::serialize(api::ToJson(add)) == R"({"user":"root","role":"admin","replace":true})");
+  CHECK(RoundTrip(add, &api::ParseAddTokenRequest) == add);
+  auto user = api::ParseAddTokenRequest(R"({"user":"dave","role":"user","replace":null})");
+  REQUIRE(user.ok());
+  CHECK_FALSE(user->admin);
+
+  CheckRefused(&api::ParseSignInRequest, "", "'token'");
+  CheckRefused(&api::ParseSignInRequest, R"({"token":7})", "'token' must be a string");
+  CheckRefused(&api::ParseSignInRequest, R"({"token":"x","user":"alice"})", "unknown field 'user'");
+  CheckRefused(&api::ParseSignInRequest,
+               "{\"token\":\"" + std::string(api::kMaxStringChars + 1, 't') + "\"}",
+               "'token' is longer than");
+  CheckRefused(&api::ParseSignInRequest, "[\"token\"]", "request body");
+  CheckRefused(&api::ParseAddTokenRequest, "{}", "'user'");
+  CheckRefused(&api::ParseAddTokenRequest, R"({"user":"x","role":"root"})",
+               "'role' is 'root': use user or admin");
+  CheckRefused(&api::ParseAddTokenRequest, R"({"user":"x","role":true})",
+               "'role' must be a string");
+  CheckRefused(&api::ParseAddTokenRequest, R"({"user":"x","replace":"yes"})",
+               "'replace' must be true or false");
+  CheckRefused(&api::ParseAddTokenRequest, R"({"user":"x","admin":true})", "unknown field 'admin'");
+  auto big = api::ParseSignInRequest("{\"token\":\"" + std::string(api::kMaxRequestBodyBytes, 't') +
+                                     "\"}");
+  REQUIRE_FALSE(big.ok());
+  CHECK(big.status().code() == Code::kTooLarge);
+}
+
+}  // namespace zdap

@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <sstream>
 
 #include "core/file_util.h"
 #include "fake_origin.h"
@@ -470,7 +471,75 @@ bool Contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+std::string SseMessage(int id, const std::string& type, const std::string& more) {
+  std::string data = R"({"id":)" + std::to_string(id) + R"(,"type":")" + type +
+                     R"(","time":"2026-12-07T03:00:0)" + std::to_string(id % 10) +
+                     R"(.000Z","resource":"chinook")" + more + "}";
+  return "id: " + std::to_string(id) + "\nevent: " + type + "\ndata: " + data + "\n\n";
+}
+
 }  // namespace
+
+TEST_CASE("zdap events prints each event and resumes after a dropped connection", "[binary]") {
+  // The origin: two events, then the connection drops; the follow-up must ask for what came
+  // after the last one (Last-Event-ID), gets one more (and a gap notice); then the token is
+  // revoked, which ends the command.
+  auto script = [](const test::FakeRequest& r, int n) -> test::FakeReply {
+    if (r.target != "/v1/events") return {404, R"({"error":{"code":"not_found","message":"no"}})"};
+    switch (n) {
+      case 1:
+        return {200,
+                "retry: 3000\n\n" +
+                    SseMessage(11, "clone.created", R"(,"clone":"c1","owner":"alice")") +
+                    ": keep-alive\n\n" +
+                    SseMessage(12, "refresh.failed",
+                               R"(,"job":"j1","error":"line one\nline <b>two</b>\u001b[31m")")};
+      case 2:
+        if (!r.HasHeader("Last-Event-ID: 12")) return {400, R"({"error":{"message":"no id"}})"};
+        return {200, "retry: 3000\n\nevent: gap\ndata: {}\n\n" +
+                         SseMessage(13, "clone.destroyed",
+                                    R"(,"clone":"c1","owner":"alice","reason":"expiry")")};
+      default:
+        return {401, R"({"error":{"code":"unauthenticated","message":"token revoked"}})"};
+    }
+  };
+  for (const char* format : {"text", "json"}) {
+    test::FakeOrigin origin(
+        [script, n = 0](const test::FakeRequest& r) mutable { return script(r, ++n); });
+    Env env;
+    REQUIRE(env.Zdap("origin add " + origin.url() + " --token t0ken") == 0);
+    std::string out;
+    int rc = env.Zdap(std::string("events -o ") + format, &out);
+    CHECK(rc == 1);
+    // The events on stdout; on stderr, each reconnect and the gap (the output has both).
+    std::vector<std::string> lines;
+    std::istringstream in(out);
+    for (std::string line; std::getline(in, line);) {
+      if (line.rfind("zdap: ", 0) != 0) lines.push_back(line);
+    }
+    REQUIRE(lines.size() == 3);
+    CHECK(out.find("zdap: the origin no longer has every event") != std::string::npos);
+    CHECK(out.find("the event stream ended; following again in 1 s") != std::string::npos);
+    CHECK(out.find("zdap: error: origin " + origin.url() + ": token revoked") != std::string::npos);
+    if (std::string(format) == "json") {
+      CHECK(lines[0].find(R"("id":11)") != std::string::npos);
+      CHECK(lines[1].find(R"("id":12)") != std::string::npos);
+      CHECK(lines[2].find(R"("reason":"expiry")") != std::string::npos);
+    } else {
+      CHECK(lines[0] ==
+            "2026-12-07T03:00:01.000Z  clone.created  c1  resource=chinook owner=alice");
+      // Control characters (newline, escape) of an error line are spaces; markup stays text.
+      CHECK(lines[1] ==
+            "2026-12-07T03:00:02.000Z  refresh.failed  resource=chinook job=j1 error: line one "
+            "line <b>two</b> [31m");
+      CHECK(lines[2] ==
+            "2026-12-07T03:00:03.000Z  clone.destroyed  c1  resource=chinook owner=alice "
+            "reason=expiry");
+    }
+  }
+  // A format outside the verb's choices is a usage error.
+  CHECK(Env().Zdap("events -o yaml") == 2);
+}
 
 // Issue 25: a clone the origin advertises on loopback, where nothing else on this machine
 // serves its port, is refused with exactly what to change on the origin; the clone is destroyed

@@ -15,11 +15,14 @@ bool FakeRequest::HasHeader(const std::string& line) const {
   return headers.find("\r\n" + line + "\r\n") != std::string::npos;
 }
 
-FakeOrigin::FakeOrigin(Handler handler) : handler_(std::move(handler)) {
+FakeOrigin::FakeOrigin(Handler handler, int port) : handler_(std::move(handler)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(listen_fd_, 16) != 0) {
     throw std::runtime_error("FakeOrigin: bind/listen failed");

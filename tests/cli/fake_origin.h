@@ -26,7 +26,8 @@ struct FakeReply {
 class FakeOrigin {
  public:
   using Handler = std::function<FakeReply(const FakeRequest&)>;
-  explicit FakeOrigin(Handler handler);
+  // `port` 0 = any free one; else that port on 127.0.0.1 (a receiver that comes back).
+  explicit FakeOrigin(Handler handler, int port = 0);
   ~FakeOrigin();
 
   int port() const { return port_; }

@@ -218,3 +218,83 @@ TEST_CASE("zdapd check-config refuses an ignored setting and warns about engine 
   CHECK(out == "ok: 1 resource(s) in " + config_dir + "; listen 127.0.0.1:43210; data_dir " +
                    "./zdap-data\n");
 }
+
+namespace {
+
+// Reads `yaml` as a config file and applies it; the first error's message, "" if none.
+std::string LoadConfig(const std::string& yaml, DaemonConfig* c) {
+  zdap::test::TempDir dir;
+  std::string file = dir.path() + "/zdapd.yaml";
+  std::ofstream(file) << yaml;
+  SettingMap s;
+  Status st = ReadDaemonConfigFile(file, &s);
+  if (st.ok()) st = ApplyDaemonSettings(s, file, c);
+  return st.message();
+}
+
+}  // namespace
+
+TEST_CASE("webhooks: every key is read, checked, and nothing unknown is accepted (issue 24)") {
+  zdap::test::TempDir dir;
+  std::string secret = dir.path() + "/hook.secret";
+  std::ofstream(secret) << "s3cret\n";
+  DaemonConfig c;
+  REQUIRE(LoadConfig("webhooks:\n"
+                     "  - url: https://chat.example.com/hook\n"
+                     "    events: [clone.*, refresh.failed]\n"
+                     "    secret_file: " +
+                         secret +
+                         "\n"
+                         "  - {url: 'http://127.0.0.1:9000/', events: ['*'], secret_file: " +
+                         secret + ", ca: " + secret + "}\n",
+                     &c) == "");
+  REQUIRE(c.webhooks.size() == 2);
+  CHECK(c.webhooks[0].url == "https://chat.example.com/hook");
+  CHECK(c.webhooks[0].events == std::vector<std::string>{"clone.*", "refresh.failed"});
+  CHECK(c.webhooks[0].secret_file == secret);
+  CHECK(c.webhooks[0].ca.empty());
+  CHECK(c.webhooks[1].events == std::vector<std::string>{"*"});
+  CHECK(c.webhooks[1].ca == secret);
+  CHECK(ValidateDaemonConfig(c).ok());
+
+  DaemonConfig bad;
+  CHECK(LoadConfig("webhooks: {url: x}\n", &bad).find("expected a list") != std::string::npos);
+  CHECK(LoadConfig("webhooks: [{url: https://x, events: [a], secret_file: f, colour: red}]\n", &bad)
+            .find("colour") != std::string::npos);
+  CHECK(LoadConfig("webhooks: [{url: https://x, secret_file: f}]\n", &bad).find("events") !=
+        std::string::npos);
+  CHECK(LoadConfig("webhooks: [{url: https://x, events: [], secret_file: f}]\n", &bad)
+            .find("events") != std::string::npos);
+  CHECK(LoadConfig("webhooks: [{events: [a], secret_file: f}]\n", &bad).find("url") !=
+        std::string::npos);
+  CHECK(LoadConfig("webhooks: [{url: https://x, events: [a]}]\n", &bad).find("secret_file") !=
+        std::string::npos);
+  CHECK(LoadConfig("webhooks: [{url: https://x, events: ['a,b'], secret_file: f}]\n", &bad)
+            .find("not an event pattern") != std::string::npos);
+
+  // Plain HTTP only to this host; a secret file that exists.
+  DaemonConfig remote;
+  remote.webhooks = {{"http://chat.example.com/hook", {"*"}, secret, ""}};
+  CHECK(ValidateDaemonConfig(remote).message().find("use https://") != std::string::npos);
+  remote.webhooks[0].url = "ftp://127.0.0.1/";
+  CHECK(ValidateDaemonConfig(remote).message().find("not an https://") != std::string::npos);
+  for (const char* ok : {"http://127.0.0.1:8080/h", "http://localhost/h", "http://[::1]:80/"}) {
+    remote.webhooks[0].url = ok;
+    CHECK(ValidateDaemonConfig(remote).ok());
+  }
+  remote.webhooks[0].secret_file = dir.path() + "/missing";
+  CHECK(ValidateDaemonConfig(remote).message().find("does not exist") != std::string::npos);
+}
+
+TEST_CASE("expiry_warning is a duration, from the file or ZDAPD_EXPIRY_WARNING") {
+  DaemonConfig c;
+  CHECK(c.expiry_warning_seconds == 3600);
+  REQUIRE(LoadConfig("expiry_warning: 30m\n", &c) == "");
+  CHECK(c.expiry_warning_seconds == 1800);
+  REQUIRE(ApplyDaemonSettings({{"expiry_warning", "0"}}, "environment", &c).ok());
+  CHECK(c.expiry_warning_seconds == 0);
+  CHECK_FALSE(ApplyDaemonSettings({{"expiry_warning", "soon"}}, "environment", &c).ok());
+  CHECK_FALSE(ApplyDaemonSettings({{"expiry_warning", "90d"}}, "environment", &c).ok());
+  CHECK_FALSE(ApplyDaemonSettings({{"webhooks.x.url", "https://a"}}, "environment", &c).ok());
+  CHECK_FALSE(ApplyDaemonSettings({{"webhooks.0.colour", "red"}}, "environment", &c).ok());
+}

@@ -8,12 +8,16 @@
 #include <sys/stat.h>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "core/env.h"
 #include "core/subprocess.h"
@@ -56,6 +60,37 @@ bool Running(pid_t pid) {
 
 // An origin on its own btrfs directory with one Chinook resource (`extra` YAML appended),
 // opened on a FakeClockEnv. Stops its timed work and destroys its clones at the end.
+// What the origin told its observer, as "what id reason actor" lines.
+class Recorder : public origin::OriginObserver {
+ public:
+  void CloneCreated(const catalog::CloneRecord& c, const std::string& actor) override {
+    Add("created " + c.id + " - " + actor);
+  }
+  void CloneDestroyed(const catalog::CloneRecord& c, origin::DestroyReason reason,
+                      const std::string& actor) override {
+    Add("destroyed " + c.id + " " + origin::DestroyReasonName(reason) + " " + actor);
+  }
+  void PoolExhausted(const std::string& resource) override { Add("pool.exhausted " + resource); }
+  void ExpirySwept(SystemTime) override { ++sweeps; }
+  std::vector<std::string> Told() {
+    std::lock_guard lock(mu_);
+    return told_;
+  }
+  bool Has(const std::string& line) {
+    auto t = Told();
+    return std::find(t.begin(), t.end(), line) != t.end();
+  }
+  std::atomic<int> sweeps{0};
+
+ private:
+  void Add(std::string line) {
+    std::lock_guard lock(mu_);
+    told_.push_back(std::move(line));
+  }
+  std::mutex mu_;
+  std::vector<std::string> told_;
+};
+
 class TimedOrigin {
  public:
   explicit TimedOrigin(const std::string& extra, SystemTime start = Utc("2030-01-01T00:00:30Z"))
@@ -78,6 +113,7 @@ class TimedOrigin {
     auto o = origin::Origin::Open(cfg_, &env_);
     if (!o.ok()) FAIL(o.status().message());
     origin_ = std::move(o).value();
+    origin_->SetObserver(&told_);
     REQUIRE(origin_->Recover().ok());
   }
   ~TimedOrigin() {
@@ -88,6 +124,7 @@ class TimedOrigin {
   }
 
   origin::Origin& o() { return *origin_; }
+  Recorder& told() { return told_; }
   FakeClockEnv& env() { return env_; }
   const config::DaemonConfig& config() const { return cfg_; }
 
@@ -127,6 +164,7 @@ class TimedOrigin {
   test::PortBlock ports_;
   FakeClockEnv env_;
   config::DaemonConfig cfg_;
+  Recorder told_;  // outlives the origin
   std::unique_ptr<origin::Origin> origin_;
 };
 
@@ -221,6 +259,11 @@ TEST_CASE(
   t.AdvanceAndSettle(1s);
   CheckGone(t, "brief", brief.port, t.config().data_dir + "/store/clones/brief");
   CHECK(WaitFor(10s, [&] { return !Running(brief_pid); }));
+  // The observer heard of both creates, then of the expiry (by the origin itself), once each
+  // sweep.
+  CHECK(t.told().Told() == std::vector<std::string>{"created brief - alice", "created kept - alice",
+                                                    "destroyed brief expiry zdapd"});
+  CHECK(t.told().sweeps.load() >= 3);
   // Protected: still there a year later, and it answers.
   t.AdvanceAndSettle(std::chrono::hours(24 * 365));
   REQUIRE(t.Exists("kept"));
@@ -279,6 +322,7 @@ TEST_CASE(
   t.AdvanceAndSettle(1s);
   CheckGone(t, "quiet", quiet.port, t.config().data_dir + "/store/clones/quiet");
   REQUIRE(t.Exists("busy"));
+  CHECK(t.told().Has("destroyed quiet idle zdapd"));
   // Long after, with its session still open, "busy" is not idle.
   t.AdvanceAndSettle(600s);
   CHECK(t.Exists("busy"));
@@ -293,6 +337,9 @@ TEST_CASE("timed work: pool.min 2 fills to 2; a claim takes one and the pool ref
   auto made = t.o().pools().Claim("chinook", std::nullopt, origin::Caller{"bob", false});
   REQUIRE(made.ok());
   CHECK_FALSE(made->from_pool);
+  // Told: the pool had none, and bob got a clone made for him.
+  CHECK(t.told().Told() ==
+        std::vector<std::string>{"pool.exhausted chinook", "created " + made->clone.id + " - bob"});
   CHECK(made->clone.owner == "bob");
   CHECK_FALSE(made->clone.pooled);
   CHECK_FALSE(made->clone.password.empty());
@@ -338,4 +385,8 @@ TEST_CASE("timed work: pool.min 2 fills to 2; a claim takes one and the pool ref
   }
   CHECK(now.size() == 2);
   CHECK(now.count(claimed->clone.id) == 0);
+  // Pool clones being made are nobody's: only the two claims were told, as creates.
+  CHECK(t.told().Told() == std::vector<std::string>{"pool.exhausted chinook",
+                                                    "created " + made->clone.id + " - bob",
+                                                    "created " + claimed->clone.id + " - alice"});
 }

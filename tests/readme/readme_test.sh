@@ -49,6 +49,8 @@ declare -A WHERE=(
 # Blocks that cannot run here, each with the reason. Keep it short.
 declare -A SKIP=(
   ['scripts/test']='the whole suite, of which this test is a part: it would run itself'
+  ['curl -sN -H "Authorization: Bearer $TOKEN" https://db1.example.com:43210/v1/events']='an origin of the team section; tests/e2e/dashboard_test follows /v1/events with curl'
+  ['sig=$(printf '"'"'%s.%s'"'"' "$TIMESTAMP" "$BODY" | openssl dgst -sha256 -hmac "$SECRET" -r | cut -d'"'"' '"'"' -f1)']='a receiver'"'"'s check of one delivery; tests/events/webhook_test verifies signatures'
 )
 
 scratch=$(mktemp -d /tmp/zdap-readme.XXXXXX)
