@@ -58,10 +58,7 @@ class SseCapture {
     REQUIRE(pid_ > 0);
     REQUIRE(Eventually([&] { return Contains(Text(), "retry:"); }, 20s));
   }
-  ~SseCapture() {
-    ::kill(pid_, SIGTERM);
-    Shell("while kill -0 " + std::to_string(pid_) + " 2>/dev/null; do sleep 0.05; done");
-  }
+  ~SseCapture() { StopBackgroundProcess(pid_); }
   std::string Text() const {
     std::ifstream in(file_);
     return std::string(std::istreambuf_iterator<char>(in), {});
@@ -162,8 +159,7 @@ class ZdapEvents {
   ~ZdapEvents() {
     // A background job of a non-interactive shell ignores SIGINT (Ctrl-C): it is ended as a
     // service manager would end it.
-    ::kill(pid_, SIGTERM);
-    Shell("while kill -0 " + std::to_string(pid_) + " 2>/dev/null; do sleep 0.05; done");
+    StopBackgroundProcess(pid_);
   }
   std::vector<std::string> Lines() const {
     std::ifstream in(file_);

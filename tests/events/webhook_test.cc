@@ -320,10 +320,7 @@ class TlsReceiver {
                          " 2>/dev/null") == 0;
     }));
   }
-  ~TlsReceiver() {
-    ::kill(pid_, SIGTERM);
-    test::Shell("while kill -0 " + std::to_string(pid_) + " 2>/dev/null; do sleep 0.05; done");
-  }
+  ~TlsReceiver() { test::StopBackgroundProcess(pid_); }
   std::string url() const { return "https://127.0.0.1:" + std::to_string(port_); }
 
  private:

@@ -1,9 +1,11 @@
 #include "support/test_env.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -74,6 +76,16 @@ int Shell(const std::string& command, std::string* output) {
   }
   int st = ::pclose(f);
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+void StopBackgroundProcess(int pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGTERM);
+  for (int i = 0; i < 500; ++i) {  // 10 s in 20 ms steps
+    if (::kill(pid, 0) != 0) return;
+    ::usleep(20000);
+  }
+  ::kill(pid, SIGKILL);
 }
 
 }  // namespace zdap::test

@@ -27,4 +27,8 @@ std::string ChinookDir();     // directory with the Chinook dumps and LICENSE
 // Runs `command` with /bin/sh -c, returns its exit status and puts stdout+stderr in *output.
 int Shell(const std::string& command, std::string* output = nullptr);
 
+// Ends a process the test started in the background through Shell (a shell's job, so not a
+// child it can wait for): SIGTERM, up to 10 s for it to go, then SIGKILL. Never waits longer.
+void StopBackgroundProcess(int pid);
+
 }  // namespace zdap::test
