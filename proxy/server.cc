@@ -314,17 +314,33 @@ struct Server::Impl {
     }
     shutting_down = true;
     error_code ignored;
+    metrics_acceptor->close(ignored);
+    for (auto& c : checkers) c->Stop();
+    // Each listener is closed on its own event loop. The drain starts, and says "no new
+    // connections", once all of them are closed: a client that connects after the line is
+    // refused (a test connects right then).
+    size_t listeners = 0;
+    for (auto& per_loop : slots) listeners += per_loop.size();
+    if (listeners == 0) {
+      Drain();
+      return;
+    }
+    auto pending = std::make_shared<std::atomic<size_t>>(listeners);
     for (auto& per_loop : slots) {
       for (auto& s : per_loop) {
-        asio::post(s->acceptor.get_executor(), [s = s.get()] {
+        asio::post(s->acceptor.get_executor(), [this, s = s.get(), pending] {
           error_code ignored;
           s->acceptor.close(ignored);
           s->backoff.cancel();
+          if (pending->fetch_sub(1) == 1) asio::post(main(), [this] { Drain(); });
         });
       }
     }
-    metrics_acceptor->close(ignored);
-    for (auto& c : checkers) c->Stop();
+  }
+
+  // The listeners are closed: wait for the open connections, up to the drain timeout.
+  void Drain() {
+    if (stopped.load()) return;  // a second stop request came first
     int64_t open = tracker.open();
     log::Info("stopping: no new connections; {} open, waiting up to {} for them to finish", open,
               FormatDurationMillis(config.drain_timeout));
