@@ -3,7 +3,7 @@
 // 0700 directory):
 //
 //   {"time":"2026-12-06T20:30:00.123Z","user":"alice","role":"user","via":"token",
-//    "from":"10.0.0.7","action":"clone.reset","method":"POST","path":"/v1/clones/{id}/reset",
+//    "from":"127.0.0.1","action":"clone.reset","method":"POST","path":"/v1/clones/{id}/reset",
 //    "target":"chinook-7f3a","status":200,"result":"ok"}
 //
 // What is recorded is fixed by the route, never copied from the request: the route's pattern
