@@ -76,11 +76,17 @@ function psqlCount(uri) {
     { encoding: 'utf8', timeout: 30000 }).trim();
 }
 
-async function userFlow() {
+// A browser with one page whose dialogs (alert, confirm) are recorded and dismissed.
+async function openBrowser() {
   const { ctx, dir } = await launch();
   const page = ctx.pages()[0] || await ctx.newPage();
   const dialogs = [];
   page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+  return { ctx, dir, page, dialogs };
+}
+
+async function userFlow() {
+  const { ctx, dir, page, dialogs } = await openBrowser();
   try {
     await page.goto(`${URL_}/ui/`);
     await page.waitForSelector('#token');
@@ -201,10 +207,7 @@ async function userFlow() {
 }
 
 async function adminFlow() {
-  const { ctx, dir } = await launch();
-  const page = ctx.pages()[0] || await ctx.newPage();
-  const dialogs = [];
-  page.on('dialog', (d) => { dialogs.push(d.message()); d.dismiss(); });
+  const { ctx, dir, page, dialogs } = await openBrowser();
   try {
     await page.goto(`${URL_}/ui/`);
     // Any <img> that appears anywhere in the page is recorded before it could load.
