@@ -28,6 +28,18 @@ std::string Pools(const OriginStatus& s) {
   return out.empty() ? "-" : fmt::format("{}", fmt::join(out, ", "));
 }
 
+// "refresh of app failed at 2026-12-07T03:00:00Z": an up origin's resources whose last
+// refresh failed (its error line is in `-o json` and on the dashboard); "" when none did.
+std::string FailedRefreshes(const OriginStatus& s) {
+  std::vector<std::string> out;
+  for (const auto& r : s.resources) {
+    if (r.refresh.last && r.refresh.last->state == "failed") {
+      out.push_back(fmt::format("refresh of {} failed at {}", r.name, r.refresh.last->finished_at));
+    }
+  }
+  return fmt::format("{}", fmt::join(out, "; "));
+}
+
 std::vector<std::string> Row(const OriginProbe& p) {
   if (!p.status.ok()) {
     return {p.url, "down", "-", "-", "-", "-", "-", "-", "-", p.status.status().message()};
@@ -41,7 +53,8 @@ std::vector<std::string> Row(const OriginProbe& p) {
           s.memory_available_bytes ? HumanBytes(*s.memory_available_bytes) : "-",
           s.load.empty() ? "-" : fmt::format("{:.2f}", s.load[0]),
           std::to_string(s.clone_count),
-          Pools(s)};
+          Pools(s),
+          FailedRefreshes(s)};
 }
 
 json::object Object(const OriginProbe& p) {

@@ -8,6 +8,7 @@
 
 #include "api/origin_status.h"
 #include "core/file_util.h"
+#include "core/time.h"
 #include "routes.h"
 
 namespace json = boost::json;
@@ -28,8 +29,30 @@ void HostMemory(api::OriginStatus* s) {
   }
 }
 
+// How many clones hold a port of the configured range (the zdap_clone_ports metric, and the
+// admins' status).
+int64_t ClonePortsInUse(origin::Origin& origin) {
+  const auto& cfg = origin.config();
+  int64_t used = 0;
+  for (const auto& c : origin.clones().List(origin::DaemonCaller(), true)) {
+    if (c.port >= cfg.clone_port_first && c.port <= cfg.clone_port_last) ++used;
+  }
+  return used;
+}
+
+api::RefreshStatus RefreshStatusOf(origin::Origin& origin, const config::Resource& r) {
+  api::RefreshStatus out;
+  out.cron = r.refresh_cron;
+  if (auto next = origin.NextRefresh(r.name)) out.next_at = FormatRfc3339(*next);
+  if (auto last = origin.refresher().LastOutcome(r.name)) {
+    out.last = api::LastRefresh{last->ok ? "done" : "failed", FormatRfc3339(last->finished_at),
+                                last->elapsed.count(), last->snapshot, last->error};
+  }
+  return out;
+}
+
 // GET /v1/status: what this origin runs and has room for. Clone counts are the caller's own
-// unless they are an admin (no existence leaks).
+// unless they are an admin (no existence leaks), and so is how many clone ports are in use.
 Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::string& version,
                                           const origin::Caller& caller) {
   api::OriginStatus s;
@@ -42,6 +65,9 @@ Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::str
   s.storage_free_bytes = space.free_bytes;
   s.storage_used_bytes = space.used_bytes;
   s.runtime_driver = origin.runtime_driver();
+  s.clone_ports.first = origin.config().clone_port_first;
+  s.clone_ports.last = origin.config().clone_port_last;
+  if (caller.admin) s.clone_ports.in_use = ClonePortsInUse(origin);
   HostMemory(&s);
   double load[3] = {0, 0, 0};
   if (::getloadavg(load, 3) == 3) s.load = {load[0], load[1], load[2]};
@@ -56,6 +82,7 @@ Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::str
     rc.pool_min = r.pool_min;
     rc.pool_max = r.pool_max;
     rc.pool_ready = origin.pools().Ready(r.name);
+    rc.refresh = RefreshStatusOf(origin, r);
     s.snapshot_count += rc.snapshots;
     s.clone_count += rc.clones;
     s.resources.push_back(std::move(rc));
@@ -114,11 +141,8 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
   metrics.DeclareCollectedGauge(
       "zdap_clone_ports", "Clone ports of the configured range, in use and free.", [origin] {
         const auto& cfg = origin->config();
-        int total = cfg.clone_port_last - cfg.clone_port_first + 1;
-        int used = 0;
-        for (const auto& c : origin->clones().List(origin::DaemonCaller(), true)) {
-          if (c.port >= cfg.clone_port_first && c.port <= cfg.clone_port_last) ++used;
-        }
+        int64_t total = cfg.clone_port_last - cfg.clone_port_first + 1;
+        int64_t used = ClonePortsInUse(*origin);
         return std::vector<GaugeSample>{{{{"state", "in_use"}}, static_cast<double>(used)},
                                         {{{"state", "free"}}, static_cast<double>(total - used)}};
       });

@@ -66,6 +66,13 @@ inline constexpr const char* kPool = "pool";
 inline constexpr const char* kMin = "min";
 inline constexpr const char* kMax = "max";
 inline constexpr const char* kReady = "ready";
+inline constexpr const char* kClonePorts = "clone_ports";
+inline constexpr const char* kFirst = "first";
+inline constexpr const char* kLast = "last";
+inline constexpr const char* kInUse = "in_use";
+inline constexpr const char* kRefresh = "refresh";
+inline constexpr const char* kCron = "cron";
+inline constexpr const char* kNextAt = "next_at";
 
 // Error object: {"error": {"code": ..., "message": ...}}.
 inline constexpr const char* kCode = "code";

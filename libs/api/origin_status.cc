@@ -9,6 +9,49 @@ namespace json = boost::json;
 
 namespace zdap::api {
 
+namespace {
+
+json::object RefreshToJson(const RefreshStatus& r) {
+  json::object o{
+      {field::kCron, r.cron.empty() ? json::value(nullptr) : json::value(r.cron)},
+      {field::kNextAt, r.next_at.empty() ? json::value(nullptr) : json::value(r.next_at)}};
+  if (!r.last) {
+    o[field::kLast] = nullptr;
+    return o;
+  }
+  const LastRefresh& l = *r.last;
+  o[field::kLast] = json::object{
+      {field::kState, l.state},
+      {field::kFinishedAt, l.finished_at},
+      {field::kElapsedMs, l.elapsed_ms},
+      {field::kSnapshot, l.snapshot.empty() ? json::value(nullptr) : json::value(l.snapshot)},
+      {field::kError, l.error.empty() ? json::value(nullptr) : json::value(l.error)}};
+  return o;
+}
+
+Status RefreshFromJson(const json::object& o, RefreshStatus* out) {
+  ObjectReader r(o, "status refresh", Code::kUnprocessable);
+  r.String(field::kCron, &out->cron);
+  r.Time(field::kNextAt, &out->next_at);
+  if (const json::object* last = r.Object(field::kLast)) {
+    ObjectReader lr(*last, "status refresh last", Code::kUnprocessable);
+    LastRefresh l;
+    lr.String(field::kState, &l.state, /*required=*/true);
+    lr.Time(field::kFinishedAt, &l.finished_at, /*required=*/true);
+    lr.Int(field::kElapsedMs, &l.elapsed_ms, false, 0);
+    lr.String(field::kSnapshot, &l.snapshot);
+    lr.String(field::kError, &l.error);
+    if (lr.status().ok() && l.state != "done" && l.state != "failed") {
+      lr.Fail("'state' must be \"done\" or \"failed\"");
+    }
+    if (!lr.status().ok()) return lr.status();
+    out->last = std::move(l);
+  }
+  return r.status();
+}
+
+}  // namespace
+
 json::object ToJson(const OriginStatus& s) {
   json::object o;
   o[field::kVersion] = s.version;
@@ -18,6 +61,9 @@ json::object ToJson(const OriginStatus& s) {
                                     {field::kFreeBytes, s.storage_free_bytes},
                                     {field::kUsedBytes, s.storage_used_bytes}};
   o[field::kRuntime] = json::object{{field::kDriver, s.runtime_driver}};
+  json::object ports{{field::kFirst, s.clone_ports.first}, {field::kLast, s.clone_ports.last}};
+  if (s.clone_ports.in_use) ports[field::kInUse] = *s.clone_ports.in_use;
+  o[field::kClonePorts] = std::move(ports);
   json::object mem;
   if (s.memory_total_bytes) mem[field::kTotalBytes] = *s.memory_total_bytes;
   if (s.memory_available_bytes) mem[field::kAvailableBytes] = *s.memory_available_bytes;
@@ -35,7 +81,8 @@ json::object ToJson(const OriginStatus& s) {
                               {field::kClones, r.clones},
                               {field::kPool, json::object{{field::kMin, r.pool_min},
                                                           {field::kMax, r.pool_max},
-                                                          {field::kReady, r.pool_ready}}}});
+                                                          {field::kReady, r.pool_ready}}},
+                              {field::kRefresh, RefreshToJson(r.refresh)}});
   }
   o[field::kResources] = std::move(ra);
   return o;
@@ -58,6 +105,15 @@ Result<OriginStatus> OriginStatusFromJson(const json::value& v) {
     ObjectReader rr(*rt, "status runtime", Code::kUnprocessable);
     rr.String(field::kDriver, &s.runtime_driver);
     if (!rr.status().ok()) return rr.status();
+  }
+  if (const json::object* ports = r.Object(field::kClonePorts)) {
+    ObjectReader pr(*ports, "status clone_ports", Code::kUnprocessable);
+    pr.Int(field::kFirst, &s.clone_ports.first, false, 0, 65535);
+    pr.Int(field::kLast, &s.clone_ports.last, false, 0, 65535);
+    int64_t in_use = -1;  // absent (not an admin's view)
+    pr.Int(field::kInUse, &in_use, false, 0, 65536);
+    if (!pr.status().ok()) return pr.status();
+    if (in_use >= 0) s.clone_ports.in_use = in_use;
   }
   if (const json::object* mem = r.Object(field::kMemory)) {
     ObjectReader mr(*mem, "status memory", Code::kUnprocessable);
@@ -98,6 +154,9 @@ Result<OriginStatus> OriginStatusFromJson(const json::value& v) {
         pr.Int(field::kMax, &rc.pool_max, false, 0);
         pr.Int(field::kReady, &rc.pool_ready, false, 0);
         if (!pr.status().ok()) return pr.status();
+      }
+      if (const json::object* refresh = er.Object(field::kRefresh)) {
+        ZDAP_RETURN_IF_ERROR(RefreshFromJson(*refresh, &rc.refresh));
       }
       if (!er.status().ok()) return er.status();
       s.resources.push_back(std::move(rc));

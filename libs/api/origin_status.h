@@ -13,6 +13,22 @@
 
 namespace zdap::api {
 
+// How a resource's last refresh on this origin ended.
+struct LastRefresh {
+  std::string state;        // "done" or "failed"
+  std::string finished_at;  // RFC 3339
+  int64_t elapsed_ms = 0;
+  std::string snapshot;  // done: the snapshot it made (or the newest, when nothing was new)
+  std::string error;     // failed: why, one line
+};
+
+// A resource's refresh schedule and last result.
+struct RefreshStatus {
+  std::string cron;                 // "" = no schedule
+  std::string next_at;              // RFC 3339; "" = none (no schedule, timed work stopped)
+  std::optional<LastRefresh> last;  // none: no refresh ran here yet
+};
+
 struct ResourceCounts {
   std::string name;
   int64_t snapshots = 0;
@@ -20,6 +36,14 @@ struct ResourceCounts {
   int64_t pool_min = 0;
   int64_t pool_max = 0;
   int64_t pool_ready = 0;
+  RefreshStatus refresh;
+};
+
+// The port range the origin gives clones (its `clone_ports`).
+struct ClonePorts {
+  int64_t first = 0;
+  int64_t last = 0;
+  std::optional<int64_t> in_use;  // admins only: ports held by clones
 };
 
 struct OriginStatus {
@@ -30,6 +54,7 @@ struct OriginStatus {
   uint64_t storage_free_bytes = 0;
   uint64_t storage_used_bytes = 0;
   std::string runtime_driver;
+  ClonePorts clone_ports;
   std::optional<uint64_t> memory_total_bytes;      // absent when /proc/meminfo is unreadable
   std::optional<uint64_t> memory_available_bytes;  // same
   std::vector<double> load;                        // 1, 5, 15 min; empty when unknown

@@ -63,6 +63,9 @@ class Origin {
     SystemTime last_pass{};
   };
   TimedProgress timed_progress() const;
+  // When `resource`'s next cron refresh is due; none without a schedule or while the timed
+  // work is not running.
+  std::optional<SystemTime> NextRefresh(const std::string& resource) const;
 
   const config::DaemonConfig& config() const { return config_; }
   Env& env() const { return env_; }

@@ -9,6 +9,7 @@ namespace zdap::origin {
 
 Result<std::unique_ptr<Refresher>> Refresher::Make(RefresherParts parts) {
   std::unique_ptr<Refresher> r(new Refresher(std::move(parts)));
+  ZDAP_ASSIGN_OR_RETURN(r->records_, RefreshRecords::Open(r->p_.env, r->p_.records_dir));
   for (const auto& res : r->p_.resources.all()) {
     SourceParts sp{r->p_.env, r->p_.store, r->p_.servers, r->p_.resources.EngineFor(res)};
     ZDAP_ASSIGN_OR_RETURN(r->sources_[res.name], r->p_.make_source(res, sp));
@@ -85,6 +86,23 @@ Result<std::string> Refresher::Run(const config::Resource& resource, Job* job) {
       FileLock lock,
       FileLock::Acquire(LockPath(resource.name), false,
                         fmt::format("a refresh of '{}' is already running", resource.name)));
+  const SteadyTime started = p_.env.MonotonicNow();
+  Result<std::string> id = RunLocked(resource, job);
+  RefreshOutcome outcome;
+  outcome.ok = id.ok();
+  outcome.finished_at = p_.env.Now();
+  outcome.elapsed =
+      std::chrono::duration_cast<std::chrono::milliseconds>(p_.env.MonotonicNow() - started);
+  if (id.ok()) {
+    outcome.snapshot = *id;
+  } else {
+    outcome.error = id.status().message();
+  }
+  records_->Record(resource.name, outcome);
+  return id;
+}
+
+Result<std::string> Refresher::RunLocked(const config::Resource& resource, Job* job) {
   Source& source = SourceOf(resource);
   ZDAP_ASSIGN_OR_RETURN(SourcePlan plan, source.Plan());
   if (plan.nothing_new) {

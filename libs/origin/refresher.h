@@ -10,7 +10,8 @@
 //   4. the source builds the volume (its phases go to the job), in a private run dir
 //      <data_dir>/run/import-<resource>;
 //   5. the volume is sealed into the snapshot, with its metadata; the journal entry goes;
-//   6. snapshots past `refresh.keep` are pruned; the job's observers hear of it.
+//   6. snapshots past `refresh.keep` are pruned; the job's observers hear of it;
+//   7. how it ended (done, nothing new, or failed and why) is kept (refresh_record.h).
 // A failure in 4 or 5 removes the volume and the run dir. Refreshes run on their own threads
 // as jobs (Start), or on the caller's (Refresh). Thread-safe.
 #pragma once
@@ -19,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -29,6 +31,7 @@
 #include "origin/job.h"
 #include "origin/journal.h"
 #include "origin/observer.h"
+#include "origin/refresh_record.h"
 #include "origin/resource_set.h"
 #include "origin/servers.h"
 #include "origin/snapshots.h"
@@ -45,7 +48,8 @@ struct RefresherParts {
   Journal& journal;
   Servers& servers;
   Snapshots& snapshots;
-  std::string locks_dir;  // <data_dir>/locks
+  std::string locks_dir;      // <data_dir>/locks
+  std::string records_dir{};  // <data_dir>/refreshes (refresh_record.h)
   SourceFactory make_source = MakeSource;
   const ObserverSlot* observer = nullptr;  // told of each job's start and end
 };
@@ -70,6 +74,11 @@ class Refresher {
     observer_ = std::move(observer);
   }
 
+  // How `resource`'s last refresh ended; none if it never ran here.
+  std::optional<RefreshOutcome> LastOutcome(const std::string& resource) const {
+    return records_->Last(resource);
+  }
+
   Source& SourceOf(const config::Resource& resource) const;
   // True while a refresh of `resource` holds its lock (Recovery leaves its volume alone).
   bool Running(const std::string& resource) const;
@@ -79,10 +88,12 @@ class Refresher {
  private:
   explicit Refresher(RefresherParts parts) : p_(std::move(parts)), jobs_(p_.env) {}
   Result<std::string> Run(const config::Resource& resource, Job* job);
+  Result<std::string> RunLocked(const config::Resource& resource, Job* job);
   std::string LockPath(const std::string& resource) const;
 
   RefresherParts p_;
   std::map<std::string, std::unique_ptr<Source>> sources_;  // by resource
+  std::unique_ptr<RefreshRecords> records_;
   JobTable jobs_;
   std::function<void(const JobInfo&)> observer_;
   std::mutex threads_mu_;

@@ -38,6 +38,14 @@ uint64_t Scheduler::passes() const {
   return passes_;
 }
 
+std::optional<SystemTime> Scheduler::NextRefresh(const std::string& resource) const {
+  std::lock_guard lock(mu_);
+  for (const auto& e : entries_) {
+    if (e.refresh.resource == resource) return e.due;
+  }
+  return std::nullopt;
+}
+
 void Scheduler::Loop() {
   while (!stopping_) {
     SystemTime now = env_.Now();
@@ -63,7 +71,9 @@ SystemTime Scheduler::Pass(SystemTime now) {
       } else if (!st.ok()) {
         log::Error("cron: refresh of '{}' did not start: {}", e.refresh.resource, st.message());
       }
-      e.due = e.refresh.cron.NextAfter(now);
+      std::optional<SystemTime> due = e.refresh.cron.NextAfter(now);
+      std::lock_guard lock(mu_);
+      e.due = due;
     }
     if (e.due && *e.due < next) next = *e.due;
   }

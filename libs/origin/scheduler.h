@@ -49,6 +49,8 @@ class Scheduler {
   SystemTime last_pass() const;
   // How many passes have completed (tests wait on it after a Kick, when time stands still).
   uint64_t passes() const;
+  // When `resource`'s next cron refresh is due; none if it has no schedule (or no next time).
+  std::optional<SystemTime> NextRefresh(const std::string& resource) const;
 
  private:
   struct Entry {
@@ -62,9 +64,9 @@ class Scheduler {
   Env& env_;
   WakeSignal wake_;
   SchedulerActions actions_;
-  std::vector<Entry> entries_;
   std::atomic<bool> stopping_{false};
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;       // entries_' due times and the pass counters
+  std::vector<Entry> entries_;  // written by the scheduler's thread only
   SystemTime last_pass_{};
   uint64_t passes_ = 0;
   std::thread thread_;

@@ -214,7 +214,7 @@ TEST_CASE("api: the status object") {
   s.memory_total_bytes = 5;
   s.load = {0.5, 0.25, 0.1};
   s.clone_count = 3;
-  s.resources.push_back({"chinook", 1, 3, 0, 2, 0});
+  s.resources.push_back({"chinook", 1, 3, 0, 2, 0, {}});
   auto back = api::ParseOriginStatus(json::serialize(api::ToJson(s)));
   REQUIRE(back.ok());
   CHECK(back->storage_total_bytes == 1000);
@@ -224,6 +224,61 @@ TEST_CASE("api: the status object") {
   CHECK(back->resources.at(0).pool_max == 2);
   CHECK_FALSE(api::ParseOriginStatus(R"({"version":"1","load":[1,2,3,4]})").ok());
   CHECK_FALSE(api::ParseOriginStatus(R"({"version":"1","counts":{"clones":"3"}})").ok());
+}
+
+TEST_CASE("api: the status object's clone ports and refresh schedule") {
+  api::OriginStatus s;
+  s.version = "0.1.0";
+  s.clone_ports = {40000, 40999, 12};
+  api::ResourceCounts scheduled;
+  scheduled.name = "chinook";
+  scheduled.refresh.cron = "0 3 * * *";
+  scheduled.refresh.next_at = "2030-01-02T03:00:00Z";
+  scheduled.refresh.last =
+      api::LastRefresh{"failed", "2030-01-01T03:00:41Z", 41000, "", "pg_restore: <b>no</b>"};
+  api::ResourceCounts never;
+  never.name = "sakila";
+  s.resources = {scheduled, never};
+  auto back = api::ParseOriginStatus(json::serialize(api::ToJson(s)));
+  REQUIRE(back.ok());
+  CHECK(back->clone_ports.first == 40000);
+  CHECK(back->clone_ports.last == 40999);
+  CHECK(back->clone_ports.in_use == 12);
+  const api::RefreshStatus& r = back->resources.at(0).refresh;
+  CHECK(r.cron == "0 3 * * *");
+  CHECK(r.next_at == "2030-01-02T03:00:00Z");
+  REQUIRE(r.last);
+  CHECK(r.last->state == "failed");
+  CHECK(r.last->elapsed_ms == 41000);
+  CHECK(r.last->error == "pg_restore: <b>no</b>");
+  CHECK(r.last->snapshot.empty());
+  CHECK(back->resources.at(1).refresh.cron.empty());
+  CHECK_FALSE(back->resources.at(1).refresh.last);
+
+  // A user's view has no in_use: it stays unset, not 0.
+  s.clone_ports.in_use.reset();
+  auto user = api::ParseOriginStatus(json::serialize(api::ToJson(s)));
+  REQUIRE(user.ok());
+  CHECK_FALSE(user->clone_ports.in_use);
+
+  // Hostile or malformed parts are refused with the field named.
+  for (const char* bad : {
+           R"({"version":"1","clone_ports":{"first":70000,"last":1}})",
+           R"({"version":"1","clone_ports":{"first":1,"last":2,"in_use":-1}})",
+           R"({"version":"1","clone_ports":[1,2]})",
+           R"({"version":"1","resources":[{"name":"a","refresh":"0 3 * * *"}]})",
+           R"({"version":"1","resources":[{"name":"a","refresh":{"next_at":"tomorrow"}}]})",
+           R"({"version":"1","resources":[{"name":"a","refresh":{"last":{"state":"ok",)"
+           R"("finished_at":"2030-01-01T00:00:00Z"}}}]})",
+           R"({"version":"1","resources":[{"name":"a","refresh":{"last":{"state":"done"}}}]})",
+           R"({"version":"1","resources":[{"name":"a","refresh":{"last":{"state":"done",)"
+           R"("finished_at":"2030-01-01T00:00:00Z","elapsed_ms":-5}}}]})",
+       }) {
+    INFO(bad);
+    auto r = api::ParseOriginStatus(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kUnprocessable);
+  }
 }
 
 TEST_CASE("api: the error object and the Status a reply stands for") {

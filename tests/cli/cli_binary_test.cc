@@ -462,6 +462,35 @@ TEST_CASE("zdap status: one row per origin, a silent one shown down", "[binary][
   REQUIRE(env.Zdap("status extra", &out) == 2);
 }
 
+TEST_CASE("zdap status: a resource whose last refresh failed is named in the origin's row",
+          "[binary][placement]") {
+  test::FakeOrigin a([](const test::FakeRequest& r) -> test::FakeReply {
+    if (r.target == "/v1/status") {
+      return {200, R"({"version":"0.1.0","storage":{"driver":"copy","free_bytes":1000},)"
+                   R"("runtime":{"driver":"process"},"resources":[)"
+                   R"({"name":"chinook","refresh":{"cron":"0 3 * * *","next_at":null,"last":)"
+                   R"({"state":"failed","finished_at":"2030-01-01T03:00:41Z","elapsed_ms":41000,)"
+                   R"("error":"pg_restore: connection refused"}}},)"
+                   R"({"name":"sakila","refresh":{"cron":null,"last":)"
+                   R"({"state":"done","finished_at":"2030-01-01T03:00:00Z","elapsed_ms":10}}}]})"};
+    }
+    return {404, R"({"error":{"code":"not_found","message":"no"}})"};
+  });
+  Env env;
+  std::string out;
+  REQUIRE(env.Zdap("origin add " + a.url()) == 0);
+  REQUIRE(env.Zdap("status", &out) == 0);
+  INFO(out);
+  size_t row = out.find(a.url() + "  up");
+  REQUIRE(row != std::string::npos);
+  std::string line = out.substr(row, out.find('\n', row) - row);
+  CHECK(line.find("refresh of chinook failed at 2030-01-01T03:00:41Z") != std::string::npos);
+  CHECK(line.find("sakila") == std::string::npos);  // its last refresh went well
+  // The error line itself is in the JSON, for scripts.
+  REQUIRE(env.Zdap("status -o json", &out) == 0);
+  CHECK(out.find(R"("error":"pg_restore: connection refused")") != std::string::npos);
+}
+
 }  // namespace zdap
 
 namespace zdap {

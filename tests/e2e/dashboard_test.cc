@@ -113,7 +113,8 @@ struct DashboardOrigin {
     WriteFile(d.config_dir() + "/resources/broken.yaml",
               "name: broken\nengine: postgres\nsource: {dump: " + dump +
                   ", database: broken}\ncredentials: {user: postgres, password: zdap}\n"
-                  "pool: {min: 1}\n");  // never filled (no snapshot): a claim finds it empty
+                  "pool: {min: 1}\n"  // never filled (no snapshot): a claim finds it empty
+                  "refresh: {cron: '0 3 1 1 *'}\n");  // shown with its next run, once a year
     config = WriteFile(tmp.path() + "/zdapd.yaml",
                        "tls: {cert: " + tmp.path() + "/one.pem, key: " + tmp.path() +
                            "/one.key}\nexpiry_warning: 1h\nwebhooks:\n  - url: http://127.0.0.1:" +

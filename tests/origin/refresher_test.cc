@@ -17,6 +17,7 @@
 #include "catalog/catalog.h"
 #include "core/env.h"
 #include "core/file_util.h"
+#include "origin/refresh_record.h"
 #include "origin/refresher.h"
 #include "origin/resource_set.h"
 #include "origin/secret_store.h"
@@ -69,6 +70,7 @@ class RefresherRig {
     snapshots_ = std::make_unique<Snapshots>(env_, *resources_, *store_, *catalog_);
     RefresherParts parts{env_,      *resources_, *store_,         *journal_,
                          *servers_, *snapshots_, data_ + "/locks"};
+    parts.records_dir = data_ + "/refreshes";
     parts.make_source = [this](const config::Resource& r, const SourceParts& sp) {
       CHECK(r.name == "chinook");
       seen_parts_ = &sp.store;
@@ -273,4 +275,63 @@ TEST_CASE("refresher: a job runs the source on its own thread; one refresh at a 
   CHECK(done.snapshot == "chinook@20300101T000000Z");
   CHECK(done.phase == "snapshot");  // the refresher's seal comes last
   CHECK(t.SnapshotIds() == std::vector<std::string>{done.snapshot});
+}
+
+TEST_CASE("refresher: how the last refresh ended is kept, across a restart") {
+  RefresherRig t;
+  CHECK_FALSE(t.refresher().LastOutcome("chinook"));  // never ran here
+  t.source().build = Writes(t, "good", engine::CloneLock::kConfig);
+  auto good = t.refresher().Refresh("chinook");
+  REQUIRE(good.ok());
+  auto last = t.refresher().LastOutcome("chinook");
+  REQUIRE(last);
+  CHECK(last->ok);
+  CHECK(last->snapshot == *good);
+  CHECK(last->finished_at == t.env().Now());
+  CHECK(last->error.empty());
+
+  t.env().Advance(std::chrono::hours(3));
+  t.source().build = [&](const SourceRun&) -> Result<SourceResult> {
+    return Unavailable("pg_restore: error: <img src=x onerror=alert(1)>\nline two");
+  };
+  REQUIRE_FALSE(t.refresher().Refresh("chinook").ok());
+  last = t.refresher().LastOutcome("chinook");
+  REQUIRE(last);
+  CHECK_FALSE(last->ok);
+  CHECK(last->finished_at == t.env().Now());
+  CHECK(last->error.find("<img src=x onerror=alert(1)> line two") != std::string::npos);
+  CHECK(last->error.find('\n') == std::string::npos);
+
+  // The record is a 0600 file of its own: another RefreshRecords on the directory (zdapd
+  // after a restart) reads the same outcome back.
+  const std::string file = t.data() + "/refreshes/chinook";
+  CHECK((std::filesystem::status(file).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  auto reopened = RefreshRecords::Open(t.env(), t.data() + "/refreshes");
+  REQUIRE(reopened.ok());
+  auto again = (*reopened)->Last("chinook");
+  REQUIRE(again);
+  CHECK_FALSE(again->ok);
+  CHECK(again->finished_at == last->finished_at);
+  CHECK(again->error == last->error);
+  CHECK_FALSE((*reopened)->Last("other"));
+
+  // A damaged record is no record (logged), not an error of the status that shows it.
+  std::ofstream(file, std::ios::trunc) << "state=maybe\n";
+  auto damaged = RefreshRecords::Open(t.env(), t.data() + "/refreshes");
+  REQUIRE(damaged.ok());
+  CHECK_FALSE((*damaged)->Last("chinook"));
+  std::ofstream(file, std::ios::trunc) << std::string(10000, 'x');
+  CHECK_FALSE((*RefreshRecords::Open(t.env(), t.data() + "/refreshes"))->Last("chinook"));
+}
+
+TEST_CASE("refresher: an error line is kept as one line, cut between characters") {
+  CHECK(OneLine("a\tb\r\nc\x7f") == "a b  c ");
+  CHECK(OneLine("short", 10) == "short");
+  CHECK(OneLine("0123456789abc", 10) == "0123456...");
+  // "é" is two bytes: a cut that would split it backs up before it.
+  const std::string accents = "aaaaaa\xc3\xa9\xc3\xa9x";  // 11 bytes; byte 7 is inside "é"
+  std::string cut = OneLine(accents, 10);
+  CHECK(cut == "aaaaaa...");
+  CHECK(OneLine(std::string(5000, 'e')).size() == kMaxErrorBytes);
 }

@@ -197,6 +197,9 @@ TEST_CASE("timed work: a cron refresh starts when the fake clock reaches its tim
   REQUIRE(t.o().StartTimedWork().ok());
   t.AdvanceAndSettle(0s);
 
+  CHECK(t.o().NextRefresh("chinook") == Utc("2030-01-01T00:05:00Z"));
+  CHECK_FALSE(t.o().refresher().LastOutcome("chinook"));
+
   // 00:04:59: one second early. No job, no snapshot.
   t.AdvanceAndSettle(269s);
   CHECK(t.o().refresher().Jobs().empty());
@@ -220,6 +223,12 @@ TEST_CASE("timed work: a cron refresh starts when the fake clock reaches its tim
   REQUIRE(done->state == origin::JobState::kDone);
   CHECK(done->snapshot == "chinook@20300101T000500Z");
   CHECK(t.NewestSnapshot() == "chinook@20300101T000500Z");
+  // What the Origin page shows: the next due time moved on, and how this one ended.
+  CHECK(t.o().NextRefresh("chinook") == Utc("2030-01-01T00:10:00Z"));
+  auto last = t.o().refresher().LastOutcome("chinook");
+  REQUIRE(last);
+  CHECK(last->ok);
+  CHECK(last->snapshot == "chinook@20300101T000500Z");
 
   // Not again until 00:10:00.
   t.AdvanceAndSettle(299s);

@@ -192,6 +192,8 @@ async function userFlow() {
     check(true, 'destroyed: the clone left the list');
     await shoot(page, 'clones-empty');
     await go(page, '#/origin', '#origin .card');
+    const userPorts = (await page.textContent('[data-test=clone-ports]')).trim();
+    check(/^\d+–\d+$/.test(userPorts), `a user sees the clone port range only (${userPorts})`);
     await shoot(page, 'origin');
 
     // Sign-out revokes the session: its cookie opens nothing afterwards.
@@ -251,7 +253,24 @@ async function adminFlow() {
     await shoot(page, 'tokens');
     await go(page, '#/audit', '#audit tbody tr');
     await shoot(page, 'audit');
+    // The Origin page: clone ports in use, and the broken resource's last refresh with its
+    // error line, again as text.
     await go(page, '#/origin', '#origin .card');
+    const adminPorts = (await page.textContent('[data-test=clone-ports]')).trim();
+    check(/^\d+–\d+: \d+ in use, \d+ free$/.test(adminPorts),
+      `an admin sees how many clone ports are in use (${adminPorts})`);
+    const schedule = await page.textContent(`[data-test=refresh-${BROKEN}]`);
+    check(schedule.includes('0 3 1 1 *') && /next in \d/.test(schedule),
+      `the refresh schedule and its next run are shown (${schedule.slice(0, 40)})`);
+    const last = page.locator(`[data-test=refresh-${BROKEN}] [data-test=last-refresh]`);
+    check((await last.textContent()).includes('failed'), 'the failed refresh is the last result');
+    const lastErr = await page.textContent(`[data-test=refresh-${BROKEN}] [data-test=last-refresh-error]`);
+    check(lastErr.includes('<img src=x onerror=alert(1)>'),
+      'the last refresh\'s error line is shown as text on the Origin page');
+    const imgsAfter = await page.evaluate(() => ({ now: document.querySelectorAll('img').length,
+      ever: window.__imgs }));
+    check(imgsAfter.now === 0 && imgsAfter.ever === 0 && dialogs.length === 0,
+      'nothing ran or was created from it there either');
     await shoot(page, 'origin-admin');
   } finally {
     await ctx.close();
