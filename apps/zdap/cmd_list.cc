@@ -96,18 +96,17 @@ Status CmdListSnapshots(const VerbArgs& a) {
     ZDAP_ASSIGN_OR_RETURN(auto resources, api.ListResources());
     std::string origin = api.url().ToString();
     for (const auto& r : resources) {
-      for (const auto& snap : r.snapshots) {
-        all.push_back(json::object{{"id", snap.id},
-                                   {"resource", r.name},
-                                   {"created_at", snap.created_at},
-                                   {"origin", origin}});
-        rows.push_back({snap.id, r.name, snap.created_at, origin});
+      for (api::Snapshot snap : r.snapshots) {
+        snap.resource = r.name;
+        all.push_back(WithOrigin(api::ToJson(snap), origin));
+        rows.push_back({snap.id, r.name, snap.created_at,
+                        snap.data_as_of.empty() ? "-" : snap.data_as_of, origin});
       }
     }
     return Status::Ok();
   }));
   return Print(s.format, json::object{{"snapshots", all}},
-               RenderTable({"SNAPSHOT", "RESOURCE", "CREATED", "ORIGIN"}, rows));
+               RenderTable({"SNAPSHOT", "RESOURCE", "CREATED", "DATA AS OF", "ORIGIN"}, rows));
 }
 
 Status CmdListClones(const VerbArgs& a) {

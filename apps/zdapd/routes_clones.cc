@@ -80,7 +80,8 @@ void AddCloneRoutes(RouteTable& table, RouteContext& ctx) {
     if (!view.ok()) return ErrorResponse(view.status());
     auto snap = ctx.origin->clones().Branch(call.params[0], call.caller);
     if (!snap.ok()) return ErrorResponse(snap.status());
-    api::Snapshot out{snap->id, view->resource, FormatRfc3339(snap->created_at), 0};
+    api::Snapshot out{snap->id, view->resource, FormatRfc3339(snap->created_at),
+                      snap->data_as_of ? FormatRfc3339(*snap->data_as_of) : "", 0};
     return JsonResponse(201, api::ToJson(out));
   });
   table.Add("DELETE", "/v1/clones/{id}", kLongWork, [&ctx](const RouteCall& call) {

@@ -24,7 +24,9 @@ Result<std::vector<api::Snapshot>> SnapshotsFor(origin::Origin& origin, const st
   }
   std::vector<api::Snapshot> out;
   for (const auto& sn : snaps) {
-    out.push_back(api::Snapshot{sn.id, "", FormatRfc3339(sn.created_at), clones_of[sn.id]});
+    out.push_back(api::Snapshot{sn.id, "", FormatRfc3339(sn.created_at),
+                                sn.data_as_of ? FormatRfc3339(*sn.data_as_of) : "",
+                                clones_of[sn.id]});
   }
   return out;
 }

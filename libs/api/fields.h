@@ -66,6 +66,7 @@ inline constexpr const char* kPool = "pool";
 inline constexpr const char* kMin = "min";
 inline constexpr const char* kMax = "max";
 inline constexpr const char* kReady = "ready";
+inline constexpr const char* kDataAsOf = "data_as_of";
 inline constexpr const char* kClonePorts = "clone_ports";
 inline constexpr const char* kFirst = "first";
 inline constexpr const char* kLast = "last";

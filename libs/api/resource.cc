@@ -23,6 +23,7 @@ json::object ToJson(const Snapshot& s) {
   o[field::kId] = s.id;
   if (!s.resource.empty()) o[field::kResource] = s.resource;
   o[field::kCreatedAt] = s.created_at;
+  o[field::kDataAsOf] = s.data_as_of.empty() ? json::value(nullptr) : json::value(s.data_as_of);
   o[field::kClones] = s.clones;
   return o;
 }
@@ -33,6 +34,7 @@ Result<Snapshot> SnapshotFromJson(const json::value& v) {
   r.String(field::kId, &s.id, /*required=*/true);
   r.String(field::kResource, &s.resource);
   r.Time(field::kCreatedAt, &s.created_at);
+  r.Time(field::kDataAsOf, &s.data_as_of);
   r.Int(field::kClones, &s.clones, false, 0);
   if (!r.status().ok()) return r.status();
   return s;

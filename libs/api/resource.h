@@ -18,6 +18,7 @@ struct Snapshot {
   std::string id;
   std::string resource;    // "" when listed inside its resource
   std::string created_at;  // RFC 3339
+  std::string data_as_of;  // RFC 3339: how current its data is; "" = unknown (null)
   int64_t clones = 0;      // clones that depend on it (the caller's only, for a plain user)
 };
 

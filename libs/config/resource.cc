@@ -2,7 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "config/yaml_reader.h"
@@ -22,6 +26,20 @@ std::string Resolve(const std::string& config_dir, const std::string& p) {
 Status ValidateCron(MapReader& r, const std::string& cron) {
   auto parsed = CronSchedule::Parse(cron);
   if (!parsed.ok()) return r.ErrorAt("cron", parsed.status().message());
+  return Status::Ok();
+}
+
+// A file that holds a secret: readable, and by its owner only (chmod 600), else refused.
+Status CheckSecretFile(MapReader& r, const char* key, const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return r.ErrorAt(key, fmt::format("{}: {}", path, std::strerror(errno)));
+  }
+  if (!S_ISREG(st.st_mode)) return r.ErrorAt(key, fmt::format("{} is not a file", path));
+  if ((st.st_mode & 077) != 0) {
+    return r.ErrorAt(key, fmt::format("{} is readable by others (mode {:04o}): chmod 600 {}", path,
+                                      st.st_mode & 07777, path));
+  }
   return Status::Ok();
 }
 
@@ -57,15 +75,13 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
 
   if (!top.Has("source")) return top.ErrorAt("", "key 'source' is required");
   ZDAP_ASSIGN_OR_RETURN(MapReader src, top.GetMap("source"));
-  ZDAP_RETURN_IF_ERROR(
-      src.CheckNoUnknownKeys({"dump", "script", "command", "url", "database", "after"}));
-  std::string dump, script, url;
+  ZDAP_RETURN_IF_ERROR(src.CheckNoUnknownKeys(
+      {"dump", "script", "command", "url", "password_file", "database", "after"}));
+  std::string dump, script, url, url_password_file;
   ZDAP_RETURN_IF_ERROR(src.GetString("dump", &dump));
   ZDAP_RETURN_IF_ERROR(src.GetString("script", &script));
   ZDAP_RETURN_IF_ERROR(src.GetString("url", &url));
-  if (!url.empty()) {
-    return src.ErrorAt("url", "is not supported yet; use dump, script or command");
-  }
+  ZDAP_RETURN_IF_ERROR(src.GetString("password_file", &url_password_file));
   ZDAP_RETURN_IF_ERROR(src.GetStringList("command", &res.source.command));
   int kinds = !dump.empty() + !script.empty() + !url.empty() + !res.source.command.empty();
   if (kinds != 1) {
@@ -74,11 +90,31 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   res.source.dump = Resolve(config_dir, dump);
   res.source.script = Resolve(config_dir, script);
   res.source.url = url;
+  if (!url.empty()) {
+    auto live = ParseSourceUrl(url);
+    if (!live.ok()) return src.ErrorAt("url", live.status().message());
+    const char* family = res.engine == "postgres" ? "postgres" : "mysql";
+    if (live->family != family) {
+      return src.ErrorAt("url", fmt::format("a {} resource dumps a {}:// server, not {}://",
+                                            res.engine, family, live->family));
+    }
+    res.source.live = *live;
+  }
+  if (!url_password_file.empty()) {
+    if (url.empty()) {
+      return src.ErrorAt("password_file", "is the password of source.url; this source has none");
+    }
+    res.source.password_file = Resolve(config_dir, url_password_file);
+    ZDAP_RETURN_IF_ERROR(CheckSecretFile(src, "password_file", res.source.password_file));
+  }
   ZDAP_RETURN_IF_ERROR(src.GetString("database", &res.source.database, true));
   if (res.source.database.empty() || res.source.database.size() > 63 ||
       res.source.database.find_first_of("\"'`;\\/ \t\n") != std::string::npos) {
     return src.ErrorAt("database",
                        fmt::format("'{}' is not a usable database name", res.source.database));
+  }
+  if (!url.empty() && res.source.live.database.empty()) {
+    res.source.live.database = res.source.database;
   }
   std::vector<std::string> after;
   ZDAP_RETURN_IF_ERROR(src.GetStringList("after", &after));

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config/source_url.h"
 #include "core/result.h"
 
 namespace zdap::config {
@@ -16,9 +17,11 @@ struct ResourceSource {
   std::string dump;                  // absolute path (resolved against the config dir)
   std::string script;                // absolute path
   std::vector<std::string> command;  // argv
-  std::string url;
-  std::string database;            // the database clients connect to
-  std::vector<std::string> after;  // absolute paths of SQL files
+  std::string url;                   // as written; `live` is what it says
+  SourceUrl live;                    // source.url parsed; live.database defaults to `database`
+  std::string password_file;         // source.url's password (absolute path, 0600); "" = none
+  std::string database;              // the database clients connect to
+  std::vector<std::string> after;    // absolute paths of SQL files
 };
 
 struct Resource {

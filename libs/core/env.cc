@@ -80,7 +80,10 @@ class PosixEnv : public Env {
   Result<FileInfo> Stat(const std::string& path) override {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) return ErrnoError("stat " + path, errno);
-    return FileInfo{st.st_mode, st.st_uid, st.st_gid};
+    auto mtime =
+        std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec);
+    return FileInfo{st.st_mode, st.st_uid, st.st_gid,
+                    SystemTime(std::chrono::duration_cast<SystemTime::duration>(mtime))};
   }
 
   Status Chown(const std::string& path, uid_t uid, gid_t gid) override {

@@ -55,6 +55,7 @@ struct FileInfo {
   mode_t mode = 0;  // permission bits and type (st_mode)
   uid_t uid = 0;
   gid_t gid = 0;
+  SystemTime mtime{};  // last modification of its content (st_mtim)
 };
 
 class Env {

@@ -231,10 +231,10 @@ Result<DumpInput> DumpInput::Open(const config::Resource& resource, const std::s
   }
   const auto& src = resource.source;
   if (!src.url.empty()) {
-    return Unprocessable(fmt::format(
-        "resource '{}': source.url is not supported by this version of zdap; use dump, script "
-        "or command",
-        resource.name));
+    // The engine dumps a live server first and opens what it made (a directory archive, a
+    // command's stream).
+    return Internal(
+        fmt::format("resource '{}': source.url reached DumpInput undumped", resource.name));
   }
   std::string dump = src.dump;
   if (!src.script.empty()) {

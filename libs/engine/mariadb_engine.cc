@@ -5,9 +5,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <optional>
+
 #include "core/file_util.h"
 #include "core/log.h"
 #include "engine/dump_source.h"
+#include "engine/live_source.h"
 #include "engine/postgres_engine.h"
 #include "engine/probe_socket.h"
 #include "wire/health_probe.h"
@@ -50,6 +53,39 @@ Result<Tools> FindTools() {
   ZDAP_ASSIGN_OR_RETURN(t.install, FindProgram({"mariadb-install-db", "mysql_install_db"}));
   ZDAP_ASSIGN_OR_RETURN(t.client, FindProgram({"mariadb", "mysql"}));
   return t;
+}
+
+// source.url: mariadb-dump of the live server, streamed into the import like a source.command
+// (one consistent snapshot: --single-transaction). Its password goes in an option file in
+// `scratch_dir` that `*options` removes once the import is over.
+Result<config::Resource> LiveDumpSource(const config::Resource& resource,
+                                        const std::string& scratch_dir,
+                                        std::optional<TransientSecretFile>* options) {
+  const config::SourceUrl& url = resource.source.live;
+  ZDAP_ASSIGN_OR_RETURN(std::string dump, FindProgram({"mariadb-dump", "mysqldump"}));
+  ZDAP_ASSIGN_OR_RETURN(std::string password, ReadSourcePassword(resource.source));
+  std::vector<std::string> argv = {dump};
+  if (password.empty()) {
+    argv.push_back("--no-defaults");
+  } else {
+    // --defaults-file must come first; it is the only option file read.
+    ZDAP_ASSIGN_OR_RETURN(*options, TransientSecretFile::Write(scratch_dir + "/live.cnf",
+                                                               MariadbPasswordOptions(password)));
+    argv.push_back("--defaults-file=" + (*options)->path());
+  }
+  for (const std::string& arg :
+       {std::string("--single-transaction"), std::string("--routines"), std::string("--triggers"),
+        std::string("--events"), std::string("--default-character-set=utf8mb4"),
+        std::string("--protocol=TCP"), "--host=" + url.host,
+        "--port=" + std::to_string(url.port)}) {
+    argv.push_back(arg);
+  }
+  if (!url.user.empty()) argv.push_back("--user=" + url.user);
+  argv.push_back(url.database);
+  config::Resource out = resource;
+  out.source.url.clear();
+  out.source.command = std::move(argv);
+  return out;
 }
 
 // A string literal for MariaDB's default sql_mode (backslash escapes on).
@@ -332,7 +368,14 @@ Status MariadbEngine::Import(const config::Resource& resource, const Endpoint& e
       fmt::format("--execute=CREATE DATABASE IF NOT EXISTS `{}`", resource.source.database));
   ZDAP_RETURN_IF_ERROR(RunSetupStep(create, std::chrono::minutes(1), "mariadb",
                                     "creating database " + resource.source.database));
-  ZDAP_ASSIGN_OR_RETURN(DumpInput input, DumpInput::Open(resource, endpoint.socket_dir, env()));
+  std::optional<TransientSecretFile> live_options;  // removed once the import is over
+  config::Resource from = resource;
+  if (!resource.source.url.empty()) {
+    log::Info("{}: dumping {} for resource {}", name_, resource.source.live.ToString(),
+              resource.name);
+    ZDAP_ASSIGN_OR_RETURN(from, LiveDumpSource(resource, endpoint.socket_dir, &live_options));
+  }
+  ZDAP_ASSIGN_OR_RETURN(DumpInput input, DumpInput::Open(from, endpoint.socket_dir, env()));
   if (input.format() == DumpFormat::kPgCustom || input.format() == DumpFormat::kPgDirectory) {
     return Unprocessable(
         fmt::format("{} is a {} dump; the {} engine loads SQL dumps (.sql, "

@@ -4,13 +4,16 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <thread>
 
 #include "core/file_util.h"
 #include "core/log.h"
 #include "engine/dump_source.h"
+#include "engine/live_source.h"
 #include "engine/probe_socket.h"
 #include "wire/postgres_wire.h"
 
@@ -20,6 +23,49 @@ namespace {
 namespace pgwire = wire::pg;
 
 constexpr const char* kPgRoot = "/usr/lib/postgresql";
+
+// source.url: pg_dump -Fd -j N of the live server into `scratch_dir`; returns the archive's
+// directory, which the caller restores with pg_restore -j N like any directory archive.
+// pg_dump takes one snapshot for all its workers, so the archive is consistent.
+Result<std::string> DumpLive(const config::Resource& resource, const std::string& bin,
+                             const std::string& scratch_dir) {
+  const config::SourceUrl& url = resource.source.live;
+  const std::string dir = scratch_dir + "/live-dump";
+  (void)RemoveTree(dir);  // a previous attempt's
+  ZDAP_ASSIGN_OR_RETURN(std::string password, ReadSourcePassword(resource.source));
+  std::optional<TransientSecretFile> passfile;
+  SpawnOptions o;
+  unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  o.argv = {bin + "/pg_dump",
+            "--format=directory",
+            fmt::format("--jobs={}", cores),
+            "--no-password",
+            "--file=" + dir,
+            "--host=" + url.host,
+            "--port=" + std::to_string(url.port),
+            "--dbname=" + url.database};
+  if (!url.user.empty()) o.argv.push_back("--username=" + url.user);
+  // A host that does not answer fails the refresh in half a minute, not at TCP's leisure.
+  o.env = {"PGCONNECT_TIMEOUT=30", "PGAPPNAME=zdap"};
+  if (!password.empty()) {
+    ZDAP_ASSIGN_OR_RETURN(passfile, TransientSecretFile::Write(scratch_dir + "/live.pgpass",
+                                                               PgPassLine(url, password)));
+    o.env.push_back("PGPASSFILE=" + passfile->path());
+  }
+  o.cwd = scratch_dir;
+  o.capture_output = true;
+  o.die_with_parent = true;
+  log::Info("postgres: dumping {} for resource {} ({} jobs)", url.ToString(), resource.name, cores);
+  auto r = Run(o, std::chrono::hours(12));
+  if (!r.ok()) return r.status().Wrap("pg_dump");
+  if (!r->ok()) {
+    (void)RemoveTree(dir);
+    return Unavailable(fmt::format("pg_dump of {} failed ({}): {}", url.ToString(),
+                                   DescribeWaitStatus(r->wait_status),
+                                   ClientErrorSummary(r->output, url.ToString())));
+  }
+  return dir;
+}
 
 }  // namespace
 
@@ -276,7 +322,23 @@ Status PostgresEngine::Import(const config::Resource& resource, const Endpoint& 
     o.cwd = endpoint.socket_dir;
     return o;
   };
-  ZDAP_ASSIGN_OR_RETURN(DumpInput input, DumpInput::Open(resource, endpoint.socket_dir, env()));
+  // source.url: dumped into the run dir first, then restored as a directory archive (-j).
+  config::Resource dumped;
+  std::string live_dir;
+  if (!resource.source.url.empty()) {
+    ZDAP_ASSIGN_OR_RETURN(live_dir, DumpLive(resource, bin, endpoint.socket_dir));
+    dumped = resource;
+    dumped.source.url.clear();
+    dumped.source.dump = live_dir;
+  }
+  struct RemoveAfter {
+    std::string dir;
+    ~RemoveAfter() {
+      if (!dir.empty()) (void)RemoveTree(dir);
+    }
+  } remove_live{live_dir};
+  ZDAP_ASSIGN_OR_RETURN(DumpInput input, DumpInput::Open(live_dir.empty() ? resource : dumped,
+                                                         endpoint.socket_dir, env()));
   log::Info("postgres: importing {} ({}) into resource {}", input.label(),
             DumpFormatName(input.format()), resource.name);
   if (input.format() == DumpFormat::kPgCustom || input.format() == DumpFormat::kPgDirectory) {

@@ -9,8 +9,24 @@
 #include "origin/servers.h"
 
 namespace zdap::origin {
+namespace {
+
+// SnapshotMeta::data_as_of of a dump source: a dump file's (a directory archive's toc.dat's)
+// last change; for a script, a command or a live server, the time the import starts. Unset if
+// a dump file cannot be read (the import then says why).
+std::optional<SystemTime> DataAsOf(Env& env, const config::ResourceSource& source) {
+  if (source.dump.empty()) return env.Now();
+  std::string file = source.dump;
+  if (env.FileExists(file + "/toc.dat")) file += "/toc.dat";
+  auto info = env.Stat(file);
+  if (!info.ok()) return std::nullopt;
+  return info->mtime;
+}
+
+}  // namespace
 
 Result<SourceResult> DumpImport::Build(const SourceRun& run) {
+  const std::optional<SystemTime> data_as_of = DataAsOf(p_.env, resource_.source);
   // The job sees the dump's bytes read and the client's output.
   std::optional<engine::ScopedImportProgress> report;
   if (run.job != nullptr) report.emplace(&run.job->progress());
@@ -56,6 +72,7 @@ Result<SourceResult> DumpImport::Build(const SourceRun& run) {
   run.Phase("snapshot");
   p_.env.SyncAll();
   SourceResult result;
+  result.data_as_of = data_as_of;
   if (*imported) result.clone_lock = engine::CloneLock::kNoPassword;
   return result;
 }

@@ -143,7 +143,8 @@ Result<std::string> Refresher::RunLocked(const config::Resource& resource, Job* 
   }
   // Kept with the snapshot; the snapshot is whole without it. Without it (a failed write)
   // the snapshot's clones take the kConfig start, right for any data.
-  Status meta = p_.snapshots.WriteMeta(id, SnapshotMeta{resource.name, built.clone_lock, ""});
+  Status meta = p_.snapshots.WriteMeta(
+      id, SnapshotMeta{resource.name, built.clone_lock, "", built.data_as_of});
   if (!meta.ok()) log::Warn("refresh {}: snapshot metadata: {}", resource.name, meta.message());
   (void)p_.env.RemoveTree(run.run_dir);
   (void)p_.journal.Commit(entry);

@@ -20,6 +20,7 @@ constexpr const char* kBranchOfKey = "branch_of";
 // branches: both hold a password.
 constexpr const char* kCloneLockKey = "clone_lock";
 constexpr const char* kCloneLockNoPassword = "no-password";
+constexpr const char* kDataAsOfKey = "data_as_of";  // RFC 3339
 
 }  // namespace
 
@@ -38,6 +39,7 @@ Result<std::vector<SnapshotInfo>> Snapshots::List(const std::string& resource) c
     SnapshotInfo info;
     info.id = n;
     info.created_at = ParseCompactUtc(id.stamp).value();
+    info.data_as_of = Known(n).data_as_of;
     info.clones = static_cast<int>(
         std::count_if(clones.begin(), clones.end(),
                       [&](const catalog::CloneRecord& c) { return c.snapshot == n; }));
@@ -102,10 +104,7 @@ Status Snapshots::Delete(const std::string& resource, const std::string& id,
   }
   std::lock_guard lock(prune_mu_);
   ZDAP_RETURN_IF_ERROR(store_.DestroySnapshot(id));
-  {
-    std::lock_guard guard(locks_mu_);
-    clone_locks_.erase(id);  // its id may come again
-  }
+  Forget(id);
   log::Info("snapshot {} deleted", id);
   ObserverSlot::Of(observer_)->SnapshotDeleted(resource, id, actor);
   return Status::Ok();
@@ -125,10 +124,7 @@ void Snapshots::Prune(const config::Resource& resource) {
                 d.message());
       continue;
     }
-    {
-      std::lock_guard guard(locks_mu_);
-      clone_locks_.erase(s.id);
-    }
+    Forget(s.id);
     log::Info("refresh {}: removed old snapshot {}", resource.name, s.id);
     ObserverSlot::Of(observer_)->SnapshotDeleted(resource.name, s.id, "");
   }
@@ -138,6 +134,8 @@ Status Snapshots::WriteMeta(const std::string& id, const SnapshotMeta& meta) {
   storage::VolumeMeta m = {{kResourceKey, meta.resource}, {kStateKey, kSealed}};
   if (meta.clone_lock == engine::CloneLock::kNoPassword) m[kCloneLockKey] = kCloneLockNoPassword;
   if (!meta.branch_of.empty()) m[kBranchOfKey] = meta.branch_of;
+  if (meta.data_as_of) m[kDataAsOfKey] = FormatRfc3339(*meta.data_as_of);
+  Forget(id);
   return store_.WriteMeta(storage::Area::kSnapshot, id, m);
 }
 
@@ -147,19 +145,36 @@ bool Snapshots::LacksMeta(const std::string& id) const {
 }
 
 engine::CloneLock Snapshots::FreshCloneLock(const std::string& id) const {
+  return Known(id).clone_lock;
+}
+
+std::optional<SystemTime> Snapshots::DataAsOf(const std::string& id) const {
+  return Known(id).data_as_of;
+}
+
+Snapshots::KnownMeta Snapshots::Known(const std::string& id) const {
   {
-    std::lock_guard lock(locks_mu_);
-    if (auto it = clone_locks_.find(id); it != clone_locks_.end()) return it->second;
+    std::lock_guard lock(known_mu_);
+    if (auto it = known_.find(id); it != known_.end()) return it->second;
   }
+  KnownMeta known;
   auto meta = store_.ReadMeta(storage::Area::kSnapshot, id);
-  if (!meta.ok()) return engine::CloneLock::kConfig;  // not kept: the next read may succeed
-  auto it = meta->find(kCloneLockKey);
-  auto lock = it != meta->end() && it->second == kCloneLockNoPassword
-                  ? engine::CloneLock::kNoPassword
-                  : engine::CloneLock::kConfig;
-  std::lock_guard guard(locks_mu_);
-  clone_locks_[id] = lock;
-  return lock;
+  if (!meta.ok()) return known;  // not kept: the next read may succeed
+  if (auto it = meta->find(kCloneLockKey);
+      it != meta->end() && it->second == kCloneLockNoPassword) {
+    known.clone_lock = engine::CloneLock::kNoPassword;
+  }
+  if (auto it = meta->find(kDataAsOfKey); it != meta->end()) {
+    if (auto t = ParseRfc3339(it->second); t.ok()) known.data_as_of = *t;
+  }
+  std::lock_guard guard(known_mu_);
+  known_[id] = known;
+  return known;
+}
+
+void Snapshots::Forget(const std::string& id) {
+  std::lock_guard guard(known_mu_);
+  known_.erase(id);
 }
 
 }  // namespace zdap::origin

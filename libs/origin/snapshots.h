@@ -7,6 +7,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,7 @@ namespace zdap::origin {
 struct SnapshotInfo {
   std::string id;
   SystemTime created_at;
+  std::optional<SystemTime> data_as_of;  // how current its data is, where the source says
   int clones = 0;
 };
 
@@ -33,6 +35,9 @@ struct SnapshotMeta {
   // kNoPassword: Engine::PrepareSnapshot readied it, so its fresh clones start without one.
   engine::CloneLock clone_lock = engine::CloneLock::kConfig;
   std::string branch_of;  // a branch: the clone whose data it is
+  // When the data was current: a dump file's mtime, the start of a command, script or live
+  // dump; a branch: when it was made. Unset when unknown (snapshots made before it was kept).
+  std::optional<SystemTime> data_as_of;
 };
 
 class Snapshots {
@@ -60,6 +65,8 @@ class Snapshots {
   bool LacksMeta(const std::string& id) const;
   // How the snapshot's fresh clones start: kNoPassword when its metadata says so.
   engine::CloneLock FreshCloneLock(const std::string& id) const;
+  // Its metadata's data_as_of; unset when unknown.
+  std::optional<SystemTime> DataAsOf(const std::string& id) const;
 
  private:
   Env& env_;
@@ -70,8 +77,16 @@ class Snapshots {
   std::mutex prune_mu_;           // one removal at a time (refresh end, clone destroy, DELETE)
   std::mutex ids_mu_;
   std::map<std::string, SystemTime> last_id_;  // by resource: the newest stamp handed out
-  mutable std::mutex locks_mu_;
-  mutable std::map<std::string, engine::CloneLock> clone_locks_;  // by snapshot
+  // What a snapshot's metadata says, read once: listings and clone starts stay off the disk.
+  struct KnownMeta {
+    engine::CloneLock clone_lock = engine::CloneLock::kConfig;
+    std::optional<SystemTime> data_as_of;
+  };
+  // The snapshot's KnownMeta; kept only when the store could read it.
+  KnownMeta Known(const std::string& id) const;
+  void Forget(const std::string& id);  // its id may come again
+  mutable std::mutex known_mu_;
+  mutable std::map<std::string, KnownMeta> known_;  // by snapshot
 };
 
 }  // namespace zdap::origin

@@ -20,11 +20,13 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "config/resource.h"
 #include "core/env.h"
 #include "core/result.h"
+#include "core/time.h"
 #include "engine/engine.h"
 #include "origin/job.h"
 #include "storage/driver.h"
@@ -58,6 +60,8 @@ struct SourceRun {
 // What the source leaves for the snapshot's metadata (snapshots.h SnapshotMeta).
 struct SourceResult {
   engine::CloneLock clone_lock = engine::CloneLock::kConfig;
+  // When the data was current (snapshots.h SnapshotMeta::data_as_of); unset when unknown.
+  std::optional<SystemTime> data_as_of;
 };
 
 // What runs for a source between refreshes, for /v1/status.

@@ -160,18 +160,26 @@ TEST_CASE("api: resource and snapshot lists") {
   res.name = "chinook";
   res.engine = "postgres";
   res.ttl = "8h";
-  res.snapshots.push_back({"s1", "", "2026-11-30T10:10:10Z", 2});
+  res.snapshots.push_back({"s1", "", "2026-11-30T10:10:10Z", "2026-11-30T03:00:00Z", 2});
+  res.snapshots.push_back({"s0", "", "2026-11-29T10:10:10Z", "", 0});
   res.clones.push_back(SampleClone());
   auto list = api::ParseResourceList(json::serialize(api::ResourceListToJson({res})));
   REQUIRE(list.ok());
   REQUIRE(list->size() == 1);
   CHECK((*list)[0].snapshots.at(0).clones == 2);
+  CHECK((*list)[0].snapshots.at(0).data_as_of == "2026-11-30T03:00:00Z");
+  CHECK((*list)[0].snapshots.at(1).data_as_of.empty());  // unknown: null, read back as ""
+  CHECK(json::serialize(api::ToJson(res.snapshots.at(1))).find(R"("data_as_of":null)") !=
+        std::string::npos);
   CHECK((*list)[0].clones.at(0).id == "chinook-7f3a");
   CHECK_FALSE(api::ParseResourceList(R"({"resources":3})").ok());
   CHECK_FALSE(api::ParseResourceList(R"({"resources":[{"name":"r","snapshots":[{}]}]})").ok());
   CHECK_FALSE(api::ParseResourceList(R"({"resources":[{"name":"r","clones":"x"}]})").ok());
   auto snaps = api::ParseSnapshotList(R"({"snapshots":[{"id":"s","clones":-1}]})");
   CHECK_FALSE(snaps.ok());
+  snaps = api::ParseSnapshotList(R"({"snapshots":[{"id":"s","data_as_of":"yesterday"}]})");
+  REQUIRE_FALSE(snaps.ok());
+  CHECK(snaps.status().message().find("data_as_of") != std::string::npos);
 }
 
 TEST_CASE("api: the job object") {

@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
 #include "config/resource.h"
+#include "config/source_url.h"
+#include "core/file_util.h"
+#include "support/test_env.h"
 
 using namespace zdap;
 using zdap::config::ParseResource;
@@ -98,14 +101,88 @@ TEST_CASE("idle_timeout, pool and quota are read; a pool max below min names poo
   CHECK(msg.find("quota.clones") != std::string::npos);
 }
 
-TEST_CASE("keys that have no effect yet are refused at load with file, line and key") {
-  std::string text = kGood;
-  text.replace(text.find("  database: chinook"), 19,
-               "  database: chinook\n  url: https://example.com/d.sql");
-  auto msg = ErrorOf(text);
-  CHECK(msg.find("resources/chinook.yaml:7:") != std::string::npos);
+TEST_CASE("source.url: a live server, its password in a 0600 file, never in the URL") {
+  test::TempDir dir("zdap-resource-url");
+  auto with_source = [](const std::string& source) {
+    std::string text = kGood;
+    size_t at = text.find("  dump: dumps/chinook.sql\n");
+    text.replace(at, std::string("  dump: dumps/chinook.sql\n").size(), source);
+    return text;
+  };
+  REQUIRE(WriteFileAtomic(dir.path() + "/prod.pass", "s3cret\n", 0600).ok());
+  auto r = ParseResource("resources/chinook.yaml",
+                         with_source("  url: postgres://ro@db.example.com:6432\n"
+                                     "  password_file: prod.pass\n"),
+                         dir.path());
+  REQUIRE(r.ok());
+  CHECK(r->source.url == "postgres://ro@db.example.com:6432");
+  CHECK(r->source.live.user == "ro");
+  CHECK(r->source.live.host == "db.example.com");
+  CHECK(r->source.live.port == 6432);
+  CHECK(r->source.live.database == "chinook");  // source.database when the URL names none
+  CHECK(r->source.password_file == dir.path() + "/prod.pass");
+  CHECK(r->password != "s3cret");  // read at each refresh, not kept with the resource
+
+  // What is refused, with the line and what to do instead.
+  auto msg = ErrorOf(with_source("  url: https://example.com/d.sql\n"));
+  CHECK(msg.find("resources/chinook.yaml:5:") != std::string::npos);
   CHECK(msg.find("source.url") != std::string::npos);
-  CHECK(msg.find("not supported yet") != std::string::npos);
+  CHECK(msg.find("postgres://") != std::string::npos);
+  msg = ErrorOf(with_source("  url: postgres://ro:hunter2@db/app\n"));
+  CHECK(msg.find("password_file") != std::string::npos);
+  CHECK(msg.find("hunter2") == std::string::npos);  // the message does not repeat it
+  msg = ErrorOf(with_source("  url: mysql://root@db/app\n"));
+  CHECK(msg.find("a postgres resource dumps a postgres:// server") != std::string::npos);
+  msg = ErrorOf(with_source("  dump: dumps/chinook.sql\n  password_file: prod.pass\n"));
+  CHECK(msg.find("source.password_file") != std::string::npos);
+  CHECK(msg.find("this source has none") != std::string::npos);
+
+  REQUIRE(WriteFileAtomic(dir.path() + "/open.pass", "s3cret\n", 0644).ok());
+  auto open = ParseResource(
+      "resources/chinook.yaml",
+      with_source("  url: postgres://ro@db/app\n  password_file: open.pass\n"), dir.path());
+  REQUIRE_FALSE(open.ok());
+  CHECK(open.status().message().find("readable by others (mode 0644): chmod 600") !=
+        std::string::npos);
+  auto missing = ParseResource(
+      "resources/chinook.yaml",
+      with_source("  url: postgres://ro@db/app\n  password_file: nope.pass\n"), dir.path());
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().message().find("nope.pass") != std::string::npos);
+}
+
+TEST_CASE("source URLs: hostile and malformed ones are refused with the reason") {
+  using config::ParseSourceUrl;
+  auto u = ParseSourceUrl("mariadb://root@[::1]:3307/Chinook");
+  REQUIRE(u.ok());
+  CHECK(u->family == "mysql");
+  CHECK(u->host == "::1");
+  CHECK(u->port == 3307);
+  CHECK(u->ToString() == "mysql://root@[::1]:3307/Chinook");
+  CHECK(ParseSourceUrl("postgresql://127.0.0.2").value().port == 5432);
+  for (const auto& [text, why] : std::vector<std::pair<std::string, std::string>>{
+           {"db.example.com/app", "write it as"},
+           {"ftp://db/app", "scheme"},
+           {"postgres://", "host is missing"},
+           {"postgres://db:0/app", "1 to 65535"},
+           {"postgres://db:99999999999999999999/app", "1 to 65535"},
+           {"postgres://db:/app", "port is empty"},
+           {"postgres://db/app?sslmode=disable", "query"},
+           {"postgres://db/a%20b", "percent"},
+           {"postgres://db/a;drop", "database name"},
+           {"postgres://r'o@db/app", "user name"},
+           {"postgres://d b/app", "space"},
+           {std::string("postgres://db/\0app", 18), "control"},
+           {"postgres://[::1/app", "closing"},
+           {"postgres://[::g]/app", "IPv6"},
+           {"postgres://ro:pw@db/app", "password_file"},
+           {"postgres://" + std::string(2000, 'a'), "longer than"},
+       }) {
+    INFO(text);
+    auto r = ParseSourceUrl(text);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find(why) != std::string::npos);
+  }
 }
 
 TEST_CASE("a wrong type is an error naming file, line and key") {

@@ -113,14 +113,22 @@ TEST_CASE("zdap against a real zdapd: snapshots, origins, --keep, init names, li
   auto snapshots = boost::json::parse(json_out).at("snapshots").as_array();
   REQUIRE(snapshots.size() == 2);
   std::vector<std::string> ids;
+  // data_as_of of a dump file: its mtime (the fixture's dump, untouched since the checkout).
+  std::string dump_mtime;
+  REQUIRE(Shell("date -u -r " + ChinookDir() + "/Chinook_PostgreSql.sql +%Y-%m-%dT%H:%M:%SZ",
+                &dump_mtime) == 0);
+  dump_mtime = Line(dump_mtime);
   for (const auto& s : snapshots) {
     CHECK(s.at("resource").as_string() == "chinook");
     CHECK(s.at("origin").as_string() == good);
+    CHECK(s.at("data_as_of").as_string() == dump_mtime);
     ids.emplace_back(s.at("id").as_string());
   }
   REQUIRE(ids[0] != ids[1]);
   std::string table = p.Ok("list snapshots -o table");
   CHECK(table.rfind("SNAPSHOT", 0) == 0);
+  CHECK(Contains(table, "DATA AS OF"));
+  CHECK(Contains(table, "  " + dump_mtime + "  "));
   CHECK(Contains(table, ids[0]));
   CHECK(Contains(table, ids[1]));
   CHECK(Line(LoadYamlAndPrint(tmp, p.Ok("list snapshots -o yaml"),

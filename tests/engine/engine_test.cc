@@ -2,6 +2,7 @@
 // runtime as the unprivileged server user, the Chinook dumps in every supported format and
 // source kind, counted through the real mariadb and psql clients.
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <thread>
 
+#include "config/source_url.h"
 #include "core/file_util.h"
 #include "engine/dump_source.h"
 #include "engine/engine.h"
@@ -95,6 +97,14 @@ class EngineServer {
       CHECK(runtime_.Stop(handle_, data_dir_, spec_.stop_signal, std::chrono::seconds(30)).ok());
       handle_.pid = -1;
     }
+  }
+
+  // Serves on a free loopback port from now on (a live server for source.url); returns it.
+  int RestartOnLoopback() {
+    Stop();
+    int port = ReservePort();
+    Start("127.0.0.1", port);
+    return port;
   }
 
   Status Import(const config::Resource& r) {
@@ -492,4 +502,106 @@ TEST_CASE("postgres: a readied snapshot's clone opens TCP only once its password
   start_as_clone(engine::CloneLock::kNoPassword, "clone-pw-3", /*wait=*/false);
   activate(engine::CloneLock::kNoPassword, "clone-pw-3");
   CHECK(starting_up() == refused_before);
+}
+
+namespace {
+
+// `s`'s resource dumping the live server at `url`, its password in a 0600 file (as the
+// resource loader requires).
+config::Resource LiveSourceOf(const EngineServer& s, const std::string& url) {
+  config::Resource live = s.resource();
+  live.source.dump.clear();
+  live.source.url = url;
+  live.source.live = config::ParseSourceUrl(url).value();
+  live.source.password_file = s.dir() + "/live.pass";
+  WriteText(live.source.password_file, std::string(kPassword) + "\n");
+  REQUIRE(::chmod(live.source.password_file.c_str(), 0600) == 0);
+  return live;
+}
+
+// What a schema holds, counted by kind (relations, functions, triggers, types, constraints).
+std::string SchemaCounts(const EngineServer& s, const std::string& db) {
+  return s.Query(
+      "SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+      "WHERE n.nspname = 'public') || ' ' || (SELECT count(*) FROM pg_proc p JOIN pg_namespace n "
+      "ON n.oid = p.pronamespace WHERE n.nspname = 'public') || ' ' || (SELECT count(*) FROM "
+      "pg_trigger WHERE NOT tgisinternal) || ' ' || (SELECT count(*) FROM pg_type t JOIN "
+      "pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname = 'public') || ' ' || (SELECT "
+      "count(*) FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE "
+      "n.nspname = 'public')",
+      db);
+}
+
+}  // namespace
+
+TEST_CASE("postgres: source.url dumps a live server (pg_dump -Fd -j) and restores it whole") {
+  // The live server: a pagila-like schema (domain, enums, functions, triggers, inheritance,
+  // views) imported directly, then served on TCP with a password.
+  config::Resource primary_res = PostgresChinook();
+  primary_res.name = "prod";
+  primary_res.source.dump = SourceDir() + "/tests/engine/fixtures/pagila_like.sql";
+  primary_res.source.database = "pagila";
+  EngineServer primary("postgres", primary_res);
+  primary.Start();
+  primary.Query("CREATE DATABASE pagila", "postgres");
+  std::string out;
+  std::string as = primary.user() ? "runuser -u " + primary.user()->name + " -- " : "";
+  REQUIRE(Shell(as + "psql -X -q -v ON_ERROR_STOP=1 -h " + primary.run_dir() +
+                    " -U postgres -d pagila -f " + primary_res.source.dump,
+                &out) == 0);
+  const std::string direct = SchemaCounts(primary, "pagila");
+  const std::string direct_feb =
+      primary.Query("SELECT count(*) FROM ONLY payment_p2022_02", "pagila");
+  int port = primary.RestartOnLoopback();
+
+  EngineServer s("postgres", PostgresChinook());
+  s.Start();
+  config::Resource live =
+      LiveSourceOf(s, "postgres://postgres@127.0.0.1:" + std::to_string(port) + "/pagila");
+  live.source.database = "pagila";
+  Status st = s.Import(live);
+  INFO(st.message());
+  REQUIRE(st.ok());
+  CHECK(SchemaCounts(s, "pagila") == direct);
+  CHECK(s.Query("SELECT count(*) FROM payment", "pagila") == "1000");
+  CHECK(s.Query("SELECT count(*) FROM ONLY payment_p2022_02", "pagila") == direct_feb);
+  CHECK(s.Query("SELECT film_count('PG')", "pagila") == "100");
+  // The triggers came along and work on the copy.
+  s.Query("INSERT INTO film (title, language_id) VALUES ('New', 2)", "pagila");
+  CHECK(s.Query("SELECT fulltext IS NOT NULL FROM film WHERE title = 'New'", "pagila") == "t");
+  // Neither the archive nor the password file stays in the run dir.
+  CHECK_FALSE(PathExists(s.run_dir() + "/live-dump"));
+  CHECK_FALSE(PathExists(s.run_dir() + "/live.pgpass"));
+
+  // A wrong password: pg_dump's own message, naming the server, and nothing secret.
+  WriteText(live.source.password_file, "not it\n");
+  s.Query("DROP DATABASE pagila", "postgres");
+  st = s.Import(live);
+  REQUIRE_FALSE(st.ok());
+  CHECK_THAT(st.message(), Catch::Contains("pg_dump of postgres://postgres@127.0.0.1:") &&
+                               Catch::Contains("password authentication failed"));
+  CHECK(st.message().find("not it") == std::string::npos);
+}
+
+TEST_CASE("mariadb: source.url streams mariadb-dump of a live server into the import") {
+  EngineServer primary("mariadb", MariadbChinook());
+  primary.Start();
+  REQUIRE(primary.Import(primary.resource()).ok());
+  int port = primary.RestartOnLoopback();
+
+  EngineServer s("mariadb", MariadbChinook());
+  s.Start();
+  config::Resource live =
+      LiveSourceOf(s, "mysql://root@127.0.0.1:" + std::to_string(port) + "/Chinook");
+  Status st = s.Import(live);
+  INFO(st.message());
+  REQUIRE(st.ok());
+  CHECK(s.Query("SELECT COUNT(*) FROM InvoiceLine", "Chinook") == "2240");
+  CHECK_FALSE(PathExists(s.run_dir() + "/live.cnf"));
+
+  WriteText(live.source.password_file, "not it\n");
+  st = s.Import(live);
+  REQUIRE_FALSE(st.ok());
+  CHECK_THAT(st.message(), Catch::Contains("Access denied"));
+  CHECK(st.message().find("not it") == std::string::npos);
 }

@@ -335,3 +335,28 @@ TEST_CASE("refresher: an error line is kept as one line, cut between characters"
   CHECK(cut == "aaaaaa...");
   CHECK(OneLine(std::string(5000, 'e')).size() == kMaxErrorBytes);
 }
+
+TEST_CASE("refresher: the source's data_as_of is kept with the snapshot and listed") {
+  RefresherRig t;
+  const SystemTime as_of = ParseRfc3339("2029-12-31T22:00:00Z").value();
+  t.source().build = [&](const SourceRun& run) -> Result<SourceResult> {
+    ZDAP_RETURN_IF_ERROR(t.store().CreateVolume(run.snapshot).status());
+    SourceResult r;
+    r.data_as_of = as_of;
+    return r;
+  };
+  auto id = t.refresher().Refresh("chinook");
+  REQUIRE(id.ok());
+  CHECK(t.snapshots().DataAsOf(*id) == as_of);
+  auto listed = t.snapshots().List("chinook");
+  REQUIRE(listed.ok());
+  REQUIRE(listed->size() == 1);
+  CHECK(listed->front().data_as_of == as_of);
+
+  // A source that cannot say: unset, not the epoch.
+  t.env().Advance(std::chrono::minutes(1));
+  t.source().build = Writes(t, "unknown", engine::CloneLock::kConfig);
+  auto unknown = t.refresher().Refresh("chinook");
+  REQUIRE(unknown.ok());
+  CHECK_FALSE(t.snapshots().DataAsOf(*unknown));
+}

@@ -1,0 +1,63 @@
+#include "engine/live_source.h"
+
+#include <unistd.h>
+
+#include "core/file_util.h"
+
+namespace zdap::engine {
+
+Result<std::string> ReadSourcePassword(const config::ResourceSource& source) {
+  if (source.password_file.empty()) return std::string();
+  auto text = ReadFile(source.password_file, 4096);
+  if (!text.ok()) return text.status().Wrap("source.password_file");
+  std::string pw = *text;
+  while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
+  if (pw.find_first_of("\n\r") != std::string::npos) {
+    return InvalidArgument("source.password_file " + source.password_file +
+                           " holds more than one line; it holds the password only");
+  }
+  return pw;
+}
+
+Result<TransientSecretFile> TransientSecretFile::Write(const std::string& path,
+                                                       const std::string& content) {
+  ZDAP_RETURN_IF_ERROR(ReplaceFile(path, content, 0600));
+  return TransientSecretFile(path);
+}
+
+TransientSecretFile& TransientSecretFile::operator=(TransientSecretFile&& other) noexcept {
+  if (this != &other) {
+    if (!path_.empty()) ::unlink(path_.c_str());
+    path_ = std::move(other.path_);
+    other.path_.clear();
+  }
+  return *this;
+}
+
+TransientSecretFile::~TransientSecretFile() {
+  if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+std::string PgPassLine(const config::SourceUrl& url, const std::string& password) {
+  auto field = [](const std::string& s) {
+    std::string out;
+    for (char c : s) {
+      if (c == ':' || c == '\\') out.push_back('\\');
+      out.push_back(c);
+    }
+    return out;
+  };
+  return field(url.host) + ":" + std::to_string(url.port) + ":" + field(url.database) + ":" +
+         (url.user.empty() ? "*" : field(url.user)) + ":" + field(password) + "\n";
+}
+
+std::string MariadbPasswordOptions(const std::string& password) {
+  std::string quoted;
+  for (char c : password) {
+    if (c == '\\' || c == '"') quoted.push_back('\\');
+    quoted.push_back(c);
+  }
+  return "[client]\npassword=\"" + quoted + "\"\n";
+}
+
+}  // namespace zdap::engine
