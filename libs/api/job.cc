@@ -32,6 +32,8 @@ const char* JobPhaseName(JobPhase p) {
       return "import";
     case JobPhase::kAfter:
       return "after";
+    case JobPhase::kWipe:
+      return "wipe";
     case JobPhase::kStop:
       return "stop";
     case JobPhase::kSnapshot:
@@ -51,7 +53,8 @@ bool ParseJobState(std::string_view s, JobState* out) {
 }
 
 bool ParseJobPhase(std::string_view s, JobPhase* out) {
-  for (JobPhase p : {JobPhase::kImport, JobPhase::kAfter, JobPhase::kStop, JobPhase::kSnapshot}) {
+  for (JobPhase p : {JobPhase::kImport, JobPhase::kAfter, JobPhase::kWipe, JobPhase::kStop,
+                     JobPhase::kSnapshot}) {
     if (s == JobPhaseName(p)) {
       *out = p;
       return true;
@@ -124,7 +127,7 @@ Result<Job> JobFromJson(const json::value& v) {
     r.Fail(fmt::format("'state' is not queued, running, done or failed"));
   }
   if (r.status().ok() && !phase.empty() && !ParseJobPhase(phase, &j.phase)) {
-    r.Fail("'phase' is not import, after, stop or snapshot");
+    r.Fail("'phase' is not import, after, wipe, stop or snapshot");
   }
   if (!r.status().ok()) return r.status();
   return j;

@@ -14,7 +14,7 @@
 namespace zdap::api {
 
 enum class JobState { kQueued, kRunning, kDone, kFailed };
-enum class JobPhase { kNone, kImport, kAfter, kStop, kSnapshot };  // kNone: null on the wire
+enum class JobPhase { kNone, kImport, kAfter, kWipe, kStop, kSnapshot };  // kNone: null on the wire
 const char* JobStateName(JobState s);
 const char* JobPhaseName(JobPhase p);  // "" for kNone
 bool ParseJobState(std::string_view s, JobState* out);

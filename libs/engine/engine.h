@@ -148,6 +148,22 @@ class Engine {
   virtual Status Import(const config::Resource& resource, const Endpoint& endpoint,
                         const RunAs& run_as) = 0;
 
+  // Masking that leaves no trace (README "Masking"): once `after` has replaced values, the
+  // old row versions still hold them (heap, indexes, TOAST, statistics) and so does the WAL.
+  // ForgetReplaced runs on the import server after Import: it rewrites what holds old
+  // versions and checkpoints. ForgetHistory runs on the cleanly stopped data dir: it removes
+  // what the engine keeps of past writes beside the data (postgres: every WAL segment, by
+  // pg_resetwal as pg_upgrade does). The defaults do nothing: an engine that cannot give the
+  // guarantee says so in the README.
+  virtual Status ForgetReplaced(const config::Resource& resource, const Endpoint& socket,
+                                const RunAs& run_as) const {
+    return Status::Ok();
+  }
+  virtual Status ForgetHistory(const config::Resource& resource, const std::string& data_dir,
+                               const RunAs& run_as) const {
+    return Status::Ok();
+  }
+
   // The URI for the resource's user with `resource.password`; without one ("") the URI
   // names no password (user@host), for a view of a clone that is not the caller's.
   virtual std::string ConnectionUri(const config::Resource& resource, const std::string& host,

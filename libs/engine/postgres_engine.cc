@@ -397,6 +397,33 @@ Status PostgresEngine::Import(const config::Resource& resource, const Endpoint& 
   return Status::Ok();
 }
 
+Status PostgresEngine::ForgetReplaced(const config::Resource& resource, const Endpoint& socket,
+                                      const RunAs& run_as) const {
+  ZDAP_ASSIGN_OR_RETURN(std::string bin, BinDir(resource.version));
+  // Each -c is a transaction of its own (VACUUM runs outside one). VACUUM FULL writes every
+  // table, its indexes and TOAST anew and unlinks the old files; ANALYZE replaces statistics
+  // sampled before `after` (most common values are column values); pg_statistic's own old
+  // row versions go with its second rewrite. The checkpoint leaves no dirty page behind.
+  SpawnOptions o = PsqlOnSocket(bin, socket, resource.user, resource.source.database, run_as);
+  o.argv.insert(o.argv.end(), {"-q", "-v", "ON_ERROR_STOP=1", "-c", "VACUUM (FULL, ANALYZE)", "-c",
+                               "VACUUM FULL pg_catalog.pg_statistic", "-c", "CHECKPOINT"});
+  log::Info("postgres: rewriting resource {}'s tables after its `after` scripts", resource.name);
+  return RunSetupStep(o, std::chrono::hours(12), "psql", "VACUUM FULL after the `after` scripts");
+}
+
+Status PostgresEngine::ForgetHistory(const config::Resource& resource, const std::string& data_dir,
+                                     const RunAs& run_as) const {
+  ZDAP_ASSIGN_OR_RETURN(std::string bin, BinDir(resource.version));
+  SpawnOptions o;
+  // Refuses a cluster that was not shut down cleanly (no -f): then the refresh fails rather
+  // than lose a transaction.
+  o.argv = {bin + "/pg_resetwal", "-D", data_dir};
+  o.run_as = run_as;
+  o.cwd = data_dir;
+  return RunSetupStep(o, std::chrono::minutes(5), "pg_resetwal",
+                      "removing the WAL of the masked data (pg_resetwal " + data_dir + ")");
+}
+
 std::string PostgresEngine::ConnectionUri(const config::Resource& resource, const std::string& host,
                                           int port) const {
   return FormatConnectionUri("postgres", resource, host, port);

@@ -49,6 +49,10 @@ class PostgresEngine : public Engine {
                     std::chrono::milliseconds timeout) const override;
   Status Import(const config::Resource& resource, const Endpoint& endpoint,
                 const RunAs& run_as) override;
+  Status ForgetReplaced(const config::Resource& resource, const Endpoint& socket,
+                        const RunAs& run_as) const override;
+  Status ForgetHistory(const config::Resource& resource, const std::string& data_dir,
+                       const RunAs& run_as) const override;
   std::string ConnectionUri(const config::Resource& resource, const std::string& host,
                             int port) const override;
 
@@ -62,6 +66,11 @@ class PostgresEngine : public Engine {
                                const std::string& label);
 
   // /usr/lib/postgresql/<version>/bin, or the newest installed when version is empty.
+  // psql as `run_as` on the server's unix socket (trusted there) as `user` on `database`,
+  // without ~/.psqlrc; the caller appends what to run (-c ..., -f ...).
+  static SpawnOptions PsqlOnSocket(const std::string& bin, const Endpoint& socket,
+                                   const std::string& user, const std::string& database,
+                                   const std::optional<RunAs>& run_as);
   static Result<std::string> BinDir(const std::string& version);
 };
 

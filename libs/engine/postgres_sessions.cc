@@ -7,28 +7,25 @@
 
 namespace zdap::engine {
 
+SpawnOptions PostgresEngine::PsqlOnSocket(const std::string& bin, const Endpoint& socket,
+                                          const std::string& user, const std::string& database,
+                                          const std::optional<RunAs>& run_as) {
+  SpawnOptions o;
+  o.argv = {bin + "/psql", "-X", "-h", socket.socket_dir, "-p", std::to_string(socket.port),
+            "-U",          user, "-d", database};
+  o.run_as = run_as;
+  o.cwd = socket.socket_dir;
+  return o;
+}
+
 Result<int> PostgresEngine::ClientSessions(const config::Resource& resource, const Endpoint& socket,
                                            const std::optional<RunAs>& run_as,
                                            std::chrono::milliseconds timeout) const {
   ZDAP_ASSIGN_OR_RETURN(std::string bin, BinDir(resource.version));
-  SpawnOptions o;
-  o.argv = {bin + "/psql",
-            "-X",
-            "-A",
-            "-t",
-            "-h",
-            socket.socket_dir,
-            "-p",
-            std::to_string(socket.port),
-            "-U",
-            resource.user,
-            "-d",
-            admin_database(),
-            "-c",
-            "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
-            "AND pid <> pg_backend_pid()"};
-  o.run_as = run_as;
-  o.cwd = socket.socket_dir;
+  SpawnOptions o = PsqlOnSocket(bin, socket, resource.user, admin_database(), run_as);
+  o.argv.insert(o.argv.end(), {"-A", "-t", "-c",
+                               "SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+                               "'client backend' AND pid <> pg_backend_pid()"});
   o.capture_output = true;
   o.die_with_parent = true;
   auto r = Run(o, timeout);

@@ -45,6 +45,8 @@ Result<SourceResult> DumpImport::Build(const SourceRun& run) {
   start.label = run.label;
   ZDAP_ASSIGN_OR_RETURN(runtime::ServerHandle server, p_.servers.StartAndWait(start));
   runtime::Runtime& runtime = p_.servers.runtime();
+  // `after` scripts mask: what they replaced must be in no file of the snapshot.
+  const bool masks = !resource_.source.after.empty();
   // Until the clean stop, any failure kills the import server: its half import goes with the
   // volume.
   auto imported = [&]() -> Result<bool> {
@@ -52,6 +54,10 @@ Result<SourceResult> DumpImport::Build(const SourceRun& run) {
     ep.socket_dir = run.run_dir;
     ep.port = engine.default_port();
     ZDAP_RETURN_IF_ERROR(engine.Import(resource_, ep, who));
+    if (masks) {
+      run.Phase("wipe");
+      ZDAP_RETURN_IF_ERROR(engine.ForgetReplaced(resource_, ep, who));
+    }
     return engine.PrepareSnapshot(resource_, ep, vol, run_as);
   }();
   Result<engine::ServerSpec> spec = imported.status();
@@ -68,6 +74,7 @@ Result<SourceResult> DumpImport::Build(const SourceRun& run) {
     (void)runtime.Stop(server, vol, SIGKILL, std::chrono::seconds(10));
     return stopped;
   }
+  if (masks) ZDAP_RETURN_IF_ERROR(engine.ForgetHistory(resource_, vol, who));
   // initdb ran with --no-sync; make the data durable before it becomes a snapshot.
   run.Phase("snapshot");
   p_.env.SyncAll();

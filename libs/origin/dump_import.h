@@ -3,7 +3,10 @@
 // them). A refresh makes a fresh volume, initialises an empty cluster in it, starts an import
 // server that listens on its unix socket only (nobody else sees a half import), has the engine
 // import the dump and run `after`, readies the data for its clones (PrepareSnapshot), stops
-// the server cleanly and makes the data durable. Phases: import (after), stop, snapshot.
+// the server cleanly and makes the data durable. With `after` scripts (masking), the tables
+// are rewritten before the stop and the engine's history (postgres: WAL) removed after it, so
+// that what they replaced is in no file of the snapshot (Engine::ForgetReplaced). Phases:
+// import (after), wipe, stop, snapshot.
 // Nothing runs between refreshes.
 #pragma once
 

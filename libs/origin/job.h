@@ -28,7 +28,7 @@ struct JobInfo {
   std::string kind = "refresh";
   std::string resource;
   JobState state = JobState::kQueued;
-  std::string phase;  // "import", "after", "stop", "snapshot"; "" before it runs
+  std::string phase;  // "import", "after", "wipe", "stop", "snapshot"; "" before it runs
   int64_t bytes_done = 0;
   int64_t bytes_total = 0;  // 0 = unknown (source.command, pg_dump custom archives)
   SystemTime created_at{};

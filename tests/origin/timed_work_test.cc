@@ -93,7 +93,9 @@ class Recorder : public origin::OriginObserver {
 
 class TimedOrigin {
  public:
-  explicit TimedOrigin(const std::string& extra, SystemTime start = Utc("2030-01-01T00:00:30Z"))
+  // `extra`: more top-level keys of the resource; `source_extra`: more keys of its source.
+  explicit TimedOrigin(const std::string& extra, SystemTime start = Utc("2030-01-01T00:00:30Z"),
+                       const std::string& source_extra = "")
       : config_dir_("zdap-timed"), env_(start) {
     test::LoopFs& fs = test::SharedLoopFs("btrfs");
     // The database servers run unprivileged: they must be able to enter the data dir.
@@ -102,7 +104,7 @@ class TimedOrigin {
     std::ofstream(config_dir_.path() + "/resources/chinook.yaml")
         << "name: chinook\nengine: postgres\nsource:\n  dump: " << test::ChinookDir()
         << "/Chinook_PostgreSql.sql\n  database: chinook\n"
-           "credentials: {user: postgres, password: zdap}\n"
+        << source_extra << "credentials: {user: postgres, password: zdap}\n"
         << extra;
     ::chmod(config_dir_.path().c_str(), 0755);
     cfg_.config_dir = config_dir_.path();
@@ -398,4 +400,34 @@ TEST_CASE("timed work: pool.min 2 fills to 2; a claim takes one and the pool ref
   CHECK(t.told().Told() == std::vector<std::string>{"pool.exhausted chinook",
                                                     "created " + made->clone.id + " - bob",
                                                     "created " + claimed->clone.id + " - alice"});
+}
+
+TEST_CASE(
+    "refresh: with the example's mask.sql, no replaced e-mail is in any file of the snapshot") {
+  TimedOrigin t(
+      "", Utc("2030-01-01T00:00:30Z"),
+      "  after: [" + test::SourceDir() + "/compose-examples/chinook/zdap/sql/mask.sql]\n");
+  auto job = t.o().refresher().Start("chinook");
+  REQUIRE(job.ok());
+  REQUIRE(WaitFor(300s, [&] {
+    auto j = t.o().refresher().GetJob(job->id);
+    return j.ok() && (j->state == origin::JobState::kDone || j->state == origin::JobState::kFailed);
+  }));
+  auto done = t.o().refresher().GetJob(job->id);
+  INFO(done->error);
+  REQUIRE(done->state == origin::JobState::kDone);
+  const std::string volume = t.o().store().SnapshotPath(done->snapshot);
+  std::string out;
+  REQUIRE(test::Shell("grep -o \"[A-Za-z0-9._-]*@[A-Za-z0-9.-]*\\.[a-z]*\" " + test::ChinookDir() +
+                          "/Chinook_PostgreSql.sql | sort -u > " + t.config().data_dir +
+                          "/emails && grep -a -r -l -F -f " + t.config().data_dir + "/emails " +
+                          volume + " | wc -l",
+                      &out) == 0);
+  CHECK(std::stoi(out) == 0);
+  // A clone of it starts (its WAL was reset) and answers with every row.
+  origin::CloneView c = t.Create("masked");
+  REQUIRE(Psql(c.port, c.password, "SELECT count(*) FROM invoice_line", &out) == 0);
+  CHECK(out == "2240\n");
+  REQUIRE(Psql(c.port, c.password, "SELECT email FROM customer WHERE customer_id = 1", &out) == 0);
+  CHECK(out == "customer1@example.com\n");
 }
