@@ -1,7 +1,6 @@
 #include "dashboard_setup.h"
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include "core/file_util.h"
 #include "core/log.h"
@@ -18,17 +17,7 @@ constexpr size_t kMaxSecretBytes = 4096;
 
 // The webhook's secret: the first line of its file, which only zdapd's user may read.
 Result<std::string> ReadSecret(const std::string& name, const std::string& file) {
-  struct stat st {};
-  if (::stat(file.c_str(), &st) != 0) {
-    return InvalidArgument(fmt::format("{}: secret_file {} cannot be read", name, file));
-  }
-  if ((st.st_mode & 077) != 0) {
-    return InvalidArgument(
-        fmt::format("{}: secret_file {} has mode {:04o}: other users can read "
-                    "the webhook's secret; chmod 600 it",
-                    name, file, st.st_mode & 07777));
-  }
-  auto text = ReadFile(file, kMaxSecretBytes);
+  auto text = ReadSecretFile(file, kMaxSecretBytes);
   if (!text.ok()) return text.status().Wrap(name + ": secret_file");
   std::string secret = text->substr(0, text->find('\n'));
   while (!secret.empty() && (secret.back() == '\r' || secret.back() == ' ')) secret.pop_back();

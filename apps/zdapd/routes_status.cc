@@ -29,12 +29,12 @@ void HostMemory(api::OriginStatus* s) {
   }
 }
 
-// How many clones hold a port of the configured range (the zdap_clone_ports metric, and the
-// admins' status).
-int64_t ClonePortsInUse(origin::Origin& origin) {
-  const auto& cfg = origin.config();
+// How many of `clones` (all of them) hold a port of the configured range: the
+// zdap_clone_ports metric, and the admins' status.
+int64_t ClonePortsInUse(const config::DaemonConfig& cfg,
+                        const std::vector<origin::CloneView>& clones) {
   int64_t used = 0;
-  for (const auto& c : origin.clones().List(origin::DaemonCaller(), true)) {
+  for (const auto& c : clones) {
     if (c.port >= cfg.clone_port_first && c.port <= cfg.clone_port_last) ++used;
   }
   return used;
@@ -67,12 +67,13 @@ Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::str
   s.runtime_driver = origin.runtime_driver();
   s.clone_ports.first = origin.config().clone_port_first;
   s.clone_ports.last = origin.config().clone_port_last;
-  if (caller.admin) s.clone_ports.in_use = ClonePortsInUse(origin);
   HostMemory(&s);
   double load[3] = {0, 0, 0};
   if (::getloadavg(load, 3) == 3) s.load = {load[0], load[1], load[2]};
   std::map<std::string, int64_t> clones_of;
-  for (const auto& c : origin.clones().List(caller, caller.admin)) ++clones_of[c.resource];
+  const std::vector<origin::CloneView> visible = origin.clones().List(caller, caller.admin);
+  for (const auto& c : visible) ++clones_of[c.resource];
+  if (caller.admin) s.clone_ports.in_use = ClonePortsInUse(origin.config(), visible);
   for (const auto& r : origin.resources().all()) {
     ZDAP_ASSIGN_OR_RETURN(auto snaps, origin.snapshots().List(r.name));
     api::ResourceCounts rc;
@@ -142,7 +143,7 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
       "zdap_clone_ports", "Clone ports of the configured range, in use and free.", [origin] {
         const auto& cfg = origin->config();
         int64_t total = cfg.clone_port_last - cfg.clone_port_first + 1;
-        int64_t used = ClonePortsInUse(*origin);
+        int64_t used = ClonePortsInUse(cfg, origin->clones().List(origin::DaemonCaller(), true));
         return std::vector<GaugeSample>{{{{"state", "in_use"}}, static_cast<double>(used)},
                                         {{{"state", "free"}}, static_cast<double>(total - used)}};
       });

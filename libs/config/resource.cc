@@ -2,11 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <sys/stat.h>
-
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include "config/yaml_reader.h"
@@ -26,20 +22,6 @@ std::string Resolve(const std::string& config_dir, const std::string& p) {
 Status ValidateCron(MapReader& r, const std::string& cron) {
   auto parsed = CronSchedule::Parse(cron);
   if (!parsed.ok()) return r.ErrorAt("cron", parsed.status().message());
-  return Status::Ok();
-}
-
-// A file that holds a secret: readable, and by its owner only (chmod 600), else refused.
-Status CheckSecretFile(MapReader& r, const char* key, const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    return r.ErrorAt(key, fmt::format("{}: {}", path, std::strerror(errno)));
-  }
-  if (!S_ISREG(st.st_mode)) return r.ErrorAt(key, fmt::format("{} is not a file", path));
-  if ((st.st_mode & 077) != 0) {
-    return r.ErrorAt(key, fmt::format("{} is readable by others (mode {:04o}): chmod 600 {}", path,
-                                      st.st_mode & 07777, path));
-  }
   return Status::Ok();
 }
 
@@ -105,7 +87,10 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
       return src.ErrorAt("password_file", "is the password of source.url; this source has none");
     }
     res.source.password_file = Resolve(config_dir, url_password_file);
-    ZDAP_RETURN_IF_ERROR(CheckSecretFile(src, "password_file", res.source.password_file));
+    // Checked here, read at each refresh (a new password needs no restart).
+    if (auto pw = ReadSecretFile(res.source.password_file); !pw.ok()) {
+      return src.ErrorAt("password_file", pw.status().message());
+    }
   }
   ZDAP_RETURN_IF_ERROR(src.GetString("database", &res.source.database, true));
   if (res.source.database.empty() || res.source.database.size() > 63 ||

@@ -37,6 +37,17 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes) {
   return out;
 }
 
+Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return ErrnoError(path, errno);
+  if (!S_ISREG(st.st_mode)) return InvalidArgument(fmt::format("{} is not a file", path));
+  if ((st.st_mode & 077) != 0) {
+    return InvalidArgument(fmt::format("{} is readable by others (mode {:04o}): chmod 600 {}", path,
+                                       st.st_mode & 07777, path));
+  }
+  return ReadFile(path, max_bytes);
+}
+
 namespace {
 
 // fsync of what `fd` refers to; `what` names it in the error.

@@ -12,6 +12,9 @@
 namespace zdap {
 
 Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 64u << 20);
+// A file that holds a secret (a password, a shared key): its content, only if it is a regular
+// file that no one but its owner may read; else InvalidArgument saying `chmod 600 <path>`.
+Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes = 4096);
 
 // Who a written file belongs to when that is not the writer: a database server running as
 // another user reads it. The temp file gets this owner before the rename, so the file never

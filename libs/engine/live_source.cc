@@ -8,7 +8,7 @@ namespace zdap::engine {
 
 Result<std::string> ReadSourcePassword(const config::ResourceSource& source) {
   if (source.password_file.empty()) return std::string();
-  auto text = ReadFile(source.password_file, 4096);
+  auto text = ReadSecretFile(source.password_file);
   if (!text.ok()) return text.status().Wrap("source.password_file");
   std::string pw = *text;
   while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
