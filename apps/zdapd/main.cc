@@ -42,6 +42,8 @@ commands:
   destroy CLONE         destroy a clone (likewise)
   list resources|snapshots|clones
   check-config          load and validate the configuration, then exit
+  replica drop RESOURCE stop RESOURCE's standby, remove its volume and drop its slot on
+                        the primary (zdapd must not be serving; the next refresh syncs again)
   token add USER [--role admin] [--replace]
                         print a new token for USER (once); store only its sha256
   token list            users and roles of the tokens file
@@ -323,7 +325,16 @@ int main(int argc, char** argv) {
                cfg.config_dir, cfg.listen, cfg.data_dir);
     return 0;
   }
-  if (command == "refresh" || command == "list" || command == "destroy") {
+  // replica drop RES: the same host-command path as refresh, with the verb's own argument.
+  const bool replica_drop = command == "replica" && !args.empty() && args[0] == "drop";
+  if (command == "replica") {
+    if (!replica_drop || args.size() != 2) {
+      std::cerr << "zdapd: usage: zdapd replica drop RESOURCE\n";
+      return kExitUsage;
+    }
+    args.erase(args.begin());
+  }
+  if (command == "refresh" || command == "list" || command == "destroy" || replica_drop) {
     if (args.size() != 1) {
       std::cerr << fmt::format("zdapd: {} takes one argument (see zdapd --help)\n", command);
       return kExitUsage;
@@ -345,6 +356,18 @@ int main(int argc, char** argv) {
     auto origin = origin::Origin::Open(cfg);
     if (!origin.ok()) return Fail(origin.status());
     if (command == "list") return List(**origin, args[0]);
+    if (replica_drop) {
+      auto res = (*origin)->resources().Find(args[0]);
+      if (!res.ok()) return Fail(res.status());
+      if (!(*res)->source.replica) {
+        return Fail(InvalidArgument(
+            fmt::format("resource {} has no standby (its source is not replica)", args[0])));
+      }
+      Status st = (*origin)->refresher().SourceOf(**res).Stop(/*remove=*/true);
+      if (!st.ok()) return Fail(st);
+      fmt::print("dropped the standby of {} (slot {})\n", args[0], (*res)->source.replica->slot);
+      return 0;
+    }
     if (command == "destroy") {
       Status st = (*origin)->clones().Destroy(args[0], origin::DaemonCaller());
       if (!st.ok()) return Fail(st);

@@ -51,6 +51,31 @@ api::RefreshStatus RefreshStatusOf(origin::Origin& origin, const config::Resourc
   return out;
 }
 
+// The age of the newest of `snaps` at `now`; none without snapshots.
+std::optional<double> NewestAge(const std::vector<origin::SnapshotInfo>& snaps, SystemTime now) {
+  std::optional<SystemTime> newest;
+  for (const auto& s : snaps) {
+    if (!newest || s.created_at > *newest) newest = s.created_at;
+  }
+  if (!newest) return std::nullopt;
+  return std::chrono::duration<double>(now - *newest).count();
+}
+
+// A replica resource's standby, as its source sees it (origin/replica_source.h).
+api::StandbyStatus StandbyStatusOf(origin::Origin& origin, const config::Resource& r,
+                                   const std::vector<origin::SnapshotInfo>& snaps) {
+  origin::SourceState st = origin.refresher().SourceOf(r).State();
+  api::StandbyStatus out;
+  out.state = st.state;
+  out.detail = st.detail;
+  out.lag_seconds = st.lag_seconds;
+  out.lag_bytes = st.lag_bytes;
+  if (st.last_replayed) out.last_replayed_at = FormatRfc3339(*st.last_replayed);
+  if (st.disconnected_since) out.disconnected_since = FormatRfc3339(*st.disconnected_since);
+  out.newest_snapshot_age_seconds = NewestAge(snaps, SystemNow());
+  return out;
+}
+
 // GET /v1/status: what this origin runs and has room for. Clone counts are the caller's own
 // unless they are an admin (no existence leaks), and so is how many clone ports are in use.
 Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::string& version,
@@ -84,6 +109,7 @@ Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::str
     rc.pool_max = r.pool_max;
     rc.pool_ready = origin.pools().Ready(r.name);
     rc.refresh = RefreshStatusOf(origin, r);
+    if (r.source.replica) rc.standby = StandbyStatusOf(origin, r, snaps);
     s.snapshot_count += rc.snapshots;
     s.clone_count += rc.clones;
     s.resources.push_back(std::move(rc));
@@ -139,6 +165,77 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
     }
     return out;
   });
+  metrics.DeclareCollectedGauge(
+      "zdap_snapshot_newest_age_seconds",
+      "Seconds since the newest snapshot of each resource was made (none: no sample).", [origin] {
+        std::vector<GaugeSample> out;
+        const SystemTime now = SystemNow();
+        for (const auto& r : origin->resources().all()) {
+          auto snaps = origin->snapshots().List(r.name);
+          if (!snaps.ok()) continue;
+          if (auto age = NewestAge(*snaps, now)) out.push_back({{{"resource", r.name}}, *age});
+        }
+        return out;
+      });
+  // Replica resources' standbys: one sample per state (1 = the current one), the replay lag,
+  // and how long it has been cut off from its primary (0 = connected).
+  metrics.DeclareCollectedGauge(
+      "zdap_standby_state",
+      "State of each replica resource's standby (1 = current): not_synced, streaming, "
+      "catching_up, disconnected, stopped.",
+      [origin] {
+        std::vector<GaugeSample> out;
+        for (const auto& r : origin->resources().all()) {
+          if (!r.source.replica) continue;
+          const std::string now = origin->refresher().SourceOf(r).State().state;
+          for (const char* st :
+               {"not_synced", "streaming", "catching_up", "disconnected", "stopped"}) {
+            out.push_back({{{"resource", r.name}, {"state", st}}, now == st ? 1.0 : 0.0});
+          }
+        }
+        return out;
+      });
+  metrics.DeclareCollectedGauge(
+      "zdap_standby_lag_seconds",
+      "How far behind its primary each standby replays, in seconds (0 = nothing to replay).",
+      [origin] {
+        std::vector<GaugeSample> out;
+        for (const auto& r : origin->resources().all()) {
+          if (!r.source.replica) continue;
+          auto st = origin->refresher().SourceOf(r).State();
+          if (st.lag_seconds) out.push_back({{{"resource", r.name}}, *st.lag_seconds});
+        }
+        return out;
+      });
+  metrics.DeclareCollectedGauge(
+      "zdap_standby_lag_bytes", "WAL bytes each standby has yet to replay.", [origin] {
+        std::vector<GaugeSample> out;
+        for (const auto& r : origin->resources().all()) {
+          if (!r.source.replica) continue;
+          auto st = origin->refresher().SourceOf(r).State();
+          if (st.lag_bytes) {
+            out.push_back({{{"resource", r.name}}, static_cast<double>(*st.lag_bytes)});
+          }
+        }
+        return out;
+      });
+  metrics.DeclareCollectedGauge(
+      "zdap_standby_disconnected_seconds",
+      "How long each standby has been cut off from its primary (0 = connected); above "
+      "replica.max_disconnect the primary's disk is at risk.",
+      [origin] {
+        std::vector<GaugeSample> out;
+        const SystemTime now = SystemNow();
+        for (const auto& r : origin->resources().all()) {
+          if (!r.source.replica) continue;
+          auto st = origin->refresher().SourceOf(r).State();
+          double cut = st.disconnected_since
+                           ? std::chrono::duration<double>(now - *st.disconnected_since).count()
+                           : 0.0;
+          out.push_back({{{"resource", r.name}}, cut});
+        }
+        return out;
+      });
   metrics.DeclareCollectedGauge(
       "zdap_clone_ports", "Clone ports of the configured range, in use and free.", [origin] {
         const auto& cfg = origin->config();

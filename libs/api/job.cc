@@ -38,6 +38,14 @@ const char* JobPhaseName(JobPhase p) {
       return "stop";
     case JobPhase::kSnapshot:
       return "snapshot";
+    case JobPhase::kSync:
+      return "sync";
+    case JobPhase::kCheckpoint:
+      return "checkpoint";
+    case JobPhase::kPromote:
+      return "promote";
+    case JobPhase::kSeal:
+      return "seal";
   }
   return "";
 }
@@ -53,8 +61,9 @@ bool ParseJobState(std::string_view s, JobState* out) {
 }
 
 bool ParseJobPhase(std::string_view s, JobPhase* out) {
-  for (JobPhase p : {JobPhase::kImport, JobPhase::kAfter, JobPhase::kWipe, JobPhase::kStop,
-                     JobPhase::kSnapshot}) {
+  for (JobPhase p :
+       {JobPhase::kImport, JobPhase::kAfter, JobPhase::kWipe, JobPhase::kStop, JobPhase::kSnapshot,
+        JobPhase::kSync, JobPhase::kCheckpoint, JobPhase::kPromote, JobPhase::kSeal}) {
     if (s == JobPhaseName(p)) {
       *out = p;
       return true;

@@ -14,7 +14,20 @@
 namespace zdap::api {
 
 enum class JobState { kQueued, kRunning, kDone, kFailed };
-enum class JobPhase { kNone, kImport, kAfter, kWipe, kStop, kSnapshot };  // kNone: null on the wire
+// A dump's refresh: import, after, wipe, stop, snapshot. A standby's: sync (its first base
+// backup), checkpoint, snapshot, promote, after, wipe, stop, seal.
+enum class JobPhase {
+  kNone,  // null on the wire
+  kImport,
+  kAfter,
+  kWipe,
+  kStop,
+  kSnapshot,
+  kSync,
+  kCheckpoint,
+  kPromote,
+  kSeal,
+};
 const char* JobStateName(JobState s);
 const char* JobPhaseName(JobPhase p);  // "" for kNone
 bool ParseJobState(std::string_view s, JobState* out);

@@ -50,6 +50,41 @@ Status RefreshFromJson(const json::object& o, RefreshStatus* out) {
   return r.status();
 }
 
+json::value OrNull(const std::string& s) {
+  return s.empty() ? json::value(nullptr) : json::value(s);
+}
+
+json::object StandbyToJson(const StandbyStatus& s) {
+  json::object o{{field::kState, s.state},
+                 {field::kDetail, OrNull(s.detail)},
+                 {field::kLastReplayedAt, OrNull(s.last_replayed_at)},
+                 {field::kDisconnectedSince, OrNull(s.disconnected_since)}};
+  o[field::kLagSeconds] = s.lag_seconds ? json::value(*s.lag_seconds) : json::value(nullptr);
+  o[field::kLagBytes] = s.lag_bytes ? json::value(*s.lag_bytes) : json::value(nullptr);
+  o[field::kNewestSnapshotAgeSeconds] = s.newest_snapshot_age_seconds
+                                            ? json::value(*s.newest_snapshot_age_seconds)
+                                            : json::value(nullptr);
+  return o;
+}
+
+Status StandbyFromJson(const json::object& o, StandbyStatus* out) {
+  ObjectReader r(o, "status standby", Code::kUnprocessable);
+  r.String(field::kState, &out->state, /*required=*/true);
+  r.String(field::kDetail, &out->detail);
+  r.Time(field::kLastReplayedAt, &out->last_replayed_at);
+  r.Time(field::kDisconnectedSince, &out->disconnected_since);
+  auto present = [&](const char* key) {
+    const json::value* v = o.if_contains(key);
+    return v != nullptr && !v->is_null();
+  };
+  if (present(field::kLagSeconds)) r.Double(field::kLagSeconds, &out->lag_seconds.emplace());
+  if (present(field::kLagBytes)) r.Uint(field::kLagBytes, &out->lag_bytes.emplace());
+  if (present(field::kNewestSnapshotAgeSeconds)) {
+    r.Double(field::kNewestSnapshotAgeSeconds, &out->newest_snapshot_age_seconds.emplace());
+  }
+  return r.status();
+}
+
 }  // namespace
 
 json::object ToJson(const OriginStatus& s) {
@@ -76,13 +111,15 @@ json::object ToJson(const OriginStatus& s) {
                                    {field::kClones, s.clone_count}};
   json::array ra;
   for (const ResourceCounts& r : s.resources) {
-    ra.push_back(json::object{{field::kName, r.name},
-                              {field::kSnapshots, r.snapshots},
-                              {field::kClones, r.clones},
-                              {field::kPool, json::object{{field::kMin, r.pool_min},
-                                                          {field::kMax, r.pool_max},
-                                                          {field::kReady, r.pool_ready}}},
-                              {field::kRefresh, RefreshToJson(r.refresh)}});
+    json::object ro{{field::kName, r.name},
+                    {field::kSnapshots, r.snapshots},
+                    {field::kClones, r.clones},
+                    {field::kPool, json::object{{field::kMin, r.pool_min},
+                                                {field::kMax, r.pool_max},
+                                                {field::kReady, r.pool_ready}}},
+                    {field::kRefresh, RefreshToJson(r.refresh)}};
+    if (r.standby) ro[field::kStandby] = StandbyToJson(*r.standby);
+    ra.push_back(std::move(ro));
   }
   o[field::kResources] = std::move(ra);
   return o;
@@ -157,6 +194,9 @@ Result<OriginStatus> OriginStatusFromJson(const json::value& v) {
       }
       if (const json::object* refresh = er.Object(field::kRefresh)) {
         ZDAP_RETURN_IF_ERROR(RefreshFromJson(*refresh, &rc.refresh));
+      }
+      if (const json::object* standby = er.Object(field::kStandby)) {
+        ZDAP_RETURN_IF_ERROR(StandbyFromJson(*standby, &rc.standby.emplace()));
       }
       if (!er.status().ok()) return er.status();
       s.resources.push_back(std::move(rc));

@@ -29,6 +29,17 @@ struct RefreshStatus {
   std::optional<LastRefresh> last;  // none: no refresh ran here yet
 };
 
+// A replica resource's standby (source.replica): how it follows its primary.
+struct StandbyStatus {
+  std::string state;   // not_synced, streaming, catching_up, disconnected, stopped
+  std::string detail;  // what to do about it; "" when all is well
+  std::optional<double> lag_seconds;
+  std::optional<uint64_t> lag_bytes;
+  std::string last_replayed_at;                       // RFC 3339; "" = unknown
+  std::string disconnected_since;                     // RFC 3339; "" = connected
+  std::optional<double> newest_snapshot_age_seconds;  // none: no snapshot yet
+};
+
 struct ResourceCounts {
   std::string name;
   int64_t snapshots = 0;
@@ -37,6 +48,7 @@ struct ResourceCounts {
   int64_t pool_max = 0;
   int64_t pool_ready = 0;
   RefreshStatus refresh;
+  std::optional<StandbyStatus> standby;  // replica resources only
 };
 
 // The port range the origin gives clones (its `clone_ports`).

@@ -25,6 +25,38 @@ Status ValidateCron(MapReader& r, const std::string& cron) {
   return Status::Ok();
 }
 
+// source.replica: the primary's conninfo, its password file, the slot, max_disconnect.
+Result<ReplicaSpec> ParseReplica(MapReader& src, const std::string& resource,
+                                 const std::string& config_dir) {
+  ZDAP_ASSIGN_OR_RETURN(MapReader r, src.GetMap("replica"));
+  ZDAP_RETURN_IF_ERROR(
+      r.CheckNoUnknownKeys({"primary", "password_file", "slot", "max_disconnect"}));
+  ReplicaSpec spec;
+  std::string primary, password_file;
+  ZDAP_RETURN_IF_ERROR(r.GetString("primary", &primary, true));
+  auto conninfo = ParseConninfo(primary);
+  if (!conninfo.ok()) return r.ErrorAt("primary", conninfo.status().message());
+  spec.primary = std::move(conninfo).value();
+  ZDAP_RETURN_IF_ERROR(r.GetString("password_file", &password_file));
+  if (!password_file.empty()) {
+    spec.password_file = Resolve(config_dir, password_file);
+    // Checked here, read at each connection (a new password needs no restart).
+    if (auto pw = ReadSecretFile(spec.password_file); !pw.ok()) {
+      return r.ErrorAt("password_file", pw.status().message());
+    }
+  }
+  ZDAP_RETURN_IF_ERROR(r.GetString("slot", &spec.slot));
+  if (spec.slot.empty()) spec.slot = DefaultSlotName(resource);
+  if (Status st = ValidateSlotName(spec.slot); !st.ok()) return r.ErrorAt("slot", st.message());
+  std::optional<std::chrono::seconds> max_disconnect;
+  ZDAP_RETURN_IF_ERROR(r.GetDuration("max_disconnect", &max_disconnect));
+  if (max_disconnect) {
+    if (max_disconnect->count() <= 0) return r.ErrorAt("max_disconnect", "must be above 0");
+    spec.max_disconnect = *max_disconnect;
+  }
+  return spec;
+}
+
 }  // namespace
 
 Result<Resource> ParseResource(const std::string& file, const std::string& text,
@@ -58,16 +90,24 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   if (!top.Has("source")) return top.ErrorAt("", "key 'source' is required");
   ZDAP_ASSIGN_OR_RETURN(MapReader src, top.GetMap("source"));
   ZDAP_RETURN_IF_ERROR(src.CheckNoUnknownKeys(
-      {"dump", "script", "command", "url", "password_file", "database", "after"}));
+      {"dump", "script", "command", "url", "password_file", "replica", "database", "after"}));
   std::string dump, script, url, url_password_file;
   ZDAP_RETURN_IF_ERROR(src.GetString("dump", &dump));
   ZDAP_RETURN_IF_ERROR(src.GetString("script", &script));
   ZDAP_RETURN_IF_ERROR(src.GetString("url", &url));
   ZDAP_RETURN_IF_ERROR(src.GetString("password_file", &url_password_file));
   ZDAP_RETURN_IF_ERROR(src.GetStringList("command", &res.source.command));
-  int kinds = !dump.empty() + !script.empty() + !url.empty() + !res.source.command.empty();
+  const bool replica = src.Has("replica");
+  int kinds =
+      !dump.empty() + !script.empty() + !url.empty() + !res.source.command.empty() + replica;
   if (kinds != 1) {
-    return src.ErrorAt("", "exactly one of dump, script, command or url is required");
+    return src.ErrorAt("", "exactly one of dump, script, command, url or replica is required");
+  }
+  if (replica) {
+    if (res.engine != "postgres") {
+      return src.ErrorAt("replica", "a standby source is for PostgreSQL resources only");
+    }
+    ZDAP_ASSIGN_OR_RETURN(res.source.replica, ParseReplica(src, res.name, config_dir));
   }
   res.source.dump = Resolve(config_dir, dump);
   res.source.script = Resolve(config_dir, script);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "config/replica_source.h"
 #include "config/source_url.h"
 #include "core/result.h"
 
@@ -20,6 +21,7 @@ struct ResourceSource {
   std::string url;                   // as written; `live` is what it says
   SourceUrl live;                    // source.url parsed; live.database defaults to `database`
   std::string password_file;         // source.url's password (absolute path, 0600); "" = none
+  std::optional<ReplicaSpec> replica;  // source.replica: a standby of a live primary
   std::string database;              // the database clients connect to
   std::vector<std::string> after;    // absolute paths of SQL files
 };

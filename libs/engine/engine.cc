@@ -24,4 +24,12 @@ Result<std::unique_ptr<Engine>> MakeEngine(const std::string& name, Env* env) {
   return Unprocessable(fmt::format("engine '{}' is not supported by this build of zdapd", name));
 }
 
+Status Engine::RunAfter(const config::Resource& resource, const Endpoint& endpoint,
+                        const RunAs& run_as) {
+  (void)resource;
+  (void)endpoint;
+  (void)run_as;
+  return Unprocessable(fmt::format("the {} engine has no standby source", name()));
+}
+
 }  // namespace zdap::engine

@@ -147,6 +147,11 @@ class Engine {
   // with the dump's line number.
   virtual Status Import(const config::Resource& resource, const Endpoint& endpoint,
                         const RunAs& run_as) = 0;
+  // Runs only the resource's `after` scripts, in order, on its database (a snapshot whose data
+  // came another way: a standby's). Import runs them itself. Only engines with a standby
+  // source (postgres) need it.
+  virtual Status RunAfter(const config::Resource& resource, const Endpoint& endpoint,
+                          const RunAs& run_as);
 
   // Masking that leaves no trace (README "Masking"): once `after` has replaced values, the
   // old row versions still hold them (heap, indexes, TOAST, statistics) and so does the WAL.

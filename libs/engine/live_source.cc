@@ -38,8 +38,11 @@ TransientSecretFile::~TransientSecretFile() {
   if (!path_.empty()) ::unlink(path_.c_str());
 }
 
-std::string PgPassLine(const config::SourceUrl& url, const std::string& password) {
+std::string PgPassLine(const std::string& host, const std::string& port,
+                       const std::string& database, const std::string& user,
+                       const std::string& password) {
   auto field = [](const std::string& s) {
+    if (s == "*") return s;
     std::string out;
     for (char c : s) {
       if (c == ':' || c == '\\') out.push_back('\\');
@@ -47,8 +50,13 @@ std::string PgPassLine(const config::SourceUrl& url, const std::string& password
     }
     return out;
   };
-  return field(url.host) + ":" + std::to_string(url.port) + ":" + field(url.database) + ":" +
-         (url.user.empty() ? "*" : field(url.user)) + ":" + field(password) + "\n";
+  return field(host) + ":" + field(port) + ":" + field(database) + ":" + field(user) + ":" +
+         field(password) + "\n";
+}
+
+std::string PgPassLine(const config::SourceUrl& url, const std::string& password) {
+  return PgPassLine(url.host, std::to_string(url.port), url.database,
+                    url.user.empty() ? "*" : url.user, password);
 }
 
 std::string MariadbPasswordOptions(const std::string& password) {

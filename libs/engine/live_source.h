@@ -32,6 +32,10 @@ class TransientSecretFile {
 
 // A libpq password file line (host:port:database:user:password, ':' and '\' escaped).
 std::string PgPassLine(const config::SourceUrl& url, const std::string& password);
+// The same for any field; "*" as a field matches anything (and is not escaped).
+std::string PgPassLine(const std::string& host, const std::string& port,
+                       const std::string& database, const std::string& user,
+                       const std::string& password);
 // A MariaDB option file that gives the client `password` ([client] password="...").
 std::string MariadbPasswordOptions(const std::string& password);
 

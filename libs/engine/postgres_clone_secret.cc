@@ -10,6 +10,7 @@
 
 #include "core/file_util.h"
 #include "engine/postgres_engine.h"
+#include "engine/postgres_quote.h"
 #include "engine/probe_socket.h"
 #include "engine/scram_verifier.h"
 #include "wire/postgres_wire.h"
@@ -35,22 +36,13 @@ Status WriteOwnedFile(const std::string& path, const std::string& text,
   return ReplaceFile(path, text, 0600, owner);
 }
 
-std::string QuoteIdent(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  return out + "\"";
-}
-
 std::string FinalHba(const config::Resource& resource) {
   return fmt::format(
       "# zdap clone: the daemon over the private unix socket; over TCP only {}, with the "
       "clone's password\n"
       "local all all trust\n"
       "host all {} all scram-sha-256\n",
-      resource.user, QuoteIdent(resource.user));
+      resource.user, PgIdent(resource.user));
 }
 
 void PutInt32(std::string* out, uint32_t v) {
@@ -228,7 +220,7 @@ Result<bool> PostgresEngine::PrepareSnapshot(const config::Resource& resource,
   constexpr auto kTimeout = std::chrono::seconds(30);
   ZDAP_RETURN_IF_ERROR(ExchangeOverSocket(
       env(), resource, socket, data_dir,
-      fmt::format("ALTER ROLE {} PASSWORD NULL", QuoteIdent(resource.user)),
+      fmt::format("ALTER ROLE {} PASSWORD NULL", PgIdent(resource.user)),
       "clearing the import's password", env().MonotonicNow() + kTimeout, kTimeout, nullptr));
   return true;
 }
@@ -256,7 +248,7 @@ Status PostgresEngine::ActivateClone(const config::Resource& resource, const End
   // it is harmless, since every start of the clone sets the password again (kNoPassword:
   // the user is left without one, which admits nobody).
   std::string sql = fmt::format("SET synchronous_commit = off; ALTER ROLE {} PASSWORD '{}'",
-                                QuoteIdent(resource.user), verifier);
+                                PgIdent(resource.user), verifier);
   if (lock == CloneLock::kConfig) {
     // Written before the reload that reads it; until then the locked file is in force.
     // postgres listens on TCP before its unix socket and the postmaster has reloaded

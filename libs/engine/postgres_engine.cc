@@ -386,13 +386,22 @@ Status PostgresEngine::Import(const config::Resource& resource, const Endpoint& 
     ZDAP_RETURN_IF_ERROR(RunImportClient(&input, psql("postgres"), "psql"));
     ZDAP_RETURN_IF_ERROR(AdoptPlainDump(resource, psql, input.label()));
   }
+  return RunAfter(resource, endpoint, run_as);
+}
+
+Status PostgresEngine::RunAfter(const config::Resource& resource, const Endpoint& endpoint,
+                                const RunAs& run_as) {
+  ZDAP_ASSIGN_OR_RETURN(std::string bin, BinDir(resource.version));
   for (const auto& after : resource.source.after) {
     log::Info("postgres: running {} on database {}", after, resource.source.database);
     config::Resource one;
     one.name = resource.name;
     one.source.dump = after;
     ZDAP_ASSIGN_OR_RETURN(DumpInput in, DumpInput::Open(one, endpoint.socket_dir, env()));
-    ZDAP_RETURN_IF_ERROR(RunImportClient(&in, psql(resource.source.database), "psql"));
+    SpawnOptions psql =
+        PsqlOnSocket(bin, endpoint, resource.user, resource.source.database, run_as);
+    psql.argv.insert(psql.argv.end(), {"-q", "-v", "ON_ERROR_STOP=1", "-f", "-"});
+    ZDAP_RETURN_IF_ERROR(RunImportClient(&in, psql, "psql"));
   }
   return Status::Ok();
 }

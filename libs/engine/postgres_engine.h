@@ -49,6 +49,8 @@ class PostgresEngine : public Engine {
                     std::chrono::milliseconds timeout) const override;
   Status Import(const config::Resource& resource, const Endpoint& endpoint,
                 const RunAs& run_as) override;
+  Status RunAfter(const config::Resource& resource, const Endpoint& endpoint,
+                  const RunAs& run_as) override;
   Status ForgetReplaced(const config::Resource& resource, const Endpoint& socket,
                         const RunAs& run_as) const override;
   Status ForgetHistory(const config::Resource& resource, const std::string& data_dir,

@@ -44,7 +44,6 @@ Result<SourceResult> DumpImport::Build(const SourceRun& run) {
   start.port = engine.default_port();
   start.label = run.label;
   ZDAP_ASSIGN_OR_RETURN(runtime::ServerHandle server, p_.servers.StartAndWait(start));
-  runtime::Runtime& runtime = p_.servers.runtime();
   // `after` scripts mask: what they replaced must be in no file of the snapshot.
   const bool masks = !resource_.source.after.empty();
   // Until the clean stop, any failure kills the import server: its half import goes with the
@@ -60,20 +59,12 @@ Result<SourceResult> DumpImport::Build(const SourceRun& run) {
     }
     return engine.PrepareSnapshot(resource_, ep, vol, run_as);
   }();
-  Result<engine::ServerSpec> spec = imported.status();
-  if (imported.ok()) {
-    spec = engine.ServerCommand(resource_, vol, run.run_dir, "", engine.default_port());
-  }
-  if (!spec.ok()) {
-    (void)runtime.Stop(server, vol, SIGKILL, std::chrono::seconds(10));
-    return spec.status();
+  if (!imported.ok()) {
+    (void)p_.servers.StopScratch(server, resource_, vol, run.run_dir, /*clean=*/false);
+    return imported.status();
   }
   run.Phase("stop");
-  if (Status stopped = runtime.Stop(server, vol, spec->stop_signal, Servers::kStopGrace);
-      !stopped.ok()) {
-    (void)runtime.Stop(server, vol, SIGKILL, std::chrono::seconds(10));
-    return stopped;
-  }
+  ZDAP_RETURN_IF_ERROR(p_.servers.StopScratch(server, resource_, vol, run.run_dir, /*clean=*/true));
   if (masks) ZDAP_RETURN_IF_ERROR(engine.ForgetHistory(resource_, vol, who));
   // initdb ran with --no-sync; make the data durable before it becomes a snapshot.
   run.Phase("snapshot");

@@ -8,6 +8,7 @@
 
 #include "core/log.h"
 #include "core/names.h"
+#include "origin/standby.h"
 
 namespace zdap::origin {
 
@@ -23,6 +24,13 @@ std::string Canonical(const std::string& path) {
 }
 
 }  // namespace
+
+bool Recovery::IsLiveStandby(const std::string& name) const {
+  std::string resource;
+  if (!Standby::ParseName(name, &resource)) return false;
+  const config::Resource* res = ResourceOrNull(resource);
+  return res != nullptr && res->source.replica.has_value();
+}
 
 const config::Resource* Recovery::ResourceOrNull(const std::string& name) const {
   auto r = p_.resources.Find(name);
@@ -256,8 +264,11 @@ void Recovery::StopUnownedServers() {
       } else if (Canonical(p_.store.VolumePath(name)) == f.data_dir &&
                  ParseSnapshotId(name, &sid).ok()) {
         label = Refresher::ScratchName(sid.resource);
+      } else if (Canonical(p_.store.VolumePath(name)) == f.data_dir) {
+        label = name;  // a standby's
       }
     }
+    if (IsLiveStandby(label)) continue;  // its source adopts it (step 5)
     if (label.rfind(scratch_prefix, 0) == 0) {
       if (p_.refresher.Running(label.substr(scratch_prefix.size()))) continue;
     } else if (auto rec = p_.catalog.Get(label);
@@ -294,6 +305,12 @@ void Recovery::RemoveUnowned() {
   if (auto names = p_.env.GetChildren(p_.run_root); names.ok()) {
     for (const auto& name : *names) {
       if (name.rfind(scratch_prefix, 0) == 0 || p_.catalog.Get(name)) continue;
+      if (IsLiveStandby(name)) continue;
+      // A removed resource's standby: its run dir holds what drops its slot (below).
+      if (std::string res;
+          Standby::ParseName(name, &res) && p_.env.FileExists(p_.store.VolumePath(name))) {
+        continue;
+      }
       // A server may still run from it (its clone record is gone): stop it first.
       std::string dir = p_.run_root + "/" + name;
       p_.servers.StopServersOf(p_.store.ClonePath(name), dir, name, nullptr);
@@ -303,6 +320,13 @@ void Recovery::RemoveUnowned() {
   // Import volumes whose refresh is not running any more.
   if (auto vols = p_.store.ListVolumes(); vols.ok()) {
     for (const auto& v : *vols) {
+      if (std::string res; Standby::ParseName(v, &res)) {
+        if (IsLiveStandby(v)) continue;
+        if (Status st = Standby::RemoveOrphan(v, p_.env, p_.store, p_.servers); !st.ok()) {
+          log::Error("recover: {}", st.message());
+        }
+        continue;
+      }
       SnapshotId sid;
       if (!ParseSnapshotId(v, &sid).ok()) continue;
       if (p_.refresher.Running(sid.resource)) continue;

@@ -7,7 +7,8 @@
 //      creating or deleting ones are torn down.
 //   2. Servers the runtime finds that no record owns are stopped.
 //   3. Clone volumes, secret files and run dirs that no record owns are removed.
-//   4. Import volumes of refreshes that are not running any more are removed.
+//   4. Import volumes of refreshes that are not running any more are removed, and standbys
+//      whose resource is no longer a replica (with their slot on the primary).
 //   5. Each source adopts what it keeps running (a standby).
 #pragma once
 
@@ -60,6 +61,9 @@ class Recovery {
   void StopUnownedServers();
   void RemoveUnowned();
   const config::Resource* ResourceOrNull(const std::string& name) const;
+  // True if `name` (a volume, run dir or server label) is the standby of a configured
+  // replica resource (standby.h): its source adopts it; anything else named so is removed.
+  bool IsLiveStandby(const std::string& name) const;
 
   RecoveryParts p_;
 };

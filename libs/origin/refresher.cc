@@ -123,7 +123,7 @@ Result<std::string> Refresher::RunLocked(const config::Resource& resource, Job* 
   auto body = [&]() -> Status {
     ZDAP_RETURN_IF_ERROR(p_.servers.PrepareRunDir(run.run_dir));
     ZDAP_ASSIGN_OR_RETURN(built, source.Build(run));
-    run.Phase("snapshot");
+    run.Phase(source.seal_phase());
     return p_.store.SealVolume(id, id);
   };
   Status st = body();

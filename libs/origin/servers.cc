@@ -11,12 +11,6 @@
 #include "core/log.h"
 
 namespace zdap::origin {
-namespace {
-
-constexpr auto kStartDeadline = std::chrono::seconds(120);
-
-}  // namespace
-
 using catalog::CloneRecord;
 
 Servers::Servers(Env& env, runtime::Runtime& runtime, const ResourceSet& resources,
@@ -64,6 +58,16 @@ int Servers::StopSignal(const config::Resource* resource, const std::string& dat
   if (resource == nullptr) return SIGTERM;  // resource gone from the config: the generic request
   auto spec = resources_.EngineFor(*resource).ServerCommand(*resource, data_dir, run_dir, "", 0);
   return spec.ok() ? spec->stop_signal : SIGTERM;
+}
+
+Status Servers::StopScratch(const runtime::ServerHandle& handle, const config::Resource& resource,
+                            const std::string& data_dir, const std::string& run_dir, bool clean) {
+  constexpr auto kKillWait = std::chrono::seconds(10);
+  if (!clean) return runtime_.Stop(handle, data_dir, SIGKILL, kKillWait);
+  Status stopped =
+      runtime_.Stop(handle, data_dir, StopSignal(&resource, data_dir, run_dir), kStopGrace);
+  if (!stopped.ok()) (void)runtime_.Stop(handle, data_dir, SIGKILL, kKillWait);
+  return stopped;
 }
 
 Status Servers::StopClone(CloneRecord* record, const config::Resource& resource) {
@@ -151,6 +155,7 @@ Result<runtime::ServerHandle> Servers::StartAndWait(const ServerStart& s) {
   engine::Engine& engine = resources_.EngineFor(resource);
   ZDAP_ASSIGN_OR_RETURN(engine::ServerSpec spec,
                         engine.ServerCommand(resource, s.data_dir, s.run_dir, s.bind, s.port));
+  spec.argv.insert(spec.argv.end(), s.extra_args.begin(), s.extra_args.end());
   if (!s.password.empty()) {
     ZDAP_RETURN_IF_ERROR(
         engine.PrepareClone(resource, s.password, s.run_dir, run_as_, s.lock, &spec));
@@ -172,7 +177,7 @@ Result<runtime::ServerHandle> Servers::StartAndWait(const ServerStart& s) {
     ep.socket_dir.clear();
     ep.host = LocalConnectHost(s.bind);
   }
-  const SteadyTime until = env_.MonotonicNow() + kStartDeadline;
+  const SteadyTime until = env_.MonotonicNow() + s.start_deadline;
   auto fail = [&](const std::string& why) -> Status {
     std::string tail = runtime_.LogTail(handle, spec, 12);
     (void)runtime_.Stop(handle, s.data_dir, SIGKILL, std::chrono::seconds(5));  // docker: rm
@@ -188,7 +193,7 @@ Result<runtime::ServerHandle> Servers::StartAndWait(const ServerStart& s) {
       if (last.readiness == engine::Readiness::kReady) return Status::Ok();
       if (!runtime_.IsRunning(handle)) return fail("exited during start-up");
       if (env_.MonotonicNow() >= until) {
-        return fail(fmt::format("did not become ready within {} s ({})", kStartDeadline.count(),
+        return fail(fmt::format("did not become ready within {} s ({})", s.start_deadline.count(),
                                 last.detail));
       }
       env_.SleepFor(pause);
@@ -197,6 +202,7 @@ Result<runtime::ServerHandle> Servers::StartAndWait(const ServerStart& s) {
   };
   config::Resource probe_as = resource;
   if (s.bind.empty()) probe_as.source.database = engine.admin_database();  // import: no db yet
+  if (!s.probe_user.empty()) probe_as.user = s.probe_user;
   if (!s.password.empty() && engine.activates_after_start()) {
     // TCP is refused until the password is set over the socket (the engine waits for the
     // socket itself). Once it is, the server takes the clone's logins over TCP (the

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "catalog/clone_record.h"
 #include "config/resource.h"
@@ -38,6 +39,12 @@ struct ServerStart {
   // ready once it answers on TCP with it in force. "" = an import's server.
   std::string password;
   engine::CloneLock lock = engine::CloneLock::kConfig;
+  // A standby's server: more arguments after the engine's (later settings win), the role its
+  // readiness probe logs in as ("" = the resource's user), and how long it may take to come
+  // up (recovery replays WAL first).
+  std::vector<std::string> extra_args;
+  std::string probe_user;
+  std::chrono::seconds start_deadline{120};
 };
 
 class Servers {
@@ -67,6 +74,11 @@ class Servers {
   // The engine's polite stop signal for `resource`'s servers (SIGTERM when unknown).
   int StopSignal(const config::Resource* resource, const std::string& data_dir,
                  const std::string& run_dir) const;
+  // A refresh's server once its work is over: `clean` stops it with the engine's signal
+  // (kStopGrace) so that its data is whole, and kills it if that fails (saying why); else (the
+  // work failed, its data goes) kills it at once.
+  Status StopScratch(const runtime::ServerHandle& handle, const config::Resource& resource,
+                     const std::string& data_dir, const std::string& run_dir, bool clean);
   // Stops every server still running from `data_dir` that no record may keep: those the
   // runtime finds (process by cwd, docker by `label`), and the one the engine's pid file in
   // `run_dir` names. `resource` null = unknown: every engine in use is asked.

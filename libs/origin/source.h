@@ -2,9 +2,10 @@
 // made for each resource by MakeSource (source.cc):
 //   dump_import.h   a dump file, a script that names one, or a command that streams one,
 //                   imported into a fresh server (today's only kind);
-//   next            a PostgreSQL standby that zdapd keeps following, snapshotted without
-//                   stopping it (`source.replica`); a snapshot pulled from another origin,
-//                   keeping upstream's id (`source.origin`).
+//   replica_source.h  a PostgreSQL standby that zdapd keeps following (standby.h),
+//                   snapshotted without stopping it (`source.replica`);
+//   next            a snapshot pulled from another origin, keeping upstream's id
+//                   (`source.origin`).
 //
 // The Refresher (refresher.h) does what every refresh needs, whatever its source: one refresh
 // per resource at a time, the journal entry that lets Recovery undo a crash, the job (state,
@@ -64,16 +65,26 @@ struct SourceResult {
   std::optional<SystemTime> data_as_of;
 };
 
-// What runs for a source between refreshes, for /v1/status.
+// What runs for a source between refreshes, for /v1/status and /metrics.
 struct SourceState {
-  std::string state;  // "" = nothing runs (a dump); a standby: streaming, catching_up, ...
-  std::string detail;
+  // "" = nothing runs (a dump). A standby: not_synced (no first sync yet), streaming,
+  // catching_up, disconnected (no WAL from the primary), stopped (its server is down).
+  std::string state;
+  std::string detail;  // what to do about it, for people
+  // A standby's replay lag: how far behind the primary's last reported WAL it replays, and
+  // since when its last replayed commit was made (0 when nothing is left to replay).
+  std::optional<double> lag_seconds;
+  std::optional<uint64_t> lag_bytes;
+  std::optional<SystemTime> last_replayed;  // commit time of the last replayed transaction
+  std::optional<SystemTime> disconnected_since;
 };
 
 class Source {
  public:
   virtual ~Source() = default;
-  virtual const char* kind() const = 0;  // "dump"
+  virtual const char* kind() const = 0;  // "dump", "replica"
+  // The job's phase while the refresher seals the volume into the snapshot.
+  virtual const char* seal_phase() const { return "snapshot"; }
 
   // Before the journal entry and the volume. Default: a new snapshot, the refresher's id.
   virtual Result<SourcePlan> Plan() { return SourcePlan{}; }

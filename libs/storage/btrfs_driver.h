@@ -25,6 +25,9 @@ class BtrfsDriver : public DirDriver {
   static Result<std::unique_ptr<Driver>> Open(const std::string& root);
 
   const char* name() const override { return "btrfs"; }
+  // A snapshot of a subvolume is one transaction; the kernel flushes delayed allocations
+  // into it first, so it holds every write that returned before it.
+  bool copies_live_volumes() const override { return true; }
 
  protected:
   explicit BtrfsDriver(std::string root) : DirDriver(std::move(root)) {}

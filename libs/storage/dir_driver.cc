@@ -94,6 +94,17 @@ Result<std::string> DirDriver::Clone(const std::string& snapshot, const std::str
   return path;
 }
 
+Result<std::string> DirDriver::CopyLiveVolume(const std::string& volume, const std::string& copy) {
+  if (!copies_live_volumes()) return Driver::CopyLiveVolume(volume, copy);
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(volume));
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(copy));
+  ZDAP_RETURN_IF_ERROR(RequirePresent(VolumePath(volume), "volume", volume));
+  ZDAP_RETURN_IF_ERROR(RequireAbsent(VolumePath(copy), "volume", copy));
+  ZDAP_RETURN_IF_ERROR(MakeVolumeCopy(VolumePath(volume), AreaDir("volumes"), copy));
+  ZDAP_RETURN_IF_ERROR(SyncDir(AreaDir("volumes")));
+  return VolumePath(copy);
+}
+
 Status DirDriver::SnapshotClone(const std::string& clone, const std::string& snapshot) {
   ZDAP_RETURN_IF_ERROR(ValidateVolumeName(clone));
   ZDAP_RETURN_IF_ERROR(ValidateVolumeName(snapshot));

@@ -32,6 +32,7 @@ class DirDriver : public Driver {
   Status SealVolume(const std::string& volume, const std::string& snapshot) override;
   Result<std::string> Clone(const std::string& snapshot, const std::string& clone) override;
   Status SnapshotClone(const std::string& clone, const std::string& snapshot) override;
+  Result<std::string> CopyLiveVolume(const std::string& volume, const std::string& copy) override;
   Status DestroyVolume(const std::string& name) override;
   Status DestroySnapshot(const std::string& name) override;
   Status DestroyClone(const std::string& name) override;

@@ -70,6 +70,14 @@ class Driver {
   // the whole snapshot. Conflict if `snapshot` exists.
   virtual Status SnapshotClone(const std::string& clone, const std::string& snapshot) = 0;
 
+  // Makes writable volume `copy` holding volume `volume`'s data as of one instant while its
+  // writers go on: a crash-consistent image, what a power cut at that instant would have
+  // left (a standby's snapshot, origin/replica_source.h). Only drivers whose file system
+  // snapshots a live directory in one step can (copies_live_volumes()); the others answer
+  // Unprocessable, since a copy file by file is not one instant. Conflict if `copy` exists.
+  virtual bool copies_live_volumes() const { return false; }
+  virtual Result<std::string> CopyLiveVolume(const std::string& volume, const std::string& copy);
+
   virtual Status DestroyVolume(const std::string& name) = 0;
   // Conflict while the snapshot has clones (see ClonesOf).
   virtual Status DestroySnapshot(const std::string& name) = 0;

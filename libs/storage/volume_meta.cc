@@ -99,4 +99,12 @@ Result<VolumeMeta> ParseVolumeMeta(const std::string& text, const std::string& s
   return meta;
 }
 
+Result<std::string> Driver::CopyLiveVolume(const std::string& volume, const std::string& copy) {
+  (void)copy;
+  return Unprocessable(fmt::format(
+      "the {} store cannot copy volume '{}' while it is written: a standby (source.replica) "
+      "needs a store that snapshots a running directory in one step (btrfs)",
+      name(), volume));
+}
+
 }  // namespace zdap::storage

@@ -222,7 +222,7 @@ TEST_CASE("api: the status object") {
   s.memory_total_bytes = 5;
   s.load = {0.5, 0.25, 0.1};
   s.clone_count = 3;
-  s.resources.push_back({"chinook", 1, 3, 0, 2, 0, {}});
+  s.resources.push_back({"chinook", 1, 3, 0, 2, 0, {}, std::nullopt});
   auto back = api::ParseOriginStatus(json::serialize(api::ToJson(s)));
   REQUIRE(back.ok());
   CHECK(back->storage_total_bytes == 1000);
@@ -232,6 +232,46 @@ TEST_CASE("api: the status object") {
   CHECK(back->resources.at(0).pool_max == 2);
   CHECK_FALSE(api::ParseOriginStatus(R"({"version":"1","load":[1,2,3,4]})").ok());
   CHECK_FALSE(api::ParseOriginStatus(R"({"version":"1","counts":{"clones":"3"}})").ok());
+}
+
+TEST_CASE("api: a replica resource's standby in the status object") {
+  api::OriginStatus s;
+  s.version = "0.1.0";
+  api::ResourceCounts app;
+  app.name = "app";
+  app.standby = api::StandbyStatus{"disconnected",         "no WAL from the primary", 3.5, 4096,
+                                   "2030-01-02T03:00:00Z", "2030-01-02T03:00:05Z",    60.0};
+  s.resources.push_back(app);
+  s.resources.push_back({"chinook", 1, 0, 0, 0, 0, {}, std::nullopt});
+  json::value v = api::ToJson(s);
+  CHECK(v.at("resources").at(0).at("standby").at("lag_bytes").as_uint64() == 4096);
+  CHECK_FALSE(v.at("resources").at(1).as_object().contains("standby"));
+  auto back = api::ParseOriginStatus(json::serialize(v));
+  REQUIRE(back.ok());
+  REQUIRE(back->resources.at(0).standby);
+  const api::StandbyStatus& sb = *back->resources.at(0).standby;
+  CHECK(sb.state == "disconnected");
+  CHECK(sb.lag_seconds == 3.5);
+  CHECK(sb.lag_bytes == 4096u);
+  CHECK(sb.disconnected_since == "2030-01-02T03:00:05Z");
+  CHECK(sb.newest_snapshot_age_seconds == 60.0);
+  CHECK_FALSE(back->resources.at(1).standby);
+  // Nulls are unknowns; wrong types and a missing state are refused.
+  auto nulls = api::ParseOriginStatus(
+      R"({"version":"1","resources":[{"name":"a","standby":{"state":"not_synced",)"
+      R"("lag_seconds":null,"lag_bytes":null,"last_replayed_at":null}}]})");
+  REQUIRE(nulls.ok());
+  CHECK_FALSE(nulls->resources.at(0).standby->lag_seconds);
+  for (
+      const char* bad :
+      {R"({"version":"1","resources":[{"name":"a","standby":{}}]})",
+       R"({"version":"1","resources":[{"name":"a","standby":{"state":"x","lag_bytes":-1}}]})",
+       R"({"version":"1","resources":[{"name":"a","standby":{"state":"x","lag_seconds":"1"}}]})",
+       R"({"version":"1","resources":[{"name":"a","standby":{"state":"x","last_replayed_at":"now"}}]})",
+       R"({"version":"1","resources":[{"name":"a","standby":[]}]})"}) {
+    INFO(bad);
+    CHECK_FALSE(api::ParseOriginStatus(bad).ok());
+  }
 }
 
 TEST_CASE("api: the status object's clone ports and refresh schedule") {

@@ -185,6 +185,84 @@ TEST_CASE("source URLs: hostile and malformed ones are refused with the reason")
   }
 }
 
+TEST_CASE("source.replica: a primary's conninfo without a password, a slot, max_disconnect") {
+  test::TempDir dir("zdap-resource-replica");
+  auto with_source = [](const std::string& source) {
+    std::string text = kGood;
+    size_t at = text.find("  dump: dumps/chinook.sql\n");
+    text.replace(at, std::string("  dump: dumps/chinook.sql\n").size(), source);
+    return text;
+  };
+  REQUIRE(WriteFileAtomic(dir.path() + "/repl.pass", "s3cret\n", 0600).ok());
+  auto r = ParseResource(
+      "resources/chinook.yaml",
+      with_source("  replica:\n    primary: \"host=pg-prod port=5433 user=zdap_replicator "
+                  "sslmode='verify-full'\"\n    password_file: repl.pass\n"
+                  "    max_disconnect: 30m\n"),
+      dir.path());
+  REQUIRE(r.ok());
+  REQUIRE(r->source.replica);
+  const config::ReplicaSpec& spec = *r->source.replica;
+  CHECK(spec.primary.user() == "zdap_replicator");
+  CHECK(spec.primary.params.at("port") == "5433");
+  CHECK(spec.primary.params.at("sslmode") == "verify-full");
+  CHECK(spec.primary.ToString() ==
+        "host='pg-prod' port='5433' sslmode='verify-full' user='zdap_replicator'");
+  CHECK(spec.password_file == dir.path() + "/repl.pass");
+  CHECK(spec.slot == "zdap_chinook");  // the default
+  CHECK(spec.max_disconnect == std::chrono::minutes(30));
+
+  auto msg = ErrorOf(with_source("  replica:\n    primary: \"host=db user=r password=hunter2\"\n"));
+  CHECK(msg.find("password_file") != std::string::npos);
+  CHECK(msg.find("hunter2") == std::string::npos);
+  msg = ErrorOf(with_source("  replica:\n    primary: \"host=db user=r\"\n    slot: Bad-Slot\n"));
+  CHECK(msg.find("source.replica.slot") != std::string::npos);
+  msg =
+      ErrorOf(with_source("  replica:\n    primary: \"host=db user=r\"\n  url: postgres://db/x\n"));
+  CHECK(msg.find("exactly one of") != std::string::npos);
+  std::string mariadb = with_source("  replica:\n    primary: \"host=db user=r\"\n");
+  mariadb.replace(mariadb.find("engine: postgres"), 16, "engine: mariadb");
+  CHECK(ErrorOf(mariadb).find("PostgreSQL resources only") != std::string::npos);
+}
+
+TEST_CASE("conninfo strings: hostile and malformed ones are refused with the reason") {
+  using config::ParseConninfo;
+  auto c = ParseConninfo("  host = db1  user='a \\'b' port=5432 ");
+  REQUIRE(c.ok());
+  CHECK(c->params.at("host") == "db1");
+  CHECK(c->user() == "a 'b");
+  // What ToString gives, libpq (and this parser) reads back the same.
+  auto again = ParseConninfo(c->ToString());
+  REQUIRE(again.ok());
+  CHECK(again->params == c->params);
+  for (const auto& [text, why] : std::vector<std::pair<std::string, std::string>>{
+           {"", "names no host"},
+           {"host=db", "names no user"},
+           {"user=r", "names no host"},
+           {"host=db user=r password=x", "password_file"},
+           {"host=db user=r passfile=/tmp/x", "password_file"},
+           {"host=db user=r dbname=app", "zdapd sets it"},
+           {"host=db user=r replication=true", "zdapd sets it"},
+           {"host=db user=r evil=1", "not a libpq connection keyword"},
+           {"host=db user=r host=other", "given twice"},
+           {"host=db user='r", "no closing"},
+           {"host db user=r", "has no '='"},
+           {"host=db\nuser=r", "control character"},
+           {std::string("host=db\0 user=r", 16), "control character"},
+           {"host=db user=" + std::string(2000, 'a'), "at most 1000"},
+       }) {
+    INFO(text);
+    auto r = ParseConninfo(text);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find(why) != std::string::npos);
+  }
+  CHECK(config::DefaultSlotName("App-Prod.1") == "zdap_app_prod_1");
+  CHECK(config::ValidateSlotName("zdap_app").ok());
+  CHECK_FALSE(config::ValidateSlotName("").ok());
+  CHECK_FALSE(config::ValidateSlotName(std::string(64, 'a')).ok());
+  CHECK_FALSE(config::ValidateSlotName("x;drop").ok());
+}
+
 TEST_CASE("a wrong type is an error naming file, line and key") {
   std::string text = kGood;
   text.replace(text.find("keep: 3"), 7, "keep: [3]");
