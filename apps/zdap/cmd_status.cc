@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "api/fields.h"
+#include "core/time.h"
 #include "zdap/args.h"
 #include "zdap/commands.h"
 #include "zdap/output.h"
@@ -40,9 +41,27 @@ std::string FailedRefreshes(const OriginStatus& s) {
   return fmt::format("{}", fmt::join(out, "; "));
 }
 
+// "app 4m ago, chinook 2d ago": how current each resource's newest snapshot is; "-" when no
+// resource says.
+std::string DataAsOf(const OriginStatus& s, SystemTime now) {
+  std::vector<std::string> out;
+  for (const auto& r : s.resources) {
+    auto at = ParseRfc3339(r.data_as_of);
+    if (r.data_as_of.empty() || !at.ok()) continue;
+    auto age = std::chrono::duration_cast<std::chrono::seconds>(now - *at).count();
+    if (age < 0) age = 0;
+    std::string ago = age < 120      ? fmt::format("{}s", age)
+                      : age < 7200   ? fmt::format("{}m", age / 60)
+                      : age < 172800 ? fmt::format("{}h", age / 3600)
+                                     : fmt::format("{}d", age / 86400);
+    out.push_back(fmt::format("{} {} ago", r.name, ago));
+  }
+  return out.empty() ? "-" : fmt::format("{}", fmt::join(out, ", "));
+}
+
 std::vector<std::string> Row(const OriginProbe& p) {
   if (!p.status.ok()) {
-    return {p.url, "down", "-", "-", "-", "-", "-", "-", "-", p.status.status().message()};
+    return {p.url, "down", "-", "-", "-", "-", "-", "-", "-", "-", p.status.status().message()};
   }
   const OriginStatus& s = *p.status;
   return {p.url,
@@ -54,6 +73,7 @@ std::vector<std::string> Row(const OriginProbe& p) {
           s.load.empty() ? "-" : fmt::format("{:.2f}", s.load[0]),
           std::to_string(s.clone_count),
           Pools(s),
+          DataAsOf(s, SystemNow()),
           FailedRefreshes(s)};
 }
 
@@ -86,7 +106,7 @@ Status CmdStatus(const VerbArgs& a) {
     rows.push_back(Row(p));
   }
   std::string table = RenderTable({"ORIGIN", "STATE", "VERSION", "DRIVERS", "DISK FREE", "MEM FREE",
-                                   "LOAD", "CLONES", "POOLS", "ERROR"},
+                                   "LOAD", "CLONES", "POOLS", "DATA AS OF", "ERROR"},
                                   rows);
   ZDAP_RETURN_IF_ERROR(
       PrintListing(format, json::serialize(json::object{{"origins", std::move(all)}}), table));

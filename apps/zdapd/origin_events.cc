@@ -60,6 +60,16 @@ void OriginEvents::PoolExhausted(const std::string& resource) {
   dashboard_.bus().Publish(std::move(e));
 }
 
+void OriginEvents::StandbyStateChanged(const std::string& resource, const std::string& state,
+                                       const std::string& previous) {
+  api::Event e;
+  e.type = std::string(api::event_type::kStandbyState);
+  e.resource = resource;
+  e.state = state;
+  e.previous = previous;
+  dashboard_.bus().Publish(std::move(e));
+}
+
 void OriginEvents::RefreshStarted(const origin::JobInfo& job, const std::string& actor) {
   dashboard_.bus().Publish(RefreshEvent(api::event_type::kRefreshStarted, job, actor));
 }

@@ -23,6 +23,8 @@ class OriginEvents : public origin::OriginObserver {
   void CloneDestroyed(const catalog::CloneRecord& clone, origin::DestroyReason reason,
                       const std::string& actor) override;
   void PoolExhausted(const std::string& resource) override;
+  void StandbyStateChanged(const std::string& resource, const std::string& state,
+                           const std::string& previous) override;
   void RefreshStarted(const origin::JobInfo& job, const std::string& actor) override;
   void RefreshFinished(const origin::JobInfo& job) override;
   void SnapshotDeleted(const std::string& resource, const std::string& id,

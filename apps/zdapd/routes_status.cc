@@ -51,14 +51,20 @@ api::RefreshStatus RefreshStatusOf(origin::Origin& origin, const config::Resourc
   return out;
 }
 
+// The newest of `snaps`; null without snapshots.
+const origin::SnapshotInfo* Newest(const std::vector<origin::SnapshotInfo>& snaps) {
+  const origin::SnapshotInfo* newest = nullptr;
+  for (const auto& s : snaps) {
+    if (newest == nullptr || s.created_at > newest->created_at) newest = &s;
+  }
+  return newest;
+}
+
 // The age of the newest of `snaps` at `now`; none without snapshots.
 std::optional<double> NewestAge(const std::vector<origin::SnapshotInfo>& snaps, SystemTime now) {
-  std::optional<SystemTime> newest;
-  for (const auto& s : snaps) {
-    if (!newest || s.created_at > *newest) newest = s.created_at;
-  }
-  if (!newest) return std::nullopt;
-  return std::chrono::duration<double>(now - *newest).count();
+  const origin::SnapshotInfo* newest = Newest(snaps);
+  if (newest == nullptr) return std::nullopt;
+  return std::chrono::duration<double>(now - newest->created_at).count();
 }
 
 // A replica resource's standby, as its source sees it (origin/replica_source.h).
@@ -109,6 +115,9 @@ Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::str
     rc.pool_max = r.pool_max;
     rc.pool_ready = origin.pools().Ready(r.name);
     rc.refresh = RefreshStatusOf(origin, r);
+    if (const origin::SnapshotInfo* newest = Newest(snaps); newest && newest->data_as_of) {
+      rc.data_as_of = FormatRfc3339(*newest->data_as_of);
+    }
     if (r.source.replica) rc.standby = StandbyStatusOf(origin, r, snaps);
     s.snapshot_count += rc.snapshots;
     s.clone_count += rc.clones;

@@ -117,7 +117,8 @@ json::object ToJson(const OriginStatus& s) {
                     {field::kPool, json::object{{field::kMin, r.pool_min},
                                                 {field::kMax, r.pool_max},
                                                 {field::kReady, r.pool_ready}}},
-                    {field::kRefresh, RefreshToJson(r.refresh)}};
+                    {field::kRefresh, RefreshToJson(r.refresh)},
+                    {field::kDataAsOf, OrNull(r.data_as_of)}};
     if (r.standby) ro[field::kStandby] = StandbyToJson(*r.standby);
     ra.push_back(std::move(ro));
   }
@@ -185,6 +186,7 @@ Result<OriginStatus> OriginStatusFromJson(const json::value& v) {
       er.String(field::kName, &rc.name, /*required=*/true);
       er.Int(field::kSnapshots, &rc.snapshots, false, 0);
       er.Int(field::kClones, &rc.clones, false, 0);
+      er.Time(field::kDataAsOf, &rc.data_as_of);
       if (const json::object* pool = er.Object(field::kPool)) {
         ObjectReader pr(*pool, "status pool", Code::kUnprocessable);
         pr.Int(field::kMin, &rc.pool_min, false, 0);

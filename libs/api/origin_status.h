@@ -48,6 +48,8 @@ struct ResourceCounts {
   int64_t pool_max = 0;
   int64_t pool_ready = 0;
   RefreshStatus refresh;
+  // How current the newest snapshot's data is (RFC 3339; "" = no snapshot, or unknown).
+  std::string data_as_of;
   std::optional<StandbyStatus> standby;  // replica resources only
 };
 

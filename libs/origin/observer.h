@@ -59,6 +59,10 @@ class OriginObserver {
   // A snapshot went: deleted by `actor`, or ("") past `refresh.keep` with no clone left.
   virtual void SnapshotDeleted(const std::string& /*resource*/, const std::string& /*id*/,
                                const std::string& /*actor*/) {}
+  // A replica resource's standby went from `previous` to `state` (replica_source.h), on its
+  // monitor's thread.
+  virtual void StandbyStateChanged(const std::string& /*resource*/, const std::string& /*state*/,
+                                   const std::string& /*previous*/) {}
   // The timed work's expiry sweep has run at `now` (once a second): time-based notices.
   virtual void ExpirySwept(SystemTime /*now*/) {}
 };

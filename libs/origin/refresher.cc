@@ -11,7 +11,8 @@ Result<std::unique_ptr<Refresher>> Refresher::Make(RefresherParts parts) {
   std::unique_ptr<Refresher> r(new Refresher(std::move(parts)));
   ZDAP_ASSIGN_OR_RETURN(r->records_, RefreshRecords::Open(r->p_.env, r->p_.records_dir));
   for (const auto& res : r->p_.resources.all()) {
-    SourceParts sp{r->p_.env, r->p_.store, r->p_.servers, r->p_.resources.EngineFor(res)};
+    SourceParts sp{r->p_.env, r->p_.store, r->p_.servers, r->p_.resources.EngineFor(res),
+                   r->p_.observer};
     ZDAP_ASSIGN_OR_RETURN(r->sources_[res.name], r->p_.make_source(res, sp));
   }
   return r;

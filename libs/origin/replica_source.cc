@@ -96,7 +96,7 @@ void ReplicaSource::Poll() {
       }
     }
   }
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
   if (next.state == "disconnected" || next.state == "stopped") {
     next.disconnected_since = state_.disconnected_since.value_or(now);
     auto cut_off = std::chrono::duration_cast<std::chrono::seconds>(now - *next.disconnected_since);
@@ -114,10 +114,13 @@ void ReplicaSource::Poll() {
   } else {
     disconnect_reported_ = false;
   }
-  if (next.state != state_.state) {
-    log::Info("standby {}: {} (was {})", resource_.name, next.state, state_.state);
-  }
+  const std::string previous = state_.state;
   state_ = std::move(next);
+  if (state_.state == previous) return;
+  const std::string now_state = state_.state;
+  lock.unlock();  // observers must not wait on this lock
+  log::Info("standby {}: {} (was {})", resource_.name, now_state, previous);
+  ObserverSlot::Of(p_.observer)->StandbyStateChanged(resource_.name, now_state, previous);
 }
 
 Result<SourceResult> ReplicaSource::Build(const SourceRun& run) {

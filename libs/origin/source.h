@@ -30,6 +30,7 @@
 #include "core/time.h"
 #include "engine/engine.h"
 #include "origin/job.h"
+#include "origin/observer.h"
 #include "storage/driver.h"
 
 namespace zdap::origin {
@@ -108,6 +109,7 @@ struct SourceParts {
   storage::Driver& store;
   Servers& servers;
   engine::Engine& engine;
+  const ObserverSlot* observer = nullptr;  // told of a standby's changes of state
 };
 
 // The source `resource` names (config::Resource::source). `resource` outlives the source.

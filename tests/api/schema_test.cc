@@ -222,7 +222,12 @@ TEST_CASE("api: the status object") {
   s.memory_total_bytes = 5;
   s.load = {0.5, 0.25, 0.1};
   s.clone_count = 3;
-  s.resources.push_back({"chinook", 1, 3, 0, 2, 0, {}, std::nullopt});
+  api::ResourceCounts chinook;
+  chinook.name = "chinook";
+  chinook.snapshots = 1;
+  chinook.clones = 3;
+  chinook.pool_max = 2;
+  s.resources.push_back(chinook);
   auto back = api::ParseOriginStatus(json::serialize(api::ToJson(s)));
   REQUIRE(back.ok());
   CHECK(back->storage_total_bytes == 1000);
@@ -239,10 +244,13 @@ TEST_CASE("api: a replica resource's standby in the status object") {
   s.version = "0.1.0";
   api::ResourceCounts app;
   app.name = "app";
+  app.data_as_of = "2030-01-02T02:59:59Z";
   app.standby = api::StandbyStatus{"disconnected",         "no WAL from the primary", 3.5, 4096,
                                    "2030-01-02T03:00:00Z", "2030-01-02T03:00:05Z",    60.0};
   s.resources.push_back(app);
-  s.resources.push_back({"chinook", 1, 0, 0, 0, 0, {}, std::nullopt});
+  api::ResourceCounts chinook;
+  chinook.name = "chinook";
+  s.resources.push_back(chinook);
   json::value v = api::ToJson(s);
   CHECK(v.at("resources").at(0).at("standby").at("lag_bytes").as_uint64() == 4096);
   CHECK_FALSE(v.at("resources").at(1).as_object().contains("standby"));
@@ -250,6 +258,8 @@ TEST_CASE("api: a replica resource's standby in the status object") {
   REQUIRE(back.ok());
   REQUIRE(back->resources.at(0).standby);
   const api::StandbyStatus& sb = *back->resources.at(0).standby;
+  CHECK(back->resources.at(0).data_as_of == "2030-01-02T02:59:59Z");
+  CHECK(back->resources.at(1).data_as_of.empty());
   CHECK(sb.state == "disconnected");
   CHECK(sb.lag_seconds == 3.5);
   CHECK(sb.lag_bytes == 4096u);

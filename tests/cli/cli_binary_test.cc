@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "core/file_util.h"
+#include "core/time.h"
 #include "fake_origin.h"
 #include "support/test_env.h"
 #include "support/test_ports.h"
@@ -445,9 +446,11 @@ TEST_CASE("zdap status: one row per origin, a silent one shown down", "[binary][
   REQUIRE(env.Zdap("origin add " + a.url()) == 0);
   REQUIRE(env.Zdap("status", &out) == 0);
   REQUIRE(out.find("ORIGIN") != std::string::npos);
-  REQUIRE(out.find(a.url() +
-                   "  up     0.1.0    copy/process  1000 B     -         -     0       -\n") !=
-          std::string::npos);
+  INFO(out);
+  REQUIRE(
+      out.find(a.url() +
+               "  up     0.1.0    copy/process  1000 B     -         -     0       -      -\n") !=
+      std::string::npos);
   size_t down_row = out.find(dead + "  down   -        -             -          -         -     -");
   REQUIRE(down_row != std::string::npos);
   REQUIRE(out.find("origin " + dead + ": cannot connect", down_row) < out.find('\n', down_row));
@@ -489,6 +492,30 @@ TEST_CASE("zdap status: a resource whose last refresh failed is named in the ori
   // The error line itself is in the JSON, for scripts.
   REQUIRE(env.Zdap("status -o json", &out) == 0);
   CHECK(out.find(R"("error":"pg_restore: connection refused")") != std::string::npos);
+}
+
+TEST_CASE("zdap status: how current each resource's newest snapshot is", "[binary][placement]") {
+  const std::string three_hours_ago = FormatRfc3339(SystemNow() - std::chrono::hours(3));
+  test::FakeOrigin a([&](const test::FakeRequest& r) -> test::FakeReply {
+    if (r.target == "/v1/status") {
+      return {200, R"({"version":"0.1.0","storage":{"driver":"btrfs","free_bytes":1000},)"
+                   R"("runtime":{"driver":"process"},"resources":[)"
+                   R"({"name":"app","data_as_of":")" +
+                       three_hours_ago + R"("},{"name":"sakila","data_as_of":null}]})"};
+    }
+    return {404, R"({"error":{"code":"not_found","message":"no"}})"};
+  });
+  Env env;
+  std::string out;
+  REQUIRE(env.Zdap("origin add " + a.url()) == 0);
+  REQUIRE(env.Zdap("status", &out) == 0);
+  INFO(out);
+  CHECK(out.find("DATA AS OF") != std::string::npos);
+  size_t row = out.find(a.url() + "  up");
+  REQUIRE(row != std::string::npos);
+  std::string line = out.substr(row, out.find('\n', row) - row);
+  CHECK(line.find("app 3h ago") != std::string::npos);
+  CHECK(line.find("sakila") == std::string::npos);  // no snapshot: nothing to say
 }
 
 }  // namespace zdap
