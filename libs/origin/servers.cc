@@ -11,6 +11,38 @@
 #include "core/log.h"
 
 namespace zdap::origin {
+namespace {
+
+// The last `keep` lines of a server's log without the replies to our own readiness probes
+// ("not yet accepting connections" and its DETAIL, which a server in recovery logs for each
+// probe): what it said of itself is what tells why it stopped.
+std::string WhyItStopped(const std::string& log, size_t keep) {
+  std::vector<std::string> lines;
+  bool skip_detail = false;
+  size_t start = 0;
+  while (start < log.size()) {
+    size_t end = log.find('\n', start);
+    if (end == std::string::npos) end = log.size();
+    std::string line = log.substr(start, end - start);
+    start = end + 1;
+    if (line.find("is not yet accepting connections") != std::string::npos ||
+        line.find("the database system is starting up") != std::string::npos) {
+      skip_detail = true;
+      continue;
+    }
+    if (skip_detail && line.find("DETAIL:") != std::string::npos) continue;
+    skip_detail = false;
+    lines.push_back(std::move(line));
+  }
+  std::string out;
+  for (size_t i = lines.size() > keep ? lines.size() - keep : 0; i < lines.size(); ++i) {
+    out += lines[i] + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
 using catalog::CloneRecord;
 
 Servers::Servers(Env& env, runtime::Runtime& runtime, const ResourceSet& resources,
@@ -179,7 +211,7 @@ Result<runtime::ServerHandle> Servers::StartAndWait(const ServerStart& s) {
   }
   const SteadyTime until = env_.MonotonicNow() + s.start_deadline;
   auto fail = [&](const std::string& why) -> Status {
-    std::string tail = runtime_.LogTail(handle, spec, 12);
+    std::string tail = WhyItStopped(runtime_.LogTail(handle, spec, 200), 12);
     (void)runtime_.Stop(handle, s.data_dir, SIGKILL, std::chrono::seconds(5));  // docker: rm
     for (const auto& f : spec.secret_files) (void)env_.RemoveFile(f);
     return Unavailable(fmt::format("the {} server {}: {}", engine.name(), why, tail));
