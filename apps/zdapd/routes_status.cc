@@ -186,20 +186,26 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
         }
         return out;
       });
+  // Replica resources' standbys, as their sources see them now, for the collectors below.
+  auto standbys = [origin] {
+    std::vector<std::pair<std::string, origin::SourceState>> out;
+    for (const auto& r : origin->resources().all()) {
+      if (r.source.replica) out.emplace_back(r.name, origin->refresher().SourceOf(r).State());
+    }
+    return out;
+  };
   // Replica resources' standbys: one sample per state (1 = the current one), the replay lag,
   // and how long it has been cut off from its primary (0 = connected).
   metrics.DeclareCollectedGauge(
       "zdap_standby_state",
       "State of each replica resource's standby (1 = current): not_synced, streaming, "
       "catching_up, disconnected, stopped.",
-      [origin] {
+      [standbys] {
         std::vector<GaugeSample> out;
-        for (const auto& r : origin->resources().all()) {
-          if (!r.source.replica) continue;
-          const std::string now = origin->refresher().SourceOf(r).State().state;
-          for (const char* st :
+        for (const auto& [name, st] : standbys()) {
+          for (const char* state :
                {"not_synced", "streaming", "catching_up", "disconnected", "stopped"}) {
-            out.push_back({{{"resource", r.name}, {"state", st}}, now == st ? 1.0 : 0.0});
+            out.push_back({{{"resource", name}, {"state", state}}, st.state == state ? 1.0 : 0.0});
           }
         }
         return out;
@@ -207,24 +213,19 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
   metrics.DeclareCollectedGauge(
       "zdap_standby_lag_seconds",
       "How far behind its primary each standby replays, in seconds (0 = nothing to replay).",
-      [origin] {
+      [standbys] {
         std::vector<GaugeSample> out;
-        for (const auto& r : origin->resources().all()) {
-          if (!r.source.replica) continue;
-          auto st = origin->refresher().SourceOf(r).State();
-          if (st.lag_seconds) out.push_back({{{"resource", r.name}}, *st.lag_seconds});
+        for (const auto& [name, st] : standbys()) {
+          if (st.lag_seconds) out.push_back({{{"resource", name}}, *st.lag_seconds});
         }
         return out;
       });
   metrics.DeclareCollectedGauge(
-      "zdap_standby_lag_bytes", "WAL bytes each standby has yet to replay.", [origin] {
+      "zdap_standby_lag_bytes", "WAL bytes each standby has yet to replay.", [standbys] {
         std::vector<GaugeSample> out;
-        for (const auto& r : origin->resources().all()) {
-          if (!r.source.replica) continue;
-          auto st = origin->refresher().SourceOf(r).State();
-          if (st.lag_bytes) {
-            out.push_back({{{"resource", r.name}}, static_cast<double>(*st.lag_bytes)});
-          }
+        for (const auto& [name, st] : standbys()) {
+          if (st.lag_bytes)
+            out.push_back({{{"resource", name}}, static_cast<double>(*st.lag_bytes)});
         }
         return out;
       });
@@ -232,16 +233,14 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
       "zdap_standby_disconnected_seconds",
       "How long each standby has been cut off from its primary (0 = connected); above "
       "replica.max_disconnect the primary's disk is at risk.",
-      [origin] {
+      [standbys] {
         std::vector<GaugeSample> out;
         const SystemTime now = SystemNow();
-        for (const auto& r : origin->resources().all()) {
-          if (!r.source.replica) continue;
-          auto st = origin->refresher().SourceOf(r).State();
+        for (const auto& [name, st] : standbys()) {
           double cut = st.disconnected_since
                            ? std::chrono::duration<double>(now - *st.disconnected_since).count()
                            : 0.0;
-          out.push_back({{{"resource", r.name}}, cut});
+          out.push_back({{{"resource", name}}, cut});
         }
         return out;
       });

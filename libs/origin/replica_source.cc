@@ -71,9 +71,9 @@ void ReplicaSource::Poll() {
     next.state = "stopped";
     next.detail = "the standby's server is not running: zdapd starts it again at its next start";
   } else {
-    Result<sb::FollowState> f = standby_.Superuser().ok()
-                                    ? sb::QueryFollowState(standby_.socket(), *standby_.Superuser())
-                                    : Result<sb::FollowState>(standby_.Superuser().status());
+    Result<std::string> superuser = standby_.Superuser();
+    Result<sb::FollowState> f = superuser.ok() ? sb::QueryFollowState(standby_.socket(), *superuser)
+                                               : Result<sb::FollowState>(superuser.status());
     if (!f.ok()) {
       next.state = "stopped";
       next.detail = f.status().message();

@@ -36,6 +36,14 @@ std::string ErrorOf(const std::string& text) {
   return r.status().message();
 }
 
+// kGood with its `dump:` line replaced by `source` (other keys of source:).
+std::string WithSource(const std::string& source) {
+  std::string text = kGood;
+  const std::string dump = "  dump: dumps/chinook.sql\n";
+  text.replace(text.find(dump), dump.size(), source);
+  return text;
+}
+
 }  // namespace
 
 TEST_CASE("SPEC's example resource file loads with every field") {
@@ -103,16 +111,10 @@ TEST_CASE("idle_timeout, pool and quota are read; a pool max below min names poo
 
 TEST_CASE("source.url: a live server, its password in a 0600 file, never in the URL") {
   test::TempDir dir("zdap-resource-url");
-  auto with_source = [](const std::string& source) {
-    std::string text = kGood;
-    size_t at = text.find("  dump: dumps/chinook.sql\n");
-    text.replace(at, std::string("  dump: dumps/chinook.sql\n").size(), source);
-    return text;
-  };
   REQUIRE(WriteFileAtomic(dir.path() + "/prod.pass", "s3cret\n", 0600).ok());
   auto r = ParseResource("resources/chinook.yaml",
-                         with_source("  url: postgres://ro@db.example.com:6432\n"
-                                     "  password_file: prod.pass\n"),
+                         WithSource("  url: postgres://ro@db.example.com:6432\n"
+                                    "  password_file: prod.pass\n"),
                          dir.path());
   REQUIRE(r.ok());
   CHECK(r->source.url == "postgres://ro@db.example.com:6432");
@@ -124,29 +126,29 @@ TEST_CASE("source.url: a live server, its password in a 0600 file, never in the 
   CHECK(r->password != "s3cret");  // read at each refresh, not kept with the resource
 
   // What is refused, with the line and what to do instead.
-  auto msg = ErrorOf(with_source("  url: https://example.com/d.sql\n"));
+  auto msg = ErrorOf(WithSource("  url: https://example.com/d.sql\n"));
   CHECK(msg.find("resources/chinook.yaml:5:") != std::string::npos);
   CHECK(msg.find("source.url") != std::string::npos);
   CHECK(msg.find("postgres://") != std::string::npos);
-  msg = ErrorOf(with_source("  url: postgres://ro:hunter2@db/app\n"));
+  msg = ErrorOf(WithSource("  url: postgres://ro:hunter2@db/app\n"));
   CHECK(msg.find("password_file") != std::string::npos);
   CHECK(msg.find("hunter2") == std::string::npos);  // the message does not repeat it
-  msg = ErrorOf(with_source("  url: mysql://root@db/app\n"));
+  msg = ErrorOf(WithSource("  url: mysql://root@db/app\n"));
   CHECK(msg.find("a postgres resource dumps a postgres:// server") != std::string::npos);
-  msg = ErrorOf(with_source("  dump: dumps/chinook.sql\n  password_file: prod.pass\n"));
+  msg = ErrorOf(WithSource("  dump: dumps/chinook.sql\n  password_file: prod.pass\n"));
   CHECK(msg.find("source.password_file") != std::string::npos);
   CHECK(msg.find("this source has none") != std::string::npos);
 
   REQUIRE(WriteFileAtomic(dir.path() + "/open.pass", "s3cret\n", 0644).ok());
-  auto open = ParseResource(
-      "resources/chinook.yaml",
-      with_source("  url: postgres://ro@db/app\n  password_file: open.pass\n"), dir.path());
+  auto open = ParseResource("resources/chinook.yaml",
+                            WithSource("  url: postgres://ro@db/app\n  password_file: open.pass\n"),
+                            dir.path());
   REQUIRE_FALSE(open.ok());
   CHECK(open.status().message().find("readable by others (mode 0644): chmod 600") !=
         std::string::npos);
   auto missing = ParseResource(
       "resources/chinook.yaml",
-      with_source("  url: postgres://ro@db/app\n  password_file: nope.pass\n"), dir.path());
+      WithSource("  url: postgres://ro@db/app\n  password_file: nope.pass\n"), dir.path());
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().message().find("nope.pass") != std::string::npos);
 }
@@ -187,18 +189,12 @@ TEST_CASE("source URLs: hostile and malformed ones are refused with the reason")
 
 TEST_CASE("source.replica: a primary's conninfo without a password, a slot, max_disconnect") {
   test::TempDir dir("zdap-resource-replica");
-  auto with_source = [](const std::string& source) {
-    std::string text = kGood;
-    size_t at = text.find("  dump: dumps/chinook.sql\n");
-    text.replace(at, std::string("  dump: dumps/chinook.sql\n").size(), source);
-    return text;
-  };
   REQUIRE(WriteFileAtomic(dir.path() + "/repl.pass", "s3cret\n", 0600).ok());
   auto r = ParseResource(
       "resources/chinook.yaml",
-      with_source("  replica:\n    primary: \"host=pg-prod port=5433 user=zdap_replicator "
-                  "sslmode='verify-full'\"\n    password_file: repl.pass\n"
-                  "    max_disconnect: 30m\n"),
+      WithSource("  replica:\n    primary: \"host=pg-prod port=5433 user=zdap_replicator "
+                 "sslmode='verify-full'\"\n    password_file: repl.pass\n"
+                 "    max_disconnect: 30m\n"),
       dir.path());
   REQUIRE(r.ok());
   REQUIRE(r->source.replica);
@@ -212,15 +208,15 @@ TEST_CASE("source.replica: a primary's conninfo without a password, a slot, max_
   CHECK(spec.slot == "zdap_chinook");  // the default
   CHECK(spec.max_disconnect == std::chrono::minutes(30));
 
-  auto msg = ErrorOf(with_source("  replica:\n    primary: \"host=db user=r password=hunter2\"\n"));
+  auto msg = ErrorOf(WithSource("  replica:\n    primary: \"host=db user=r password=hunter2\"\n"));
   CHECK(msg.find("password_file") != std::string::npos);
   CHECK(msg.find("hunter2") == std::string::npos);
-  msg = ErrorOf(with_source("  replica:\n    primary: \"host=db user=r\"\n    slot: Bad-Slot\n"));
+  msg = ErrorOf(WithSource("  replica:\n    primary: \"host=db user=r\"\n    slot: Bad-Slot\n"));
   CHECK(msg.find("source.replica.slot") != std::string::npos);
   msg =
-      ErrorOf(with_source("  replica:\n    primary: \"host=db user=r\"\n  url: postgres://db/x\n"));
+      ErrorOf(WithSource("  replica:\n    primary: \"host=db user=r\"\n  url: postgres://db/x\n"));
   CHECK(msg.find("exactly one of") != std::string::npos);
-  std::string mariadb = with_source("  replica:\n    primary: \"host=db user=r\"\n");
+  std::string mariadb = WithSource("  replica:\n    primary: \"host=db user=r\"\n");
   mariadb.replace(mariadb.find("engine: postgres"), 16, "engine: mariadb");
   CHECK(ErrorOf(mariadb).find("PostgreSQL resources only") != std::string::npos);
 }
