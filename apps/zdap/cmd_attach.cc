@@ -7,6 +7,7 @@
 #include <charconv>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -309,6 +310,30 @@ Result<std::string> ProxyTarget(const PlacedClone& placed, const std::string& us
   return HostPort(*reachable, clone.port);
 }
 
+// For --replicas without --snapshot: the newest snapshot of `resource` that at least
+// `replicas` of the candidates hold (followers keep their upstream's ids, README "Several
+// origins"), and those candidates in their order; none when no snapshot is that common (each
+// origin imports its own) or an origin does not answer the question.
+std::optional<std::pair<std::string, std::vector<OriginApi>>> CommonSnapshot(
+    const std::vector<OriginApi>& candidates, const std::string& resource, int replicas,
+    StatusLine& status) {
+  std::map<std::string, std::vector<size_t>> holders;  // snapshot id -> candidates holding it
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    status.Spin(
+        fmt::format("listing the snapshots of {} on {}", resource, candidates[i].url().ToString()));
+    auto res = candidates[i].GetResource(resource);
+    if (!res.ok()) continue;
+    for (const auto& s : res->snapshots) holders[s.id].push_back(i);
+  }
+  for (auto it = holders.rbegin(); it != holders.rend(); ++it) {  // ids sort by age: newest first
+    if (it->second.size() < static_cast<size_t>(replicas)) continue;
+    std::vector<OriginApi> holding;
+    for (size_t i : it->second) holding.push_back(candidates[i]);
+    return std::make_pair(it->first, std::move(holding));
+  }
+  return std::nullopt;
+}
+
 // `replicas` clones on as many distinct origins, tried in the order given (best first); an
 // origin that fails is skipped with a warning. The first clone's password is given to the
 // others: the app holds one set of credentials, and after a failover they must open the next
@@ -318,9 +343,18 @@ Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candid
                                             const AttachRequest& r, const std::string& user,
                                             StatusLine& status) {
   api::CreateCloneRequest request = r.clone;
+  std::vector<OriginApi> order = candidates;
+  if (r.replicas > 1 && request.snapshot.empty()) {
+    // One snapshot id on every replica when the origins share one: the same data behind each
+    // proxy target.
+    if (auto common = CommonSnapshot(candidates, r.resource, r.replicas, status)) {
+      request.snapshot = common->first;
+      order = std::move(common->second);
+    }
+  }
   std::vector<PlacedClone> made;
   std::vector<Status> failed;
-  for (const OriginApi& api : candidates) {
+  for (const OriginApi& api : order) {
     if (made.size() == static_cast<size_t>(r.replicas)) break;
     auto clone = NewClone(api, r.resource, request, r.claim, status);
     if (!clone.ok()) {
@@ -352,12 +386,12 @@ Result<std::vector<PlacedClone>> MakeClones(const std::vector<OriginApi>& candid
     std::set<std::string> snapshots;
     for (const PlacedClone& c : made) snapshots.insert(c.clone.snapshot);
     if (snapshots.size() > 1) {
-      // Each origin imports its own snapshots: their ids (import times) practically never
-      // match, so no --snapshot can pin one for all until origins copy snapshots.
+      // No snapshot was common to enough origins: each imported its own.
       Warn(fmt::format(
-          "the replicas are of different snapshots ({}): each origin imports its own, so they "
-          "hold the same data only if the origins imported the same dump",
-          fmt::join(snapshots, ", ")));
+          "the replicas are of different snapshots ({}): no snapshot is held by {} of the "
+          "origins, so they hold the same data only if the origins imported the same dump (an "
+          "origin that follows another holds its snapshots: README \"Several origins\")",
+          fmt::join(snapshots, ", "), r.replicas));
     }
     return made;
   }

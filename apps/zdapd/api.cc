@@ -62,6 +62,7 @@ Api::Api(origin::Origin& origin, std::string version, Authenticator& auth, Metri
   AddResourceRoutes(routes_, *context_);
   AddCloneRoutes(routes_, *context_);
   AddJobRoutes(routes_, *context_);
+  AddReplicationRoutes(routes_, *context_);
   AddDashboardRoutes(routes_, *context_);
 }
 
@@ -138,6 +139,14 @@ RoutedRequest RouteRequest(RouteTable::Match match, const Authenticator& auth,
         fmt::format("method {} is not allowed on {}; allowed: {}", req.method.substr(0, 16),
                     req.target.substr(0, 200), match.allow));
     out.early->headers.emplace_back("Allow", match.allow);
+    return out;
+  }
+  if (out.caller.replicator && !match.route->options.for_replicators) {
+    out.early = ErrorResponse(Status(
+        Code::kPermissionDenied,
+        fmt::format("user '{}' has a replicator token: it may read resource lists and snapshot "
+                    "streams, not {} {}",
+                    out.caller.user, req.method.substr(0, 16), match.route->pattern)));
     return out;
   }
   out.route = match.route;

@@ -208,7 +208,10 @@ Result<origin::Caller> Authenticator::CallerOfDigest(const TokenDigest& digest, 
     }
     return origin::Caller{kHostAdminUser, true};
   }
-  if (found != nullptr) return origin::Caller{found->user, found->admin};
+  if (found != nullptr) {
+    return origin::Caller{found->user, found->role == TokenRole::kAdmin,
+                          found->role == TokenRole::kReplicator};
+  }
   *failure = Failure::kUnknown;
   return Unauthenticated("the token is not known to this origin");
 }

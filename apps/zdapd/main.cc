@@ -44,7 +44,7 @@ commands:
   check-config          load and validate the configuration, then exit
   replica drop RESOURCE stop RESOURCE's standby, remove its volume and drop its slot on
                         the primary (zdapd must not be serving; the next refresh syncs again)
-  token add USER [--role admin] [--replace]
+  token add USER [--role admin|replicator] [--replace]
                         print a new token for USER (once); store only its sha256
   token list            users and roles of the tokens file
   token remove USER
@@ -177,11 +177,12 @@ int Token(const config::DaemonConfig& cfg, const std::vector<std::string>& args,
   }
   std::string verb = args.empty() ? "" : args[0];
   if (verb == "add" && args.size() == 2) {
-    if (role != "user" && role != "admin") {
-      std::cerr << "zdapd: token add: --role is admin or user\n";
+    daemon::TokenRole parsed;
+    if (!daemon::ParseTokenRole(role, &parsed)) {
+      std::cerr << "zdapd: token add: --role is admin, user or replicator\n";
       return kExitUsage;
     }
-    auto token = daemon::AddToken(cfg.tokens_file, args[1], role == "admin", replace);
+    auto token = daemon::AddToken(cfg.tokens_file, args[1], parsed, replace);
     if (!token.ok()) return Fail(token.status());
     fmt::print("{}\n", *token);
     std::cerr << fmt::format(
@@ -193,7 +194,7 @@ int Token(const config::DaemonConfig& cfg, const std::vector<std::string>& args,
   if (verb == "list" && args.size() == 1) {
     auto entries = daemon::LoadTokensFile(cfg.tokens_file);
     if (!entries.ok()) return Fail(entries.status());
-    for (const auto& e : *entries) fmt::print("{}\t{}\n", e.user, e.admin ? "admin" : "user");
+    for (const auto& e : *entries) fmt::print("{}\t{}\n", e.user, daemon::TokenRoleName(e.role));
     return 0;
   }
   if (verb == "remove" && args.size() == 2) {
@@ -201,8 +202,9 @@ int Token(const config::DaemonConfig& cfg, const std::vector<std::string>& args,
     if (!st.ok()) return Fail(st);
     return 0;
   }
-  std::cerr << "zdapd: usage: zdapd token add USER [--role admin] [--replace] | token list | "
-               "token remove USER\n";
+  std::cerr
+      << "zdapd: usage: zdapd token add USER [--role admin|replicator] [--replace] | token list | "
+         "token remove USER\n";
   return kExitUsage;
 }
 
@@ -231,8 +233,9 @@ int main(int argc, char** argv) {
       "log-level", po::value<std::string>(), "debug, info, warn, error")(
       "max-connections", po::value<std::string>(), "open API connections served (default 1024)")(
       "tokens-file", po::value<std::string>(), "tokens file (sha256 of each token -> user, role)")(
-      "role", po::value<std::string>()->default_value("user"), "token add: admin or user")(
-      "replace", "token add: give a user that has a token a new one");
+      "role", po::value<std::string>()->default_value("user"),
+      "token add: user, admin or replicator")("replace",
+                                              "token add: give a user that has a token a new one");
   po::options_description hidden;
   hidden.add_options()("command", po::value<std::string>())("args",
                                                             po::value<std::vector<std::string>>());

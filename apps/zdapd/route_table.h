@@ -53,9 +53,13 @@ enum class Lane {
 struct RouteOptions {
   bool needs_auth = true;  // false only for /v1/health
   Lane lane = Lane::kQuick;
+  // Open to a `replicator` token (another origin following this one): the resource lists and
+  // snapshot streams. Every other route answers such a caller 403: least privilege by default.
+  bool for_replicators = false;
 };
 inline constexpr RouteOptions kLongWork{.lane = Lane::kLong};
 inline constexpr RouteOptions kFromMemory{.lane = Lane::kInline};
+inline constexpr RouteOptions kReplicatorRead{.for_replicators = true};
 
 class RouteTable {
  public:

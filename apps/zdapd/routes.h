@@ -27,6 +27,8 @@ void AddStatusRoutes(RouteTable& table, RouteContext& context);
 void AddResourceRoutes(RouteTable& table, RouteContext& context);
 void AddCloneRoutes(RouteTable& table, RouteContext& context);
 void AddJobRoutes(RouteTable& table, RouteContext& context);
+// routes_replication.cc: snapshot streams for follower origins (issue 23).
+void AddReplicationRoutes(RouteTable& table, RouteContext& context);
 // routes_dashboard.cc: /v1/events, /v1/webhooks/deliveries, /v1/audit, /v1/tokens, /ui/session.
 void AddDashboardRoutes(RouteTable& table, RouteContext& context);
 

@@ -151,7 +151,7 @@ void AddDashboardRoutes(RouteTable& table, RouteContext& ctx) {
       if (!entries.ok()) return ErrorResponse(entries.status());
       json::array out;
       for (const auto& e : *entries) {
-        out.push_back(json::object{{"user", e.user}, {"role", e.admin ? "admin" : "user"}});
+        out.push_back(json::object{{"user", e.user}, {"role", TokenRoleName(e.role)}});
       }
       return JsonResponse(200, json::object{{"tokens", std::move(out)}});
     });
@@ -159,7 +159,8 @@ void AddDashboardRoutes(RouteTable& table, RouteContext& ctx) {
       if (Status st = NeedsAdmin(call.caller, "adding a token"); !st.ok()) return ErrorResponse(st);
       auto req = api::ParseAddTokenRequest(call.request.body);
       if (!req.ok()) return ErrorResponse(req.status());
-      auto token = AddToken(ctx.dashboard.tokens_file, req->user, req->admin, req->replace);
+      auto token = AddToken(ctx.dashboard.tokens_file, req->user,
+                            req->admin ? TokenRole::kAdmin : TokenRole::kUser, req->replace);
       if (!token.ok()) return ErrorResponse(token.status());
       if (Status st = ctx.auth->Reload(); !st.ok()) return ErrorResponse(st);
       // The only time the token exists in clear: in this answer (never in a log or the audit).

@@ -26,7 +26,7 @@ Result<std::vector<api::Snapshot>> SnapshotsFor(origin::Origin& origin, const st
   for (const auto& sn : snaps) {
     out.push_back(api::Snapshot{sn.id, "", FormatRfc3339(sn.created_at),
                                 sn.data_as_of ? FormatRfc3339(*sn.data_as_of) : "",
-                                clones_of[sn.id]});
+                                clones_of[sn.id], sn.origin});
   }
   return out;
 }
@@ -51,7 +51,7 @@ Result<api::Resource> ResourceFor(origin::Origin& origin, const config::Resource
 }  // namespace
 
 void AddResourceRoutes(RouteTable& table, RouteContext& ctx) {
-  table.Add("GET", "/v1/resources", {}, [&ctx](const RouteCall& call) {
+  table.Add("GET", "/v1/resources", kReplicatorRead, [&ctx](const RouteCall& call) {
     std::vector<api::Resource> out;
     for (const auto& r : ctx.origin->resources().all()) {
       auto res = ResourceFor(*ctx.origin, r, call.caller);
@@ -60,21 +60,22 @@ void AddResourceRoutes(RouteTable& table, RouteContext& ctx) {
     }
     return JsonResponse(200, api::ResourceListToJson(out));
   });
-  table.Add("GET", "/v1/resources/{resource}", {}, [&ctx](const RouteCall& call) {
+  table.Add("GET", "/v1/resources/{resource}", kReplicatorRead, [&ctx](const RouteCall& call) {
     auto r = ctx.origin->resources().Find(call.params[0]);
     if (!r.ok()) return ErrorResponse(r.status());
     auto res = ResourceFor(*ctx.origin, **r, call.caller);
     if (!res.ok()) return ErrorResponse(res.status());
     return JsonResponse(200, api::ToJson(*res));
   });
-  table.Add("GET", "/v1/resources/{resource}/snapshots", {}, [&ctx](const RouteCall& call) {
-    auto r = ctx.origin->resources().Find(call.params[0]);
-    if (!r.ok()) return ErrorResponse(r.status());
-    auto snaps = SnapshotsFor(*ctx.origin, (*r)->name,
-                              ctx.origin->clones().List(call.caller, call.caller.admin));
-    if (!snaps.ok()) return ErrorResponse(snaps.status());
-    return JsonResponse(200, api::SnapshotListToJson(*snaps));
-  });
+  table.Add("GET", "/v1/resources/{resource}/snapshots", kReplicatorRead,
+            [&ctx](const RouteCall& call) {
+              auto r = ctx.origin->resources().Find(call.params[0]);
+              if (!r.ok()) return ErrorResponse(r.status());
+              auto snaps = SnapshotsFor(*ctx.origin, (*r)->name,
+                                        ctx.origin->clones().List(call.caller, call.caller.admin));
+              if (!snaps.ok()) return ErrorResponse(snaps.status());
+              return JsonResponse(200, api::SnapshotListToJson(*snaps));
+            });
 }
 
 }  // namespace zdap::daemon

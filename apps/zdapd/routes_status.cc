@@ -82,6 +82,25 @@ api::StandbyStatus StandbyStatusOf(origin::Origin& origin, const config::Resourc
   return out;
 }
 
+// A follower resource's pulls, as its source saw them (origin/origin_pull.h).
+api::FollowerStatus FollowerStatusOf(origin::Origin& origin, const config::Resource& r,
+                                     const std::vector<origin::SnapshotInfo>& snaps) {
+  origin::SourceState st = origin.refresher().SourceOf(r).State();
+  api::FollowerStatus out;
+  out.upstream = r.source.upstream->url;
+  if (const origin::SnapshotInfo* newest = Newest(snaps)) out.newest_local = newest->id;
+  if (st.pull) {
+    out.upstream_newest = st.pull->upstream_newest;
+    if (st.pull->checked_at) out.checked_at = FormatRfc3339(*st.pull->checked_at);
+    out.behind = !out.upstream_newest.empty() && out.upstream_newest > out.newest_local;
+    out.last_pull_bytes = st.pull->last_bytes;
+    out.last_pull_format = st.pull->last_format;
+    out.last_pull_base = st.pull->last_base;
+    out.pulled_bytes = st.pull->total_bytes;
+  }
+  return out;
+}
+
 // GET /v1/status: what this origin runs and has room for. Clone counts are the caller's own
 // unless they are an admin (no existence leaks), and so is how many clone ports are in use.
 Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::string& version,
@@ -119,6 +138,7 @@ Result<api::OriginStatus> OriginStatusFor(origin::Origin& origin, const std::str
       rc.data_as_of = FormatRfc3339(*newest->data_as_of);
     }
     if (r.source.replica) rc.standby = StandbyStatusOf(origin, r, snaps);
+    if (r.source.upstream) rc.follower = FollowerStatusOf(origin, r, snaps);
     s.snapshot_count += rc.snapshots;
     s.clone_count += rc.clones;
     s.resources.push_back(std::move(rc));
@@ -241,6 +261,37 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
                            ? std::chrono::duration<double>(now - *st.disconnected_since).count()
                            : 0.0;
           out.push_back({{{"resource", name}}, cut});
+        }
+        return out;
+      });
+  // Follower resources (source.origin): whether upstream has newer than any snapshot here, and
+  // the payload pulled so far (a counter in all but name: it restarts with zdapd).
+  auto followers = [origin] {
+    std::vector<std::pair<std::string, api::FollowerStatus>> out;
+    for (const auto& r : origin->resources().all()) {
+      if (!r.source.upstream) continue;
+      auto snaps = origin->snapshots().List(r.name);
+      if (snaps.ok()) out.emplace_back(r.name, FollowerStatusOf(*origin, r, *snaps));
+    }
+    return out;
+  };
+  metrics.DeclareCollectedGauge(
+      "zdap_follower_behind",
+      "1 when a follower resource's upstream origin had a newer snapshot than any here at the "
+      "last look (a pull is due or failing).",
+      [followers] {
+        std::vector<GaugeSample> out;
+        for (const auto& [name, f] : followers()) {
+          out.push_back({{{"resource", name}}, f.behind ? 1.0 : 0.0});
+        }
+        return out;
+      });
+  metrics.DeclareCollectedGauge(
+      "zdap_follower_pulled_bytes",
+      "Snapshot stream bytes each follower resource pulled since zdapd started.", [followers] {
+        std::vector<GaugeSample> out;
+        for (const auto& [name, f] : followers()) {
+          out.push_back({{{"resource", name}}, static_cast<double>(f.pulled_bytes)});
         }
         return out;
       });

@@ -34,6 +34,28 @@ bool ParseHexDigest(std::string_view hex, TokenDigest* out) {
 
 }  // namespace
 
+const char* TokenRoleName(TokenRole role) {
+  switch (role) {
+    case TokenRole::kAdmin:
+      return "admin";
+    case TokenRole::kReplicator:
+      return "replicator";
+    case TokenRole::kUser:
+      break;
+  }
+  return "user";
+}
+
+bool ParseTokenRole(std::string_view name, TokenRole* out) {
+  for (TokenRole r : {TokenRole::kUser, TokenRole::kAdmin, TokenRole::kReplicator}) {
+    if (name == TokenRoleName(r)) {
+      *out = r;
+      return true;
+    }
+  }
+  return false;
+}
+
 TokenDigest DigestOf(std::string_view token) {
   TokenDigest d{};
   SHA256(reinterpret_cast<const unsigned char*>(token.data()), token.size(), d.data());
@@ -97,10 +119,10 @@ Result<std::vector<TokenEntry>> ParseTokensFile(const std::string& file, const s
     if (!IsValidName(e.user)) {
       return entry.ErrorAt("user", fmt::format("'{}' is not a valid user name", e.user));
     }
-    if (role != "admin" && role != "user") {
-      return entry.ErrorAt("role", fmt::format("'{}' is not admin or user", role));
+    if (!ParseTokenRole(role, &e.role)) {
+      return entry.ErrorAt("role",
+                           fmt::format("'{}' is not a role: admin, user or replicator", role));
     }
-    e.admin = role == "admin";
     if (!users.insert(e.user).second) {
       return InvalidArgument(fmt::format("{}:{}: user '{}' is listed twice", file, line, e.user));
     }
@@ -125,13 +147,13 @@ std::string SerializeTokensFile(std::vector<TokenEntry> entries) {
       "# zdapd tokens: sha256 of each token -> user and role. Edit with `zdapd token "
       "add|remove`.\n";
   for (const TokenEntry& e : entries) {
-    out += fmt::format("{}: {{user: {}, role: {}}}\n", HexOf(e.digest), e.user,
-                       e.admin ? "admin" : "user");
+    out +=
+        fmt::format("{}: {{user: {}, role: {}}}\n", HexOf(e.digest), e.user, TokenRoleName(e.role));
   }
   return out;
 }
 
-Result<std::string> AddToken(const std::string& path, const std::string& user, bool admin,
+Result<std::string> AddToken(const std::string& path, const std::string& user, TokenRole role,
                              bool replace) {
   ZDAP_RETURN_IF_ERROR(ValidateName("user", user));
   if (user == "zdapd") return InvalidArgument("'zdapd' is reserved for the host admin token");
@@ -147,7 +169,7 @@ Result<std::string> AddToken(const std::string& path, const std::string& user, b
   }
   if (it != entries.end()) entries.erase(it);
   ZDAP_ASSIGN_OR_RETURN(std::string token, NewRandomToken());
-  entries.push_back(TokenEntry{DigestOf(token), user, admin});
+  entries.push_back(TokenEntry{DigestOf(token), user, role});
   ZDAP_RETURN_IF_ERROR(WriteFileAtomic(path, SerializeTokensFile(entries), 0600));
   return token;
 }

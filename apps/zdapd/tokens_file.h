@@ -4,8 +4,10 @@
 //   # zdapd token add USER [--role admin]
 //   3f79bb7b435b05321651daefd374cdc681dc06faa65e374e38337b88ca046dea: {user: alice, role: user}
 //
-// Strict: a key that is not 64 lowercase hex digits, an unknown field, a role other than
-// admin or user, an invalid user name, a user or hash listed twice are errors with file:line.
+// Roles: `user` (their own clones), `admin` (everything), `replicator` (another origin that
+// follows this one: the resource lists and snapshot streams, nothing else).
+// Strict: a key that is not 64 lowercase hex digits, an unknown field, an unknown role, an
+// invalid user name, a user or hash listed twice are errors with file:line.
 #pragma once
 
 #include <array>
@@ -19,10 +21,15 @@ namespace zdap::daemon {
 
 using TokenDigest = std::array<unsigned char, 32>;  // sha256
 
+enum class TokenRole { kUser, kAdmin, kReplicator };
+const char* TokenRoleName(TokenRole role);  // "user", "admin", "replicator"
+// False for anything but the three names.
+bool ParseTokenRole(std::string_view name, TokenRole* out);
+
 struct TokenEntry {
   TokenDigest digest{};
   std::string user;
-  bool admin = false;
+  TokenRole role = TokenRole::kUser;
 };
 
 // sha256 of `token`.
@@ -41,7 +48,7 @@ std::string SerializeTokensFile(std::vector<TokenEntry> entries);
 // `zdapd token add|list|remove` (SPEC "Daemon"). Each rewrites the file atomically, mode 0600.
 // Adds USER with a new random token and returns the token (the only time it exists in clear).
 // A file that does not exist is created; USER already listed is refused unless `replace`.
-Result<std::string> AddToken(const std::string& path, const std::string& user, bool admin,
+Result<std::string> AddToken(const std::string& path, const std::string& user, TokenRole role,
                              bool replace);
 Status RemoveToken(const std::string& path, const std::string& user);
 

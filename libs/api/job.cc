@@ -46,6 +46,8 @@ const char* JobPhaseName(JobPhase p) {
       return "promote";
     case JobPhase::kSeal:
       return "seal";
+    case JobPhase::kPull:
+      return "pull";
   }
   return "";
 }
@@ -61,9 +63,9 @@ bool ParseJobState(std::string_view s, JobState* out) {
 }
 
 bool ParseJobPhase(std::string_view s, JobPhase* out) {
-  for (JobPhase p :
-       {JobPhase::kImport, JobPhase::kAfter, JobPhase::kWipe, JobPhase::kStop, JobPhase::kSnapshot,
-        JobPhase::kSync, JobPhase::kCheckpoint, JobPhase::kPromote, JobPhase::kSeal}) {
+  for (JobPhase p : {JobPhase::kImport, JobPhase::kAfter, JobPhase::kWipe, JobPhase::kStop,
+                     JobPhase::kSnapshot, JobPhase::kSync, JobPhase::kCheckpoint,
+                     JobPhase::kPromote, JobPhase::kSeal, JobPhase::kPull}) {
     if (s == JobPhaseName(p)) {
       *out = p;
       return true;

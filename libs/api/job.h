@@ -15,7 +15,7 @@ namespace zdap::api {
 
 enum class JobState { kQueued, kRunning, kDone, kFailed };
 // A dump's refresh: import, after, wipe, stop, snapshot. A standby's: sync (its first base
-// backup), checkpoint, snapshot, promote, after, wipe, stop, seal.
+// backup), checkpoint, snapshot, promote, after, wipe, stop, seal. A follower's: pull, seal.
 enum class JobPhase {
   kNone,  // null on the wire
   kImport,
@@ -27,6 +27,7 @@ enum class JobPhase {
   kCheckpoint,
   kPromote,
   kSeal,
+  kPull,  // a follower's: the snapshot moving from upstream (then seal)
 };
 const char* JobStateName(JobState s);
 const char* JobPhaseName(JobPhase p);  // "" for kNone

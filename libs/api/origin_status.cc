@@ -85,6 +85,32 @@ Status StandbyFromJson(const json::object& o, StandbyStatus* out) {
   return r.status();
 }
 
+json::object FollowerToJson(const FollowerStatus& f) {
+  return json::object{{field::kUpstream, f.upstream},
+                      {field::kUpstreamNewest, OrNull(f.upstream_newest)},
+                      {field::kCheckedAt, OrNull(f.checked_at)},
+                      {field::kNewestLocal, OrNull(f.newest_local)},
+                      {field::kBehind, f.behind},
+                      {field::kLastPullBytes, f.last_pull_bytes},
+                      {field::kLastPullFormat, OrNull(f.last_pull_format)},
+                      {field::kLastPullBase, OrNull(f.last_pull_base)},
+                      {field::kPulledBytes, f.pulled_bytes}};
+}
+
+Status FollowerFromJson(const json::object& o, FollowerStatus* out) {
+  ObjectReader r(o, "status follower", Code::kUnprocessable);
+  r.String(field::kUpstream, &out->upstream, /*required=*/true);
+  r.String(field::kUpstreamNewest, &out->upstream_newest);
+  r.Time(field::kCheckedAt, &out->checked_at);
+  r.String(field::kNewestLocal, &out->newest_local);
+  r.Bool(field::kBehind, &out->behind);
+  r.Uint(field::kLastPullBytes, &out->last_pull_bytes);
+  r.String(field::kLastPullFormat, &out->last_pull_format);
+  r.String(field::kLastPullBase, &out->last_pull_base);
+  r.Uint(field::kPulledBytes, &out->pulled_bytes);
+  return r.status();
+}
+
 }  // namespace
 
 json::object ToJson(const OriginStatus& s) {
@@ -120,6 +146,7 @@ json::object ToJson(const OriginStatus& s) {
                     {field::kRefresh, RefreshToJson(r.refresh)},
                     {field::kDataAsOf, OrNull(r.data_as_of)}};
     if (r.standby) ro[field::kStandby] = StandbyToJson(*r.standby);
+    if (r.follower) ro[field::kFollower] = FollowerToJson(*r.follower);
     ra.push_back(std::move(ro));
   }
   o[field::kResources] = std::move(ra);
@@ -199,6 +226,9 @@ Result<OriginStatus> OriginStatusFromJson(const json::value& v) {
       }
       if (const json::object* standby = er.Object(field::kStandby)) {
         ZDAP_RETURN_IF_ERROR(StandbyFromJson(*standby, &rc.standby.emplace()));
+      }
+      if (const json::object* follower = er.Object(field::kFollower)) {
+        ZDAP_RETURN_IF_ERROR(FollowerFromJson(*follower, &rc.follower.emplace()));
       }
       if (!er.status().ok()) return er.status();
       s.resources.push_back(std::move(rc));

@@ -40,6 +40,19 @@ struct StandbyStatus {
   std::optional<double> newest_snapshot_age_seconds;  // none: no snapshot yet
 };
 
+// A follower resource (source.origin): what upstream has and what was pulled from it.
+struct FollowerStatus {
+  std::string upstream;          // the upstream origin's URL
+  std::string upstream_newest;   // upstream's newest snapshot at the last look; "" = not yet
+  std::string checked_at;        // RFC 3339: that look; "" = never
+  std::string newest_local;      // this origin's newest snapshot of the resource; "" = none
+  bool behind = false;           // upstream has a snapshot newer than any here
+  uint64_t last_pull_bytes = 0;  // payload of the last pull that moved data (0 = none yet)
+  std::string last_pull_format;  // btrfs, tar.zst
+  std::string last_pull_base;    // "" = a full stream
+  uint64_t pulled_bytes = 0;     // payload moved by this zdapd's pulls, in all
+};
+
 struct ResourceCounts {
   std::string name;
   int64_t snapshots = 0;
@@ -50,7 +63,8 @@ struct ResourceCounts {
   RefreshStatus refresh;
   // How current the newest snapshot's data is (RFC 3339; "" = no snapshot, or unknown).
   std::string data_as_of;
-  std::optional<StandbyStatus> standby;  // replica resources only
+  std::optional<StandbyStatus> standby;    // replica resources only
+  std::optional<FollowerStatus> follower;  // follower resources only
 };
 
 // The port range the origin gives clones (its `clone_ports`).

@@ -25,6 +25,7 @@ json::object ToJson(const Snapshot& s) {
   o[field::kCreatedAt] = s.created_at;
   o[field::kDataAsOf] = s.data_as_of.empty() ? json::value(nullptr) : json::value(s.data_as_of);
   o[field::kClones] = s.clones;
+  o[field::kOrigin] = s.origin.empty() ? json::value(nullptr) : json::value(s.origin);
   return o;
 }
 
@@ -36,6 +37,7 @@ Result<Snapshot> SnapshotFromJson(const json::value& v) {
   r.Time(field::kCreatedAt, &s.created_at);
   r.Time(field::kDataAsOf, &s.data_as_of);
   r.Int(field::kClones, &s.clones, false, 0);
+  r.String(field::kOrigin, &s.origin);
   if (!r.status().ok()) return r.status();
   return s;
 }

@@ -20,6 +20,9 @@ struct Snapshot {
   std::string created_at;  // RFC 3339
   std::string data_as_of;  // RFC 3339: how current its data is; "" = unknown (null)
   int64_t clones = 0;      // clones that depend on it (the caller's only, for a plain user)
+  // The origin that made it when it was pulled from another (its name: advertised host or
+  // URL); "" (null) when made here. Its id is the same on every origin that holds it.
+  std::string origin;
 };
 
 struct Resource {

@@ -106,13 +106,9 @@ Status OriginApi::FollowEvents(std::optional<uint64_t> after,
   if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
   if (!user_.empty()) req.headers.emplace_back("X-Zdap-User", user_);
   if (after) req.headers.emplace_back("Last-Event-ID", std::to_string(*after));
-  // The sink does not know the status yet: an error reply's JSON body goes through the SSE
-  // parser too (one line, no "data:" field: no message) and is kept for the error.
-  constexpr size_t kErrorBodyMax = 64u << 10;
-  std::string head;
+  // The sink gets a 200's body only: an error reply's JSON comes back in the response.
   api::SseParser parser;
   req.body_sink = [&](std::string_view piece) -> Status {
-    if (head.size() < kErrorBodyMax) head.append(piece.substr(0, kErrorBodyMax - head.size()));
     ZDAP_RETURN_IF_ERROR(
         parser.Feed(piece).Wrap(fmt::format("origin {}: the event stream", url_.ToString())));
     api::SseMessage m;
@@ -131,7 +127,7 @@ Status OriginApi::FollowEvents(std::optional<uint64_t> after,
   };
   ZDAP_ASSIGN_OR_RETURN(net::HttpResponse res, client.Send(req));
   if (res.status != 200)
-    return ErrorFromReply(url_.ToString(), res.status, head, options_.token_hint);
+    return ErrorFromReply(url_.ToString(), res.status, res.body, options_.token_hint);
   return Unavailable(fmt::format("origin {}: the event stream ended", url_.ToString()));
 }
 
@@ -158,6 +154,53 @@ Result<std::vector<ResourceInfo>> OriginApi::ListResources() const {
   ZDAP_ASSIGN_OR_RETURN(std::string body,
                         Call("GET", "/v1/resources", "", 200, std::chrono::seconds(30)));
   return InOrigin(api::ParseResourceList(body), url_);
+}
+
+Result<ResourceInfo> OriginApi::GetResource(const std::string& resource) const {
+  ZDAP_RETURN_IF_ERROR(ValidateName("resource", resource));
+  ZDAP_ASSIGN_OR_RETURN(std::string body, Call("GET", "/v1/resources/" + resource, "", 200,
+                                               std::chrono::seconds(30)));
+  return InOrigin(api::ParseResource(body), url_);
+}
+
+Status OriginApi::StreamSnapshot(const std::string& resource, const std::string& id,
+                                 const std::vector<std::string>& formats,
+                                 const std::vector<std::string>& bases,
+                                 const std::function<Status(std::string_view)>& sink,
+                                 std::chrono::milliseconds idle_timeout) const {
+  ZDAP_RETURN_IF_ERROR(ValidateName("resource", resource));
+  SnapshotId sid;
+  ZDAP_RETURN_IF_ERROR(ParseSnapshotId(id, &sid));
+  auto join = [](const std::vector<std::string>& parts) {
+    std::string out;
+    for (const auto& p : parts) out += (out.empty() ? "" : ",") + p;
+    return out;
+  };
+  // Names, ids and format names are all of [A-Za-z0-9@._-]: nothing to percent-encode.
+  std::string target =
+      fmt::format("/v1/resources/{}/snapshots/{}/stream?formats={}", resource, id, join(formats));
+  if (!bases.empty()) target += "&base=" + join(bases);
+  net::HttpClientOptions options;
+  options.connect_timeout = options_.connect_timeout;
+  options.io_timeout = idle_timeout;
+  options.user_agent =
+      options_.user_agent.empty() ? std::string("zdap/" ZDAP_VERSION) : options_.user_agent;
+  options.accept = "application/octet-stream";
+  options.ca_file = options_.ca_file;
+  options.ca_hint = options_.ca_hint;
+  options.pinned_cert_file = options_.pinned_cert_file;
+  options.pin_hint = options_.pin_hint;
+  net::HttpClient client(url_, options);
+  net::HttpRequest req;
+  req.target = std::move(target);
+  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
+  if (!user_.empty()) req.headers.emplace_back("X-Zdap-User", user_);
+  req.body_sink = sink;
+  ZDAP_ASSIGN_OR_RETURN(net::HttpResponse res, client.Send(req));
+  if (res.status != 200) {
+    return ErrorFromReply(url_.ToString(), res.status, res.body, options_.token_hint);
+  }
+  return Status::Ok();
 }
 
 Result<CloneInfo> OriginApi::CreateClone(const std::string& resource,

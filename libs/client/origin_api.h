@@ -49,6 +49,19 @@ class OriginApi {
   // for, as placement and `zdap status` need it.
   Result<OriginStatus> GetStatus(std::chrono::milliseconds deadline) const;
   Result<std::vector<ResourceInfo>> ListResources() const;
+  // GET /v1/resources/{resource}: one resource with its snapshots, newest first.
+  Result<ResourceInfo> GetResource(const std::string& resource) const;
+  // GET /v1/resources/{r}/snapshots/{id}/stream (admin, replicator): the snapshot as a framed
+  // stream (api/snapshot_stream.h), its body handed to `sink` as it arrives. `formats`: what
+  // the caller can receive, best first; `bases`: snapshots of the resource it holds (the
+  // origin may answer with the difference from one). Returns when the body has ended: whether
+  // it was whole is for the stream's reader to say. A read that waits `idle_timeout` for a
+  // byte fails (Unavailable); errors as every call's.
+  Status StreamSnapshot(const std::string& resource, const std::string& id,
+                        const std::vector<std::string>& formats,
+                        const std::vector<std::string>& bases,
+                        const std::function<Status(std::string_view)>& sink,
+                        std::chrono::milliseconds idle_timeout = std::chrono::seconds(60)) const;
   // POST /v1/resources/{resource}/clones; returns once the clone is ready (long timeout).
   Result<CloneInfo> CreateClone(const std::string& resource,
                                 const api::CreateCloneRequest& request) const;

@@ -8,6 +8,7 @@
 
 #include "config/yaml_reader.h"
 #include "core/file_util.h"
+#include "core/human_bytes.h"
 #include "core/local_host.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -40,6 +41,7 @@ constexpr Key kKeys[] = {
     {"quota.clones_per_user", "ZDAPD_QUOTA_CLONES_PER_USER"},
     {"quota.protected_per_user", "ZDAPD_QUOTA_PROTECTED_PER_USER"},
     {"expiry_warning", "ZDAPD_EXPIRY_WARNING"},
+    {"replication.rate_limit", "ZDAPD_REPLICATION_RATE_LIMIT"},
 };
 
 constexpr size_t kMaxWebhooks = 32;
@@ -98,7 +100,7 @@ Status ParseDaemonConfigText(const std::string& file, const std::string& text,
   ZDAP_RETURN_IF_ERROR(
       top.CheckNoUnknownKeys({"config_dir", "listen", "advertise", "data_dir", "storage", "runtime",
                               "clone_ports", "clone_bind", "tls", "tokens_file", "max_connections",
-                              "log_level", "quota", "webhooks", "expiry_warning"}));
+                              "log_level", "quota", "webhooks", "expiry_warning", "replication"}));
   for (const char* k :
        {"config_dir", "listen", "advertise", "data_dir", "clone_ports", "clone_bind", "tokens_file",
         "max_connections", "log_level", "expiry_warning"}) {
@@ -112,7 +114,8 @@ Status ParseDaemonConfigText(const std::string& file, const std::string& text,
   };
   for (const Sub& sub :
        {Sub{"storage", {"driver", "path", "dataset"}}, Sub{"runtime", {"driver", "socket", "user"}},
-        Sub{"tls", {"cert", "key"}}, Sub{"quota", {"clones_per_user", "protected_per_user"}}}) {
+        Sub{"tls", {"cert", "key"}}, Sub{"quota", {"clones_per_user", "protected_per_user"}},
+        Sub{"replication", {"rate_limit"}}}) {
     ZDAP_ASSIGN_OR_RETURN(MapReader m, top.GetMap(sub.name));
     ZDAP_RETURN_IF_ERROR(m.CheckNoUnknownKeys(sub.keys));
     for (const char* k : sub.keys) {
@@ -244,6 +247,16 @@ Status ApplyDaemonSettings(const SettingMap& settings, const std::string& origin
       }
       (key == "quota.clones_per_user" ? c->quota_clones_per_user : c->quota_protected_per_user) =
           std::stoi(value);
+    } else if (key == "replication.rate_limit") {
+      auto rate = ParseByteSize(value);
+      if (!rate.ok()) return err(rate.status().message() + " per second; 0 = no limit");
+      // Below this a pull of any real database takes days: a typo, not a policy.
+      constexpr uint64_t kMinRate = 64 * 1024;
+      if (*rate != 0 && *rate < kMinRate) {
+        return err(
+            fmt::format("{} bytes/s is below the least useful rate, 64KiB; 0 = no limit", *rate));
+      }
+      c->replication_rate_limit = *rate;
     } else if (key == "expiry_warning") {
       auto d = ParseDuration(value);
       if (!d.ok() || d->count() > 30 * 86400) {

@@ -49,6 +49,9 @@ struct DaemonConfig {
   std::vector<WebhookConfig> webhooks;
   // clone.expiring is published this long before a clone's expires_at.
   int64_t expiry_warning_seconds = 3600;
+  // Bytes per second a snapshot pull of this origin reads from upstream (a follower resource,
+  // source.origin); 0 = as fast as the link and disks go.
+  uint64_t replication_rate_limit = 0;
 
   std::string StorePath() const {
     return storage_path.empty() ? data_dir + "/store" : storage_path;

@@ -9,6 +9,7 @@
 #include "core/cron.h"
 #include "core/file_util.h"
 #include "core/names.h"
+#include "net/http_url.h"
 
 namespace zdap::config {
 namespace {
@@ -57,6 +58,44 @@ Result<ReplicaSpec> ParseReplica(MapReader& src, const std::string& resource,
   return spec;
 }
 
+// source.origin: the upstream origin's URL, its resource, the token file and an optional CA.
+Result<UpstreamSpec> ParseUpstream(MapReader& src, const std::string& resource,
+                                   const std::string& config_dir) {
+  ZDAP_ASSIGN_OR_RETURN(MapReader r, src.GetMap("origin"));
+  ZDAP_RETURN_IF_ERROR(r.CheckNoUnknownKeys({"url", "resource", "token_file", "ca"}));
+  UpstreamSpec spec;
+  std::string url, token_file, ca;
+  ZDAP_RETURN_IF_ERROR(r.GetString("url", &url, true));
+  auto parsed = net::ParseHttpUrl(url);
+  if (!parsed.ok()) return r.ErrorAt("url", parsed.status().message());
+  spec.url = parsed->ToString();
+  ZDAP_RETURN_IF_ERROR(r.GetString("resource", &spec.resource));
+  if (spec.resource.empty()) spec.resource = resource;
+  // A pulled snapshot keeps upstream's id, <resource>@<stamp>, so that one id names the same
+  // data on every origin: the follower's resource has upstream's name.
+  if (spec.resource != resource) {
+    return r.ErrorAt("resource",
+                     fmt::format("is '{}', but a follower keeps upstream's snapshot ids "
+                                 "(<resource>@<stamp>): name this resource '{}' too",
+                                 spec.resource.substr(0, 64), spec.resource.substr(0, 64)));
+  }
+  ZDAP_RETURN_IF_ERROR(r.GetString("token_file", &token_file, true));
+  spec.token_file = Resolve(config_dir, token_file);
+  // Checked here, read at each pull (a new token needs no restart).
+  if (auto tok = ReadSecretFile(spec.token_file); !tok.ok()) {
+    return r.ErrorAt("token_file", tok.status().message());
+  }
+  ZDAP_RETURN_IF_ERROR(r.GetString("ca", &ca));
+  if (!ca.empty()) {
+    if (!parsed->tls()) return r.ErrorAt("ca", "is for an https:// url; this one is http://");
+    spec.ca = Resolve(config_dir, ca);
+    if (!PathExists(spec.ca)) {
+      return r.ErrorAt("ca", fmt::format("{} does not exist", spec.ca.substr(0, 200)));
+    }
+  }
+  return spec;
+}
+
 }  // namespace
 
 Result<Resource> ParseResource(const std::string& file, const std::string& text,
@@ -89,8 +128,8 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
 
   if (!top.Has("source")) return top.ErrorAt("", "key 'source' is required");
   ZDAP_ASSIGN_OR_RETURN(MapReader src, top.GetMap("source"));
-  ZDAP_RETURN_IF_ERROR(src.CheckNoUnknownKeys(
-      {"dump", "script", "command", "url", "password_file", "replica", "database", "after"}));
+  ZDAP_RETURN_IF_ERROR(src.CheckNoUnknownKeys({"dump", "script", "command", "url", "password_file",
+                                               "replica", "origin", "database", "after"}));
   std::string dump, script, url, url_password_file;
   ZDAP_RETURN_IF_ERROR(src.GetString("dump", &dump));
   ZDAP_RETURN_IF_ERROR(src.GetString("script", &script));
@@ -98,10 +137,15 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   ZDAP_RETURN_IF_ERROR(src.GetString("password_file", &url_password_file));
   ZDAP_RETURN_IF_ERROR(src.GetStringList("command", &res.source.command));
   const bool replica = src.Has("replica");
-  int kinds =
-      !dump.empty() + !script.empty() + !url.empty() + !res.source.command.empty() + replica;
+  const bool upstream = src.Has("origin");
+  int kinds = !dump.empty() + !script.empty() + !url.empty() + !res.source.command.empty() +
+              replica + upstream;
   if (kinds != 1) {
-    return src.ErrorAt("", "exactly one of dump, script, command, url or replica is required");
+    return src.ErrorAt("",
+                       "exactly one of dump, script, command, url, replica or origin is required");
+  }
+  if (upstream) {
+    ZDAP_ASSIGN_OR_RETURN(res.source.upstream, ParseUpstream(src, res.name, config_dir));
   }
   if (replica) {
     if (res.engine != "postgres") {
@@ -143,6 +187,12 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
   }
   std::vector<std::string> after;
   ZDAP_RETURN_IF_ERROR(src.GetStringList("after", &after));
+  if (upstream && !after.empty()) {
+    // Refused rather than ignored: the SQL would never run.
+    return src.ErrorAt("after",
+                       "does not run on a follower: its snapshots are upstream's, whose own "
+                       "`after` (masking) already ran; move it to the upstream origin's resource");
+  }
   for (const auto& a : after) res.source.after.push_back(Resolve(config_dir, a));
 
   ZDAP_ASSIGN_OR_RETURN(MapReader refresh, top.GetMap("refresh"));

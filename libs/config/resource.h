@@ -14,16 +14,26 @@
 
 namespace zdap::config {
 
+// `source.origin`: this resource follows the same resource on another origin; a refresh pulls
+// the newest snapshot upstream has and this origin lacks (origin/origin_pull.h).
+struct UpstreamSpec {
+  std::string url;         // the upstream origin, canonical (net::HttpUrl::ToString)
+  std::string resource;    // upstream's resource: this resource's name (ids are kept)
+  std::string token_file;  // absolute, 0600: a token of role replicator (or admin) there
+  std::string ca;          // absolute PEM file trusted for upstream's certificate; "" = system CAs
+};
+
 struct ResourceSource {
-  std::string dump;                  // absolute path (resolved against the config dir)
-  std::string script;                // absolute path
-  std::vector<std::string> command;  // argv
-  std::string url;                   // as written; `live` is what it says
-  SourceUrl live;                    // source.url parsed; live.database defaults to `database`
-  std::string password_file;         // source.url's password (absolute path, 0600); "" = none
-  std::optional<ReplicaSpec> replica;  // source.replica: a standby of a live primary
-  std::string database;              // the database clients connect to
-  std::vector<std::string> after;    // absolute paths of SQL files
+  std::string dump;                      // absolute path (resolved against the config dir)
+  std::string script;                    // absolute path
+  std::vector<std::string> command;      // argv
+  std::string url;                       // as written; `live` is what it says
+  SourceUrl live;                        // source.url parsed; live.database defaults to `database`
+  std::string password_file;             // source.url's password (absolute path, 0600); "" = none
+  std::optional<ReplicaSpec> replica;    // source.replica: a standby of a live primary
+  std::optional<UpstreamSpec> upstream;  // source.origin: another origin's snapshots
+  std::string database;                  // the database clients connect to
+  std::vector<std::string> after;        // absolute paths of SQL files
 };
 
 struct Resource {

@@ -37,6 +37,7 @@ struct ChildPlan {
   char* const* envp;
   int in_fd;
   int out_fd;
+  int err_fd;  // out_fd unless stdout is the caller's (SpawnOptions::stdout_fd)
   bool new_process_group;
   bool die_with_parent;
   bool drop_privileges;
@@ -102,7 +103,7 @@ ZDAP_CHILD_CODE int ChildMain(void* arg) {
   if (plan->die_with_parent && ::syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
     return ChildFailed(plan, "prctl");
   }
-  if (!MoveFd(plan->in_fd, 0) || !MoveFd(plan->out_fd, 1) || !MoveFd(plan->out_fd, 2)) {
+  if (!MoveFd(plan->in_fd, 0) || !MoveFd(plan->out_fd, 1) || !MoveFd(plan->err_fd, 2)) {
     return ChildFailed(plan, "dup2");
   }
   // Descriptors the parent opened without O_CLOEXEC (Asio's listening sockets, for one)
@@ -144,6 +145,24 @@ pid_t CloneAndExec(ChildPlan* plan) {
   ::munmap(stack, kChildStackSize);
   errno = err;
   return pid;
+}
+
+// The child moves its descriptors onto 0, 1 and 2 one after the other: none may be one of
+// those already, or an earlier move would overwrite a later one's source (a daemon started
+// with a closed stdin gets fd 0 from its first open).
+Status KeepAboveStdio(UniqueFd* fd, const char* what) {
+  if (fd->get() > 2) return Status::Ok();
+  int moved = ::fcntl(fd->get(), F_DUPFD_CLOEXEC, 3);
+  if (moved < 0) return ErrnoError(fmt::format("spawn: dup {}", what), errno);
+  fd->Reset(moved);
+  return Status::Ok();
+}
+
+// A copy of the caller's descriptor `fd` for the child (close-on-exec until the child moves it).
+Result<UniqueFd> DupForChild(int fd, const char* what) {
+  UniqueFd copy(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+  if (!copy.valid()) return ErrnoError(fmt::format("spawn: dup {} (fd {})", what, fd), errno);
+  return copy;
 }
 }  // namespace
 
@@ -220,9 +239,19 @@ Result<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
     }
   }
 
-  UniqueFd in_fd(::open(options.stdin_path.empty() ? "/dev/null" : options.stdin_path.c_str(),
+  UniqueFd in_fd;
+  if (options.stdin_fd >= 0) {
+    if (!options.stdin_path.empty()) {
+      return InvalidArgument("spawn: stdin_fd and stdin_path are both set");
+    }
+    ZDAP_ASSIGN_OR_RETURN(in_fd, DupForChild(options.stdin_fd, "stdin"));
+  } else {
+    in_fd.Reset(::open(options.stdin_path.empty() ? "/dev/null" : options.stdin_path.c_str(),
                        O_RDONLY | O_CLOEXEC));
-  if (!in_fd.valid()) return ErrnoError(fmt::format("open {}", options.stdin_path), errno);
+    if (!in_fd.valid()) return ErrnoError(fmt::format("open {}", options.stdin_path), errno);
+  }
+  // out_fd: where output goes (output_path, the capture pipe or /dev/null): stdout and
+  // stderr, or stderr alone when stdout is the caller's descriptor.
   UniqueFd out_fd;
   UniqueFd capture_read;
   if (!options.output_path.empty()) {
@@ -238,12 +267,19 @@ Result<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
   } else {
     out_fd.Reset(::open("/dev/null", O_WRONLY | O_CLOEXEC));
   }
+  UniqueFd data_fd;
+  if (options.stdout_fd >= 0) {
+    ZDAP_ASSIGN_OR_RETURN(data_fd, DupForChild(options.stdout_fd, "stdout"));
+  }
+  ZDAP_RETURN_IF_ERROR(KeepAboveStdio(&in_fd, "stdin"));
+  ZDAP_RETURN_IF_ERROR(KeepAboveStdio(&out_fd, "output"));
   ChildPlan plan{};
   plan.file = ex.file.c_str();
   plan.argv = ex.argv.data();
   plan.envp = ex.envp.data();
   plan.in_fd = in_fd.get();
-  plan.out_fd = out_fd.get();
+  plan.out_fd = data_fd.valid() ? data_fd.get() : out_fd.get();
+  plan.err_fd = out_fd.get();
   plan.new_process_group = options.new_process_group;
   plan.die_with_parent = options.die_with_parent;
   plan.drop_privileges = options.run_as.has_value();
@@ -256,6 +292,7 @@ Result<Subprocess> Subprocess::Spawn(const SpawnOptions& options) {
   int clone_errno = errno;
   in_fd.Reset();  // the child has its copies; the write end must close here for EOF to come
   out_fd.Reset();
+  data_fd.Reset();
   if (pid < 0) return ErrnoError(fmt::format("start {}", options.argv[0]), clone_errno);
   if (plan.failed_step != nullptr) {
     int st;

@@ -32,7 +32,14 @@ struct SpawnOptions {
   std::string cwd;                // "" = inherit
   std::string stdin_path;         // "" = /dev/null
   std::string output_path;        // stdout+stderr appended here; "" = see capture
-  bool capture_output = false;    // stdout+stderr into RunResult::output (Run only)
+  bool capture_output = false;    // stdout+stderr into RunResult::output / output_fd()
+  // Descriptors of the caller's (a pipe end, a file) that become the child's stdin / stdout;
+  // Spawn duplicates them, so the caller closes its own copy when it likes (a pipe's write
+  // end must be closed for the reader to see EOF). stdin_fd and stdin_path are exclusive.
+  // With stdout_fd, output_path and capture_output (and /dev/null otherwise) receive stderr
+  // alone: stdout is data, stderr what the error message quotes.
+  int stdin_fd = -1;
+  int stdout_fd = -1;
   bool new_process_group = true;  // so the whole tree can be signalled
   bool die_with_parent = false;   // PR_SET_PDEATHSIG SIGKILL
 };
@@ -50,7 +57,9 @@ class Subprocess {
   static Result<Subprocess> Spawn(const SpawnOptions& options);
 
   pid_t pid() const { return pid_; }
-  int output_fd() const { return output_fd_.get(); }  // read end when capture_output, else -1
+  // The read end of the capture_output pipe (stdout+stderr, or stderr alone with stdout_fd),
+  // else -1. The caller must drain it while the child runs: a full pipe blocks the child.
+  int output_fd() const { return output_fd_.get(); }
   // Blocks until exit; returns the exit status as from waitpid (use the helpers below).
   Result<int> Wait();
   // Non-blocking; true once the child has exited (status in *wait_status).
@@ -70,7 +79,8 @@ bool ExitedZero(int wait_status);
 
 struct RunResult {
   int wait_status = 0;
-  std::string output;  // combined stdout+stderr, capped at 1 MiB (tail kept)
+  // Combined stdout+stderr (stderr alone with stdout_fd), capped at 1 MiB (tail kept).
+  std::string output;
   bool ok() const { return ExitedZero(wait_status); }
 };
 // Runs to completion. On timeout the process group is killed and Unavailable returned.

@@ -34,6 +34,8 @@ constexpr size_t kHeaderLimit = 64 * 1024;
 // The most a body_sink gets at once, and all a streamed reply holds in memory besides Beast's
 // read buffer.
 constexpr size_t kSinkPiece = 64 * 1024;
+// What a streamed request keeps of an error reply's body (its JSON error); the rest is dropped.
+constexpr size_t kErrorBodyMax = 64 * 1024;
 
 // Beast accepts any three digits; a status below 100 is not HTTP (found by fuzzing).
 bool StatusIsHttp(unsigned status) {
@@ -289,7 +291,14 @@ class Exchange {
       if (ec == http::error::need_buffer) ec = {};
       if (ec) return Fail("reading the reply", ec);
       size_t n = kSinkPiece - parser.get().body().size;
-      if (n > 0) ZDAP_RETURN_IF_ERROR(request_.body_sink(std::string_view(piece.get(), n)));
+      if (n == 0) continue;
+      std::string_view got(piece.get(), n);
+      if (out->status / 100 == 2) {
+        ZDAP_RETURN_IF_ERROR(request_.body_sink(got));
+      } else if (out->body.size() < kErrorBodyMax) {
+        // An error reply is for the caller to read whole, not for the sink.
+        out->body.append(got.substr(0, kErrorBodyMax - out->body.size()));
+      }
     }
     return Status::Ok();
   }

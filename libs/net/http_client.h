@@ -35,8 +35,9 @@ struct HttpRequest {
   // starts, each step getting the smaller of its own timeout and what is left. Zero: the
   // per-step timeouts alone. A caller with a deadline of its own passes what is left of it.
   std::chrono::milliseconds timeout{0};
-  // Set: the reply's body goes to the sink as it arrives, in pieces of at most 64 KiB, and
-  // HttpResponse::body stays empty; max_body_bytes does not apply. A sink error ends the
+  // Set: a 2xx reply's body goes to the sink as it arrives, in pieces of at most 64 KiB, and
+  // HttpResponse::body stays empty; max_body_bytes does not apply. Any other reply's body (an
+  // error) is kept in HttpResponse::body instead, its first 64 KiB. A sink error ends the
   // exchange and is returned as it is.
   std::function<Status(std::string_view piece)> body_sink;
 };

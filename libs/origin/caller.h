@@ -10,6 +10,9 @@ namespace zdap::origin {
 struct Caller {
   std::string user;
   bool admin = false;
+  // Another origin that follows this one (token role `replicator`): it reads resource lists
+  // and snapshot streams, nothing else (the API refuses every other route to it).
+  bool replicator = false;
 };
 
 // The daemon itself (expiry, pools, host commands): an admin that owns nothing.

@@ -99,10 +99,11 @@ Result<std::unique_ptr<Origin>> Origin::Open(const config::DaemonConfig& config,
   o->pools_ = std::make_unique<Pools>(PoolParts{
       env, *o->resources_, *o->store_, *o->catalog_, *o->journal_, *o->secrets_, *o->servers_,
       *o->snapshots_, *o->clones_, *o->views_, *o->quota_, o->idle_, o->busy_, &o->observer_});
-  ZDAP_ASSIGN_OR_RETURN(o->refresher_, Refresher::Make(RefresherParts{
-                                           env, *o->resources_, *o->store_, *o->journal_,
-                                           *o->servers_, *o->snapshots_, data + "/locks",
-                                           data + "/refreshes", MakeSource, &o->observer_}));
+  ZDAP_ASSIGN_OR_RETURN(
+      o->refresher_,
+      Refresher::Make(RefresherParts{env, *o->resources_, *o->store_, *o->journal_, *o->servers_,
+                                     *o->snapshots_, data + "/locks", data + "/refreshes",
+                                     MakeSource, &o->observer_, config.replication_rate_limit}));
   Origin* self = o.get();
   o->pools_->OnTaken([self] { self->KickTimedWork(); });
   return o;

@@ -11,8 +11,9 @@ Result<std::unique_ptr<Refresher>> Refresher::Make(RefresherParts parts) {
   std::unique_ptr<Refresher> r(new Refresher(std::move(parts)));
   ZDAP_ASSIGN_OR_RETURN(r->records_, RefreshRecords::Open(r->p_.env, r->p_.records_dir));
   for (const auto& res : r->p_.resources.all()) {
-    SourceParts sp{r->p_.env, r->p_.store, r->p_.servers, r->p_.resources.EngineFor(res),
-                   r->p_.observer};
+    SourceParts sp{r->p_.env,      r->p_.store,
+                   r->p_.servers,  r->p_.resources.EngineFor(res),
+                   r->p_.observer, r->p_.pull_rate_limit};
     ZDAP_ASSIGN_OR_RETURN(r->sources_[res.name], r->p_.make_source(res, sp));
   }
   return r;
@@ -145,7 +146,7 @@ Result<std::string> Refresher::RunLocked(const config::Resource& resource, Job* 
   // Kept with the snapshot; the snapshot is whole without it. Without it (a failed write)
   // the snapshot's clones take the kConfig start, right for any data.
   Status meta = p_.snapshots.WriteMeta(
-      id, SnapshotMeta{resource.name, built.clone_lock, "", built.data_as_of});
+      id, SnapshotMeta{resource.name, built.clone_lock, "", built.data_as_of, built.origin});
   if (!meta.ok()) log::Warn("refresh {}: snapshot metadata: {}", resource.name, meta.message());
   (void)p_.env.RemoveTree(run.run_dir);
   (void)p_.journal.Commit(entry);

@@ -52,6 +52,7 @@ struct RefresherParts {
   std::string records_dir{};  // <data_dir>/refreshes (refresh_record.h)
   SourceFactory make_source = MakeSource;
   const ObserverSlot* observer = nullptr;  // told of each job's start and end
+  uint64_t pull_rate_limit = 0;            // bytes/s of a snapshot pull; 0 = none
 };
 
 class Refresher {

@@ -21,6 +21,7 @@ constexpr const char* kBranchOfKey = "branch_of";
 constexpr const char* kCloneLockKey = "clone_lock";
 constexpr const char* kCloneLockNoPassword = "no-password";
 constexpr const char* kDataAsOfKey = "data_as_of";  // RFC 3339
+constexpr const char* kOriginKey = "origin";        // the origin it was pulled from
 
 }  // namespace
 
@@ -39,7 +40,9 @@ Result<std::vector<SnapshotInfo>> Snapshots::List(const std::string& resource) c
     SnapshotInfo info;
     info.id = n;
     info.created_at = ParseCompactUtc(id.stamp).value();
-    info.data_as_of = Known(n).data_as_of;
+    KnownMeta known = Known(n);
+    info.data_as_of = known.data_as_of;
+    info.origin = std::move(known.origin);
     info.clones = static_cast<int>(
         std::count_if(clones.begin(), clones.end(),
                       [&](const catalog::CloneRecord& c) { return c.snapshot == n; }));
@@ -135,8 +138,10 @@ Status Snapshots::WriteMeta(const std::string& id, const SnapshotMeta& meta) {
   if (meta.clone_lock == engine::CloneLock::kNoPassword) m[kCloneLockKey] = kCloneLockNoPassword;
   if (!meta.branch_of.empty()) m[kBranchOfKey] = meta.branch_of;
   if (meta.data_as_of) m[kDataAsOfKey] = FormatRfc3339(*meta.data_as_of);
-  Forget(id);
-  return store_.WriteMeta(storage::Area::kSnapshot, id, m);
+  if (!meta.origin.empty()) m[kOriginKey] = meta.origin;
+  Status st = store_.WriteMeta(storage::Area::kSnapshot, id, m);
+  Forget(id);  // after the write: a read that began before it must not be kept (Known)
+  return st;
 }
 
 bool Snapshots::LacksMeta(const std::string& id) const {
@@ -152,10 +157,19 @@ std::optional<SystemTime> Snapshots::DataAsOf(const std::string& id) const {
   return Known(id).data_as_of;
 }
 
+std::string Snapshots::OriginOf(const std::string& id) const {
+  return Known(id).origin;
+}
+
 Snapshots::KnownMeta Snapshots::Known(const std::string& id) const {
   {
     std::lock_guard lock(known_mu_);
     if (auto it = known_.find(id); it != known_.end()) return it->second;
+  }
+  uint64_t generation;
+  {
+    std::lock_guard lock(known_mu_);
+    generation = forgotten_;
   }
   KnownMeta known;
   auto meta = store_.ReadMeta(storage::Area::kSnapshot, id);
@@ -167,14 +181,18 @@ Snapshots::KnownMeta Snapshots::Known(const std::string& id) const {
   if (auto it = meta->find(kDataAsOfKey); it != meta->end()) {
     if (auto t = ParseRfc3339(it->second); t.ok()) known.data_as_of = *t;
   }
+  if (auto it = meta->find(kOriginKey); it != meta->end()) known.origin = it->second;
   std::lock_guard guard(known_mu_);
-  known_[id] = known;
+  // A record written (or a snapshot deleted) while this read ran may be newer than what it
+  // read: kept only when nothing was forgotten meanwhile.
+  if (forgotten_ == generation) known_[id] = known;
   return known;
 }
 
 void Snapshots::Forget(const std::string& id) {
   std::lock_guard guard(known_mu_);
   known_.erase(id);
+  ++forgotten_;
 }
 
 }  // namespace zdap::origin

@@ -26,6 +26,7 @@ struct SnapshotInfo {
   std::string id;
   SystemTime created_at;
   std::optional<SystemTime> data_as_of;  // how current its data is, where the source says
+  std::string origin;                    // pulled from another origin: its name; "" = made here
   int clones = 0;
 };
 
@@ -38,6 +39,8 @@ struct SnapshotMeta {
   // When the data was current: a dump file's mtime, the start of a command, script or live
   // dump; a branch: when it was made. Unset when unknown (snapshots made before it was kept).
   std::optional<SystemTime> data_as_of;
+  // Pulled from another origin (origin/origin_pull.h): that origin's name. "" = made here.
+  std::string origin;
 };
 
 class Snapshots {
@@ -67,6 +70,8 @@ class Snapshots {
   engine::CloneLock FreshCloneLock(const std::string& id) const;
   // Its metadata's data_as_of; unset when unknown.
   std::optional<SystemTime> DataAsOf(const std::string& id) const;
+  // Its metadata's origin: "" when made here.
+  std::string OriginOf(const std::string& id) const;
 
  private:
   Env& env_;
@@ -81,12 +86,14 @@ class Snapshots {
   struct KnownMeta {
     engine::CloneLock clone_lock = engine::CloneLock::kConfig;
     std::optional<SystemTime> data_as_of;
+    std::string origin;
   };
   // The snapshot's KnownMeta; kept only when the store could read it.
   KnownMeta Known(const std::string& id) const;
   void Forget(const std::string& id);  // its id may come again
   mutable std::mutex known_mu_;
   mutable std::map<std::string, KnownMeta> known_;  // by snapshot
+  uint64_t forgotten_ = 0;  // Forget calls so far: a read older than the last is not kept
 };
 
 }  // namespace zdap::origin

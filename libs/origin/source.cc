@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "origin/dump_import.h"
+#include "origin/origin_pull.h"
 #include "origin/replica_source.h"
 
 namespace zdap::origin {
@@ -19,6 +20,9 @@ Result<std::unique_ptr<Source>> MakeSource(const config::Resource& resource,
           resource.name, parts.store.name()));
     }
     return std::unique_ptr<Source>(std::make_unique<ReplicaSource>(resource, parts));
+  }
+  if (resource.source.upstream) {
+    return std::unique_ptr<Source>(std::make_unique<OriginPull>(resource, parts));
   }
   // A dump, a script that names one, a command that streams one and a live server's dump
   // are all imports. A new kind is a file and a line here.

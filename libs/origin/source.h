@@ -4,7 +4,7 @@
 //                   imported into a fresh server (today's only kind);
 //   replica_source.h  a PostgreSQL standby that zdapd keeps following (standby.h),
 //                   snapshotted without stopping it (`source.replica`);
-//   next            a snapshot pulled from another origin, keeping upstream's id
+//   origin_pull.h   a snapshot pulled from another origin, keeping upstream's id
 //                   (`source.origin`).
 //
 // The Refresher (refresher.h) does what every refresh needs, whatever its source: one refresh
@@ -64,6 +64,18 @@ struct SourceResult {
   engine::CloneLock clone_lock = engine::CloneLock::kConfig;
   // When the data was current (snapshots.h SnapshotMeta::data_as_of); unset when unknown.
   std::optional<SystemTime> data_as_of;
+  std::string origin;  // a pulled snapshot: the origin that made it
+};
+
+// A follower's pulls (origin_pull.h), for /v1/status and /metrics.
+struct PullState {
+  std::string upstream;                  // the upstream origin's URL
+  std::string upstream_newest;           // its newest snapshot at the last look; "" = not yet
+  std::optional<SystemTime> checked_at;  // that look
+  uint64_t last_bytes = 0;               // payload of the last pull that moved data
+  std::string last_format;               // its stream format
+  std::string last_base;                 // its base; "" = full
+  uint64_t total_bytes = 0;              // payload moved by this process's pulls
 };
 
 // What runs for a source between refreshes, for /v1/status and /metrics.
@@ -78,6 +90,7 @@ struct SourceState {
   std::optional<uint64_t> lag_bytes;
   std::optional<SystemTime> last_replayed;  // commit time of the last replayed transaction
   std::optional<SystemTime> disconnected_since;
+  std::optional<PullState> pull;  // a follower's
 };
 
 class Source {
@@ -110,6 +123,7 @@ struct SourceParts {
   Servers& servers;
   engine::Engine& engine;
   const ObserverSlot* observer = nullptr;  // told of a standby's changes of state
+  uint64_t pull_rate_limit = 0;            // a follower's pulls: bytes/s, 0 = no limit
 };
 
 // The source `resource` names (config::Resource::source). `resource` outlives the source.

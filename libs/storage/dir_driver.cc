@@ -1,5 +1,6 @@
 #include "storage/dir_driver.h"
 
+#include <fcntl.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <unistd.h>
@@ -8,6 +9,8 @@
 
 #include "core/file_util.h"
 #include "core/log.h"
+#include "core/unique_fd.h"
+#include "storage/snapshot_stream.h"
 #include "storage/space_usage.h"
 #include "storage/store_layout.h"
 #include "storage/volume_meta.h"
@@ -119,6 +122,69 @@ Status DirDriver::SnapshotClone(const std::string& clone, const std::string& sna
   st = SealVolume(snapshot, snapshot);
   if (!st.ok()) (void)Destroy(Area::kVolume, snapshot);
   return st;
+}
+
+Result<std::unique_ptr<SnapshotReceiver>> DirDriver::ReceiveSnapshot(const std::string& volume,
+                                                                     const std::string& format) {
+  ZDAP_RETURN_IF_ERROR(ValidateVolumeName(volume));
+  if (format != kStreamTarZstd) {
+    return InvalidArgument(fmt::format("the {} store cannot receive a '{}' stream; it receives {}",
+                                       name(), format, fmt::join(stream_formats(), ", ")));
+  }
+  ZDAP_RETURN_IF_ERROR(RequireAbsent(VolumePath(volume), "volume", volume));
+  std::string volumes = AreaDir("volumes");
+  std::string hidden = std::string(kRecvPrefix) + volume;
+  // Made as any empty volume (a subvolume on btrfs), so that it is one once renamed.
+  Status made = MakeEmptyVolume(volumes, hidden);
+  if (made.code() == Code::kConflict) {
+    return Conflict(fmt::format("volume '{}' is being received already", volume));
+  }
+  ZDAP_RETURN_IF_ERROR(made);
+  std::string tmp = volumes + "/" + hidden;
+  ReceiveSteps steps;
+  steps.publish = [this, tmp, volume]() -> Status {
+    ZDAP_RETURN_IF_ERROR(RefuseDeviceNodesIn(tmp));
+    ZDAP_RETURN_IF_ERROR(SyncTree(tmp));
+    return PublishReceived(tmp, volume);
+  };
+  steps.discard = [this, hidden] { DiscardReceived(hidden); };
+  return StartReceiver(TarReceiveCommand(tmp), std::move(steps));
+}
+
+Status DirDriver::RefuseDeviceNodesIn(const std::string& path) const {
+  ZDAP_ASSIGN_OR_RETURN(std::string device, FindDeviceNode(path));
+  if (device.empty()) return Status::Ok();
+  return Unprocessable(fmt::format(
+      "the snapshot stream holds a device node ({}); a snapshot of a database has none, and a "
+      "clone must not get one",
+      device.substr(path.size() + 1)));
+}
+
+Status DirDriver::SyncTree(const std::string& path) {
+  // The rename that publishes it must not become durable before the data it publishes.
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd.valid() || ::syncfs(fd.get()) != 0) {
+    return ErrnoError(fmt::format("sync {}", path), errno);
+  }
+  return Status::Ok();
+}
+
+Status DirDriver::PublishReceived(const std::string& tmp, const std::string& volume) {
+  Status st = RenameNoReplace(tmp, VolumePath(volume));
+  if (st.code() == Code::kConflict) {
+    return Conflict(fmt::format("volume '{}' appeared while it was received", volume));
+  }
+  ZDAP_RETURN_IF_ERROR(st);
+  return SyncDir(AreaDir("volumes"));
+}
+
+void DirDriver::DiscardReceived(const std::string& hidden) {
+  std::string volumes = AreaDir("volumes");
+  if (!PathExists(volumes + "/" + hidden)) return;
+  if (Status st = Remove(volumes, hidden); !st.ok()) {
+    log::Warn("storage: cannot remove {}/{} of a failed receive ({}); the next open removes it",
+              volumes, hidden, st.ToString());
+  }
 }
 
 Status DirDriver::Destroy(Area area, const std::string& name) {
@@ -257,7 +323,7 @@ Status DirDriver::Recover() {
   }
   for (const char* area : kAreas) {
     std::string dir = AreaDir(area);
-    for (std::string_view prefix : {kTempPrefix, kTrashPrefix}) {
+    for (std::string_view prefix : {kTempPrefix, kTrashPrefix, kRecvPrefix}) {
       ZDAP_ASSIGN_OR_RETURN(std::vector<std::string> leftovers, ListHidden(dir, prefix));
       for (const std::string& entry : leftovers) {
         log::Info("storage: removing {}/{}, left by an interrupted operation", dir, entry);

@@ -7,8 +7,9 @@
 //   seal:    volumes/V -> snapshots/.sealing-S (rename), Freeze, -> snapshots/S (rename)
 //   clone:   MakeClone publishes clones/C atomically (one ioctl, or copy to .tmp-C + rename)
 //   destroy: Remove makes the name disappear atomically (one ioctl, or rename to .trash-*)
-// Recover(), run by OpenStore, finishes seals and removes temp and trash entries, so that a
-// crash at any point leaves the old state or the new one.
+//   receive: the stream is applied in volumes/.recv-V, renamed to volumes/V once whole
+// Recover(), run by OpenStore, finishes seals and removes temp, trash and receive entries, so
+// that a crash at any point leaves the old state or the new one.
 //
 // Each clone's snapshot is recorded in <root>/.origins/<clone> (written atomically before
 // the clone is made, removed after it is destroyed; records without a clone are pruned on
@@ -19,6 +20,7 @@
 // whose volume is gone (and temp files) are pruned on open, after seals are finished.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,6 +35,9 @@ class DirDriver : public Driver {
   Result<std::string> Clone(const std::string& snapshot, const std::string& clone) override;
   Status SnapshotClone(const std::string& clone, const std::string& snapshot) override;
   Result<std::string> CopyLiveVolume(const std::string& volume, const std::string& copy) override;
+  // tar.zst into volumes/.recv-<volume> (made by MakeEmptyVolume), renamed on success.
+  Result<std::unique_ptr<SnapshotReceiver>> ReceiveSnapshot(const std::string& volume,
+                                                            const std::string& format) override;
   Status DestroyVolume(const std::string& name) override;
   Status DestroySnapshot(const std::string& name) override;
   Status DestroyClone(const std::string& name) override;
@@ -79,6 +84,16 @@ class DirDriver : public Driver {
   // UsedBytes of the existing volume `name` in `area`; by default its allocated blocks
   // (a plain directory owns all its data).
   virtual Result<uint64_t> ExclusiveBytes(Area area, const std::string& name) const;
+
+  // Steps of a receive (ReceiveSnapshot), for drivers that receive other formats too.
+  // Unprocessable if the received tree at `path` holds a device node (space_usage.h).
+  Status RefuseDeviceNodesIn(const std::string& path) const;
+  // syncfs of the file system holding `path`.
+  static Status SyncTree(const std::string& path);
+  // Renames the received tree `tmp` to volumes/<volume> (Conflict if it exists).
+  Status PublishReceived(const std::string& tmp, const std::string& volume);
+  // Removes volumes/<hidden> (a .recv- entry) if it exists; logs a failure (Recover retries).
+  void DiscardReceived(const std::string& hidden);
 
  private:
   Status Destroy(Area area, const std::string& name);

@@ -44,6 +44,41 @@ using VolumeMeta = std::map<std::string, std::string>;
 // InvalidArgument naming the bad key or value.
 Status ValidateVolumeMeta(const VolumeMeta& meta);
 
+// Snapshot streams (issue 23): a snapshot written as bytes on one origin and read back into a
+// volume on another. Formats, by wire name (api/snapshot_stream.h):
+//   "btrfs"    `btrfs send` / `btrfs receive`: the subvolume itself; with a base both sides
+//              hold, only the difference from it
+//   "tar.zst"  a tar of the snapshot's tree (numeric owners, modes, times, sparse files),
+//              zstd-compressed: any driver to any driver
+// A sender or receiver is a child process on a pipe; the caller moves the bytes (over HTTP).
+// It must not outlive the Driver that made it. A write into a receiver whose child has
+// exited (a bad stream) fails with EPIPE, and raises SIGPIPE unless the writing thread
+// blocks or ignores it.
+class SnapshotSender {
+ public:
+  // Kills the child if it still runs, and reaps it.
+  virtual ~SnapshotSender() = default;
+  // The read end of the pipe: the stream's bytes, then EOF.
+  virtual int fd() const = 0;
+  // The payload's expected size when known (a full stream: the snapshot's bytes of files), else 0.
+  virtual uint64_t size_hint() const = 0;
+  // After EOF: Ok if the child exited 0, else IoError with its last lines of stderr.
+  virtual Status Finish() = 0;
+};
+
+class SnapshotReceiver {
+ public:
+  // Unless Finish succeeded: kills the child, reaps it, and removes what it made, so that no
+  // volume, subvolume or temporary directory is left.
+  virtual ~SnapshotReceiver() = default;
+  // The write end of the pipe: the caller writes the stream's bytes.
+  virtual int fd() const = 0;
+  // Closes the write end and waits for the child. Ok: the volume named at ReceiveSnapshot
+  // exists, whole, in volumes/ (already read-only for btrfs), ready for SealVolume. Error
+  // (IoError with the child's last lines of stderr): nothing is left.
+  virtual Status Finish() = 0;
+};
+
 struct StorageConfig {
   std::string driver = "auto";  // auto | btrfs | reflink | overlay | zfs | copy
   std::string path;             // root of the store; created if missing (not used by zfs)
@@ -77,6 +112,23 @@ class Driver {
   // Unprocessable, since a copy file by file is not one instant. Conflict if `copy` exists.
   virtual bool copies_live_volumes() const { return false; }
   virtual Result<std::string> CopyLiveVolume(const std::string& volume, const std::string& copy);
+
+  // Stream formats this driver sends and receives, best first. Default: {"tar.zst"}.
+  virtual std::vector<std::string> stream_formats() const;
+  // Starts writing snapshot `snapshot` as a `format` stream (one of stream_formats()).
+  // `base`: "" for a full stream, else a snapshot here that the receiver holds too (btrfs:
+  // the stream then holds only the difference; formats without increments refuse a base).
+  // NotFound for a missing snapshot or base, InvalidArgument for a format it does not speak.
+  virtual Result<std::unique_ptr<SnapshotSender>> SendSnapshot(const std::string& snapshot,
+                                                               const std::string& format,
+                                                               const std::string& base);
+  // Starts reading a `format` stream into new volume `volume` (Conflict if it exists). A
+  // btrfs stream must carry a subvolume named `volume`, and an incremental one a base this
+  // store holds as a snapshot (btrfs finds it by its received UUID). Whatever the child
+  // makes stays out of sight (a hidden name, removed by Recover after a crash) until Finish
+  // publishes volumes/<volume>.
+  virtual Result<std::unique_ptr<SnapshotReceiver>> ReceiveSnapshot(const std::string& volume,
+                                                                    const std::string& format);
 
   virtual Status DestroyVolume(const std::string& name) = 0;
   // Conflict while the snapshot has clones (see ClonesOf).

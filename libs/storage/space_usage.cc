@@ -131,4 +131,29 @@ Result<uint64_t> ExclusiveExtentBytes(const std::string& root) {
   return total;
 }
 
+Result<uint64_t> FileBytes(const std::string& root) {
+  constexpr uint64_t kPerEntryBytes = 1024;
+  uint64_t total = 0;
+  Walker walker([&](int, const struct stat& st, const std::string&) {
+    if (S_ISREG(st.st_mode)) total += static_cast<uint64_t>(st.st_size);
+    total += kPerEntryBytes;
+    return Status::Ok();
+  });
+  ZDAP_RETURN_IF_ERROR(walker.Run(root));
+  return total;
+}
+
+Result<std::string> FindDeviceNode(const std::string& root) {
+  std::string found;
+  Walker walker([&](int, const struct stat& st, const std::string& path) {
+    if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) return Status::Ok();
+    found = path;
+    return Internal("stop");  // ends the walk; `found` tells it from a real failure
+  });
+  Status st = walker.Run(root);
+  if (!found.empty()) return found;
+  ZDAP_RETURN_IF_ERROR(st);
+  return found;
+}
+
 }  // namespace zdap::storage

@@ -23,6 +23,9 @@ inline constexpr std::string_view kTempPrefix = ".tmp-";
 inline constexpr std::string_view kSealingPrefix = ".sealing-";
 // <area>/.trash-<name>-<random>: being destroyed; removed on open.
 inline constexpr std::string_view kTrashPrefix = ".trash-";
+// volumes/.recv-<name>: snapshot stream being received into volume <name> (driver.h,
+// ReceiveSnapshot); removed on open.
+inline constexpr std::string_view kRecvPrefix = ".recv-";
 
 inline constexpr const char* kAreas[] = {"volumes", "snapshots", "clones"};
 

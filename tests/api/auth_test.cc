@@ -37,7 +37,7 @@ TEST_CASE("tokens file: entries parse; every error names file and line") {
                                                   ":\n  user: root\n  role: admin\n");
   REQUIRE(ok.ok());
   REQUIRE(ok->size() == 2);
-  CHECK((*ok)[1].admin);
+  CHECK((*ok)[1].role == daemon::TokenRole::kAdmin);
   CHECK(daemon::HexOf((*ok)[0].digest) == kHashA);
   CHECK(daemon::ParseTokensFile("t.yaml", "").ok());  // empty: nobody yet
 
@@ -47,7 +47,7 @@ TEST_CASE("tokens file: entries parse; every error names file and line") {
       {"# c\n" + std::string(63, 'a') + ": {user: a, role: user}\n", "t.yaml:2: "},
       {std::string(64, 'A') + ": {user: a, role: user}\n", "not a sha256"},
       {std::string(63, 'a') + "g: {user: a, role: user}\n", "not a sha256"},
-      {kHashA + ": {user: a, role: root}\n", "not admin or user"},
+      {kHashA + ": {user: a, role: root}\n", "not a role: admin, user or replicator"},
       {kHashA + ": {user: a, role: user, extra: 1}\n", "extra"},
       {kHashA + ": {role: user}\n", "user"},
       {kHashA + ": {user: '../x', role: user}\n", "not a valid user name"},
@@ -69,8 +69,10 @@ TEST_CASE("tokens file: entries parse; every error names file and line") {
 }
 
 TEST_CASE("authenticator: bearer tokens, roles, the host token only from loopback") {
-  std::vector<daemon::TokenEntry> entries = {{daemon::DigestOf("tok-alice"), "alice", false},
-                                             {daemon::DigestOf("tok-root"), "root", true}};
+  std::vector<daemon::TokenEntry> entries = {
+      {daemon::DigestOf("tok-alice"), "alice", daemon::TokenRole::kUser},
+      {daemon::DigestOf("tok-root"), "root", daemon::TokenRole::kAdmin},
+      {daemon::DigestOf("tok-b"), "db2", daemon::TokenRole::kReplicator}};
   auto auth = Authenticator::ForEntries(entries);
   REQUIRE_FALSE(auth->open_mode());
   Authenticator::Failure f;
@@ -82,6 +84,10 @@ TEST_CASE("authenticator: bearer tokens, roles, the host token only from loopbac
   auto root = auth->Authenticate(Bearer("tok-root", false), &f);
   REQUIRE(root.ok());
   CHECK(root->admin);
+  auto follower = auth->Authenticate(Bearer("tok-b"), &f);
+  REQUIRE(follower.ok());
+  CHECK(follower->replicator);
+  CHECK_FALSE(follower->admin);
 
   // X-Zdap-User is ignored when tokens are in use.
   daemon::ApiRequest impersonate = Bearer("tok-alice");
@@ -147,13 +153,13 @@ TEST_CASE("authenticator: Reload swaps the tokens; a broken file keeps the old o
   test::TempDir dir("zdap-auth");
   std::string path = dir.path() + "/tokens.yaml";
   CHECK_FALSE(Authenticator::Create(path).ok());  // must exist
-  auto token_a = daemon::AddToken(path, "alice", false, false);
+  auto token_a = daemon::AddToken(path, "alice", daemon::TokenRole::kUser, false);
   REQUIRE(token_a.ok());
   auto auth = Authenticator::Create(path);
   REQUIRE(auth.ok());
   Authenticator::Failure f;
   CHECK((*auth)->Authenticate(Bearer(*token_a), &f).ok());
-  auto token_b = daemon::AddToken(path, "bob", true, false);
+  auto token_b = daemon::AddToken(path, "bob", daemon::TokenRole::kAdmin, false);
   REQUIRE(token_b.ok());
   CHECK_FALSE((*auth)->Authenticate(Bearer(*token_b), &f).ok());
   REQUIRE((*auth)->Reload().ok());

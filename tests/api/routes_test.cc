@@ -49,9 +49,12 @@ class ApiFixture {
     if (!o.ok()) FAIL(o.status().message());
     origin_ = std::move(o).value();
     REQUIRE(origin_->Recover().ok());
-    auth_ = daemon::Authenticator::ForEntries({{daemon::DigestOf("tok-alice"), "alice", false},
-                                               {daemon::DigestOf("tok-bob"), "bob", false},
-                                               {daemon::DigestOf("tok-root"), "root", true}});
+    using daemon::TokenRole;
+    auth_ = daemon::Authenticator::ForEntries(
+        {{daemon::DigestOf("tok-alice"), "alice", TokenRole::kUser},
+         {daemon::DigestOf("tok-bob"), "bob", TokenRole::kUser},
+         {daemon::DigestOf("tok-root"), "root", TokenRole::kAdmin},
+         {daemon::DigestOf("tok-db2"), "db2", TokenRole::kReplicator}});
     api_ = std::make_unique<daemon::Api>(*origin_, "test", *auth_, metrics_);
   }
   ~ApiFixture() {
@@ -502,6 +505,54 @@ TEST_CASE("routes: a claim on a resource without a ready pool clone makes one, a
   CHECK_FALSE(json::parse(r.body).as_object().contains("from_pool"));
   CHECK_FALSE(api::ParseClone(r.body)->from_pool.has_value());
   CHECK(f.Call("GET", "/v1/clones", "tok-alice").body.find("from_pool") == std::string::npos);
+}
+
+TEST_CASE("routes: a replicator token reads resource lists and snapshot streams, nothing else") {
+  ApiFixture f;
+  // Allowed: the lists (its own clones: none) and a stream's route (no snapshot yet: 404).
+  CHECK(f.Call("GET", "/v1/resources", "tok-db2").status == 200);
+  CHECK(f.Call("GET", "/v1/resources/chinook", "tok-db2").status == 200);
+  CHECK(f.Call("GET", "/v1/resources/chinook/snapshots", "tok-db2").status == 200);
+  ApiResponse r = f.Call(
+      "GET", "/v1/resources/chinook/snapshots/chinook@20261130T101010Z/stream?formats=tar.zst",
+      "tok-db2");
+  CHECK(r.status == 404);
+  // Everything else is 403, saying what the role may do; reads and writes alike.
+  for (auto [method, target] : std::vector<std::pair<const char*, const char*>>{
+           {"GET", "/v1/clones"},
+           {"GET", "/v1/status"},
+           {"GET", "/metrics"},
+           {"PATCH", "/v1/clones/x"},
+           {"POST", "/v1/resources/chinook/clones"},
+           {"POST", "/v1/resources/chinook/snapshots"},
+           {"DELETE", "/v1/resources/chinook/snapshots/chinook@20261130T101010Z"},
+           {"GET", "/v1/jobs/job-1"}}) {
+    INFO(method << " " << target);
+    r = f.Call(method, target, "tok-db2", "{}");
+    CHECK(r.status == 403);
+    CHECK(r.body.find("replicator token") != std::string::npos);
+  }
+  // A plain user may not read a stream; an admin may (404: no such snapshot here).
+  const std::string stream =
+      "/v1/resources/chinook/snapshots/chinook@20261130T101010Z/stream?formats=btrfs,tar.zst";
+  r = f.Call("GET", stream, "tok-alice");
+  CHECK(r.status == 403);
+  CHECK(r.body.find("admin or replicator role") != std::string::npos);
+  CHECK(f.Call("GET", stream, "tok-root").status == 404);
+  // Hostile query values: 400 with what is wrong, before any work.
+  for (const char* query :
+       {"", "?formats=", "?formats=tar.zst,,btrfs", "?formats=../x", "?formats=a%2Fb",
+        "?formats=tar.zst&base=x;y", "?formats=1,2,3,4,5,6,7,8,9"}) {
+    INFO(query);
+    r = f.Call(
+        "GET",
+        std::string("/v1/resources/chinook/snapshots/chinook@20261130T101010Z/stream") + query,
+        "tok-root");
+    CHECK(r.status == 400);
+  }
+  CHECK(f.Call("GET", "/v1/resources/nope/snapshots/nope@20261130T101010Z/stream?formats=btrfs",
+               "tok-root")
+            .status == 404);
 }
 
 }  // namespace zdap

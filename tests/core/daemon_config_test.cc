@@ -298,3 +298,21 @@ TEST_CASE("expiry_warning is a duration, from the file or ZDAPD_EXPIRY_WARNING")
   CHECK_FALSE(ApplyDaemonSettings({{"webhooks.x.url", "https://a"}}, "environment", &c).ok());
   CHECK_FALSE(ApplyDaemonSettings({{"webhooks.0.colour", "red"}}, "environment", &c).ok());
 }
+
+TEST_CASE("replication.rate_limit is a byte count per second, from the file or the environment") {
+  DaemonConfig c;
+  CHECK(c.replication_rate_limit == 0);
+  REQUIRE(LoadConfig("replication: {rate_limit: 100MB}\n", &c) == "");
+  CHECK(c.replication_rate_limit == 100000000);
+  REQUIRE(ApplyDaemonSettings({{"replication.rate_limit", "512 KiB"}}, "environment", &c).ok());
+  CHECK(c.replication_rate_limit == 512 * 1024);
+  REQUIRE(ApplyDaemonSettings({{"replication.rate_limit", "0"}}, "environment", &c).ok());
+  CHECK(c.replication_rate_limit == 0);
+  for (const char* bad : {"fast", "1.5GB", "-1", "100 MBps", "99999999999999999999", "1000"}) {
+    INFO(bad);
+    Status st = ApplyDaemonSettings({{"replication.rate_limit", bad}}, "environment", &c);
+    CHECK_FALSE(st.ok());
+    CHECK(st.message().find("replication.rate_limit") != std::string::npos);
+  }
+  CHECK(LoadConfig("replication: {rate: 1MB}\n", &c).find("rate") != std::string::npos);
+}

@@ -313,3 +313,64 @@ TEST_CASE("malformed, hostile and oversized YAML gives a clear error, never a cr
   auto r = ParseResource("x.yaml", "name: " + deep, "/");
   CHECK_FALSE(r.ok());
 }
+
+TEST_CASE("source.origin: an upstream origin's URL and token file; ids kept, so the same name") {
+  test::TempDir dir("zdap-resource-origin");
+  // The example's `after` has no place on a follower (refused: see the last case below).
+  auto follower = [](const std::string& source) {
+    std::string text = WithSource(source);
+    const std::string after = "  after: [sql/mask.sql]\n";
+    if (auto at = text.find(after); at != std::string::npos) text.erase(at, after.size());
+    return text;
+  };
+  REQUIRE(WriteFileAtomic(dir.path() + "/db1.token", "tok\n", 0600).ok());
+  REQUIRE(WriteFileAtomic(dir.path() + "/ca.pem", "pem\n", 0644).ok());
+  auto r = ParseResource("resources/chinook.yaml",
+                         follower("  origin:\n    url: HTTPS://DB1.example.com:43210/\n"
+                                  "    token_file: db1.token\n    ca: ca.pem\n"),
+                         dir.path());
+  REQUIRE(r.ok());
+  REQUIRE(r->source.upstream);
+  CHECK(r->source.upstream->url == "https://db1.example.com:43210");
+  CHECK(r->source.upstream->resource == "chinook");
+  CHECK(r->source.upstream->token_file == dir.path() + "/db1.token");
+  CHECK(r->source.upstream->ca == dir.path() + "/ca.pem");
+
+  struct Case {
+    std::string source, expect;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"  origin:\n    url: ftp://db1\n    token_file: db1.token\n", "source.origin.url"},
+           {"  origin:\n    url: https://u:p@db1\n    token_file: db1.token\n",
+            "source.origin.url"},
+           {"  origin:\n    url: https://db1\n", "token_file"},
+           {"  origin:\n    url: https://db1\n    token_file: missing.token\n", "token_file"},
+           {"  origin:\n    url: https://db1\n    token_file: db1.token\n    resource: other\n",
+            "name this resource 'other' too"},
+           {"  origin:\n    url: http://db1\n    token_file: db1.token\n    ca: ca.pem\n",
+            "is for an https:// url"},
+           {"  origin:\n    url: https://db1\n    token_file: db1.token\n    ca: nope.pem\n",
+            "does not exist"},
+           {"  origin:\n    url: https://db1\n    token_file: db1.token\n    colour: red\n",
+            "colour"},
+           {"  origin:\n    url: https://db1\n    token_file: db1.token\n  dump: x.sql\n",
+            "exactly one of"},
+       }) {
+    INFO(c.source);
+    auto bad = ParseResource("resources/chinook.yaml", follower(c.source), dir.path());
+    REQUIRE_FALSE(bad.ok());
+    CHECK(bad.status().message().find(c.expect) != std::string::npos);
+  }
+  auto with_after = ParseResource(
+      "resources/chinook.yaml",
+      WithSource("  origin:\n    url: https://db1\n    token_file: db1.token\n"), dir.path());
+  REQUIRE_FALSE(with_after.ok());
+  CHECK(with_after.status().message().find("does not run on a follower") != std::string::npos);
+  // A token file others may read is refused, with the fix.
+  REQUIRE(WriteFileAtomic(dir.path() + "/open.token", "tok\n", 0644).ok());
+  auto open = ParseResource(
+      "resources/chinook.yaml",
+      follower("  origin:\n    url: https://db1\n    token_file: open.token\n"), dir.path());
+  REQUIRE_FALSE(open.ok());
+  CHECK(open.status().message().find("chmod 600") != std::string::npos);
+}

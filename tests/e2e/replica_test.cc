@@ -152,19 +152,7 @@ std::string ReadFileText(const std::string& path) {
 
 // POST a refresh job as the admin; waits for it (bounded); returns the job object.
 json::object Refresh(ZdapdFixture& d) {
-  std::string body;
-  REQUIRE(d.AdminCall("POST", "/v1/resources/app/snapshots", "", &body) == 202);
-  std::string id(Parse(body).at("id").as_string());
-  auto until = std::chrono::steady_clock::now() + 300s;
-  for (;;) {
-    REQUIRE(d.AdminCall("GET", "/v1/jobs/" + id, "", &body) == 200);
-    json::object job = Parse(body);
-    std::string state(job["state"].as_string());
-    if (state == "done" || state == "failed") return job;
-    INFO(d.LogText());
-    REQUIRE(std::chrono::steady_clock::now() < until);
-    std::this_thread::sleep_for(50ms);
-  }
+  return Parse(d.RefreshAndWait("app"));
 }
 
 // The set of `marks` rows in a new clone of `snapshot`, and the clone's port and password.

@@ -115,11 +115,13 @@ int ZdapdFixture::Host(const std::string& args, std::string* output) const {
 }
 
 void ZdapdFixture::UseTokens(const std::vector<std::string>& users,
-                             const std::vector<std::string>& admins) {
+                             const std::vector<std::string>& admins,
+                             const std::vector<std::string>& replicators) {
   tokens_file_ = dir_.path() + "/tokens.yaml";
   std::vector<std::pair<std::string, std::string>> entries;  // user, role
   for (const auto& user : users) entries.emplace_back(user, "user");
   for (const auto& admin : admins) entries.emplace_back(admin, "admin");
+  for (const auto& r : replicators) entries.emplace_back(r, "replicator");
   for (const auto& [user, role] : entries) {
     std::string out;
     int rc = Shell(ProgramPath("apps/zdapd/zdapd") + " --tokens-file " + tokens_file_ +
@@ -344,6 +346,27 @@ int Mariadb(int port, const std::string& password, const std::string& sql, std::
                    "' mariadb --no-defaults -N -B --connect-timeout=10 -h127.0.0.1 -P" +
                    std::to_string(port) + " -uroot " + db + " -e '" + sql + "' 2>&1",
                out);
+}
+
+std::string ZdapdFixture::RefreshAndWait(const std::string& resource,
+                                         std::chrono::seconds limit) const {
+  std::string body;
+  int code = AdminCall("POST", "/v1/resources/" + resource + "/snapshots", "", &body);
+  if (code != 202) {
+    throw std::runtime_error("refresh of " + resource + ": HTTP " + std::to_string(code) + ": " +
+                             body);
+  }
+  const std::string job = JsonField(body, "id");
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < until) {
+    if (AdminCall("GET", "/v1/jobs/" + job, "", &body) == 200) {
+      const std::string state = JsonField(body, "state");
+      if (state == "done" || state == "failed") return body;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  throw std::runtime_error("refresh job " + job + " of " + resource + " did not end in " +
+                           std::to_string(limit.count()) + " s: " + body + "\n" + LogText());
 }
 
 std::string ZdapdFixture::Password(const std::string& clone, const std::string& user) const {

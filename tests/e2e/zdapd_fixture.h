@@ -57,9 +57,9 @@ class ZdapdFixture {
   // Token mode: a tokens file with one token per user (made with `zdapd token add`), used by
   // serve and the host commands; Call() then sends the user's Bearer token instead of
   // X-Zdap-User. Needed for a non-loopback clone_bind. Call before Start(). `admins` get
-  // tokens with the admin role.
-  void UseTokens(const std::vector<std::string>& users,
-                 const std::vector<std::string>& admins = {});
+  // tokens with the admin role, `replicators` with the replicator role (follower origins).
+  void UseTokens(const std::vector<std::string>& users, const std::vector<std::string>& admins = {},
+                 const std::vector<std::string>& replicators = {});
   const std::string& tokens_file() const { return tokens_file_; }
   const std::string& Token(const std::string& user) const { return tokens_.at(user); }
   // Serve and give up after `timeout` without asserting: for tests of refused starts. Returns
@@ -82,6 +82,11 @@ class ZdapdFixture {
   // Call() as the host's administrator (the token `zdapd serve` writes to admin.token).
   int AdminCall(const std::string& method, const std::string& path, const std::string& json_body,
                 std::string* body) const;
+  // POSTs a refresh of `resource` as the host admin and polls its job until it is done or
+  // failed; returns the job's JSON. Throws (naming the answer) if the refresh is refused or the
+  // job has not ended within `limit`.
+  std::string RefreshAndWait(const std::string& resource,
+                             std::chrono::seconds limit = std::chrono::seconds(300)) const;
   // The clone's own password from its API object (GET /v1/clones/ID as `user`).
   std::string Password(const std::string& clone, const std::string& user = "alice") const;
 

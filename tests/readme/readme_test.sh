@@ -45,6 +45,7 @@ declare -A WHERE=(
   ['apt install ./zdap_*_amd64.deb']=server
   ['mkdir -p /etc/zdap/tls && cd /etc/zdap/tls']=server
   ['zdapd --config /etc/zdap/zdapd.yaml token add alice']=server
+  ['zdapd --config /etc/zdap/zdapd.yaml token add db2 --role replicator']=server
 )
 # Blocks that cannot run here, each with the reason. Keep it short.
 declare -A SKIP=(

@@ -18,12 +18,13 @@
 
 #include "core/file_util.h"
 #include "storage/driver.h"
+#include "storage/storage_checks.h"
 #include "storage/storage_env.h"
 
 namespace zdap::storage {
 namespace {
 
-using Names = std::vector<std::string>;
+using namespace test_checks;  // MustOk, Must, WriteText, ReadText, AllEntries, Names
 using zdap::test::BtrfsEnv;
 using zdap::test::CopyEnv;
 using zdap::test::OverlayEnv;
@@ -36,50 +37,11 @@ using zdap::test::ReflinkXfsEnv;
 constexpr uid_t kDbUid = 4242;  // an unprivileged "postgres"; needs no passwd entry
 constexpr gid_t kDbGid = 4243;
 
-void MustOk(const Status& st) {
-  INFO(st.ToString());
-  REQUIRE(st.ok());
-}
-
-template <typename T>
-T Must(Result<T> r) {
-  INFO(r.status().ToString());
-  REQUIRE(r.ok());
-  return std::move(r).value();
-}
-
-void WriteText(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  f << text;
-  f.close();
-  INFO(path);
-  REQUIRE(f.good());
-}
-
-std::string ReadText(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  INFO(path);
-  REQUIRE(f.good());
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
 struct stat Lstat(const std::string& path) {
   struct stat st;
   INFO(path);
   REQUIRE(::lstat(path.c_str(), &st) == 0);
   return st;
-}
-
-// Every entry of a directory, hidden ones included.
-Names AllEntries(const std::string& dir) {
-  Names names;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) {
-    names.push_back(e.path().filename().string());
-  }
-  std::sort(names.begin(), names.end());
-  return names;
 }
 
 template <typename Env>

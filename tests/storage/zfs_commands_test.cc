@@ -5,14 +5,19 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <deque>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "storage/zfs_driver.h"
+#include "support/test_env.h"
 
 namespace zdap::storage {
 namespace {
@@ -309,6 +314,47 @@ TEST_CASE("zfs-commands: a dataset without mountpoint is refused with what to do
   CHECK(d.status().message().find("zfs set mountpoint=") != std::string::npos);
   CHECK(ZfsDriver::Open("", s.Runner()).status().code() == Code::kInvalidArgument);
   CHECK(ZfsDriver::Open("tank/zdap@x", s.Runner()).status().code() == Code::kInvalidArgument);
+  s.CheckDone();
+}
+
+TEST_CASE("zfs-commands: snapshot streams: tar.zst of the mounted snapshot; no receive yet",
+          "[storage][zfs][stream]") {
+  // The snapshot's dataset is mounted at <root>/snapshots/<name>: the default sender reads
+  // the tree there, with no zfs command.
+  zdap::test::TempDir root("zdap-zfs-stream");
+  Script s;
+  s.Expect("zfs list -Hp -o name,mountpoint tank/zdap", "tank/zdap\t" + root.path() + "\n")
+      .Expect(std::string(kListChildren) + "tank/zdap",
+              "tank/zdap\ntank/zdap/clones\ntank/zdap/snapshots\ntank/zdap/volumes\n")
+      .Expect(std::string(kListChildren) + "tank/zdap/snapshots", "tank/zdap/snapshots\n")
+      .Expect("zfs list -Hp -o name -t snapshot -r tank/zdap/snapshots", "");
+  auto d = MustOpen(s);
+  CHECK(d->stream_formats() == std::vector<std::string>{"tar.zst"});
+  std::string snap = root.path() + "/snapshots/app@1";
+  std::filesystem::create_directories(snap + "/base");
+  std::ofstream(snap + "/base/1259") << "twelve bytes";
+
+  auto sender = d->SendSnapshot("app@1", "tar.zst", "");
+  INFO(sender.status().ToString());
+  REQUIRE(sender.ok());
+  CHECK((*sender)->size_hint() > 12);  // the file's bytes, 1 KiB per entry (space_usage.h)
+  CHECK((*sender)->size_hint() <= 12 + 3 * 1024);
+  std::string stream;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read((*sender)->fd(), buf, sizeof buf)) > 0) stream.append(buf, n);
+  CHECK((*sender)->Finish().ok());
+  std::string file = root.path() + "/stream.tar.zst";
+  std::ofstream(file, std::ios::binary) << stream;
+  std::string listing;
+  CHECK(zdap::test::Shell("tar --zstd -tvf " + file, &listing) == 0);
+  CHECK(listing.find("./base/1259") != std::string::npos);
+
+  CHECK(d->SendSnapshot("app@1", "zfs", "").status().code() == Code::kInvalidArgument);
+  CHECK(d->SendSnapshot("app@2", "tar.zst", "").status().code() == Code::kNotFound);
+  Status receive = d->ReceiveSnapshot("app@1", "tar.zst").status();
+  CHECK(receive.code() == Code::kUnprocessable);
+  CHECK(receive.message().find("cannot receive") != std::string::npos);
   s.CheckDone();
 }
 

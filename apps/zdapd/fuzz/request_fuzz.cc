@@ -43,8 +43,10 @@ struct World {
     AddResourceRoutes(routes, *context);
     AddCloneRoutes(routes, *context);
     AddJobRoutes(routes, *context);
-    tokens = Authenticator::ForEntries(
-        {{DigestOf("tok-alice"), "alice", false}, {DigestOf("tok-root"), "root", true}});
+    AddReplicationRoutes(routes, *context);
+    tokens = Authenticator::ForEntries({{DigestOf("tok-alice"), "alice", TokenRole::kUser},
+                                        {DigestOf("tok-root"), "root", TokenRole::kAdmin},
+                                        {DigestOf("tok-db2"), "db2", TokenRole::kReplicator}});
     tokens->SetHostToken("host-token");
     auto o = Authenticator::Create("");
     if (!o.ok()) std::abort();

@@ -1,0 +1,121 @@
+#include "snapshot_stream_response.h"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+
+#include "core/log.h"
+
+namespace zdap::daemon {
+namespace {
+
+// What one read of the sender's pipe takes at most, and so one data frame's size.
+constexpr size_t kReadChunk = 1u << 20;
+// How often a producer blocked on a silent pipe looks whether the stream was cancelled.
+constexpr int kPollMs = 200;
+
+}  // namespace
+
+SnapshotStreamResponse::SnapshotStreamResponse(origin::SnapshotExport snapshot, std::string who)
+    : snapshot_(std::move(snapshot)), who_(std::move(who)) {
+  queue_.push_back(api::EncodeHeaderFrame(snapshot_.header));
+  queued_bytes_ = queue_.back().size();
+  producer_ = std::thread([this] { Produce(); });
+}
+
+SnapshotStreamResponse::~SnapshotStreamResponse() {
+  cancelled_ = true;
+  room_.notify_all();
+  producer_.join();
+  // snapshot_.sender goes with us: its destructor kills a child that still writes.
+}
+
+bool SnapshotStreamResponse::Push(std::string frame) {
+  std::unique_lock lock(mu_);
+  room_.wait(lock, [&] { return cancelled_ || queued_bytes_ < kMaxQueued; });
+  if (cancelled_) return false;
+  queued_bytes_ += frame.size();
+  queue_.push_back(std::move(frame));
+  lock.unlock();
+  waker_->Wake();
+  return true;
+}
+
+void SnapshotStreamResponse::Produce() {
+  const auto started = std::chrono::steady_clock::now();
+  const std::string& id = snapshot_.header.snapshot;
+  api::Sha256 sha;
+  uint64_t total = 0;
+  int fd = snapshot_.sender->fd();
+  std::string failure;
+  for (;;) {
+    if (cancelled_) return;
+    pollfd p{fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, kPollMs);
+    if (ready < 0 && errno != EINTR) {
+      failure = "poll on the sender's pipe failed";
+      break;
+    }
+    if (ready <= 0) continue;
+    // Read straight into a frame, behind room for its head: the data is copied once.
+    std::string frame(5 + kReadChunk, '\0');
+    ssize_t n = ::read(fd, frame.data() + 5, kReadChunk);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      failure = "reading the sender's pipe failed";
+      break;
+    }
+    if (n == 0) break;  // the sender closed its end: the payload is complete, or it failed
+    frame.resize(5 + static_cast<size_t>(n));
+    std::string head;
+    api::AppendDataFrameHead(static_cast<size_t>(n), &head);
+    frame.replace(0, 5, head);
+    sha.Update(std::string_view(frame).substr(5));
+    total += static_cast<uint64_t>(n);
+    if (!Push(std::move(frame))) return;
+  }
+  Status finished = failure.empty() ? snapshot_.sender->Finish() : IoError(failure);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (finished.ok()) {
+    Push(api::EncodeTrailerFrame(total, sha.HexDigest()));
+    log::Info("snapshot {}: streamed to {}: {} bytes in {:.1f} s", id, who_, total, seconds);
+  } else {
+    // No trailer: the follower sees a cut stream and keeps nothing.
+    log::Error("snapshot {}: stream to {} failed after {} bytes: {}", id, who_, total,
+               finished.message());
+  }
+  {
+    std::lock_guard lock(mu_);
+    produced_ = true;
+  }
+  waker_->Wake();
+}
+
+std::string SnapshotStreamResponse::Next() {
+  std::string out;
+  {
+    std::lock_guard lock(mu_);
+    // A few frames at once: fewer, larger writes for the transport.
+    while (!queue_.empty() && out.size() < 2 * kReadChunk) {
+      queued_bytes_ -= queue_.front().size();
+      if (out.empty()) {
+        out = std::move(queue_.front());
+      } else {
+        out += queue_.front();
+      }
+      queue_.pop_front();
+    }
+  }
+  room_.notify_all();
+  return out;
+}
+
+bool SnapshotStreamResponse::ended() const {
+  std::lock_guard lock(mu_);
+  return produced_ && queue_.empty();
+}
+
+}  // namespace zdap::daemon
