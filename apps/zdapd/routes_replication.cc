@@ -44,9 +44,13 @@ void AddReplicationRoutes(RouteTable& table, RouteContext& ctx) {
         if (auto r = ctx.origin->resources().Find(req.resource); !r.ok()) {
           return ErrorResponse(r.status());
         }
+        if (Status st = SnapshotStreamResponse::Admit(); !st.ok()) return ErrorResponse(st);
         auto exported = origin::OpenSnapshotExport(
             req, ctx.origin->snapshots(), ctx.origin->store(), ctx.origin->advertised_url());
-        if (!exported.ok()) return ErrorResponse(exported.status());
+        if (!exported.ok()) {
+          SnapshotStreamResponse::Release();
+          return ErrorResponse(exported.status());
+        }
         ApiResponse resp;
         resp.status = 200;
         resp.content_type = "application/octet-stream";

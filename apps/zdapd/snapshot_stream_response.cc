@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <chrono>
 
+#include <fmt/format.h>
+
 #include "core/log.h"
 
 namespace zdap::daemon {
@@ -16,7 +18,24 @@ constexpr size_t kReadChunk = 1u << 20;
 // How often a producer blocked on a silent pipe looks whether the stream was cancelled.
 constexpr int kPollMs = 200;
 
+std::atomic<int> g_streams{0};
+
 }  // namespace
+
+Status SnapshotStreamResponse::Admit() {
+  int n = g_streams.load();
+  do {
+    if (n >= kMaxStreams) {
+      return Unavailable(fmt::format(
+          "this origin already sends {} snapshot streams, its most at once; try again later", n));
+    }
+  } while (!g_streams.compare_exchange_weak(n, n + 1));
+  return Status::Ok();
+}
+
+void SnapshotStreamResponse::Release() {
+  g_streams.fetch_sub(1);
+}
 
 SnapshotStreamResponse::SnapshotStreamResponse(origin::SnapshotExport snapshot, std::string who)
     : snapshot_(std::move(snapshot)), who_(std::move(who)) {
@@ -30,6 +49,7 @@ SnapshotStreamResponse::~SnapshotStreamResponse() {
   room_.notify_all();
   producer_.join();
   // snapshot_.sender goes with us: its destructor kills a child that still writes.
+  Release();
 }
 
 bool SnapshotStreamResponse::Push(std::string frame) {

@@ -26,7 +26,16 @@ class SnapshotStreamResponse : public ResponseStream {
  public:
   static constexpr size_t kMaxQueued = 8u << 20;
 
-  // `who`: the follower, for the log lines.
+  // Streams served at once, by every SnapshotStreamResponse of this process: each holds a
+  // `btrfs send` or tar child, a thread and up to kMaxQueued bytes.
+  static constexpr int kMaxStreams = 4;
+  // Counts a stream in, or says how many run when kMaxStreams already do (Unavailable).
+  static Status Admit();
+  // Counts out a stream that was admitted but not made (its export failed).
+  static void Release();
+
+  // `who`: the follower, for the log lines. Only after Admit() succeeded: the destructor
+  // counts the stream out.
   SnapshotStreamResponse(origin::SnapshotExport snapshot, std::string who);
   ~SnapshotStreamResponse() override;
 

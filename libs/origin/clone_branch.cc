@@ -52,7 +52,8 @@ Result<SnapshotInfo> CloneService::Branch(const std::string& id, const Caller& c
   }
   Status saved = p_.store.SnapshotClone(rec.Volume(), snapshot);
   if (saved.ok()) {
-    Status meta = p_.snapshots.WriteMeta(snapshot, SnapshotMeta{res->name, {}, id, p_.env.Now()});
+    Status meta =
+        p_.snapshots.WriteMeta(snapshot, SnapshotMeta{res->name, {}, id, p_.env.Now(), ""});
     if (!meta.ok()) log::Warn("branch {}: snapshot metadata: {}", id, meta.message());
     if (Status s = p_.journal.Step(&entry, "saved"); !s.ok()) {
       log::Warn("branch {}: journal step: {}", id, s.message());

@@ -139,7 +139,7 @@ Status Recovery::RecoverBranch(const JournalEntry& e) {
   }
   bool whole = p_.env.FileExists(p_.store.SnapshotPath(snapshot));
   if (whole && res != nullptr && p_.snapshots.LacksMeta(snapshot)) {
-    (void)p_.snapshots.WriteMeta(snapshot, SnapshotMeta{res->name, {}, e.subject});
+    (void)p_.snapshots.WriteMeta(snapshot, SnapshotMeta{res->name, {}, e.subject, {}, ""});
   }
   log::Info("recover: branch of clone {} was interrupted; snapshot {} {}", e.subject, snapshot,
             whole ? "was saved and is kept" : "was not saved");

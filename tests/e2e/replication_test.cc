@@ -8,11 +8,13 @@
 //   - roles: a `user` token gets 403 on the stream route, a `replicator` token gets 403 on
 //     everything but resource lists and streams; a wrong token fails the follower's job with
 //     401's meaning and leaves no volume behind;
-//   - cross-driver: a follower on XFS (reflink) receives the portable tar.zst format;
+//   - cross-driver: followers on XFS (reflink) and on overlay receive the portable tar.zst
+//     format;
 //   - faults: the follower killed (-9) at 10 random points of a pull (seed printed) leaves no
 //     volume, hidden entry or receiver process after its restart, and the next pull completes;
 //     upstream killed mid-stream fails the job as a cut stream; one flipped bit on the way is
-//     refused and nothing is sealed.
+//     refused and nothing is sealed; a store with less free space than the announced size
+//     fails before a byte is received.
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -237,7 +239,7 @@ TEST_CASE("replication: a follower pulls upstream's snapshots, ids kept, differe
   CHECK(Snapshots(*b).size() == 2);
 }
 
-TEST_CASE("replication: a follower on XFS (reflink) receives the portable tar.zst stream",
+TEST_CASE("replication: followers on XFS (reflink) and overlay receive the portable tar.zst stream",
           "[e2e][replication]") {
   LoopFs& upstream_fs = SharedLoopFs("btrfs");
   ::chmod(fs::path(upstream_fs.mount_point()).parent_path().c_str(), 0755);
@@ -258,6 +260,23 @@ TEST_CASE("replication: a follower on XFS (reflink) receives the portable tar.zs
   CHECK(id == Str(Snapshots(a)[0].at("id")));
   CHECK(QueryClone(*c, id, "c1", "select count(*) from invoice_line") == "2240\n");
   CHECK(StrayVolumes(*c).empty());
+
+  // overlay, on an ext4 file system of its own.
+  LoopFs ext4("ext4");
+  ::chmod(fs::path(ext4.mount_point()).parent_path().c_str(), 0755);
+  auto o = Follower(ext4.NewDir("follower-o"), a, a.Token("db3"));
+  ::setenv("ZDAPD_STORAGE_DRIVER", "overlay", 1);
+  o->Start();
+  ::unsetenv("ZDAPD_STORAGE_DRIVER");
+  job = RefreshJob(*o);
+  INFO(o->LogText());
+  REQUIRE(Str(job["state"]) == "done");
+  std::string status;
+  REQUIRE(o->AdminCall("GET", "/v1/status", "", &status) == 200);
+  CHECK(Parse(status).at("storage").at("driver") == "overlay");
+  CHECK(o->LogText().find("as tar.zst") != std::string::npos);
+  CHECK(QueryClone(*o, id, "o1", "select count(*) from invoice_line") == "2240\n");
+  CHECK(StrayVolumes(*o).empty());
 }
 
 namespace {
@@ -408,4 +427,19 @@ TEST_CASE(
   CHECK_FALSE(flipped.empty());
   CHECK(Snapshots(d).empty());
   CHECK(StrayVolumes(d).empty());
+
+  // Less free space than the stream's announced size: refused before a byte is received.
+  LoopFs small("btrfs", uint64_t{512} << 20);
+  ::chmod(fs::path(small.mount_point()).parent_path().c_str(), 0755);
+  auto s = Follower(small.NewDir("follower-s"), a, a.Token("db2"));
+  s->Start();
+  REQUIRE(Shell("fallocate -l $(( $(df --output=avail -B1 " + small.mount_point() +
+                " | tail -1) - 8 * 1024 * 1024 )) " + small.mount_point() + "/filler") == 0);
+  job = RefreshJob(*s);
+  const std::string no_room = FailedJobError(job);
+  INFO(no_room);
+  CHECK(no_room.find("free: make room") != std::string::npos);
+  CHECK(job.at("bytes_done").to_number<int64_t>() == 0);
+  CHECK(Snapshots(*s).empty());
+  CHECK(StrayVolumes(*s).empty());
 }
