@@ -49,9 +49,9 @@ class DashboardFixture {
     origin_ = std::move(o).value();
     REQUIRE(origin_->Recover().ok());
     auth_ = daemon::Authenticator::ForEntries(
-        {{daemon::DigestOf("tok-alice-0123456789"), "alice", false},
-         {daemon::DigestOf("tok-bob-0123456789"), "bob", false},
-         {daemon::DigestOf("tok-root-0123456789"), "root", true}});
+        {{daemon::DigestOf("tok-alice-0123456789"), "alice", daemon::TokenRole::kUser},
+         {daemon::DigestOf("tok-bob-0123456789"), "bob", daemon::TokenRole::kUser},
+         {daemon::DigestOf("tok-root-0123456789"), "root", daemon::TokenRole::kAdmin}});
     auth_->SetSessions(&sessions_, false);
     auto audit = daemon::AuditLog::Open(dir_.path() + "/data/audit");
     REQUIRE(audit.ok());
