@@ -5,7 +5,10 @@ ZDAP_BUILD_PACKAGES=(cmake ninja-build g++ ccache pkg-config libboost1.81-dev li
   libboost-url1.81-dev libboost-program-options1.81-dev libyaml-cpp-dev libssl-dev libfmt-dev
   postgresql-15 postgresql-client-15 curl ca-certificates)
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# Each step line shows the seconds since the outermost script started (ZDAP_T0 is inherited by
+# the scripts it runs), so a slow CI run's log says which step took the time.
+export ZDAP_T0=${ZDAP_T0:-$(date +%s)}
+say() { printf '\033[1m==> [%5ss] %s\033[0m\n' "$(($(date +%s) - ZDAP_T0))" "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Installs the packages that are missing, with apt-get (as root, or through sudo).
