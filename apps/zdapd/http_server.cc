@@ -17,7 +17,6 @@
 #include <mutex>
 #include <optional>
 #include <thread>
-#include <type_traits>
 #include <vector>
 
 #include "config/daemon_config.h"
@@ -25,6 +24,7 @@
 #include "core/latency_hint.h"
 #include "core/log.h"
 #include "event_stream.h"
+#include "net/any_stream.h"
 
 namespace asio = boost::asio;
 namespace ssl = asio::ssl;
@@ -174,20 +174,74 @@ class Slot {
   Shared* shared_ = nullptr;
 };
 
-// One HTTP connection over Stream (beast::tcp_stream or an ssl_stream over one). Lifetime:
-// held by its pending operation's shared_ptr; all its I/O runs on its strand, the Api call on
-// a lane.
-template <typename Stream>
-class Connection : public Drainable, public std::enable_shared_from_this<Connection<Stream>> {
+// A connection's byte stream, plain TCP or TLS over it, behind one interface: Connection's
+// HTTP operations run on its AnyStream (net/any_stream.h), so they are compiled once, not once
+// per transport.
+class ConnectionStream {
  public:
-  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  using HandshakeHandler = asio::any_completion_handler<void(beast::error_code, size_t)>;
+  using ShutdownHandler = asio::any_completion_handler<void(beast::error_code)>;
 
-  Connection(Shared& shared, beast::tcp_stream tcp, beast::flat_buffer buffer, Slot slot,
-             std::shared_ptr<ssl::context> tls)
+  virtual ~ConnectionStream() = default;
+  virtual net::AnyStream& Any() = 0;
+  virtual beast::tcp_stream& Tcp() = 0;
+  virtual bool tls() const = 0;
+  // TLS only: the server handshake, over the bytes already read (TlsDetector's), which the
+  // handler says how many it used; and the close_notify exchange.
+  virtual void Handshake(asio::const_buffer already_read, HandshakeHandler handler) = 0;
+  virtual void Shutdown(ShutdownHandler handler) = 0;
+};
+
+class PlainStream final : public ConnectionStream {
+ public:
+  explicit PlainStream(beast::tcp_stream tcp) : tcp_(std::move(tcp)) {}
+  net::AnyStream& Any() override { return any_; }
+  beast::tcp_stream& Tcp() override { return tcp_; }
+  bool tls() const override { return false; }
+  void Handshake(asio::const_buffer, HandshakeHandler) override { std::abort(); }
+  void Shutdown(ShutdownHandler) override { std::abort(); }
+
+ private:
+  beast::tcp_stream tcp_;
+  net::AnyStreamOf<beast::tcp_stream> any_{tcp_};
+};
+
+class TlsStream final : public ConnectionStream {
+ public:
+  TlsStream(beast::tcp_stream tcp, std::shared_ptr<ssl::context> context)
+      : context_(std::move(context)), ssl_(std::move(tcp), *context_) {}
+  net::AnyStream& Any() override { return any_; }
+  beast::tcp_stream& Tcp() override { return beast::get_lowest_layer(ssl_); }
+  bool tls() const override { return true; }
+  void Handshake(asio::const_buffer already_read, HandshakeHandler handler) override {
+    // (`used` has a default: Boost 1.81 checks the buffered handshake's handler against the
+    // one-argument signature too.) Bound to the strand: see net/any_stream.h.
+    ssl_.async_handshake(ssl::stream_base::server, already_read,
+                         asio::bind_executor(any_.get_executor(),
+                                             [handler = std::move(handler)](
+                                                 beast::error_code ec, size_t used = 0) mutable {
+                                               std::move(handler)(ec, used);
+                                             }));
+  }
+  void Shutdown(ShutdownHandler handler) override {
+    ssl_.async_shutdown(asio::bind_executor(any_.get_executor(), std::move(handler)));
+  }
+
+ private:
+  std::shared_ptr<ssl::context> context_;  // outlives ssl_, which uses it
+  beast::ssl_stream<beast::tcp_stream> ssl_;
+  net::AnyStreamOf<beast::ssl_stream<beast::tcp_stream>> any_{ssl_};
+};
+
+// One HTTP connection over a ConnectionStream. Lifetime: held by its pending operation's
+// shared_ptr; all its I/O runs on its strand, the Api call on a lane.
+class Connection : public Drainable, public std::enable_shared_from_this<Connection> {
+ public:
+  Connection(Shared& shared, std::unique_ptr<ConnectionStream> stream, beast::flat_buffer buffer,
+             Slot slot)
       : shared_(shared),
         slot_(std::move(slot)),
-        tls_(std::move(tls)),
-        stream_(MakeStream(std::move(tcp))),
+        stream_(std::move(stream)),
         buffer_(std::move(buffer)) {}
 
   ~Connection() override {
@@ -201,8 +255,8 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
       id_ = shared_.next_id++;
       shared_.live[id_] = this->weak_from_this();
     }
-    asio::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
-      if constexpr (kTls) {
+    asio::dispatch(Any().get_executor(), [self = this->shared_from_this()] {
+      if (self->stream_->tls()) {
         self->Handshake();
       } else {
         self->Read();
@@ -211,41 +265,31 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
   }
 
   void Drain() override {
-    asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
+    asio::post(Any().get_executor(), [self = this->shared_from_this()] {
       // An event stream ends now (its client resumes elsewhere or later with Last-Event-ID);
       // a request being handled finishes and is answered (with Connection: close).
       if (self->answer_) return self->CloseNow();
-      if (!self->busy_) Tcp(self->stream_).cancel();
+      if (!self->busy_) self->Tcp().cancel();
     });
   }
 
  private:
-  static beast::tcp_stream& Tcp(Stream& s) { return beast::get_lowest_layer(s); }
-
-  Stream MakeStream(beast::tcp_stream&& tcp) {
-    if constexpr (kTls) {
-      return Stream(std::move(tcp), *tls_);
-    } else {
-      return std::move(tcp);
-    }
-  }
+  net::AnyStream& Any() { return stream_->Any(); }
+  beast::tcp_stream& Tcp() { return stream_->Tcp(); }
 
   void Handshake() {
-    Tcp(stream_).expires_after(kHandshakeTimeout);
-    stream_.async_handshake(
-        ssl::stream_base::server, buffer_.data(),
-        [self = this->shared_from_this()](beast::error_code ec, size_t used = 0) {
-          // (`used` has a default: Boost 1.81 checks the buffered
-          // handshake's handler against the one-argument signature.)
-          // Failed handshakes (wrong CA, scanners) are the client's
-          // business; debug only.
-          if (ec) {
-            log::Debug("tls handshake: {}", ec.message());
-            return self->CloseNow();
-          }
-          self->buffer_.consume(used);
-          self->Read();
-        });
+    Tcp().expires_after(kHandshakeTimeout);
+    stream_->Handshake(buffer_.data(),
+                       [self = this->shared_from_this()](beast::error_code ec, size_t used) {
+                         // Failed handshakes (wrong CA, scanners) are the client's business; debug
+                         // only.
+                         if (ec) {
+                           log::Debug("tls handshake: {}", ec.message());
+                           return self->CloseNow();
+                         }
+                         self->buffer_.consume(used);
+                         self->Read();
+                       });
   }
 
   void Read() {
@@ -254,9 +298,9 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
     parser_.emplace();
     parser_->body_limit(kMaxRequestBodyBytes);
     parser_->header_limit(kHeaderLimit);
-    Tcp(stream_).expires_after(slot_.held() ? kReadTimeout : kOverCapReadTimeout);
+    Tcp().expires_after(slot_.held() ? kReadTimeout : kOverCapReadTimeout);
     http::async_read_header(
-        stream_, buffer_, *parser_,
+        Any(), buffer_, *parser_,
         beast::bind_front_handler(&Connection::OnHeader, this->shared_from_this()));
   }
 
@@ -289,7 +333,7 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
     }
     if (beast::iequals(req[http::field::expect], "100-continue") && !parser_->is_done()) {
       auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
-      http::async_write(stream_, *cont,
+      http::async_write(Any(), *cont,
                         [self = this->shared_from_this(), cont](beast::error_code e, size_t) {
                           if (e) return self->CloseNow();
                           self->ReadBody();
@@ -300,7 +344,7 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
   }
 
   void ReadBody() {
-    http::async_read(stream_, buffer_, *parser_,
+    http::async_read(Any(), buffer_, *parser_,
                      beast::bind_front_handler(&Connection::OnRead, this->shared_from_this()));
   }
 
@@ -320,13 +364,13 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
     ar.fetch_site = std::string(req["Sec-Fetch-Site"]);
     ar.last_event_id = std::string(req["Last-Event-ID"]);
     ar.if_none_match = std::string(req[http::field::if_none_match]);
-    ar.tls = kTls;
+    ar.tls = stream_->tls();
     beast::error_code ep_ec;
-    auto peer = Tcp(stream_).socket().remote_endpoint(ep_ec);
+    auto peer = Tcp().socket().remote_endpoint(ep_ec);
     ar.from_loopback = !ep_ec && peer.address().is_loopback();
     if (!ep_ec) ar.peer = peer.address().to_string();
     keep_alive_ = req.keep_alive();
-    Tcp(stream_).expires_never();
+    Tcp().expires_never();
     auto started = std::chrono::steady_clock::now();
     shared_.in_flight.fetch_add(1);
     // The route is matched once, here: its lane decides where the handler runs, and the match
@@ -348,7 +392,7 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
                       started]() mutable {
       ApiResponse resp = self->shared_.api.Handle(ar, std::move(route));
       LogAnswered(ar, resp.status, started);
-      asio::post(self->stream_.get_executor(), [self, resp = std::move(resp)]() mutable {
+      asio::post(self->Any().get_executor(), [self, resp = std::move(resp)]() mutable {
         self->Write(std::move(resp), /*answers_in_flight=*/true);
       });
     });
@@ -381,9 +425,9 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
     if (shared_.draining) keep_alive_ = false;
     res->keep_alive(keep_alive_);
     res->prepare_payload();
-    Tcp(stream_).expires_after(kReadTimeout);
+    Tcp().expires_after(kReadTimeout);
     http::async_write(
-        stream_, *res,
+        Any(), *res,
         [self = this->shared_from_this(), res, answers_in_flight](beast::error_code ec, size_t) {
           if (answers_in_flight) self->shared_.in_flight.fetch_sub(1);
           if (ec) return self->CloseNow();
@@ -406,9 +450,9 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
     head += "Connection: close\r\n\r\n";
     pending_ = std::move(head);
     if (answers_in_flight) shared_.in_flight.fetch_sub(1);  // answered; it now only streams
-    heartbeat_.emplace(stream_.get_executor());
+    heartbeat_.emplace(Any().get_executor());
     std::weak_ptr<Connection> weak = this->shared_from_this();
-    answer_->SetWake([weak, executor = stream_.get_executor()] {
+    answer_->SetWake([weak, executor = Any().get_executor()] {
       asio::post(executor, [weak] {
         if (auto self = weak.lock()) self->Pump();
       });
@@ -428,12 +472,12 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
     }
     writing_ = true;
     auto buf = std::make_shared<std::string>(std::move(out));
-    Tcp(stream_).expires_after(kStreamWriteTimeout);
-    asio::async_write(stream_, asio::buffer(*buf),
+    Tcp().expires_after(kStreamWriteTimeout);
+    asio::async_write(Any(), asio::buffer(*buf),
                       [self = this->shared_from_this(), buf](beast::error_code ec, size_t) {
                         self->writing_ = false;
                         if (ec) return self->CloseNow();
-                        Tcp(self->stream_).expires_never();
+                        self->Tcp().expires_never();
                         self->Pump();
                       });
   }
@@ -448,37 +492,33 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
   }
 
   void WatchForHangUp() {
-    stream_.async_read_some(asio::buffer(hangup_buf_),
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                              if (ec) return self->CloseNow();
-                              self->WatchForHangUp();  // a client has nothing to say: ignore it
-                            });
+    Any().async_read_some(asio::buffer(hangup_buf_),
+                          [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                            if (ec) return self->CloseNow();
+                            self->WatchForHangUp();  // a client has nothing to say: ignore it
+                          });
   }
 
   // Graceful: TLS close_notify (bounded), or a TCP half-close.
   void Close() {
-    if constexpr (kTls) {
-      if (!shared_.draining) {
-        Tcp(stream_).expires_after(kShutdownTimeout);
-        stream_.async_shutdown(
-            [self = this->shared_from_this()](beast::error_code) { self->CloseNow(); });
-        return;
-      }
+    if (stream_->tls() && !shared_.draining) {
+      Tcp().expires_after(kShutdownTimeout);
+      stream_->Shutdown([self = this->shared_from_this()](beast::error_code) { self->CloseNow(); });
+      return;
     }
     beast::error_code ec;
-    Tcp(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
+    Tcp().socket().shutdown(tcp::socket::shutdown_send, ec);
   }
 
   void CloseNow() {
     beast::error_code ec;
     if (heartbeat_) heartbeat_->cancel();
-    Tcp(stream_).socket().close(ec);
+    Tcp().socket().close(ec);
   }
 
   Shared& shared_;
   Slot slot_;
-  std::shared_ptr<ssl::context> tls_;  // outlives stream_, which uses it
-  Stream stream_;
+  std::unique_ptr<ConnectionStream> stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   uint64_t id_ = 0;
@@ -493,10 +533,7 @@ class Connection : public Drainable, public std::enable_shared_from_this<Connect
   std::array<char, 256> hangup_buf_{};
 };
 
-using PlainConnection = Connection<beast::tcp_stream>;
-using TlsConnection = Connection<beast::ssl_stream<beast::tcp_stream>>;
-
-// On the TLS port: peeks at the first bytes. A TLS ClientHello goes on to a TlsConnection;
+// On the TLS port: peeks at the first bytes. A TLS ClientHello goes on to a TLS Connection;
 // plain HTTP gets a 400 that says the port speaks HTTPS, then the connection closes.
 class TlsDetector : public std::enable_shared_from_this<TlsDetector> {
  public:
@@ -515,8 +552,9 @@ class TlsDetector : public std::enable_shared_from_this<TlsDetector> {
   void OnDetect(beast::error_code ec, bool is_tls) {
     if (ec) return;  // closed or timed out before saying anything
     if (is_tls) {
-      std::make_shared<TlsConnection>(shared_, std::move(stream_), std::move(buffer_),
-                                      std::move(slot_), shared_.CurrentTls())
+      std::make_shared<Connection>(
+          shared_, std::make_unique<TlsStream>(std::move(stream_), shared_.CurrentTls()),
+          std::move(buffer_), std::move(slot_))
           ->Start();
       return;
     }
@@ -591,8 +629,9 @@ struct HttpServer::Impl {
     if (shared.CurrentTls()) {
       std::make_shared<TlsDetector>(shared, std::move(socket), std::move(slot))->Start();
     } else {
-      std::make_shared<PlainConnection>(shared, beast::tcp_stream(std::move(socket)),
-                                        beast::flat_buffer(), std::move(slot), nullptr)
+      std::make_shared<Connection>(
+          shared, std::make_unique<PlainStream>(beast::tcp_stream(std::move(socket))),
+          beast::flat_buffer(), std::move(slot))
           ->Start();
     }
   }

@@ -14,6 +14,8 @@
 #include <memory>
 #include <optional>
 
+#include "net/any_stream.h"
+
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
@@ -67,14 +69,17 @@ class Exchange {
                            [&](beast::error_code e) { ec = e; });
       RunUntilDone(ioc_);
       if (ec) return ConnectFailed(ec);
-      return WriteAndRead(stream);
+      AnyStreamOf<UnixStream> any(stream);
+      return WriteAndRead(any);
     }
     ZDAP_RETURN_IF_ERROR(ConnectTcp());
     if (base_.tls()) {
       ZDAP_RETURN_IF_ERROR(Handshake());
-      return WriteAndRead(*tls_);
+      AnyStreamOf<beast::ssl_stream<beast::tcp_stream>> any(*tls_);
+      return WriteAndRead(any);
     }
-    return WriteAndRead(tcp_);
+    AnyStreamOf<beast::tcp_stream> any(tcp_);
+    return WriteAndRead(any);
   }
 
  private:
@@ -213,8 +218,8 @@ class Exchange {
     return cert;
   }
 
-  template <typename Stream>
-  Result<HttpResponse> WriteAndRead(Stream& stream) {
+  // Beast's operations are instantiated for AnyStream alone (net/any_stream.h).
+  Result<HttpResponse> WriteAndRead(AnyStream& stream) {
     http::verb verb = http::string_to_verb(request_.method);
     http::request<http::string_body> req(verb, base_.path + request_.target, 11);
     req.set(http::field::host, base_.HostPort());
@@ -229,7 +234,7 @@ class Exchange {
     req.prepare_payload();
 
     beast::error_code ec;
-    beast::get_lowest_layer(stream).expires_at(StepDeadline(options_.io_timeout));
+    stream.ExpiresAt(StepDeadline(options_.io_timeout));
     http::async_write(stream, req, [&](beast::error_code e, size_t) { ec = e; });
     RunUntilDone(ioc_);
     if (ec) return Fail("sending the request", ec);
@@ -240,17 +245,16 @@ class Exchange {
     } else {
       ZDAP_RETURN_IF_ERROR(ReadWhole(stream, &out));
     }
-    beast::get_lowest_layer(stream).close();
+    stream.Close();
     return out;
   }
 
-  template <typename Stream>
-  Status ReadWhole(Stream& stream, HttpResponse* out) {
+  Status ReadWhole(AnyStream& stream, HttpResponse* out) {
     beast::error_code ec;
     http::response_parser<http::string_body> parser;
     parser.header_limit(kHeaderLimit);
     parser.body_limit(options_.max_body_bytes);
-    beast::get_lowest_layer(stream).expires_at(StepDeadline(options_.io_timeout));
+    stream.ExpiresAt(StepDeadline(options_.io_timeout));
     http::async_read(stream, buffer_, parser, [&](beast::error_code e, size_t) { ec = e; });
     RunUntilDone(ioc_);
     if (ec == http::error::body_limit) {
@@ -268,13 +272,12 @@ class Exchange {
 
   // The body in pieces of at most kSinkPiece bytes; each read gets io_timeout (within the
   // deadline), so a long download lives as long as bytes keep coming.
-  template <typename Stream>
-  Status ReadStreamed(Stream& stream, HttpResponse* out) {
+  Status ReadStreamed(AnyStream& stream, HttpResponse* out) {
     beast::error_code ec;
     http::response_parser<http::buffer_body> parser;
     parser.header_limit(kHeaderLimit);
     parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-    beast::get_lowest_layer(stream).expires_at(StepDeadline(options_.io_timeout));
+    stream.ExpiresAt(StepDeadline(options_.io_timeout));
     http::async_read_header(stream, buffer_, parser, [&](beast::error_code e, size_t) { ec = e; });
     RunUntilDone(ioc_);
     if (ec) return Fail("reading the reply", ec);
@@ -285,7 +288,7 @@ class Exchange {
     while (!parser.is_done()) {
       parser.get().body().data = piece.get();
       parser.get().body().size = kSinkPiece;
-      beast::get_lowest_layer(stream).expires_at(StepDeadline(options_.io_timeout));
+      stream.ExpiresAt(StepDeadline(options_.io_timeout));
       http::async_read_some(stream, buffer_, parser, [&](beast::error_code e, size_t) { ec = e; });
       RunUntilDone(ioc_);
       if (ec == http::error::need_buffer) ec = {};
