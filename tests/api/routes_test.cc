@@ -16,7 +16,9 @@
 #include "config/daemon_config.h"
 #include "core/file_util.h"
 #include "core/time.h"
+#include "route_table.h"
 #include "support/test_env.h"
+#include "support/test_ports.h"
 
 namespace json = boost::json;
 
@@ -41,9 +43,9 @@ class ApiFixture {
     cfg_.config_dir = dir_.path() + "/config";
     cfg_.data_dir = dir_.path() + "/data";
     cfg_.storage_driver = "copy";
-    int first = 24000 + static_cast<int>(::getpid() % 200) * 10;
-    cfg_.clone_port_first = first;
-    cfg_.clone_port_last = first + 9;
+    // Reserved like every other test's ports, so tests may run side by side (ctest -j).
+    cfg_.clone_port_first = ports_.first();
+    cfg_.clone_port_last = ports_.last();
     REQUIRE(MakeDirs(cfg_.data_dir, 0755).ok());
     auto o = origin::Origin::Open(cfg_);
     if (!o.ok()) FAIL(o.status().message());
@@ -81,6 +83,7 @@ class ApiFixture {
 
  private:
   test::TempDir dir_;
+  test::PortBlock ports_{10};
   config::DaemonConfig cfg_;
   std::unique_ptr<origin::Origin> origin_;
   std::unique_ptr<daemon::Authenticator> auth_;
@@ -167,6 +170,29 @@ TEST_CASE("routes: 401 before routing, 404, 405 with Allow, 400, 403, 413") {
   CHECK(r.body.find("unknown field 'source'") != std::string::npos);
   r = f.Call("POST", "/v1/resources/nope/clones", "tok-alice", "{}");
   CHECK(r.status == 404);
+}
+
+TEST_CASE("routes: list query values are names, bounded in count and length") {
+  using daemon::QueryList;
+  CHECK(QueryList("", "base", 4).value().empty());
+  CHECK(QueryList("formats=btrfs", "base", 4).value().empty());
+  CHECK(QueryList("base=", "base", 4).value().empty());
+  CHECK(QueryList("formats=btrfs,tar.zst&base=a@1,b_2", "formats", 4).value() ==
+        std::vector<std::string>{"btrfs", "tar.zst"});
+  CHECK(QueryList("formats=btrfs,tar.zst&base=a@1,b_2", "base", 4).value() ==
+        std::vector<std::string>{"a@1", "b_2"});
+  for (const char* hostile :
+       {"base=a,", "base=,a", "base=a,,b", "base=a%2Fb", "base=../x", "base=a b", "base=a;b"}) {
+    auto r = QueryList(hostile, "base", 4);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message().find("query parameter 'base'") != std::string::npos);
+  }
+  CHECK_FALSE(QueryList("base=" + std::string(129, 'a'), "base", 4).ok());
+  CHECK(QueryList("base=" + std::string(128, 'a'), "base", 4).ok());
+  CHECK(QueryList("base=a,b,c,d", "base", 4).ok());
+  auto many = QueryList("base=a,b,c,d,e", "base", 4);
+  REQUIRE_FALSE(many.ok());
+  CHECK(many.status().message().find("more than 4") != std::string::npos);
 }
 
 TEST_CASE("routes: the table decides each request's lane, from one match") {

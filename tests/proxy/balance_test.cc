@@ -13,6 +13,7 @@
 
 #include "proxy/net_helpers.h"
 #include "support/test_env.h"
+#include "support/test_ports.h"
 
 using namespace zdap::test;
 using std::chrono::milliseconds;
@@ -570,12 +571,10 @@ size_t Count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-// A free loopback port: bound to 0, then released for the server (which retries on collision).
+// A loopback port for a server: reserved for this process (support/test_ports.h) and below the
+// ephemeral range, so a server restarted on it finds it free even while other tests run.
 uint16_t FreePort() {
-  int holder = -1;
-  uint16_t port = DeadPort(&holder);
-  ::close(holder);
-  return port;
+  return static_cast<uint16_t>(zdap::test::ReservePort());
 }
 
 // A scratch PostgreSQL 15 cluster on 127.0.0.1, owned by the postgres user, logging every
