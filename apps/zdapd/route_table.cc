@@ -2,6 +2,9 @@
 
 #include <boost/url/parse.hpp>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <cstdlib>
 
 #include "core/log.h"
@@ -70,6 +73,32 @@ std::string QueryValue(std::string_view query, std::string_view key) {
     return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
   }
   return "";
+}
+
+Result<std::vector<std::string>> QueryList(std::string_view query, std::string_view key,
+                                           size_t max) {
+  const std::string value = QueryValue(query, key);
+  std::vector<std::string> out;
+  if (value.empty()) return out;
+  auto is_name_char = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '@' ||
+           c == '.' || c == '_' || c == '-';
+  };
+  std::string_view rest = value;
+  for (;;) {
+    const size_t comma = rest.find(',');
+    const std::string_view item = rest.substr(0, comma);
+    if (item.empty() || item.size() > 128 || !std::all_of(item.begin(), item.end(), is_name_char)) {
+      return InvalidArgument(
+          fmt::format("query parameter '{}': '{}' is not a name", key, item.substr(0, 64)));
+    }
+    if (out.size() == max) {
+      return InvalidArgument(fmt::format("query parameter '{}': more than {} items", key, max));
+    }
+    out.emplace_back(item);
+    if (comma == std::string_view::npos) return out;
+    rest.remove_prefix(comma + 1);
+  }
 }
 
 bool QueryFlag(std::string_view query, std::string_view key) {

@@ -28,6 +28,10 @@ bool QueryFlag(std::string_view query, std::string_view key);
 // The raw value of the first key=value in `query` ("" if absent); not percent-decoded (the
 // values asked for are names, numbers and event types).
 std::string QueryValue(std::string_view query, std::string_view key);
+// The comma-separated value of `key` as at most `max` items of [A-Za-z0-9@._-] (names, ids and
+// formats); none when the key is absent or empty. InvalidArgument names the parameter.
+Result<std::vector<std::string>> QueryList(std::string_view query, std::string_view key,
+                                           size_t max);
 
 // What a handler is given: the request, who asks, and the pattern's captures in order.
 struct RouteCall {

@@ -28,8 +28,7 @@ void AddReplicationRoutes(RouteTable& table, RouteContext& ctx) {
         origin::ExportRequest req;
         req.resource = call.params[0];
         req.snapshot = call.params[1];
-        auto formats = origin::SplitQueryList(QueryValue(call.query, "formats"), kMaxFormats,
-                                              "query parameter 'formats'");
+        auto formats = QueryList(call.query, "formats", kMaxFormats);
         if (!formats.ok()) return ErrorResponse(formats.status());
         if (formats->empty()) {
           return ErrorResponse(InvalidArgument(
@@ -37,8 +36,7 @@ void AddReplicationRoutes(RouteTable& table, RouteContext& ctx) {
               "receives, best first (btrfs, tar.zst)"));
         }
         req.formats = std::move(formats).value();
-        auto bases = origin::SplitQueryList(QueryValue(call.query, "base"), kMaxBases,
-                                            "query parameter 'base'");
+        auto bases = QueryList(call.query, "base", kMaxBases);
         if (!bases.ok()) return ErrorResponse(bases.status());
         req.bases = std::move(bases).value();
         if (auto r = ctx.origin->resources().Find(req.resource); !r.ok()) {

@@ -265,33 +265,32 @@ void DeclareOriginMetrics(Metrics& metrics, origin::Origin* origin) {
         return out;
       });
   // Follower resources (source.origin): whether upstream has newer than any snapshot here, and
-  // the payload pulled so far (a counter in all but name: it restarts with zdapd).
-  auto followers = [origin] {
-    std::vector<std::pair<std::string, api::FollowerStatus>> out;
-    for (const auto& r : origin->resources().all()) {
-      if (!r.source.upstream) continue;
-      auto snaps = origin->snapshots().List(r.name);
-      if (snaps.ok()) out.emplace_back(r.name, FollowerStatusOf(*origin, r, *snaps));
-    }
-    return out;
-  };
+  // the payload pulled so far (a counter in all but name: it restarts with zdapd). Only the
+  // first needs the snapshot list.
   metrics.DeclareCollectedGauge(
       "zdap_follower_behind",
       "1 when a follower resource's upstream origin had a newer snapshot than any here at the "
       "last look (a pull is due or failing).",
-      [followers] {
+      [origin] {
         std::vector<GaugeSample> out;
-        for (const auto& [name, f] : followers()) {
-          out.push_back({{{"resource", name}}, f.behind ? 1.0 : 0.0});
+        for (const auto& r : origin->resources().all()) {
+          if (!r.source.upstream) continue;
+          auto snaps = origin->snapshots().List(r.name);
+          if (!snaps.ok()) continue;
+          const api::FollowerStatus f = FollowerStatusOf(*origin, r, *snaps);
+          out.push_back({{{"resource", r.name}}, f.behind ? 1.0 : 0.0});
         }
         return out;
       });
   metrics.DeclareCollectedGauge(
       "zdap_follower_pulled_bytes",
-      "Snapshot stream bytes each follower resource pulled since zdapd started.", [followers] {
+      "Snapshot stream bytes each follower resource pulled since zdapd started.", [origin] {
         std::vector<GaugeSample> out;
-        for (const auto& [name, f] : followers()) {
-          out.push_back({{{"resource", name}}, static_cast<double>(f.pulled_bytes)});
+        for (const auto& r : origin->resources().all()) {
+          if (!r.source.upstream) continue;
+          const origin::SourceState st = origin->refresher().SourceOf(r).State();
+          const uint64_t pulled = st.pull ? st.pull->total_bytes : 0;
+          out.push_back({{{"resource", r.name}}, static_cast<double>(pulled)});
         }
         return out;
       });

@@ -70,6 +70,7 @@ void SnapshotStreamResponse::Produce() {
   uint64_t total = 0;
   int fd = snapshot_.sender->fd();
   std::string failure;
+  std::string buffer(kReadChunk, '\0');  // one allocation for the whole stream
   for (;;) {
     if (cancelled_) return;
     pollfd p{fd, POLLIN, 0};
@@ -79,20 +80,21 @@ void SnapshotStreamResponse::Produce() {
       break;
     }
     if (ready <= 0) continue;
-    // Read straight into a frame, behind room for its head: the data is copied once.
-    std::string frame(5 + kReadChunk, '\0');
-    ssize_t n = ::read(fd, frame.data() + 5, kReadChunk);
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN) continue;
       failure = "reading the sender's pipe failed";
       break;
     }
     if (n == 0) break;  // the sender closed its end: the payload is complete, or it failed
-    frame.resize(5 + static_cast<size_t>(n));
-    std::string head;
-    api::AppendDataFrameHead(static_cast<size_t>(n), &head);
-    frame.replace(0, 5, head);
-    sha.Update(std::string_view(frame).substr(5));
+    const std::string_view data(buffer.data(), static_cast<size_t>(n));
+    sha.Update(data);
+    // Each frame holds exactly its bytes, so the queue's bound counts the memory it holds (a
+    // short read into a 1 MiB frame would keep the whole 1 MiB allocated).
+    std::string frame;
+    frame.reserve(5 + data.size());
+    api::AppendDataFrameHead(data.size(), &frame);
+    frame.append(data);
     total += static_cast<uint64_t>(n);
     if (!Push(std::move(frame))) return;
   }

@@ -51,17 +51,15 @@ OriginApi::OriginApi(net::HttpUrl url, std::string token, std::string user,
       user_(std::move(user)),
       options_(std::move(options)) {}
 
-Result<std::string> OriginApi::Call(
-    std::string method, std::string target, std::string body, int expected_status,
-    std::chrono::milliseconds io_timeout,
-    std::optional<std::chrono::milliseconds> connect_timeout) const {
+net::HttpClientOptions OriginApi::ClientOptions(std::chrono::milliseconds io_timeout,
+                                                std::string accept) const {
   net::HttpClientOptions options;
-  options.connect_timeout = connect_timeout.value_or(options_.connect_timeout);
-  options.io_timeout =
-      options_.io_timeout_cap ? std::min(io_timeout, *options_.io_timeout_cap) : io_timeout;
+  options.connect_timeout = options_.connect_timeout;
+  options.io_timeout = io_timeout;
   options.max_body_bytes = options_.max_body_bytes;
   options.user_agent =
       options_.user_agent.empty() ? std::string("zdap/" ZDAP_VERSION) : options_.user_agent;
+  options.accept = std::move(accept);
   options.ca_file = options_.ca_file;
   options.ca_hint =
       options_.ca_hint.empty()
@@ -69,13 +67,29 @@ Result<std::string> OriginApi::Call(
           : options_.ca_hint;
   options.pinned_cert_file = options_.pinned_cert_file;
   options.pin_hint = options_.pin_hint;
-  net::HttpClient client(url_, options);
+  return options;
+}
+
+net::HttpRequest OriginApi::NewRequest(std::string method, std::string target) const {
   net::HttpRequest req;
   req.method = std::move(method);
   req.target = std::move(target);
-  req.body = std::move(body);
   if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
   if (!user_.empty()) req.headers.emplace_back("X-Zdap-User", user_);
+  return req;
+}
+
+Result<std::string> OriginApi::Call(
+    std::string method, std::string target, std::string body, int expected_status,
+    std::chrono::milliseconds io_timeout,
+    std::optional<std::chrono::milliseconds> connect_timeout) const {
+  // The cap is for calls only: a stream's idle timeout is the stream's own business.
+  if (options_.io_timeout_cap) io_timeout = std::min(io_timeout, *options_.io_timeout_cap);
+  net::HttpClientOptions options = ClientOptions(io_timeout, "application/json");
+  if (connect_timeout) options.connect_timeout = *connect_timeout;
+  net::HttpClient client(url_, options);
+  net::HttpRequest req = NewRequest(std::move(method), std::move(target));
+  req.body = std::move(body);
   ZDAP_ASSIGN_OR_RETURN(net::HttpResponse res, client.Send(req));
   bool expected = expected_status == kAnySuccess ? res.status >= 200 && res.status < 300
                                                  : res.status == expected_status;
@@ -92,19 +106,9 @@ Result<std::string> OriginApi::Call(
 Status OriginApi::FollowEvents(std::optional<uint64_t> after,
                                const std::function<Status(const api::Event&)>& on_event,
                                const std::function<void()>& on_gap) const {
-  net::HttpClientOptions options;
-  options.connect_timeout = options_.connect_timeout;
-  options.io_timeout = std::chrono::seconds(60);  // three missed heartbeats
-  options.user_agent =
-      options_.user_agent.empty() ? std::string("zdap/" ZDAP_VERSION) : options_.user_agent;
-  options.accept = "text/event-stream";
-  options.ca_file = options_.ca_file;
-  options.ca_hint = fmt::format("add the CA with `zdap origin add {} --ca FILE`", url_.ToString());
-  net::HttpClient client(url_, options);
-  net::HttpRequest req;
-  req.target = "/v1/events";
-  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
-  if (!user_.empty()) req.headers.emplace_back("X-Zdap-User", user_);
+  // Three missed heartbeats.
+  net::HttpClient client(url_, ClientOptions(std::chrono::seconds(60), "text/event-stream"));
+  net::HttpRequest req = NewRequest("GET", "/v1/events");
   if (after) req.headers.emplace_back("Last-Event-ID", std::to_string(*after));
   // The sink gets a 200's body only: an error reply's JSON comes back in the response.
   api::SseParser parser;
@@ -180,21 +184,8 @@ Status OriginApi::StreamSnapshot(const std::string& resource, const std::string&
   std::string target =
       fmt::format("/v1/resources/{}/snapshots/{}/stream?formats={}", resource, id, join(formats));
   if (!bases.empty()) target += "&base=" + join(bases);
-  net::HttpClientOptions options;
-  options.connect_timeout = options_.connect_timeout;
-  options.io_timeout = idle_timeout;
-  options.user_agent =
-      options_.user_agent.empty() ? std::string("zdap/" ZDAP_VERSION) : options_.user_agent;
-  options.accept = "application/octet-stream";
-  options.ca_file = options_.ca_file;
-  options.ca_hint = options_.ca_hint;
-  options.pinned_cert_file = options_.pinned_cert_file;
-  options.pin_hint = options_.pin_hint;
-  net::HttpClient client(url_, options);
-  net::HttpRequest req;
-  req.target = std::move(target);
-  if (!token_.empty()) req.headers.emplace_back("Authorization", "Bearer " + token_);
-  if (!user_.empty()) req.headers.emplace_back("X-Zdap-User", user_);
+  net::HttpClient client(url_, ClientOptions(idle_timeout, "application/octet-stream"));
+  net::HttpRequest req = NewRequest("GET", std::move(target));
   req.body_sink = sink;
   ZDAP_ASSIGN_OR_RETURN(net::HttpResponse res, client.Send(req));
   if (res.status != 200) {

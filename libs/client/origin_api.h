@@ -95,6 +95,12 @@ class OriginApi {
                       const std::function<void()>& on_gap) const;
 
  private:
+  // The client settings every call shares (TLS trust, pin, agent, connect timeout), with this
+  // call's idle timeout and Accept.
+  net::HttpClientOptions ClientOptions(std::chrono::milliseconds io_timeout,
+                                       std::string accept) const;
+  // A request with this origin's credentials (token, acting user).
+  net::HttpRequest NewRequest(std::string method, std::string target) const;
   Result<std::string> Call(std::string method, std::string target, std::string body,
                            int expected_status, std::chrono::milliseconds io_timeout,
                            std::optional<std::chrono::milliseconds> connect_timeout = {}) const;

@@ -42,7 +42,7 @@ Result<ReplicaSpec> ParseReplica(MapReader& src, const std::string& resource,
   if (!password_file.empty()) {
     spec.password_file = Resolve(config_dir, password_file);
     // Checked here, read at each connection (a new password needs no restart).
-    if (auto pw = ReadSecretFile(spec.password_file); !pw.ok()) {
+    if (auto pw = ReadSecretLine(spec.password_file); !pw.ok()) {
       return r.ErrorAt("password_file", pw.status().message());
     }
   }
@@ -82,7 +82,7 @@ Result<UpstreamSpec> ParseUpstream(MapReader& src, const std::string& resource,
   ZDAP_RETURN_IF_ERROR(r.GetString("token_file", &token_file, true));
   spec.token_file = Resolve(config_dir, token_file);
   // Checked here, read at each pull (a new token needs no restart).
-  if (auto tok = ReadSecretFile(spec.token_file); !tok.ok()) {
+  if (auto tok = ReadSecretLine(spec.token_file); !tok.ok()) {
     return r.ErrorAt("token_file", tok.status().message());
   }
   ZDAP_RETURN_IF_ERROR(r.GetString("ca", &ca));
@@ -172,7 +172,7 @@ Result<Resource> ParseResource(const std::string& file, const std::string& text,
     }
     res.source.password_file = Resolve(config_dir, url_password_file);
     // Checked here, read at each refresh (a new password needs no restart).
-    if (auto pw = ReadSecretFile(res.source.password_file); !pw.ok()) {
+    if (auto pw = ReadSecretLine(res.source.password_file); !pw.ok()) {
       return src.ErrorAt("password_file", pw.status().message());
     }
   }

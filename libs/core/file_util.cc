@@ -48,6 +48,16 @@ Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes) {
   return ReadFile(path, max_bytes);
 }
 
+Result<std::string> ReadSecretLine(const std::string& path, size_t max_bytes) {
+  ZDAP_ASSIGN_OR_RETURN(std::string text, ReadSecretFile(path, max_bytes));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.find_first_of("\n\r") != std::string::npos) {
+    return InvalidArgument(
+        fmt::format("{} holds more than one line; it must hold the secret alone", path));
+  }
+  return text;
+}
+
 namespace {
 
 // fsync of what `fd` refers to; `what` names it in the error.

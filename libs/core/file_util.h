@@ -15,6 +15,10 @@ Result<std::string> ReadFile(const std::string& path, size_t max_bytes = 64u << 
 // A file that holds a secret (a password, a shared key): its content, only if it is a regular
 // file that no one but its owner may read; else InvalidArgument saying `chmod 600 <path>`.
 Result<std::string> ReadSecretFile(const std::string& path, size_t max_bytes = 4096);
+// A secret file of one line (a password, a token): ReadSecretFile's content without its line
+// ending (\n or \r\n). A second line is refused: it would be taken as part of the secret, or
+// add a line where the secret is written out (a .pgpass).
+Result<std::string> ReadSecretLine(const std::string& path, size_t max_bytes = 4096);
 
 // Who a written file belongs to when that is not the writer: a database server running as
 // another user reads it. The temp file gets this owner before the rename, so the file never

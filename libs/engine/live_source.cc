@@ -8,15 +8,9 @@ namespace zdap::engine {
 
 Result<std::string> ReadSourcePassword(const config::ResourceSource& source) {
   if (source.password_file.empty()) return std::string();
-  auto text = ReadSecretFile(source.password_file);
-  if (!text.ok()) return text.status().Wrap("source.password_file");
-  std::string pw = *text;
-  while (!pw.empty() && (pw.back() == '\n' || pw.back() == '\r')) pw.pop_back();
-  if (pw.find_first_of("\n\r") != std::string::npos) {
-    return InvalidArgument("source.password_file " + source.password_file +
-                           " holds more than one line; it holds the password only");
-  }
-  return pw;
+  auto password = ReadSecretLine(source.password_file);
+  if (!password.ok()) return password.status().Wrap("source.password_file");
+  return password;
 }
 
 Result<TransientSecretFile> TransientSecretFile::Write(const std::string& path,

@@ -82,12 +82,10 @@ Status WritePassfile(const config::ReplicaSpec& spec, const std::string& path,
     ::unlink(path.c_str());
     return Status::Ok();
   }
-  ZDAP_ASSIGN_OR_RETURN(std::string password, ReadSecretFile(spec.password_file));
-  while (!password.empty() && (password.back() == '\n' || password.back() == '\r')) {
-    password.pop_back();
-  }
+  auto password = ReadSecretLine(spec.password_file);
+  if (!password.ok()) return password.status().Wrap("source.replica.password_file");
   // One user's line for any host, port and database: the file serves this primary only.
-  return WriteFileAtomic(path, PgPassLine("*", "*", "*", spec.primary.user(), password), 0600,
+  return WriteFileAtomic(path, PgPassLine("*", "*", "*", spec.primary.user(), *password), 0600,
                          FileOwner{run_as.uid, run_as.gid});
 }
 

@@ -87,12 +87,8 @@ namespace {
 // restart) and the hints a zdapd operator needs (not the CLI's).
 Result<client::OriginApi> Upstream(const config::UpstreamSpec& spec) {
   ZDAP_ASSIGN_OR_RETURN(net::HttpUrl url, net::ParseHttpUrl(spec.url));
-  auto token = ReadSecretFile(spec.token_file);
+  auto token = ReadSecretLine(spec.token_file);
   if (!token.ok()) return token.status().Wrap("source.origin.token_file");
-  std::string tok = *token;
-  while (!tok.empty() && (tok.back() == '\n' || tok.back() == '\r' || tok.back() == ' ')) {
-    tok.pop_back();
-  }
   client::OriginApiOptions options;
   options.ca_file = spec.ca;
   options.ca_hint = "set source.origin.ca to the PEM file of the CA that signed its certificate";
@@ -101,7 +97,7 @@ Result<client::OriginApi> Upstream(const config::UpstreamSpec& spec) {
       "make one there with `zdapd token add NAME --role replicator`",
       spec.token_file, spec.url);
   options.user_agent = "zdapd/" ZDAP_VERSION;
-  return client::OriginApi(std::move(url), std::move(tok), "", std::move(options));
+  return client::OriginApi(std::move(url), std::move(*token), "", std::move(options));
 }
 
 }  // namespace

@@ -9,29 +9,6 @@
 
 namespace zdap::origin {
 
-Result<std::vector<std::string>> SplitQueryList(std::string_view value, size_t max,
-                                                std::string_view what) {
-  std::vector<std::string> out;
-  if (value.empty()) return out;
-  size_t start = 0;
-  while (start <= value.size()) {
-    size_t comma = value.find(',', start);
-    std::string_view item = value.substr(
-        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-    if (item.empty() || item.size() > 128 || !std::all_of(item.begin(), item.end(), [](char c) {
-          return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                 c == '@' || c == '.' || c == '_' || c == '-';
-        })) {
-      return InvalidArgument(fmt::format("{}: '{}' is not a name", what, item.substr(0, 64)));
-    }
-    if (out.size() == max) return InvalidArgument(fmt::format("{}: more than {} items", what, max));
-    out.emplace_back(item);
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return out;
-}
-
 Result<SnapshotExport> OpenSnapshotExport(const ExportRequest& request, Snapshots& snapshots,
                                           storage::Driver& store, const std::string& self_name) {
   ZDAP_ASSIGN_OR_RETURN(std::vector<SnapshotInfo> held, snapshots.List(request.resource));

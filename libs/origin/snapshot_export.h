@@ -35,8 +35,4 @@ struct SnapshotExport {
 Result<SnapshotExport> OpenSnapshotExport(const ExportRequest& request, Snapshots& snapshots,
                                           storage::Driver& store, const std::string& self_name);
 
-// Parses a comma-separated query value into at most `max` items of [A-Za-z0-9@._-] ("" = none).
-Result<std::vector<std::string>> SplitQueryList(std::string_view value, size_t max,
-                                                std::string_view what);
-
 }  // namespace zdap::origin

@@ -161,3 +161,34 @@ TEST_CASE("ReplaceFile to an owner it may not give files to fails and leaves the
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir.path())) ++entries;
   CHECK(entries == 1);  // no temp file left behind
 }
+
+TEST_CASE("ReadSecretLine gives a secret file's one line, and refuses a second or a wide mode") {
+  TempDir dir("secret-line");
+  const std::string path = dir.path() + "/secret";
+  auto write = [&](std::string_view text, mode_t mode) {
+    REQUIRE(ReplaceFile(path, text, mode).ok());
+    REQUIRE(::chmod(path.c_str(), mode) == 0);
+  };
+  write("s3cret\n", 0600);
+  CHECK(ReadSecretLine(path).value() == "s3cret");
+  write("s3cret\r\n", 0600);
+  CHECK(ReadSecretLine(path).value() == "s3cret");
+  // Spaces are part of a password: only the line ending goes.
+  write(" pass word \n", 0600);
+  CHECK(ReadSecretLine(path).value() == " pass word ");
+  write("s3cret", 0600);
+  CHECK(ReadSecretLine(path).value() == "s3cret");
+  // A second line would become a second .pgpass line where the password is written out.
+  write("s3cret\nhost:5432:*:postgres:other\n", 0600);
+  auto two = ReadSecretLine(path);
+  REQUIRE_FALSE(two.ok());
+  CHECK(two.status().message().find("more than one line") != std::string::npos);
+  write("a\rb", 0600);
+  CHECK_FALSE(ReadSecretLine(path).ok());
+  write("s3cret\n", 0644);
+  auto wide = ReadSecretLine(path);
+  REQUIRE_FALSE(wide.ok());
+  CHECK(wide.status().message().find("chmod 600") != std::string::npos);
+  write(std::string(5000, 'x'), 0600);
+  CHECK_FALSE(ReadSecretLine(path).ok());
+}
