@@ -41,7 +41,6 @@ class AnyStream {
 
   // The lowest layer's deadline for the operations started from now on, and its closing.
   virtual void ExpiresAt(std::chrono::steady_clock::time_point at) = 0;
-  virtual void ExpiresNever() = 0;
   virtual void Close() = 0;
 
   template <typename MutableBufferSequence, typename Token>
@@ -93,7 +92,6 @@ class AnyStreamOf final : public AnyStream {
   void ExpiresAt(std::chrono::steady_clock::time_point at) override {
     boost::beast::get_lowest_layer(stream_).expires_at(at);
   }
-  void ExpiresNever() override { boost::beast::get_lowest_layer(stream_).expires_never(); }
   void Close() override { boost::beast::get_lowest_layer(stream_).close(); }
 
  private:
